@@ -1,0 +1,52 @@
+# One obvious entry per job. `make setup` installs everything the others need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+MXNET_PY := .venv-mxnet/bin/python
+PIP_FLAGS := --quiet --disable-pip-version-check
+BUILD_DIR ?= build
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: setup check format test test-fast demo build inspect bench golden clean
+
+setup: $(VENV)/.installed .venv-mxnet/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements-dev.txt
+	touch $@
+
+.venv-mxnet/.installed: requirements-mxnet.txt
+	$(PYTHON) -m venv .venv-mxnet
+	$(MXNET_PY) -m pip install $(PIP_FLAGS) -r requirements-mxnet.txt
+	touch $@
+
+check: $(VENV)/.installed
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
+	$(PY) -m mypy .
+
+format: $(VENV)/.installed
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+test: setup
+	$(PY) -m pytest
+
+build: $(VENV)/.installed
+	$(PY) -m model_build --out $(BUILD_DIR)
+
+demo: setup build
+	$(PY) -m model_build inspect $(BUILD_DIR)/model.tar.gz
+
+bench: setup
+	$(PY) bench/build_vs_notebook.py
+
+# Regenerate the golden NDArray files with real MXNet (commit the result).
+golden: .venv-mxnet/.installed
+	$(MXNET_PY) scripts/mxnet_oracle.py golden tests/golden
+
+clean:
+	rm -rf $(BUILD_DIR) cdk.out .bench .pytest_cache .mypy_cache .ruff_cache
