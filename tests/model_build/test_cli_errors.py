@@ -6,6 +6,7 @@ import os
 import pickle
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import joblib
 import numpy as np
@@ -21,7 +22,7 @@ from tests.model_build.fixtures import mnist_like_pixels, write_idx_images
 Case = Callable[[Path], tuple[list[str], str]]
 
 
-def _npy(tmp: Path, values: object, dtype: object = None) -> str:
+def _npy(tmp: Path, values: Any, dtype: Any = None) -> str:
     path = tmp / "input.npy"
     np.save(path, np.asarray(values, dtype=dtype), allow_pickle=True)
     return str(path)

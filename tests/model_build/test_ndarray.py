@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -45,7 +46,7 @@ def test_mnist_sized_file_has_the_documented_layout() -> None:
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float16, np.uint8, np.int32, np.int8, np.int64])
 def test_other_dtypes_round_trip(dtype: type) -> None:
-    array = np.arange(6, dtype=dtype).reshape(2, 3)
+    array: np.ndarray[Any, Any] = np.arange(6, dtype=dtype).reshape(2, 3)
     (decoded,) = ndarray.decode(ndarray.encode([array]))
     assert decoded.dtype == array.dtype
     np.testing.assert_array_equal(decoded, array)
