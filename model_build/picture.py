@@ -4,54 +4,52 @@ from __future__ import annotations
 
 import io
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from PIL import Image, ImageDraw
 
 PICTURE_FILE_NAME = "centroids.png"
 _MAX_COLUMNS = 10
+_TILE_PIXELS = 84  # each centroid image is scaled up to about this size
+_LABEL_PIXELS = 14
+_HEAT_MAP_WIDTH = 784
+_HEAT_MAP_ROW_PIXELS = 12
 
 
 def render_centroids(centroids: npt.NDArray[np.float32]) -> bytes:
-    """PNG bytes of the centroids; metadata is stripped so equal centroids give equal bytes."""
+    """PNG bytes of the centroids; Pillow writes no timestamp, so equal centroids give equal bytes."""
     side = math.isqrt(centroids.shape[1])
-    figure = _image_grid(centroids, side) if side * side == centroids.shape[1] else _heat_map(centroids)
+    picture = _image_grid(centroids, side) if side * side == centroids.shape[1] else _heat_map(centroids)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80, metadata={"Software": None})
+    picture.save(buffer, format="PNG", optimize=False)
     return buffer.getvalue()
 
 
-def _new_figure(width: float, height: float) -> Figure:
-    # Imported late: matplotlib costs ~0.3 s to import and only this output needs it.
-    from matplotlib.figure import Figure
+def _to_gray(values: npt.NDArray[np.float32]) -> Image.Image:
+    # Dark strokes on white, as the digits are usually drawn; a constant array is white.
+    low, high = float(values.min()), float(values.max())
+    scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
+    return Image.fromarray((255 - 255 * scaled).astype(np.uint8), mode="L")
 
-    return Figure(figsize=(width, height))
 
-
-def _image_grid(centroids: npt.NDArray[np.float32], side: int) -> Figure:
-    count = centroids.shape[0]
-    columns = min(count, _MAX_COLUMNS)
-    rows = math.ceil(count / columns)
-    figure = _new_figure(1.2 * columns, 1.4 * rows)
+def _image_grid(centroids: npt.NDArray[np.float32], side: int) -> Image.Image:
+    columns = min(centroids.shape[0], _MAX_COLUMNS)
+    rows = math.ceil(centroids.shape[0] / columns)
+    scale = max(1, _TILE_PIXELS // side)
+    tile = side * scale
+    sheet = Image.new("L", (columns * tile, rows * (tile + _LABEL_PIXELS)), color=255)
+    draw = ImageDraw.Draw(sheet)
     for index, centroid in enumerate(centroids):
-        axes = figure.add_subplot(rows, columns, index + 1)
-        axes.imshow(centroid.reshape(side, side), cmap="gray_r")
-        axes.set_title(f"cluster {index}", fontsize=8)
-        axes.set_axis_off()
-    figure.tight_layout()
-    return figure
+        left, top = (index % columns) * tile, (index // columns) * (tile + _LABEL_PIXELS)
+        draw.text((left + 2, top), f"cluster {index}", fill=0)
+        image = _to_gray(centroid.reshape(side, side)).resize((tile, tile), Image.Resampling.NEAREST)
+        sheet.paste(image, (left, top + _LABEL_PIXELS))
+    return sheet
 
 
-def _heat_map(centroids: npt.NDArray[np.float32]) -> Figure:
-    figure = _new_figure(8, max(2.0, 0.3 * centroids.shape[0]))
-    axes = figure.add_subplot(1, 1, 1)
-    image = axes.imshow(centroids, aspect="auto", cmap="viridis", interpolation="nearest")
-    axes.set_xlabel("feature")
-    axes.set_ylabel("cluster")
-    figure.colorbar(image, ax=axes)
-    figure.tight_layout()
-    return figure
+def _heat_map(centroids: npt.NDArray[np.float32]) -> Image.Image:
+    clusters, features = centroids.shape
+    width = max(features, min(_HEAT_MAP_WIDTH, features * max(1, _HEAT_MAP_WIDTH // features)))
+    height = clusters * _HEAT_MAP_ROW_PIXELS
+    return _to_gray(centroids).resize((width, height), Image.Resampling.NEAREST)
