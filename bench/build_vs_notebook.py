@@ -115,10 +115,8 @@ def main() -> None:
     convert = conversion_ms(rows, work, repeats=7)
 
     print(f"\nbuild of {args.rows} x 784 float32, k = 10, median of {args.repeats} runs each")
-    print(
-        f"  notebook recipe (KMeans.fit + mx.nd.save + tar czvf): {baseline.wall_s:7.2f} s  {baseline.peak_mib:7.1f} MiB"
-    )
-    print(f"  python -m model_build:                                {ours.wall_s:7.2f} s  {ours.peak_mib:7.1f} MiB")
+    for label, measured in (("notebook recipe (fit + mx.nd.save + tar)", baseline), ("python -m model_build", ours)):
+        print(f"  {label:42s} {measured.wall_s:7.2f} s  {measured.peak_mib:7.1f} MiB")
     print(f"  wall ratio   ours/notebook = {ours.wall_s / baseline.wall_s:.2f}x   (target <= 0.80x)")
     print(f"  memory ratio ours/notebook = {ours.peak_mib / baseline.peak_mib:.2f}x   (target <= 1.00x)")
     print(f"  inertia ours/notebook      = {ours_inertia / baseline_inertia:.4f}   (target within 1%)")
