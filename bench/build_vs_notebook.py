@@ -45,7 +45,8 @@ def mnist_like(rows: int, seed: int) -> npt.NDArray[np.float32]:
     picks = rng.integers(0, 10, size=rows)
     contrast = rng.uniform(0.6, 1.2, size=(rows, 1))
     data = prototypes[picks] * contrast + rng.normal(0, 0.35, size=(rows, 784))
-    return np.clip(data, 0, 1).astype(np.float32)
+    rows: npt.NDArray[np.float32] = np.clip(data, 0, 1).astype(np.float32)
+    return rows
 
 
 def notebook_recipe(data: Path, work: Path) -> Measured:
@@ -100,7 +101,8 @@ def main() -> None:
     # parent would inflate every measured child's peak.
     run_measured([VENV_PYTHON, __file__, "--write-data", work / "data.npy", "--rows", str(args.rows)])
 
-    baseline_runs, ours_runs = [], []
+    baseline_runs: list[Measured] = []
+    ours_runs: list[Measured] = []
     for repeat in range(args.repeats):
         for side, runs in (("notebook", baseline_runs), ("ours", ours_runs)):
             folder = work / f"{side}-{repeat}"
