@@ -45,8 +45,8 @@ def mnist_like(rows: int, seed: int) -> npt.NDArray[np.float32]:
     picks = rng.integers(0, 10, size=rows)
     contrast = rng.uniform(0.6, 1.2, size=(rows, 1))
     data = prototypes[picks] * contrast + rng.normal(0, 0.35, size=(rows, 784))
-    rows: npt.NDArray[np.float32] = np.clip(data, 0, 1).astype(np.float32)
-    return rows
+    matrix: npt.NDArray[np.float32] = np.clip(data, 0, 1).astype(np.float32)
+    return matrix
 
 
 def notebook_recipe(data: Path, work: Path) -> Measured:
