@@ -1,0 +1,1 @@
+"""Small constructs, one architectural piece each, wired together by KMeansEndpointStack."""

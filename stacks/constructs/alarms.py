@@ -1,0 +1,57 @@
+"""Alarms that SageMaker watches during a blue/green update, rolling back when one fires."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from stacks.settings import Settings
+
+MICROSECONDS_PER_MS = 1000
+
+
+class RollbackAlarms(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: Settings, endpoint_name: str, variant_name: str
+    ) -> None:
+        super().__init__(scope, construct_id)
+        dimensions = {"EndpointName": endpoint_name, "VariantName": variant_name}
+        errors = cloudwatch.Metric(
+            namespace="AWS/SageMaker",
+            metric_name="Invocation5XXErrors",
+            dimensions_map=dimensions,
+            statistic="Sum",
+            period=Duration.minutes(1),
+        )
+        latency = cloudwatch.Metric(
+            namespace="AWS/SageMaker",
+            metric_name="ModelLatency",
+            dimensions_map=dimensions,
+            statistic="p99",
+            period=Duration.minutes(1),
+        )
+        self.errors = self._alarm("Invocation5XXErrors", errors, settings.alarm_5xx_errors, settings)
+        self.latency = self._alarm(
+            "ModelLatencyP99", latency, settings.alarm_model_latency_ms * MICROSECONDS_PER_MS, settings
+        )
+        self.alarms = [self.errors, self.latency]
+        if settings.alarm_topic_arn:
+            topic = sns.Topic.from_topic_arn(self, "Topic", settings.alarm_topic_arn)
+            for alarm in self.alarms:
+                alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+                alarm.add_ok_action(cloudwatch_actions.SnsAction(topic))
+
+    def _alarm(self, name: str, metric: cloudwatch.Metric, threshold: float, settings: Settings) -> cloudwatch.Alarm:
+        return cloudwatch.Alarm(
+            self,
+            name,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=settings.alarm_evaluation_periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=f"kmeans-byom {name}: rolls back a blue/green update of the endpoint",
+        )

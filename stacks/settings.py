@@ -1,0 +1,309 @@
+"""Typed, validated stack settings from CDK context (`cdk.json` and `-c key=value`)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+ARTIFACT_NAME = "model.tar.gz"
+MANIFEST_NAME = "manifest.json"
+BUILD_COMMAND = "make build (or: python -m model_build --out DIR)"
+DEPLOYMENT_POLICIES = ("all-at-once", "canary", "linear")
+SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922)
+ENDPOINT_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+VARIANT_NAME_PATTERN = ENDPOINT_NAME_PATTERN
+INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
+BURSTABLE_PREFIX = "ml.t"
+# Families with local NVMe storage (ml.m5d, ml.g4dn, ml.p3dn, ...; ml.g5 too): AWS encrypts those volumes
+# in hardware and CreateEndpointConfig refuses a KmsKeyId for them.
+LOCAL_STORAGE_FAMILY_PATTERN = re.compile(r"^(?:[a-z]+\d+[a-z]*d[a-z]*|g5)$")
+SETTING_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+KMS_KEY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+$")
+SNS_TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+SUBNET_PATTERN = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+SECURITY_GROUP_PATTERN = re.compile(r"^sg-[0-9a-f]{8,17}$")
+
+
+class SettingsError(ValueError):
+    """A bad context value; the message names the key and what is allowed."""
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the endpoint stack can be told; every field has a context key of the same name."""
+
+    artifact_dir: Path = Path("build")
+    endpoint_name: str | None = None
+    instance_type: str = "ml.m5.large"
+    instance_count: int = 1
+    variant_name: str = "AllTraffic"
+    serverless_memory_mb: int | None = None
+    serverless_max_concurrency: int | None = None
+    network_isolation: bool | None = None
+    kms_key_arn: str | None = None
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    data_capture: bool = False
+    data_capture_sampling_percent: int = 100
+    autoscaling_min: int = 1
+    autoscaling_max: int = 1
+    autoscaling_target_invocations: int = 1000
+    deployment_policy: str = "all-at-once"
+    deployment_step_percent: int = 10
+    deployment_wait_seconds: int = 300
+    deployment_termination_wait_seconds: int = 300
+    alarm_5xx_errors: int = 1
+    alarm_model_latency_ms: int = 1000
+    alarm_evaluation_periods: int = 2
+    alarm_topic_arn: str | None = None
+    log_retention_days: int = 30
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def serverless(self) -> bool:
+        return self.serverless_memory_mb is not None or self.serverless_max_concurrency is not None
+
+    @property
+    def in_vpc(self) -> bool:
+        return bool(self.subnet_ids)
+
+    @property
+    def autoscaling(self) -> bool:
+        return self.autoscaling_max > self.autoscaling_min
+
+    @property
+    def isolated(self) -> bool:
+        """Network isolation: on unless turned off, and off by default for serverless."""
+        return self.network_isolation if self.network_isolation is not None else not self.serverless
+
+    @property
+    def volume_key_allowed(self) -> bool:
+        """False for instance types with local storage, which refuse an EndpointConfig KmsKeyId."""
+        family = self.instance_type.split(".")[1]
+        return self.serverless or not LOCAL_STORAGE_FAMILY_PATTERN.match(family)
+
+    @property
+    def artifact_path(self) -> Path:
+        return self.artifact_dir / ARTIFACT_NAME
+
+    def resolved_endpoint_name(self, stack_name: str) -> str:
+        """The endpoint's stable physical name: set, or the stack name."""
+        return self.endpoint_name or stack_name
+
+    def manifest(self) -> dict[str, Any]:
+        """The build manifest beside the artifact (the stack reads nothing else of the build)."""
+        loaded: dict[str, Any] = json.loads((self.artifact_dir / MANIFEST_NAME).read_text())
+        return loaded
+
+
+def _as_str(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise SettingsError(f"context {key}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def _as_int(key: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise SettingsError(f"context {key}: expected an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    raise SettingsError(f"context {key}: expected an integer, got {value!r}")
+
+
+def _as_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise SettingsError(f"context {key}: expected true or false, got {value!r}")
+
+
+def _as_list(key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    raise SettingsError(f"context {key}: expected a list of strings or a comma-separated string, got {value!r}")
+
+
+def _as_tags(key: str, value: Any) -> dict[str, str]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise SettingsError(
+                f'context {key}: expected a JSON object such as {{"team":"ml"}}, got {value!r}'
+            ) from error
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise SettingsError(f"context {key}: expected an object of string keys to string values, got {value!r}")
+    return dict(value)
+
+
+def _as_path(key: str, value: Any) -> Path:
+    return Path(_as_str(key, value))
+
+
+_PARSERS: dict[str, Callable[[str, Any], Any]] = {
+    "Path": _as_path,
+    "str | None": _as_str,
+    "str": _as_str,
+    "int": _as_int,
+    "int | None": _as_int,
+    "bool": _as_bool,
+    "bool | None": _as_bool,
+    "tuple[str, ...]": _as_list,
+    "Mapping[str, str]": _as_tags,
+}
+
+
+def settings_from_context(
+    context: Mapping[str, Any], *, check_artifact: bool = True, other_keys: frozenset[str] = frozenset()
+) -> Settings:
+    """Build Settings from context values (strings from `-c`, JSON types from cdk.json), then validate.
+
+    `other_keys` are settings of other stacks in the same app, so they are not taken for typos.
+    """
+    _check_unknown_keys(context, other_keys)
+    values = {}
+    for setting in fields(Settings):
+        raw = context.get(setting.name)
+        if raw is not None:
+            values[setting.name] = _PARSERS[str(setting.type)](setting.name, raw)
+    settings = Settings(**values)
+    validate(settings, check_artifact=check_artifact)
+    return settings
+
+
+def _check_unknown_keys(context: Mapping[str, Any], other_keys: frozenset[str]) -> None:
+    # CDK's own context keys hold '@', ':', '-' or '/'; plain snake_case ones are settings.
+    known = {setting.name for setting in fields(Settings)} | other_keys
+    for key in context:
+        if SETTING_KEY_PATTERN.match(key) and key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"; did you mean {close[0]}?" if close else f"; known settings: {', '.join(sorted(known))}"
+            raise SettingsError(f"context {key}: unknown setting{hint}")
+
+
+def validate(settings: Settings, *, check_artifact: bool = True) -> None:
+    """Raise SettingsError naming the first bad key or impossible combination."""
+    for check in (_check_names, _check_capacity, _check_serverless, _check_network, _check_deployment, _check_alarms):
+        check(settings)
+    if check_artifact:
+        _check_artifact(settings)
+
+
+def _one_of(key: str, value: T, allowed: tuple[T, ...]) -> None:
+    if value not in allowed:
+        raise SettingsError(f"context {key}: {value!r} is not one of {', '.join(map(str, allowed))}")
+
+
+def _in_range(key: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise SettingsError(f"context {key}: {value} is outside {low}..{high}")
+
+
+def _matches(key: str, value: str, pattern: re.Pattern[str], allowed: str) -> None:
+    if not pattern.match(value):
+        raise SettingsError(f"context {key}: {value!r} is not {allowed}")
+
+
+def _check_names(settings: Settings) -> None:
+    if settings.endpoint_name is not None:
+        _matches("endpoint_name", settings.endpoint_name, ENDPOINT_NAME_PATTERN, "1-63 letters, digits or hyphens")
+    _matches("variant_name", settings.variant_name, VARIANT_NAME_PATTERN, "1-63 letters, digits or hyphens")
+    _one_of("log_retention_days", settings.log_retention_days, LOG_RETENTION_DAYS)
+    if settings.kms_key_arn is not None:
+        _matches(
+            "kms_key_arn",
+            settings.kms_key_arn,
+            KMS_KEY_ARN_PATTERN,
+            "a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)",
+        )
+
+
+def _check_capacity(settings: Settings) -> None:
+    _matches(
+        "instance_type", settings.instance_type, INSTANCE_TYPE_PATTERN, "an ml.* instance type such as ml.m5.large"
+    )
+    _in_range("instance_count", settings.instance_count, 1, 100)
+    _in_range("autoscaling_min", settings.autoscaling_min, 1, 100)
+    if settings.autoscaling_max < settings.autoscaling_min:
+        raise SettingsError(
+            f"context autoscaling_max: {settings.autoscaling_max} is below autoscaling_min {settings.autoscaling_min}"
+        )
+    _in_range("autoscaling_max", settings.autoscaling_max, 1, 100)
+    _in_range("autoscaling_target_invocations", settings.autoscaling_target_invocations, 1, 1_000_000)
+    if settings.autoscaling and settings.instance_type.startswith(BURSTABLE_PREFIX) and not settings.serverless:
+        raise SettingsError(
+            f"context instance_type: {settings.instance_type} is burstable; autoscaling "
+            f"(autoscaling_max > autoscaling_min) needs a non-ml.t* type"
+        )
+    if settings.autoscaling and not settings.autoscaling_min <= settings.instance_count <= settings.autoscaling_max:
+        raise SettingsError(
+            f"context instance_count: {settings.instance_count} must lie within "
+            f"autoscaling_min..autoscaling_max ({settings.autoscaling_min}..{settings.autoscaling_max})"
+        )
+
+
+def _check_serverless(settings: Settings) -> None:
+    if not settings.serverless:
+        return
+    if settings.serverless_memory_mb is None or settings.serverless_max_concurrency is None:
+        raise SettingsError("context serverless_memory_mb and serverless_max_concurrency: set both for serverless")
+    _one_of("serverless_memory_mb", settings.serverless_memory_mb, SERVERLESS_MEMORY_MB)
+    _in_range("serverless_max_concurrency", settings.serverless_max_concurrency, 1, 200)
+    conflicts = {
+        "subnet_ids": settings.in_vpc,
+        "network_isolation": settings.network_isolation is True,
+        "data_capture": settings.data_capture,
+        "autoscaling_max": settings.autoscaling,
+        "deployment_policy": settings.deployment_policy != "all-at-once",
+    }
+    for key, conflicting in conflicts.items():
+        if conflicting:
+            raise SettingsError(
+                f"context {key}: serverless endpoints (serverless_memory_mb) support no VPC, network isolation, "
+                "data capture, autoscaling or canary/linear traffic shifting"
+            )
+
+
+def _check_network(settings: Settings) -> None:
+    for subnet in settings.subnet_ids:
+        _matches("subnet_ids", subnet, SUBNET_PATTERN, "a subnet id (subnet-0123abcd...)")
+    for group in settings.security_group_ids:
+        _matches("security_group_ids", group, SECURITY_GROUP_PATTERN, "a security group id (sg-0123abcd...)")
+    if bool(settings.subnet_ids) != bool(settings.security_group_ids):
+        raise SettingsError("context subnet_ids and security_group_ids: a VPC endpoint needs both, or neither")
+    _in_range("data_capture_sampling_percent", settings.data_capture_sampling_percent, 1, 100)
+
+
+def _check_deployment(settings: Settings) -> None:
+    _one_of("deployment_policy", settings.deployment_policy, DEPLOYMENT_POLICIES)
+    _in_range("deployment_step_percent", settings.deployment_step_percent, 1, 99)
+    _in_range("deployment_wait_seconds", settings.deployment_wait_seconds, 0, 3600)
+    _in_range("deployment_termination_wait_seconds", settings.deployment_termination_wait_seconds, 0, 3600)
+
+
+def _check_alarms(settings: Settings) -> None:
+    _in_range("alarm_5xx_errors", settings.alarm_5xx_errors, 1, 1_000_000)
+    _in_range("alarm_model_latency_ms", settings.alarm_model_latency_ms, 1, 60_000)
+    _in_range("alarm_evaluation_periods", settings.alarm_evaluation_periods, 1, 60)
+    if settings.alarm_topic_arn is not None:
+        _matches("alarm_topic_arn", settings.alarm_topic_arn, SNS_TOPIC_ARN_PATTERN, "an SNS topic ARN")
+
+
+def _check_artifact(settings: Settings) -> None:
+    for path in (settings.artifact_path, settings.artifact_dir / MANIFEST_NAME):
+        if not path.is_file():
+            raise SettingsError(f"{path} not found: build the model first with {BUILD_COMMAND}")
