@@ -9,9 +9,11 @@ BUILD_DIR ?= build
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: setup check format test test-fast demo build inspect bench golden clean
+CDK := npx --no-install cdk
 
-setup: $(VENV)/.installed .venv-mxnet/.installed
+.PHONY: setup check format test demo build synth diff deploy destroy bench bench-build bench-synth golden clean
+
+setup: $(VENV)/.installed .venv-mxnet/.installed .venv-checkov/.installed node_modules/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +23,15 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 .venv-mxnet/.installed: requirements-mxnet.txt
 	$(PYTHON) -m venv .venv-mxnet
 	$(MXNET_PY) -m pip install $(PIP_FLAGS) -r requirements-mxnet.txt
+	touch $@
+
+.venv-checkov/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install $(PIP_FLAGS) -r requirements-checkov.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
 	touch $@
 
 check: $(VENV)/.installed
@@ -38,11 +49,33 @@ test: setup
 build: $(VENV)/.installed
 	$(PY) -m model_build --out $(BUILD_DIR)
 
+$(BUILD_DIR)/model.tar.gz: | $(VENV)/.installed
+	$(PY) -m model_build --out $(BUILD_DIR)
+
 demo: setup build
 	$(PY) -m model_build inspect $(BUILD_DIR)/model.tar.gz
+	$(CDK) synth --quiet
+	@echo "Synthesized cdk.out/KMeansEndpoint.template.json from $(BUILD_DIR)/model.tar.gz (cdk-nag clean)."
 
-bench: setup
+synth: setup $(BUILD_DIR)/model.tar.gz
+	$(CDK) synth --quiet
+
+diff: setup $(BUILD_DIR)/model.tar.gz
+	$(CDK) diff
+
+deploy: setup $(BUILD_DIR)/model.tar.gz
+	$(CDK) deploy --require-approval never --outputs-file $(BUILD_DIR)/outputs.json
+
+destroy: setup
+	$(CDK) destroy --force
+
+bench: bench-build bench-synth
+
+bench-build: setup
 	$(PY) bench/build_vs_notebook.py
+
+bench-synth: setup $(BUILD_DIR)/model.tar.gz
+	$(PY) bench/synth_vs_empty_app.py
 
 # Regenerate the golden NDArray files with real MXNet (commit the result).
 golden: .venv-mxnet/.installed

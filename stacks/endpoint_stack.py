@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Aws, CfnOutput, Stack, Tags
 from constructs import Construct
 
 from stacks.constructs.alarms import RollbackAlarms
 from stacks.constructs.artifact import ModelArtifact
-from stacks.constructs.capture import CaptureBucket
 from stacks.constructs.encryption import EncryptionKey
 from stacks.constructs.endpoint import Endpoint, EndpointConfig
 from stacks.constructs.logs import EndpointLogGroup, endpoint_log_group_arn
 from stacks.constructs.model import KMeansImage, KMeansModel
 from stacks.constructs.role import ExecutionRole
-from stacks.constructs.scaling import VariantAutoscaling
 from stacks.nag import acknowledge_findings
 from stacks.settings import Settings
+
+if TYPE_CHECKING:
+    from stacks.constructs.capture import CaptureBucket
 
 
 class KMeansEndpointStack(Stack):
@@ -30,7 +31,7 @@ class KMeansEndpointStack(Stack):
         self.artifact = ModelArtifact(self, "Artifact", settings=settings)
         self.key = EncryptionKey(self, "Encryption", settings=settings, log_group_arn=log_group_arn).key
         self.logs = EndpointLogGroup(self, "Logs", settings=settings, endpoint_name=self.endpoint_name, key=self.key)
-        self.capture = CaptureBucket(self, "DataCapture", key=self.key) if settings.data_capture else None
+        self.capture = self._capture_bucket() if settings.data_capture else None
         self.image = KMeansImage(self, "Image")
         self.role = ExecutionRole(
             self,
@@ -40,7 +41,8 @@ class KMeansEndpointStack(Stack):
             log_group_arn=log_group_arn,
             key=self.key,
             capture_objects_arn=self.capture.objects_arn if self.capture else None,
-            in_vpc=settings.in_vpc,
+            subnet_ids=settings.subnet_ids,
+            security_group_ids=settings.security_group_ids,
         )
         self.model = KMeansModel(
             self,
@@ -73,12 +75,23 @@ class KMeansEndpointStack(Stack):
         )
         self.endpoint.node.add_dependency(self.logs)
         if settings.autoscaling:
-            scaling = VariantAutoscaling(self, "Autoscaling", settings=settings, endpoint_name=self.endpoint_name)
-            scaling.node.add_dependency(self.endpoint)
+            self._autoscaling()
         self._outputs()
         for key, value in settings.tags.items():
             Tags.of(self).add(key, value)
         acknowledge_findings(self)
+
+    # Optional pieces are imported only when used: each CDK module costs start-up time on every synth.
+    def _capture_bucket(self) -> CaptureBucket:
+        from stacks.constructs.capture import CaptureBucket
+
+        return CaptureBucket(self, "DataCapture", key=self.key)
+
+    def _autoscaling(self) -> None:
+        from stacks.constructs.scaling import VariantAutoscaling
+
+        scaling = VariantAutoscaling(self, "Autoscaling", settings=self.settings, endpoint_name=self.endpoint_name)
+        scaling.node.add_dependency(self.endpoint)
 
     def _outputs(self) -> None:
         outputs = {

@@ -21,6 +21,8 @@ def acknowledge(construct: IConstruct, finding: str, reason: str) -> None:
 def acknowledge_findings(stack: KMeansEndpointStack) -> None:
     """Acknowledge the findings this design accepts, each on the construct that raises it."""
     _role(stack)
+    if stack.settings.in_vpc:
+        _vpc(stack)
     if stack.capture is not None:
         _capture(stack)
     if not stack.settings.volume_key_allowed:
@@ -55,6 +57,16 @@ def _role(stack: KMeansEndpointStack) -> None:
         f"log-group:/aws/sagemaker/Endpoints/{stack.endpoint_name}:log-stream:*]",
         "SageMaker names one log stream per instance at run time; the grant is limited to the streams "
         "of this endpoint's own log group.",
+    )
+
+
+def _vpc(stack: KMeansEndpointStack) -> None:
+    acknowledge(
+        stack.role.policy,
+        f"{AWS_SOLUTIONS}-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*]",
+        "SageMaker creates the endpoint's network interfaces at run time, so their ids are unknown here; "
+        "creation is limited to the configured subnets and security groups, and the other actions by an "
+        "ec2:Subnet condition to those subnets.",
     )
 
 

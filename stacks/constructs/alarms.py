@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.settings import Settings
@@ -39,10 +37,16 @@ class RollbackAlarms(Construct):
         )
         self.alarms = [self.errors, self.latency]
         if settings.alarm_topic_arn:
-            topic = sns.Topic.from_topic_arn(self, "Topic", settings.alarm_topic_arn)
-            for alarm in self.alarms:
-                alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
-                alarm.add_ok_action(cloudwatch_actions.SnsAction(topic))
+            self._notify(settings.alarm_topic_arn)
+
+    def _notify(self, topic_arn: str) -> None:
+        from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+        from aws_cdk import aws_sns as sns
+
+        action = cloudwatch_actions.SnsAction(sns.Topic.from_topic_arn(self, "Topic", topic_arn))
+        for alarm in self.alarms:
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)
 
     def _alarm(self, name: str, metric: cloudwatch.Metric, threshold: float, settings: Settings) -> cloudwatch.Alarm:
         return cloudwatch.Alarm(

@@ -7,6 +7,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stacks.checkov import skip_check
+
 CAPTURE_PREFIX = "capture"
 
 
@@ -23,6 +25,11 @@ class CaptureBucket(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             versioned=True,
             removal_policy=RemovalPolicy.DESTROY,
+        )
+        skip_check(
+            self.access_logs,
+            "CKV_AWS_18",
+            "This bucket is the access-log target; logging its own access would loop back into itself.",
         )
         self.bucket = s3.Bucket(
             self,

@@ -6,6 +6,7 @@ from aws_cdk import Aws, CfnMapping, CfnRule, Fn, Stack
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from stacks.checkov import skip_check
 from stacks.image import KMEANS_ACCOUNTS, KMEANS_REPOSITORY, KMEANS_TAG, image_mapping
 from stacks.settings import Settings
 
@@ -66,3 +67,9 @@ class KMeansModel(Construct):
             enable_network_isolation=settings.isolated,
             vpc_config=vpc_config,
         )
+        if settings.serverless:
+            skip_check(
+                self.model,
+                "CKV_AWS_370",
+                "Serverless endpoints do not support network isolation; the settings refuse that combination.",
+            )

@@ -1,0 +1,106 @@
+"""Session-scoped synthesized templates: each variant is synthesized once for the whole suite."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import aws_cdk as cdk
+from aws_cdk.assertions import Template
+
+from stacks.composition import compose
+from tests.conftest import REPO_ROOT
+
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:ops-alerts"
+SUBNETS = "subnet-0123456789abcdef0,subnet-0fedcba9876543210"
+SECURITY_GROUP = "sg-0123456789abcdef0"
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "serverless": {"serverless_memory_mb": "2048", "serverless_max_concurrency": "5"},
+    "all-options": {
+        "endpoint_name": "kmeans-prod",
+        "instance_type": "ml.c5.xlarge",
+        "instance_count": "2",
+        "kms_key_arn": KEY_ARN,
+        "subnet_ids": SUBNETS,
+        "security_group_ids": SECURITY_GROUP,
+        "data_capture": "true",
+        "data_capture_sampling_percent": "20",
+        "autoscaling_min": "2",
+        "autoscaling_max": "6",
+        "autoscaling_target_invocations": "750",
+        "deployment_policy": "linear",
+        "deployment_step_percent": "25",
+        "deployment_wait_seconds": "120",
+        "alarm_topic_arn": TOPIC_ARN,
+        "log_retention_days": "90",
+        "tags": '{"team": "ml-platform", "cost-center": "42"}',
+    },
+}
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    template: Template
+    path: Path
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return dict(self.template.to_json())
+
+    def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {name: dict(body) for name, body in self.template.find_resources(resource_type).items()}
+
+
+CDK_JSON_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+
+
+def synthesize(artifact_dir: Path, outdir: Path, context: dict[str, Any]) -> Synthesized:
+    """Synthesize the app as `cdk synth` would (cdk.json's context and flags, cdk-nag; raises on findings)."""
+    full_context = {**CDK_JSON_CONTEXT, "artifact_dir": str(artifact_dir), **context}
+    app = cdk.App(context=full_context, outdir=str(outdir))
+    stack = compose(app)
+    app.synth()
+    path = outdir / f"{stack.stack_name}.template.json"
+    return Synthesized(template=Template.from_json(json.loads(path.read_text())), path=path)
+
+
+@pytest.fixture(scope="session")
+def artifact_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from model_build.cli import main
+
+    out = tmp_path_factory.mktemp("artifact")
+    assert main(["--max-rows", "400", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def synthesized(artifact_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
+    return {
+        name: synthesize(artifact_dir, tmp_path_factory.mktemp(f"cdk-{name}"), context)
+        for name, context in VARIANTS.items()
+    }
+
+
+@pytest.fixture(scope="session")
+def default(synthesized: dict[str, Synthesized]) -> Synthesized:
+    return synthesized["default"]
+
+
+@pytest.fixture(scope="session")
+def all_options(synthesized: dict[str, Synthesized]) -> Synthesized:
+    return synthesized["all-options"]
+
+
+@pytest.fixture(scope="session")
+def serverless(synthesized: dict[str, Synthesized]) -> Synthesized:
+    return synthesized["serverless"]

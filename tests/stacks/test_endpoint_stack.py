@@ -1,0 +1,331 @@
+"""What the synthesized endpoint stack promises, asserted on the template, by intent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk.assertions import Match
+
+from stacks.image import KMEANS_ACCOUNTS
+from tests.stacks.conftest import KEY_ARN, SECURITY_GROUP, TOPIC_ARN, Synthesized
+
+
+def only(resources: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    assert len(resources) == 1, list(resources)
+    return next(iter(resources.values()))
+
+
+def policy_statements(stack: Synthesized) -> dict[str, dict[str, Any]]:
+    policy = only(stack.resources("AWS::IAM::ManagedPolicy"))
+    return {statement["Sid"]: statement for statement in policy["Properties"]["PolicyDocument"]["Statement"]}
+
+
+def actions(statement: dict[str, Any]) -> set[str]:
+    found = statement["Action"]
+    return {found} if isinstance(found, str) else set(found)
+
+
+def logical_id(stack: Synthesized, resource_type: str) -> str:
+    (found,) = stack.resources(resource_type)
+    return found
+
+
+# Model and image
+
+
+def test_image_account_and_domain_come_from_a_region_mapping(default: Synthesized) -> None:
+    image = only(default.resources("AWS::SageMaker::Model"))["Properties"]["PrimaryContainer"]["Image"]
+    joined = image["Fn::Join"][1]
+    assert {"Fn::FindInMap": ["KMeansImageByRegion", {"Ref": "AWS::Region"}, "account"]} in joined
+    assert {"Fn::FindInMap": ["KMeansImageByRegion", {"Ref": "AWS::Region"}, "domain"]} in joined
+    assert joined[-1] == "/kmeans:1"
+
+
+def test_mapping_covers_every_region_with_its_partition_domain(default: Synthesized) -> None:
+    mapping = default.body["Mappings"]["KMeansImageByRegion"]
+    assert set(mapping) == set(KMEANS_ACCOUNTS)
+    assert mapping["ap-northeast-3"] == {"account": "867004704886", "domain": "amazonaws.com"}
+    assert mapping["cn-north-1"]["domain"] == "amazonaws.com.cn"
+    assert mapping["us-iso-east-1"]["domain"] == "c2s.ic.gov"
+    assert mapping["us-isob-east-1"]["domain"] == "sc2s.sgov.gov"
+    assert mapping["us-isof-south-1"]["domain"] == "csp.hci.ic.gov"
+    assert mapping["us-gov-west-1"] == {"account": "226302683700", "domain": "amazonaws.com"}
+
+
+def test_an_unsupported_region_is_refused_with_a_clear_message(default: Synthesized) -> None:
+    rule = default.body["Rules"]["RegionHasKMeansImage"]["Assertions"][0]
+    assert rule["Assert"]["Fn::Contains"][1] == {"Ref": "AWS::Region"}
+    assert sorted(rule["Assert"]["Fn::Contains"][0]) == sorted(KMEANS_ACCOUNTS)
+    assert "not published in this region" in rule["AssertDescription"]
+
+
+def test_model_is_network_isolated_and_unnamed(default: Synthesized) -> None:
+    model = only(default.resources("AWS::SageMaker::Model"))["Properties"]
+    assert model["EnableNetworkIsolation"] is True
+    assert "ModelName" not in model
+    assert "VpcConfig" not in model
+
+
+def test_model_serves_the_asset_and_waits_for_the_role_policy(default: Synthesized) -> None:
+    model = only(default.resources("AWS::SageMaker::Model"))
+    url = model["Properties"]["PrimaryContainer"]["ModelDataUrl"]["Fn::Sub"]
+    assert url.startswith("s3://cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}/")
+    assert url.endswith(".gz")
+    assert logical_id(default, "AWS::IAM::ManagedPolicy") in model["DependsOn"]
+
+
+# Endpoint config and endpoint
+
+
+def test_endpoint_config_is_unnamed_encrypted_and_sized_by_default(default: Synthesized) -> None:
+    default.template.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {
+            "KmsKeyId": {"Fn::GetAtt": [logical_id(default, "AWS::KMS::Key"), "Arn"]},
+            "ProductionVariants": [
+                Match.object_like(
+                    {"InstanceType": "ml.m5.large", "InitialInstanceCount": 1, "VariantName": "AllTraffic"}
+                )
+            ],
+        },
+    )
+    assert "EndpointConfigName" not in only(default.resources("AWS::SageMaker::EndpointConfig"))["Properties"]
+
+
+def test_endpoint_has_the_stable_stack_derived_name(default: Synthesized) -> None:
+    default.template.has_resource_properties("AWS::SageMaker::Endpoint", {"EndpointName": "KMeansEndpoint"})
+
+
+def test_endpoint_name_can_be_set(all_options: Synthesized) -> None:
+    all_options.template.has_resource_properties("AWS::SageMaker::Endpoint", {"EndpointName": "kmeans-prod"})
+
+
+def test_updates_are_blue_green_and_roll_back_on_both_alarms(default: Synthesized) -> None:
+    config = only(default.resources("AWS::SageMaker::Endpoint"))["Properties"]["DeploymentConfig"]
+    policy = config["BlueGreenUpdatePolicy"]
+    assert policy["TrafficRoutingConfiguration"] == {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 300}
+    assert policy["TerminationWaitInSeconds"] == 300
+    assert 600 <= policy["MaximumExecutionTimeoutInSeconds"] <= 14_400
+    alarm_ids = set(default.resources("AWS::CloudWatch::Alarm"))
+    rollback = {alarm["AlarmName"]["Ref"] for alarm in config["AutoRollbackConfiguration"]["Alarms"]}
+    assert rollback == alarm_ids
+
+
+def test_linear_policy_shifts_in_steps_and_allows_time_for_them(all_options: Synthesized) -> None:
+    policy = only(all_options.resources("AWS::SageMaker::Endpoint"))["Properties"]["DeploymentConfig"]
+    routing = policy["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    assert routing == {
+        "Type": "LINEAR",
+        "WaitIntervalInSeconds": 120,
+        "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 25},
+    }
+    assert policy["BlueGreenUpdatePolicy"]["MaximumExecutionTimeoutInSeconds"] >= 4 * 120 + 300
+
+
+def test_alarms_watch_5xx_errors_and_p99_model_latency_of_the_variant(default: Synthesized) -> None:
+    dimensions = [{"Name": "EndpointName", "Value": "KMeansEndpoint"}, {"Name": "VariantName", "Value": "AllTraffic"}]
+    default.template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {"MetricName": "Invocation5XXErrors", "Statistic": "Sum", "Threshold": 1, "Dimensions": dimensions},
+    )
+    default.template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {"MetricName": "ModelLatency", "ExtendedStatistic": "p99", "Threshold": 1_000_000, "Dimensions": dimensions},
+    )
+
+
+def test_alarms_notify_the_topic_when_given(all_options: Synthesized, default: Synthesized) -> None:
+    for alarm in all_options.resources("AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["AlarmActions"] == [TOPIC_ARN]
+    for alarm in default.resources("AWS::CloudWatch::Alarm").values():
+        assert "AlarmActions" not in alarm["Properties"]
+
+
+# Role
+
+
+def test_role_is_assumed_only_by_sagemaker(default: Synthesized) -> None:
+    role = only(default.resources("AWS::IAM::Role"))["Properties"]
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    assert "ManagedPolicyArns" not in role  # no AWS-managed FullAccess policy
+    assert "Policies" not in role
+
+
+def test_role_grants_exactly_what_hosting_needs(default: Synthesized) -> None:
+    statements = policy_statements(default)
+    assert {sid: actions(statement) for sid, statement in statements.items()} == {
+        "ReadModelArtifact": {"s3:GetObject"},
+        "PullKMeansImage": {"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"},
+        "GetRegistryToken": {"ecr:GetAuthorizationToken"},
+        "WriteEndpointLogs": {"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
+        "UseEncryptionKey": {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"},
+        "PublishEndpointMetrics": {"cloudwatch:PutMetricData"},
+    }
+
+
+def test_role_reads_only_the_artifact_object(default: Synthesized) -> None:
+    resource = policy_statements(default)["ReadModelArtifact"]["Resource"]
+    joined = resource["Fn::Join"][1]
+    assert joined[-1].startswith("/")
+    assert joined[-1].endswith(".gz")
+    assert "*" not in str(resource)
+
+
+def test_role_pulls_only_the_regional_kmeans_repository(default: Synthesized) -> None:
+    joined = policy_statements(default)["PullKMeansImage"]["Resource"]["Fn::Join"][1]
+    assert {"Fn::FindInMap": ["KMeansImageByRegion", {"Ref": "AWS::Region"}, "account"]} in joined
+    assert joined[-1] == ":repository/kmeans"
+
+
+def test_role_writes_only_this_endpoints_log_group(default: Synthesized) -> None:
+    resources = policy_statements(default)["WriteEndpointLogs"]["Resource"]
+    tails = [resource["Fn::Join"][1][-1] for resource in resources]
+    assert tails == [
+        ":log-group:/aws/sagemaker/Endpoints/KMeansEndpoint",
+        ":log-group:/aws/sagemaker/Endpoints/KMeansEndpoint:log-stream:*",
+    ]
+
+
+def test_metrics_are_limited_to_the_sagemaker_namespace(default: Synthesized) -> None:
+    condition = policy_statements(default)["PublishEndpointMetrics"]["Condition"]
+    assert condition == {"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints*"}}
+
+
+def test_vpc_permissions_are_scoped_to_the_configured_subnets(all_options: Synthesized) -> None:
+    statements = policy_statements(all_options)
+    create = statements["CreateInterfaceInSubnets"]["Resource"]
+    assert len(create) == 4  # two subnets, one security group, the new interfaces
+    managed = statements["ManageInterfacesInSubnets"]
+    assert len(managed["Condition"]["ArnEquals"]["ec2:Subnet"]) == 2
+    model = only(all_options.resources("AWS::SageMaker::Model"))["Properties"]
+    assert model["VpcConfig"]["SecurityGroupIds"] == [SECURITY_GROUP]
+    assert len(model["VpcConfig"]["Subnets"]) == 2
+
+
+# Encryption, logs, destroy
+
+
+def test_created_key_rotates_and_is_deleted_on_destroy(default: Synthesized) -> None:
+    key = only(default.resources("AWS::KMS::Key"))
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["Properties"]["PendingWindowInDays"] == 7
+    assert key["DeletionPolicy"] == "Delete"
+
+
+def test_a_brought_key_is_used_and_none_is_created(all_options: Synthesized) -> None:
+    all_options.template.resource_count_is("AWS::KMS::Key", 0)
+    all_options.template.has_resource_properties("AWS::SageMaker::EndpointConfig", {"KmsKeyId": KEY_ARN})
+
+
+def test_stack_owns_the_endpoint_log_group_and_deletes_it(default: Synthesized) -> None:
+    group = only(default.resources("AWS::Logs::LogGroup"))
+    assert group["Properties"]["LogGroupName"] == "/aws/sagemaker/Endpoints/KMeansEndpoint"
+    assert group["Properties"]["RetentionInDays"] == 30
+    assert "KmsKeyId" in group["Properties"]
+    assert group["DeletionPolicy"] == "Delete"
+    endpoint = only(default.resources("AWS::SageMaker::Endpoint"))
+    assert logical_id(default, "AWS::Logs::LogGroup") in endpoint["DependsOn"]
+
+
+def test_every_stateful_resource_is_removed_on_destroy(all_options: Synthesized) -> None:
+    for resource_id, resource in all_options.body["Resources"].items():
+        assert resource.get("DeletionPolicy", "Delete") == "Delete", resource_id
+
+
+def test_no_lambda_backed_custom_resources(synthesized: dict[str, Synthesized]) -> None:
+    for name, stack in synthesized.items():
+        types = {resource["Type"] for resource in stack.body["Resources"].values()}
+        assert not {t for t in types if t.startswith("Custom::") or t.startswith("AWS::Lambda::")}, name
+
+
+# Data capture, autoscaling, serverless
+
+
+def test_data_capture_goes_to_an_encrypted_logged_tls_only_bucket(all_options: Synthesized) -> None:
+    all_options.template.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {
+            "DataCaptureConfig": Match.object_like(
+                {"EnableCapture": True, "InitialSamplingPercentage": 20, "KmsKeyId": KEY_ARN}
+            )
+        },
+    )
+    all_options.template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    Match.object_like({"ServerSideEncryptionByDefault": Match.object_like({"SSEAlgorithm": "aws:kms"})})
+                ]
+            },
+            "LoggingConfiguration": Match.object_like({"LogFilePrefix": "capture-bucket/"}),
+        },
+    )
+    all_options.template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                )
+            }
+        },
+    )
+    assert "WriteCapturedData" in policy_statements(all_options)
+
+
+def test_autoscaling_tracks_invocations_per_instance(all_options: Synthesized, default: Synthesized) -> None:
+    all_options.template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        {
+            "MinCapacity": 2,
+            "MaxCapacity": 6,
+            "ResourceId": "endpoint/kmeans-prod/variant/AllTraffic",
+            "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+        },
+    )
+    all_options.template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        {
+            "TargetTrackingScalingPolicyConfiguration": Match.object_like(
+                {
+                    "TargetValue": 750,
+                    "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
+                }
+            )
+        },
+    )
+    default.template.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 0)
+
+
+def test_serverless_variant_has_no_instances_and_no_isolation(serverless: Synthesized) -> None:
+    variant = only(serverless.resources("AWS::SageMaker::EndpointConfig"))["Properties"]["ProductionVariants"][0]
+    assert variant["ServerlessConfig"] == {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+    assert "InstanceType" not in variant
+    model = only(serverless.resources("AWS::SageMaker::Model"))["Properties"]
+    assert model["EnableNetworkIsolation"] is False
+    assert "DeploymentConfig" not in only(serverless.resources("AWS::SageMaker::Endpoint"))["Properties"]
+
+
+# Outputs and tags
+
+
+def test_outputs_name_everything_the_verifier_needs(default: Synthesized) -> None:
+    outputs = default.body["Outputs"]
+    expected = {"EndpointName", "EndpointConfigName", "ModelName", "ExecutionRoleArn", "ModelDataUrl", "ArtifactSha256"}
+    assert expected | {"Region"} <= set(outputs)
+    assert outputs["Region"]["Value"] == {"Ref": "AWS::Region"}
+
+
+def test_artifact_sha256_output_matches_the_manifest(default: Synthesized, artifact_dir: Any) -> None:
+    import json
+
+    manifest = json.loads((artifact_dir / "manifest.json").read_text())
+    assert default.body["Outputs"]["ArtifactSha256"]["Value"] == manifest["artifact_sha256"]
+
+
+def test_tags_reach_the_resources(all_options: Synthesized) -> None:
+    tags = only(all_options.resources("AWS::SageMaker::Endpoint"))["Properties"]["Tags"]
+    assert {"Key": "team", "Value": "ml-platform"} in tags
+    assert {"Key": "cost-center", "Value": "42"} in tags
