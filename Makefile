@@ -13,7 +13,13 @@ CDK := npx --no-install cdk
 
 .PHONY: setup check format test demo build synth diff deploy destroy bench bench-build bench-synth golden clean
 
-setup: $(VENV)/.installed .venv-mxnet/.installed .venv-checkov/.installed node_modules/.installed
+PROTO_OUT := recordio/aialgs_data_pb2.py
+
+setup: $(VENV)/.installed .venv-mxnet/.installed .venv-checkov/.installed node_modules/.installed $(PROTO_OUT)
+
+# protobuf's advice: generate the gencode, don't commit it. grpcio-tools' protoc matches the runtime.
+$(PROTO_OUT): recordio/aialgs_data.proto $(VENV)/.installed
+	$(PY) -m grpc_tools.protoc -Irecordio --python_out=recordio --pyi_out=recordio recordio/aialgs_data.proto
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +40,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-check: $(VENV)/.installed
+check: $(VENV)/.installed $(PROTO_OUT)
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	$(PY) -m mypy .

@@ -1,0 +1,118 @@
+"""`python -m local_aws up|down|status|env|serve MODEL_DIR`: run the local AWS."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from local_aws.config import HOST, LocalAwsConfig
+from local_aws.processes import LocalAwsError, alive, answers, read_pids, servers, start, stop
+
+PROGRAM = "python -m local_aws"
+CONTAINER_PORT = 8080
+RUNTIME_THREADS = 8
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROGRAM, description="A local AWS: moto control plane + k-means runtime.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="start the control plane and the runtime (idempotent)")
+    commands.add_parser("down", help="stop exactly the processes `up` started")
+    commands.add_parser("status", help="show what runs and answers")
+    commands.add_parser("env", help="print export lines pointing the CDK CLI, boto3 and the AWS CLI here")
+    serve = commands.add_parser("serve", help="serve an extracted model folder as the container does")
+    serve.add_argument("model_dir", type=Path, help="folder holding model_algo-1 (as /opt/ml/model)")
+    serve.add_argument("--port", type=int, default=CONTAINER_PORT)
+    runtime = commands.add_parser("runtime", help=argparse.SUPPRESS)
+    runtime.add_argument("--port", type=int, required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config = LocalAwsConfig.from_environment()
+    try:
+        return _COMMANDS[args.command](args, config)
+    except LocalAwsError as error:
+        print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+        return 1
+
+
+def _up(args: argparse.Namespace, config: LocalAwsConfig) -> int:
+    pids = start(config, config.client_environment())
+    print(
+        f"local AWS up: control plane {config.control_url} (pid {pids['control-plane']}), "
+        f"runtime {config.runtime_url} (pid {pids['runtime']}); state in {config.state_dir}/"
+    )
+    print(f'point tools at it with: eval "$({PROGRAM} env)"')
+    return 0
+
+
+def _down(args: argparse.Namespace, config: LocalAwsConfig) -> int:
+    stopped = stop(config)
+    print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+    return 0
+
+
+def _status(args: argparse.Namespace, config: LocalAwsConfig) -> int:
+    pids = read_pids(config)
+    healthy = True
+    for server in servers(config):
+        pid = pids.get(server.name)
+        running = pid is not None and alive(pid)
+        answering = running and answers(server.port, server.health_path)
+        healthy &= answering
+        state = "answering" if answering else "running, not answering" if running else "stopped"
+        print(f"{server.name:14s} {HOST}:{server.port}  pid {pid or '-'}  {state}")
+    return 0 if healthy else 3
+
+
+def _env(args: argparse.Namespace, config: LocalAwsConfig) -> int:
+    for name, value in config.client_environment().items():
+        print(f"export {name}={shlex.quote(value)}")
+    return 0
+
+
+def _serve(args: argparse.Namespace, config: LocalAwsConfig) -> int:
+    from local_aws.runtime.app import ContainerApi
+    from local_aws.runtime.predictor import KMeansPredictor
+    from model_build import ndarray
+    from model_build.errors import BuildError
+
+    model_file = args.model_dir / "model_algo-1"
+    try:
+        predictor = KMeansPredictor.from_model_file(ndarray.load(model_file), str(model_file))
+    except BuildError as error:
+        raise LocalAwsError(str(error)) from error
+    _serve_forever(ContainerApi(predictor), args.port)
+    return 0
+
+
+def _runtime(args: argparse.Namespace, config: LocalAwsConfig) -> int:
+    import boto3
+
+    from local_aws.runtime.app import RuntimeApi
+    from local_aws.runtime.resolver import EndpointResolver
+
+    session = boto3.session.Session()
+    resolver = EndpointResolver(session.client("sagemaker"), session.client("s3"))
+    _serve_forever(_with_ping(RuntimeApi(resolver)), args.port)
+    return 0
+
+
+def _with_ping(app: object) -> object:
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+    from werkzeug.wrappers import Response
+
+    return DispatcherMiddleware(app, {"/ping": Response("", status=200)})  # type: ignore[arg-type]
+
+
+def _serve_forever(app: object, port: int) -> None:
+    import waitress
+
+    waitress.serve(app, host=HOST, port=port, threads=RUNTIME_THREADS, ident="kmeans-byom-runtime", _quiet=True)
+
+
+_COMMANDS = {"up": _up, "down": _down, "status": _status, "env": _env, "serve": _serve, "runtime": _runtime}

@@ -1,0 +1,133 @@
+"""WSGI apps: the sagemaker-runtime InvokeEndpoint API, and the container's /ping + /invocations."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from local_aws.config import ACCOUNT_ID, REGION
+from local_aws.runtime.formats import parse_rows, render, response_type
+from local_aws.runtime.predictor import KMeansPredictor, PayloadError
+from local_aws.runtime.resolver import Endpoint, EndpointResolver, ModelNotLoadableError, Variant
+
+CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
+TARGET_VARIANT = "X-Amzn-SageMaker-Target-Variant"
+INVOKED_VARIANT = "x-Amzn-Invoked-Production-Variant"
+CUSTOM_ATTRIBUTES_LIMIT = 1024
+CONTAINER_BAD_PAYLOAD = "unable to evaluate payload provided"
+WSGIEnvironment = dict[str, Any]
+
+
+def _error(status: int, code: str, message: str, **fields: Any) -> Response:
+    """A rest-json error as the real service sends it, so boto3 raises the same exception."""
+    body = {"__type": code, "message": message, "Message": message, **fields}
+    return Response(
+        json.dumps(body), status=status, content_type="application/json", headers={"x-amzn-ErrorType": code}
+    )
+
+
+def _model_error(endpoint: str, original_status: int, original_message: str) -> Response:
+    log_stream = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/sagemaker/Endpoints/{endpoint}"
+    return _error(
+        424,
+        "ModelError",
+        f'Received client error ({original_status}) from primary with message "{original_message}". '
+        f"See {log_stream} for more information.",
+        OriginalStatusCode=original_status,
+        OriginalMessage=original_message,
+        LogStreamArn=log_stream,
+    )
+
+
+def _predict(predictor: KMeansPredictor, request: Request) -> tuple[bytes, str]:
+    """Evaluate the body; raises PayloadError or UnsupportedMediaTypeError (both ValueError)."""
+    kind = response_type(request.headers.get("Accept"))
+    predictions = predictor.predict(parse_rows(request.headers.get("Content-Type"), request.get_data()))
+    return render(predictions, kind), kind
+
+
+class RuntimeApi:
+    """POST /endpoints/{EndpointName}/invocations, answered from the control plane's endpoints."""
+
+    def __init__(self, resolver: EndpointResolver, chooser: random.Random | None = None) -> None:
+        self.resolver = resolver
+        self.chooser = chooser or random.Random()
+        self.routes = Map([Rule("/endpoints/<name>/invocations", endpoint="invoke", methods=["POST"])])
+
+    def __call__(self, environ: WSGIEnvironment, start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        try:
+            _, arguments = self.routes.bind_to_environ(environ).match()
+            response = self.invoke(request, arguments["name"])
+        except HTTPException as error:
+            response = _error(error.code or 404, "UnknownOperationException", str(error.description))
+        return response(environ, start_response)
+
+    def invoke(self, request: Request, name: str) -> Response:
+        attributes = request.headers.get(CUSTOM_ATTRIBUTES)
+        if attributes is not None and (len(attributes) > CUSTOM_ATTRIBUTES_LIMIT or not attributes.isascii()):
+            return _error(400, "ValidationError", f"{CUSTOM_ATTRIBUTES} must be at most 1024 ASCII characters")
+        try:
+            endpoint = self.resolver.resolve(name)
+            variant = self._variant(endpoint, request.headers.get(TARGET_VARIANT))
+        except LookupError as error:  # EndpointNotFoundError, or an unknown target variant
+            return _error(400, "ValidationError", str(error))
+        except ModelNotLoadableError as error:
+            return _model_error(name, 500, str(error))
+        if (request.content_length or 0) > variant.body_limit:
+            return _error(400, "ValidationError", f"Request body exceeds the {variant.body_limit} byte limit")
+        try:
+            body, kind = _predict(variant.predictor, request)
+        except ValueError as error:
+            status = 400 if isinstance(error, PayloadError) else 415
+            return _model_error(name, status, CONTAINER_BAD_PAYLOAD if status == 400 else str(error))
+        headers = {INVOKED_VARIANT: variant.name}
+        if attributes is not None:
+            headers[CUSTOM_ATTRIBUTES] = attributes
+        return Response(body, status=200, content_type=kind, headers=headers)
+
+    def _variant(self, endpoint: Endpoint, target: str | None) -> Variant:
+        if target is not None:
+            for variant in endpoint.variants:
+                if variant.name == target:
+                    return variant
+            raise LookupError(f"Variant {target} is not part of endpoint {endpoint.name}")
+        weights = [variant.weight for variant in endpoint.variants]
+        return self.chooser.choices(endpoint.variants, weights=weights if sum(weights) > 0 else None)[0]
+
+
+class ContainerApi:
+    """The container contract SageMaker drives: GET /ping, POST /invocations (port 8080)."""
+
+    def __init__(self, predictor: KMeansPredictor) -> None:
+        self.predictor = predictor
+        self.routes = Map(
+            [
+                Rule("/ping", endpoint="ping", methods=["GET"]),
+                Rule("/invocations", endpoint="invocations", methods=["POST"]),
+            ]
+        )
+
+    def __call__(self, environ: WSGIEnvironment, start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        try:
+            route, _ = self.routes.bind_to_environ(environ).match()
+        except NotFound:
+            return Response("not found", status=404)(environ, start_response)
+        except HTTPException as error:
+            return error(environ, start_response)
+        if route == "ping":
+            return Response("", status=200)(environ, start_response)
+        try:
+            body, kind = _predict(self.predictor, request)
+        except PayloadError:
+            return Response(CONTAINER_BAD_PAYLOAD, status=400)(environ, start_response)
+        except ValueError as error:
+            return Response(str(error), status=415)(environ, start_response)
+        return Response(body, status=200, content_type=kind)(environ, start_response)

@@ -1,0 +1,116 @@
+"""Request parsing and response rendering for the content types the k-means container speaks."""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from local_aws.runtime.predictor import PayloadError, Predictions
+from recordio.codec import RecordError, decode_rows, encode_predictions
+
+CSV = "text/csv"
+JSON = "application/json"
+JSONLINES = "application/jsonlines"
+PROTOBUF = "application/x-recordio-protobuf"
+REQUEST_TYPES = (CSV, JSON, PROTOBUF)
+RESPONSE_TYPES = (JSON, JSONLINES, PROTOBUF, CSV)
+
+
+class UnsupportedMediaTypeError(ValueError):
+    """A Content-Type or Accept the container does not handle."""
+
+
+def media_type(header: str | None) -> str:
+    """`text/csv; charset=utf-8` -> `text/csv`."""
+    return (header or "").split(";")[0].strip().lower()
+
+
+def parse_rows(content_type: str | None, body: bytes) -> npt.NDArray[np.float32]:
+    """Rows of features from a request body; PayloadError if it cannot be evaluated."""
+    kind = media_type(content_type)
+    parser = _PARSERS.get(kind)
+    if parser is None:
+        raise UnsupportedMediaTypeError(f"content type {kind or '(none)'} is not one of {', '.join(REQUEST_TYPES)}")
+    rows = parser(body)
+    if rows.ndim != 2 or rows.shape[0] == 0:
+        raise PayloadError("no rows in the payload")
+    if not np.isfinite(rows).all():
+        raise PayloadError("payload holds NaN or infinite values")
+    return rows
+
+
+def _parse_csv(body: bytes) -> npt.NDArray[np.float32]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # an empty body warns; make it an error like the rest
+            return np.loadtxt(io.BytesIO(body), delimiter=",", dtype=np.float32, ndmin=2)
+    except (ValueError, UserWarning) as error:
+        raise PayloadError(f"malformed CSV: {str(error).splitlines()[0]}") from error
+
+
+def _parse_json(body: bytes) -> npt.NDArray[np.float32]:
+    try:
+        instances = json.loads(body)["instances"]
+        rows = [_instance_features(instance) for instance in instances]
+        return np.array(rows, dtype=np.float32)
+    except (ValueError, KeyError, TypeError) as error:
+        raise PayloadError(f"malformed JSON request: {error}") from error
+
+
+def _instance_features(instance: dict[str, Any]) -> list[float]:
+    if "features" in instance:
+        features: list[float] = instance["features"]
+    else:
+        features = instance["data"]["features"]["values"]
+    return features
+
+
+def _parse_protobuf(body: bytes) -> npt.NDArray[np.float32]:
+    try:
+        return decode_rows(body)
+    except RecordError as error:
+        raise PayloadError(f"malformed RecordIO-protobuf: {error}") from error
+
+
+_PARSERS: dict[str, Callable[[bytes], npt.NDArray[np.float32]]] = {
+    CSV: _parse_csv,
+    JSON: _parse_json,
+    PROTOBUF: _parse_protobuf,
+}
+
+
+def response_type(accept: str | None) -> str:
+    """The response content type for an Accept header; JSON when absent or a wildcard."""
+    for candidate in (media_type(part) for part in (accept or "").split(",")):
+        if candidate in RESPONSE_TYPES:
+            return candidate
+        if candidate in ("", "*/*", "application/*"):
+            return JSON
+    raise UnsupportedMediaTypeError(f"accept {accept} is not one of {', '.join(RESPONSE_TYPES)}")
+
+
+def render(predictions: Predictions, kind: str) -> bytes:
+    """The response body; floats print as the shortest text that reads back as the same float32."""
+    closest = predictions.closest_cluster.tolist()
+    distances = [_float32_text(value) for value in predictions.distance_to_cluster]
+    if kind == PROTOBUF:
+        return encode_predictions(closest, predictions.distance_to_cluster.tolist())
+    if kind == CSV:
+        return "".join(f"{cluster},{distance}\n" for cluster, distance in zip(closest, distances, strict=True)).encode()
+    objects = [
+        f'{{"closest_cluster":{cluster},"distance_to_cluster":{distance}}}'
+        for cluster, distance in zip(closest, distances, strict=True)
+    ]
+    if kind == JSONLINES:
+        return ("\n".join(objects) + "\n").encode()
+    return ('{"predictions":[' + ",".join(objects) + "]}").encode()
+
+
+def _float32_text(value: np.float32) -> str:
+    return np.format_float_positional(value, unique=True, trim="0")

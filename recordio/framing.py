@@ -1,0 +1,43 @@
+"""RecordIO framing: magic, length, payload, zero padding to a multiple of 4 bytes."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Iterator
+
+RECORDIO_MAGIC = 0xCED7230A
+_HEADER = struct.Struct("<II")
+_LENGTH_MASK = (1 << 29) - 1  # the upper 3 bits flag multi-part records
+
+
+class FramingError(ValueError):
+    """The bytes are not a well-formed RecordIO stream."""
+
+
+def frame(payloads: Iterable[bytes]) -> bytes:
+    """Frame each payload as one RecordIO record."""
+    parts = []
+    for payload in payloads:
+        parts.append(_HEADER.pack(RECORDIO_MAGIC, len(payload)))
+        parts.append(payload)
+        parts.append(b"\x00" * (-len(payload) % 4))
+    return b"".join(parts)
+
+
+def unframe(data: bytes) -> Iterator[bytes]:
+    """Yield each record's payload; FramingError names the offset of the first problem."""
+    offset = 0
+    while offset < len(data):
+        if offset + _HEADER.size > len(data):
+            raise FramingError(f"truncated RecordIO header at byte {offset}")
+        magic, word = _HEADER.unpack_from(data, offset)
+        if magic != RECORDIO_MAGIC:
+            raise FramingError(f"bad RecordIO magic {magic:#010x} at byte {offset}")
+        if word >> 29:
+            raise FramingError(f"multi-part RecordIO record at byte {offset} is not supported")
+        length = word & _LENGTH_MASK
+        start = offset + _HEADER.size
+        if start + length > len(data):
+            raise FramingError(f"RecordIO record at byte {offset} needs {length} bytes, {len(data) - start} left")
+        yield data[start : start + length]
+        offset = start + length + (-length % 4)
