@@ -1,14 +1,23 @@
-"""The control plane: moto's server, with one gap of its CloudFormation support closed.
+"""The control plane: moto's server, with three gaps of its CloudFormation support closed.
 
-moto 5.2's CloudFormation ignores `EndpointName` on AWS::SageMaker::Endpoint (its
-`cloudformation_name_type` is empty) and invents a name; real CloudFormation keeps the
-stable name this project declares, so the launcher tells moto which property holds it.
+1. moto 5.2 ignores `EndpointName` on AWS::SageMaker::Endpoint (its `cloudformation_name_type`
+   is empty) and invents a name; CloudFormation keeps the stable name this project declares.
+2. On update, the CDK CLI passes `UsePreviousValue` for `BootstrapVersion`, an SSM-typed
+   parameter moto never recorded at create time, and moto fails with a KeyError; an unrecorded
+   previous value is now left out, so the template's default applies, as it did at create time.
+3. moto decides what an update modifies by comparing unresolved templates, so replacing the
+   Model (a new artifact) does not reach the EndpointConfig whose resolved ModelName changes,
+   nor the Endpoint after it. Resources that Ref or GetAtt a modified one are now modified
+   too, in template order (CDK writes a resource after what it references).
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
+from moto.cloudformation.models import CloudFormationBackend
+from moto.cloudformation.parsing import ResourceMap
 from moto.sagemaker.models import FakeEndpoint
 from moto.server import main as moto_main
 
@@ -17,9 +26,62 @@ def _endpoint_name_property() -> str:
     return "EndpointName"
 
 
-def run(argv: list[str]) -> None:
-    """Start moto's server with the SageMaker endpoint name honoured; argv as for moto_server."""
+def _resolve_update_parameters(self: Any, instance: Any, incoming_params: list[dict[str, str]]) -> dict[str, str]:
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in incoming_params if "ParameterValue" in p}
+    for parameter in incoming_params:
+        key = parameter["ParameterKey"]
+        if parameter.get("UsePreviousValue", False) and key in instance.parameters:
+            parameters[key] = instance.parameters[key]
+    return parameters
+
+
+def references(value: Any) -> set[str]:
+    """Logical ids that `value` (a resource's JSON) points at through Ref or Fn::GetAtt."""
+    if isinstance(value, list):
+        return set().union(*map(references, value)) if value else set()
+    if not isinstance(value, dict):
+        return set()
+    found = set().union(*map(references, value.values())) if value else set()
+    if isinstance(value.get("Ref"), str):
+        found.add(value["Ref"])
+    attribute = value.get("Fn::GetAtt")
+    if isinstance(attribute, list) and attribute:
+        found.add(attribute[0])
+    elif isinstance(attribute, str):
+        found.add(attribute.split(".")[0])
+    return found
+
+
+_original_build_resource_diff = ResourceMap.build_resource_diff
+
+
+def _build_resource_diff(self: Any, template: dict[str, Any], parameters: Any = None) -> dict[str, list[str]]:
+    actions: dict[str, list[str]] = _original_build_resource_diff(self, template, parameters)
+    resources = template["Resources"]
+    modified = set(actions["Modify"])
+    changed = True
+    while changed:
+        dependents = {
+            name
+            for name, body in resources.items()
+            if name in self._parsed_resources and name not in modified and references(body) & modified
+        }
+        modified |= dependents
+        changed = bool(dependents)
+    actions["Modify"] = [name for name in resources if name in modified]
+    return actions
+
+
+def patch_moto() -> None:
+    """Close the three gaps above; idempotent."""
     FakeEndpoint.cloudformation_name_type = staticmethod(_endpoint_name_property)  # type: ignore[method-assign]
+    CloudFormationBackend._resolve_update_parameters = _resolve_update_parameters  # type: ignore[method-assign]
+    ResourceMap.build_resource_diff = _build_resource_diff  # type: ignore[method-assign, assignment]
+
+
+def run(argv: list[str]) -> None:
+    """Start moto's server, patched; argv as for moto_server."""
+    patch_moto()
     moto_main(argv)
 
 

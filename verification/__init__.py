@@ -1,0 +1,1 @@
+"""Post-deploy verification: prove the endpoint answers exactly as the local model does."""

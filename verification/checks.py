@@ -1,0 +1,149 @@
+"""The checks, in order; each returns a result, and the gating ones raise to stop the run."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+from botocore.exceptions import ClientError, WaiterError
+
+from verification.compare import Comparison, Tolerance, compare
+from verification.errors import ExitCode, VerificationError
+from verification.invoke import VariantAnswers, invoke_batches
+from verification.payloads import REAL_TIME_LIMIT, SERVERLESS_LIMIT, batches
+from verification.target import Expected
+
+COMPLETE_SUFFIX = "_COMPLETE"
+
+
+@dataclass
+class CheckResult:
+    name: str
+    passed: bool
+    detail: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def stack_complete(cloudformation: Any, stack_name: str) -> CheckResult:
+    try:
+        (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as error:
+        raise VerificationError(
+            f"stack {stack_name}: {error.response['Error']['Message']}", ExitCode.NOT_READY
+        ) from error
+    status = stack["StackStatus"]
+    if not status.endswith(COMPLETE_SUFFIX) or "ROLLBACK" in status or status.startswith("DELETE"):
+        raise VerificationError(f"stack {stack_name} is {status}, not a completed deploy", ExitCode.NOT_READY)
+    return CheckResult("stack complete", True, f"{stack_name} is {status}")
+
+
+def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
+    try:
+        (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as error:
+        raise VerificationError(
+            f"stack {stack_name}: {error.response['Error']['Message']}", ExitCode.NOT_READY
+        ) from error
+    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
+def endpoint_in_service(sagemaker: Any, endpoint_name: str, wait_s: int) -> dict[str, Any]:
+    """Wait for InService; on Failed (or time out) stop with the endpoint's FailureReason."""
+    try:
+        sagemaker.get_waiter("endpoint_in_service").wait(
+            EndpointName=endpoint_name, WaiterConfig={"Delay": 5, "MaxAttempts": max(1, wait_s // 5)}
+        )
+    except WaiterError as error:
+        last = error.last_response or {}
+        reason = last.get("FailureReason") or last.get("Error", {}).get("Message") or str(error)
+        status = last.get("EndpointStatus", "unknown")
+        raise VerificationError(f"endpoint {endpoint_name} is {status}: {reason}", ExitCode.NOT_READY) from error
+    described: dict[str, Any] = sagemaker.describe_endpoint(EndpointName=endpoint_name)
+    return described
+
+
+def runs_declared_config(described: dict[str, Any], declared: str | None) -> CheckResult:
+    running = described["EndpointConfigName"]
+    if declared is None:
+        return CheckResult("declared endpoint config", True, f"runs {running} (nothing declared to compare)")
+    if running != declared:
+        raise VerificationError(
+            f"endpoint runs {running} but the stack declared {declared}: SageMaker rolled the update back",
+            ExitCode.NOT_READY,
+        )
+    return CheckResult("declared endpoint config", True, f"runs {running}, as declared")
+
+
+def deployed_artifacts(sagemaker: Any, s3: Any, config: dict[str, Any], expected_sha256: str) -> CheckResult:
+    """Download every variant's ModelDataUrl and compare its sha256 with the local artifact's."""
+    found = {}
+    for variant in config["ProductionVariants"]:
+        url = sagemaker.describe_model(ModelName=variant["ModelName"])["PrimaryContainer"]["ModelDataUrl"]
+        location = urlparse(url)
+        body = s3.get_object(Bucket=location.netloc, Key=location.path.lstrip("/"))["Body"].read()
+        found[variant["VariantName"]] = (url, hashlib.sha256(body).hexdigest())
+    differing = {name: sha for name, (_, sha) in found.items() if sha != expected_sha256}
+    if differing:
+        detail = "; ".join(f"{name} serves sha256 {sha[:12]}" for name, sha in differing.items())
+        return CheckResult("deployed artifact", False, f"{detail}, local is {expected_sha256[:12]}", {"found": found})
+    return CheckResult(
+        "deployed artifact", True, f"every variant serves sha256 {expected_sha256[:12]}", {"found": found}
+    )
+
+
+@dataclass(frozen=True)
+class PredictionRun:
+    runtime: Any
+    endpoint_name: str
+    expected: Expected
+    tolerance: Tolerance
+    concurrency: int
+
+
+def payload_limit(variant: dict[str, Any]) -> int:
+    return SERVERLESS_LIMIT if variant.get("ServerlessConfig") else REAL_TIME_LIMIT
+
+
+def predictions(run: PredictionRun, variant: dict[str, Any], content_type: str, progress: Any) -> CheckResult:
+    rows = run.expected.reference.rows
+    planned = list(batches(rows, content_type, payload_limit(variant)))
+    progress.total = (progress.total or 0) + len(planned)
+    answers: VariantAnswers = invoke_batches(
+        run.runtime,
+        endpoint_name=run.endpoint_name,
+        variant=variant["VariantName"],
+        content_type=content_type,
+        batches=planned,
+        rows=len(rows),
+        concurrency=run.concurrency,
+        on_done=lambda: progress.update(1),
+    )
+    outcome: Comparison = compare(run.expected.reference, answers.closest, answers.distances, run.tolerance)
+    name = f"predictions {variant['VariantName']} {content_type}"
+    detail = (
+        f"{outcome.rows} rows, metric {outcome.metric}, {len(outcome.ties)} ties, {len(outcome.mismatches)} mismatches"
+    )
+    data = {
+        "variant": variant["VariantName"],
+        "content_type": content_type,
+        "rows": outcome.rows,
+        "requests": len(planned),
+        "largest_request_bytes": max(len(batch.body) for batch in planned),
+        "metric": outcome.metric,
+        "ties": outcome.ties,
+        "mismatches": [m.__dict__ for m in outcome.mismatches],
+        "latency_s": answers.latencies_s,
+    }
+    return CheckResult(name, outcome.passed, detail, data)
+
+
+def latency_summary(latencies_s: list[float]) -> dict[str, float]:
+    values = np.array(latencies_s) * 1000
+    return {
+        "p50_ms": float(np.percentile(values, 50)),
+        "p95_ms": float(np.percentile(values, 95)),
+        "max_ms": float(values.max()),
+    }

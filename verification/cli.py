@@ -1,0 +1,135 @@
+"""`python -m verification`: the gate a pipeline runs after every deploy. Exit codes in ExitCode."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from tqdm import tqdm
+
+from verification.checks import (
+    CheckResult,
+    PredictionRun,
+    deployed_artifacts,
+    endpoint_in_service,
+    predictions,
+    runs_declared_config,
+    stack_complete,
+    stack_outputs,
+)
+from verification.compare import Tolerance
+from verification.errors import ExitCode, VerificationError
+from verification.payloads import CONTENT_TYPES
+from verification.report import Report, print_summary, write_json, write_junit
+from verification.target import Target, load_expected, outputs_from_file, target_from_outputs
+
+PROGRAM = "python -m verification"
+DEFAULT_STACK = "KMeansEndpoint"
+EPILOG = """exit codes: 0 passed; 1 prediction mismatch; 2 usage or configuration error;
+3 stack or endpoint not ready or failed (also: endpoint runs another config than declared);
+4 deployed artifact differs from the local one (when predictions also mismatch, 1 wins)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROGRAM,
+        description="Invoke the deployed endpoint and prove it answers as the local model does. "
+        "Region and endpoints come from the usual AWS environment variables.",
+        epilog=EPILOG,
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--outputs-file", type=Path, help="what `cdk deploy --outputs-file` wrote")
+    source.add_argument("--endpoint", help="an endpoint name only (skips the stack checks)")
+    parser.add_argument("--stack", help=f"stack whose outputs to read (default {DEFAULT_STACK})")
+    parser.add_argument("--reference", type=Path, default=Path("build"), help="build folder (default build/)")
+    parser.add_argument("--content-types", default=",".join(CONTENT_TYPES), help="comma-separated request types")
+    parser.add_argument("--concurrency", type=int, default=4, help="requests in flight per variant (default 4)")
+    parser.add_argument("--wait", type=int, default=600, help="seconds to wait for InService (default 600)")
+    parser.add_argument("--rtol", type=float, default=Tolerance.rtol, help="relative distance tolerance")
+    parser.add_argument("--atol", type=float, default=Tolerance.atol, help="absolute distance tolerance")
+    parser.add_argument("--json", type=Path, help="write a JSON report here")
+    parser.add_argument("--junit", type=Path, help="write a JUnit XML report here")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0) and int(ExitCode.USAGE)
+    report = Report(endpoint=args.endpoint or args.stack or DEFAULT_STACK)
+    try:
+        verify(args, report)
+    except VerificationError as error:
+        report.stopped, report.code = str(error), error.code
+    except (BotoCoreError, ClientError) as error:
+        # Anything AWS refused or could not be reached for: the deploy is not in a verifiable state.
+        report.stopped, report.code = f"AWS call failed: {error}", ExitCode.NOT_READY
+    print_summary(report)
+    for path, writer in ((args.json, write_json), (args.junit, write_junit)):
+        if path is not None:
+            writer(report, path)
+    return int(report.code)
+
+
+def _clients() -> dict[str, Any]:
+    import boto3
+    from botocore.config import Config
+
+    retrying = Config(retries={"mode": "standard", "max_attempts": 5}, read_timeout=70, connect_timeout=10)
+    session = boto3.session.Session()
+    if session.region_name is None:
+        raise VerificationError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)", ExitCode.USAGE)
+    names = ("cloudformation", "sagemaker", "s3", "sagemaker-runtime")
+    return {name: session.client(name, config=retrying) for name in names}
+
+
+def _target(args: argparse.Namespace, cloudformation: Any, report: Report) -> Target:
+    if args.endpoint:
+        return Target(endpoint_name=args.endpoint)
+    if args.outputs_file:
+        stack_name, outputs = outputs_from_file(args.outputs_file, args.stack)
+        return target_from_outputs(outputs, stack_name, str(args.outputs_file))
+    stack_name = args.stack or DEFAULT_STACK
+    report.add(stack_complete(cloudformation, stack_name))
+    return target_from_outputs(stack_outputs(cloudformation, stack_name), stack_name, f"stack {stack_name}")
+
+
+def _content_types(text: str) -> list[str]:
+    chosen = [item.strip() for item in text.split(",") if item.strip()]
+    unknown = sorted(set(chosen) - set(CONTENT_TYPES))
+    if unknown or not chosen:
+        raise VerificationError(
+            f"--content-types: {unknown or 'none'} not among {', '.join(CONTENT_TYPES)}", ExitCode.USAGE
+        )
+    return chosen
+
+
+def verify(args: argparse.Namespace, report: Report) -> None:
+    """Run the checks in order, adding each result to `report` and setting its exit code."""
+    expected = load_expected(args.reference)
+    content_types = _content_types(args.content_types)
+    clients = _clients()
+    target = _target(args, clients["cloudformation"], report)
+    report.endpoint = target.endpoint_name
+    described = endpoint_in_service(clients["sagemaker"], target.endpoint_name, args.wait)
+    report.add(CheckResult("endpoint in service", True, f"{target.endpoint_name} is {described['EndpointStatus']}"))
+    report.add(runs_declared_config(described, target.endpoint_config_name))
+    config = clients["sagemaker"].describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
+    artifact = deployed_artifacts(clients["sagemaker"], clients["s3"], config, expected.manifest["artifact_sha256"])
+    report.add(artifact)
+    run = PredictionRun(
+        clients["sagemaker-runtime"], target.endpoint_name, expected, Tolerance(rtol=args.rtol, atol=args.atol),
+        args.concurrency,
+    )  # fmt: skip
+    with tqdm(total=0, unit="request", delay=2, file=sys.stderr, leave=False) as progress:
+        for variant in config["ProductionVariants"]:
+            for content_type in content_types:
+                report.add(predictions(run, variant, content_type, progress))
+    if not all(check.passed for check in report.checks if check.name.startswith("predictions")):
+        report.code = ExitCode.PREDICTION_MISMATCH
+    elif not artifact.passed:
+        report.code = ExitCode.ARTIFACT_DIFFERS

@@ -1,0 +1,85 @@
+"""What to verify: the stack's outputs, a `cdk deploy --outputs-file`, or just an endpoint name."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model_build.reference import REFERENCE_FILE_NAME, ReferenceSet
+from verification.errors import ExitCode, VerificationError
+
+MANIFEST_FILE_NAME = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Target:
+    """The endpoint and what the stack declared for it (None where only an endpoint name is known)."""
+
+    endpoint_name: str
+    stack_name: str | None = None
+    endpoint_config_name: str | None = None
+    model_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Expected:
+    """The local build: its manifest and reference set."""
+
+    manifest: dict[str, Any]
+    reference: ReferenceSet
+
+
+def target_from_outputs(outputs: dict[str, str], stack_name: str | None, where: str) -> Target:
+    if "EndpointName" not in outputs:
+        raise VerificationError(f"{where}: no EndpointName output (is this the k-means stack?)", ExitCode.USAGE)
+    return Target(
+        endpoint_name=outputs["EndpointName"],
+        stack_name=stack_name,
+        endpoint_config_name=outputs.get("EndpointConfigName"),
+        model_name=outputs.get("ModelName"),
+    )
+
+
+def outputs_from_file(path: Path, stack_name: str | None) -> tuple[str, dict[str, str]]:
+    """The outputs of one stack from `cdk deploy --outputs-file` ({stack: {output: value}})."""
+    try:
+        stacks = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise VerificationError(f"{path}: cannot read outputs ({error})", ExitCode.USAGE) from error
+    if not isinstance(stacks, dict) or not stacks:
+        raise VerificationError(f"{path}: expected {{stack name: {{output: value}}}}", ExitCode.USAGE)
+    if stack_name is None:
+        if len(stacks) != 1:
+            raise VerificationError(f"{path}: holds stacks {sorted(stacks)}; choose one with --stack", ExitCode.USAGE)
+        stack_name = next(iter(stacks))
+    if stack_name not in stacks:
+        raise VerificationError(f"{path}: has no stack {stack_name} (found {sorted(stacks)})", ExitCode.USAGE)
+    return stack_name, stacks[stack_name]
+
+
+def load_expected(build_dir: Path) -> Expected:
+    try:
+        manifest = json.loads((build_dir / MANIFEST_FILE_NAME).read_text())
+        reference = ReferenceSet.from_npz_bytes((build_dir / REFERENCE_FILE_NAME).read_bytes())
+    except (OSError, ValueError, KeyError) as error:
+        raise VerificationError(
+            f"{build_dir}: no usable manifest.json and reference.npz ({error}); build with `make build`",
+            ExitCode.USAGE,
+        ) from error
+    if reference.rows.ndim != 2 or reference.rows.shape[1] != manifest.get("feature_dim"):
+        raise VerificationError(f"{build_dir}: reference rows do not match the manifest", ExitCode.USAGE)
+    return Expected(manifest=manifest, reference=_as_float32_rows(reference))
+
+
+def _as_float32_rows(reference: ReferenceSet) -> ReferenceSet:
+    return ReferenceSet(
+        rows=np.ascontiguousarray(reference.rows, dtype=np.float32),
+        closest_cluster=reference.closest_cluster,
+        distance_to_cluster=reference.distance_to_cluster,
+        second_cluster=reference.second_cluster,
+        tie_gap=reference.tie_gap,
+    )
