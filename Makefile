@@ -11,7 +11,8 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 CDK := npx --no-install cdk
 
-.PHONY: setup check format test demo build synth diff deploy destroy bench bench-build bench-synth golden clean
+.PHONY: setup check format test demo demo-down up-local deploy-local verify-local build synth diff deploy destroy \
+	bench bench-build bench-synth bench-runtime bench-verify golden clean
 
 PROTO_OUT := recordio/aialgs_data_pb2.py
 
@@ -58,10 +59,30 @@ build: $(VENV)/.installed
 $(BUILD_DIR)/model.tar.gz: | $(VENV)/.installed
 	$(PY) -m model_build --out $(BUILD_DIR)
 
-demo: setup build
-	$(PY) -m model_build inspect $(BUILD_DIR)/model.tar.gz
-	$(CDK) synth --quiet
-	@echo "Synthesized cdk.out/KMeansEndpoint.template.json from $(BUILD_DIR)/model.tar.gz (cdk-nag clean)."
+LOCAL := $(PY) -m local_aws run --
+LOCAL_ACCOUNT := aws://123456789012/us-east-1
+STACK ?= KMeansEndpoint
+CDK_LOCAL_FLAGS := --no-notices --require-approval never
+
+# The main job: build, deploy to the local AWS, verify. Idempotent.
+demo: setup build up-local deploy-local verify-local
+	@$(PY) -m local_aws hint --outputs-file $(BUILD_DIR)/outputs.json
+
+up-local: setup
+	$(PY) -m local_aws up
+
+deploy-local: up-local $(BUILD_DIR)/model.tar.gz
+	$(LOCAL) $(CDK) bootstrap $(LOCAL_ACCOUNT) --no-notices
+	$(LOCAL) $(CDK) deploy $(STACK) --method=direct $(CDK_LOCAL_FLAGS) --outputs-file $(BUILD_DIR)/outputs.json
+
+verify-local:
+	$(LOCAL) $(PY) -m verification --stack $(STACK) --reference $(BUILD_DIR) \
+		--json $(BUILD_DIR)/verification.json --junit $(BUILD_DIR)/verification.xml
+
+# Destroys the stack (if the local AWS runs), then stops the local AWS.
+demo-down:
+	if $(PY) -m local_aws status >/dev/null 2>&1; then $(LOCAL) $(CDK) destroy $(STACK) --force --no-notices; fi
+	$(PY) -m local_aws down
 
 synth: setup $(BUILD_DIR)/model.tar.gz
 	$(CDK) synth --quiet
@@ -87,5 +108,5 @@ bench-synth: setup $(BUILD_DIR)/model.tar.gz
 golden: .venv-mxnet/.installed
 	$(MXNET_PY) scripts/mxnet_oracle.py golden tests/golden
 
-clean:
-	rm -rf $(BUILD_DIR) cdk.out .bench .pytest_cache .mypy_cache .ruff_cache
+clean: demo-down
+	rm -rf $(BUILD_DIR) cdk.out .bench .local_aws .pytest_cache .mypy_cache .ruff_cache

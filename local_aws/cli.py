@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -25,6 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve an extracted model folder as the container does")
     serve.add_argument("model_dir", type=Path, help="folder holding model_algo-1 (as /opt/ml/model)")
     serve.add_argument("--port", type=int, default=CONTAINER_PORT)
+    run = commands.add_parser("run", help="run a command pointed at the local AWS: run -- npx cdk deploy")
+    run.add_argument("argv", nargs=argparse.REMAINDER, help="the command and its arguments")
+    hint = commands.add_parser("hint", help="how to invoke the deployed endpoint by hand, and tear down")
+    hint.add_argument("--outputs-file", type=Path, default=Path("build/outputs.json"))
     runtime = commands.add_parser("runtime", help=argparse.SUPPRESS)
     runtime.add_argument("--port", type=int, required=True)
     return parser
@@ -75,6 +81,28 @@ def _env(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace, config: LocalAwsConfig) -> int:
+    argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+    if not argv:
+        raise LocalAwsError("run needs a command, e.g. run -- npx cdk deploy")
+    try:
+        os.execvpe(argv[0], argv, {**os.environ, **config.client_environment()})
+    except OSError as error:
+        raise LocalAwsError(f"cannot run {argv[0]}: {error.strerror}") from error
+    return 0  # not reached: exec replaced this process
+
+
+def _hint(args: argparse.Namespace, config: LocalAwsConfig) -> int:
+    try:
+        (outputs,) = json.loads(args.outputs_file.read_text()).values()
+    except (OSError, ValueError) as error:
+        raise LocalAwsError(f"{args.outputs_file}: no deploy outputs ({error}); deploy first") from error
+    manifest = json.loads((args.outputs_file.parent / "manifest.json").read_text())
+    zeros = ",".join(["0"] * manifest["feature_dim"])
+    print(HINT.format(endpoint=outputs["EndpointName"], program=PROGRAM, runtime=config.runtime_url, zeros=zeros))
+    return 0
+
+
 def _serve(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     from local_aws.runtime.app import ContainerApi
     from local_aws.runtime.predictor import KMeansPredictor
@@ -115,4 +143,30 @@ def _serve_forever(app: object, port: int) -> None:
     waitress.serve(app, host=HOST, port=port, threads=RUNTIME_THREADS, ident="kmeans-byom-runtime", _quiet=True)
 
 
-_COMMANDS = {"up": _up, "down": _down, "status": _status, "env": _env, "serve": _serve, "runtime": _runtime}
+HINT = """
+The endpoint {endpoint} is deployed on the local AWS and verified.
+
+Invoke it by hand (first: eval "$({program} env)"):
+  python - <<'PY'
+  import boto3
+  answer = boto3.client("sagemaker-runtime").invoke_endpoint(
+      EndpointName="{endpoint}", ContentType="text/csv", Body="{zeros}")
+  print(answer["Body"].read().decode())
+  PY
+  aws sagemaker-runtime invoke-endpoint --endpoint-url {runtime} --endpoint-name {endpoint} \\
+      --content-type text/csv --body "{zeros}" --cli-binary-format raw-in-base64-out out.json
+
+Verify again:   make verify-local
+Tear down:      make demo-down   (cdk destroy, then stop the local AWS)
+"""
+
+_COMMANDS = {
+    "up": _up,
+    "down": _down,
+    "status": _status,
+    "env": _env,
+    "serve": _serve,
+    "run": _run,
+    "hint": _hint,
+    "runtime": _runtime,
+}

@@ -1,4 +1,4 @@
-"""The control plane: moto's server, with three gaps of its CloudFormation support closed.
+"""The control plane: moto's server, with four gaps of its CloudFormation support closed.
 
 1. moto 5.2 ignores `EndpointName` on AWS::SageMaker::Endpoint (its `cloudformation_name_type`
    is empty) and invents a name; CloudFormation keeps the stable name this project declares.
@@ -9,6 +9,9 @@
    Model (a new artifact) does not reach the EndpointConfig whose resolved ModelName changes,
    nor the Endpoint after it. Resources that Ref or GetAtt a modified one are now modified
    too, in template order (CDK writes a resource after what it references).
+4. moto has no CloudFormation delete for AWS::IAM::ManagedPolicy, so the policy stays attached
+   and the Role it is attached to can never be deleted: `cdk destroy` fails. The policy is now
+   detached and deleted, as CloudFormation does.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from typing import Any
 
 from moto.cloudformation.models import CloudFormationBackend
 from moto.cloudformation.parsing import ResourceMap
+from moto.iam.models import ManagedPolicy, iam_backends
 from moto.sagemaker.models import FakeEndpoint
 from moto.server import main as moto_main
+from moto.utilities.utils import get_partition
 
 
 def _endpoint_name_property() -> str:
@@ -72,8 +77,18 @@ def _build_resource_diff(self: Any, template: dict[str, Any], parameters: Any = 
     return actions
 
 
+def _delete_managed_policy(resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+    backend = iam_backends[account_id][get_partition(region_name)]
+    policy_arn = resource_name  # the physical id of a managed policy is its ARN
+    for role in list(backend.roles.values()):
+        if policy_arn in role.managed_policies:
+            backend.detach_role_policy(policy_arn, role.name)
+    backend.delete_policy(policy_arn)
+
+
 def patch_moto() -> None:
-    """Close the three gaps above; idempotent."""
+    """Close the four gaps above; idempotent."""
+    ManagedPolicy.delete_from_cloudformation_json = staticmethod(_delete_managed_policy)  # type: ignore[method-assign, assignment]
     FakeEndpoint.cloudformation_name_type = staticmethod(_endpoint_name_property)  # type: ignore[method-assign]
     CloudFormationBackend._resolve_update_parameters = _resolve_update_parameters  # type: ignore[method-assign]
     ResourceMap.build_resource_diff = _build_resource_diff  # type: ignore[method-assign, assignment]
