@@ -88,7 +88,7 @@ def _delete_managed_policy(resource_name: str, cloudformation_json: Any, account
 
 def patch_moto() -> None:
     """Close the four gaps above; idempotent."""
-    ManagedPolicy.delete_from_cloudformation_json = staticmethod(_delete_managed_policy)  # type: ignore[method-assign, assignment]
+    ManagedPolicy.delete_from_cloudformation_json = staticmethod(_delete_managed_policy)  # type: ignore[method-assign]
     FakeEndpoint.cloudformation_name_type = staticmethod(_endpoint_name_property)  # type: ignore[method-assign]
     CloudFormationBackend._resolve_update_parameters = _resolve_update_parameters  # type: ignore[method-assign]
     ResourceMap.build_resource_diff = _build_resource_diff  # type: ignore[method-assign, assignment]
