@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from local_aws.config import REGION, LocalAwsConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MXNET_PYTHON = REPO_ROOT / ".venv-mxnet" / "bin" / "python"
@@ -29,3 +34,72 @@ def run_module(module: str, args: Sequence[str | Path], timeout: float = 300) ->
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def artifact_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One small model built from the bundled digits, shared by the whole session."""
+    from model_build.cli import main
+
+    out = tmp_path_factory.mktemp("artifact")
+    assert main(["--max-rows", "400", "--out", str(out)]) == 0
+    return out
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class RunningLocalAws:
+    """A local AWS started for the test session: its config and the environment pointing at it."""
+
+    config: LocalAwsConfig
+    environment: dict[str, str]
+
+    def run(self, *command: str | Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            list(map(str, command)),
+            cwd=REPO_ROOT,
+            env=self.environment,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.session.Session(region_name=REGION).client(
+            service,
+            endpoint_url=self.config.runtime_url if service == "sagemaker-runtime" else self.config.control_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+@pytest.fixture(scope="session")
+def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLocalAws]:
+    """`python -m local_aws up` on free ports with its own state folder; `down` afterwards."""
+    config = LocalAwsConfig(
+        control_port=free_port(), runtime_port=free_port(), state_dir=tmp_path_factory.mktemp("local_aws")
+    )
+    settings = {
+        "LOCAL_AWS_PORT": str(config.control_port),
+        "LOCAL_AWS_RUNTIME_PORT": str(config.runtime_port),
+        "LOCAL_AWS_STATE_DIR": str(config.state_dir),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        "CDK_DISABLE_VERSION_CHECK": "1",
+    }
+    base = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    running = RunningLocalAws(config, {**base, **settings, **config.client_environment()})
+    started = running.run(sys.executable, "-m", "local_aws", "up", timeout=120)
+    assert started.returncode == 0, started.stderr
+    yield running
+    stopped = running.run(sys.executable, "-m", "local_aws", "down", timeout=60)
+    assert stopped.returncode == 0, stopped.stderr

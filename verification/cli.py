@@ -87,12 +87,17 @@ def _clients() -> dict[str, Any]:
     return {name: session.client(name, config=retrying) for name in names}
 
 
-def _target(args: argparse.Namespace, cloudformation: Any, report: Report) -> Target:
+def _local_target(args: argparse.Namespace) -> Target | None:
+    """The target when no AWS call is needed to know it (--endpoint, --outputs-file)."""
     if args.endpoint:
         return Target(endpoint_name=args.endpoint)
     if args.outputs_file:
         stack_name, outputs = outputs_from_file(args.outputs_file, args.stack)
         return target_from_outputs(outputs, stack_name, str(args.outputs_file))
+    return None
+
+
+def _stack_target(args: argparse.Namespace, cloudformation: Any, report: Report) -> Target:
     stack_name = args.stack or DEFAULT_STACK
     report.add(stack_complete(cloudformation, stack_name))
     return target_from_outputs(stack_outputs(cloudformation, stack_name), stack_name, f"stack {stack_name}")
@@ -112,8 +117,9 @@ def verify(args: argparse.Namespace, report: Report) -> None:
     """Run the checks in order, adding each result to `report` and setting its exit code."""
     expected = load_expected(args.reference)
     content_types = _content_types(args.content_types)
+    local_target = _local_target(args)
     clients = _clients()
-    target = _target(args, clients["cloudformation"], report)
+    target = local_target or _stack_target(args, clients["cloudformation"], report)
     report.endpoint = target.endpoint_name
     described = endpoint_in_service(clients["sagemaker"], target.endpoint_name, args.wait)
     report.add(CheckResult("endpoint in service", True, f"{target.endpoint_name} is {described['EndpointStatus']}"))

@@ -75,15 +75,6 @@ def synthesize(artifact_dir: Path, outdir: Path, context: dict[str, Any]) -> Syn
 
 
 @pytest.fixture(scope="session")
-def artifact_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from model_build.cli import main
-
-    out = tmp_path_factory.mktemp("artifact")
-    assert main(["--max-rows", "400", "--out", str(out)]) == 0
-    return out
-
-
-@pytest.fixture(scope="session")
 def synthesized(artifact_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
     return {
         name: synthesize(artifact_dir, tmp_path_factory.mktemp(f"cdk-{name}"), context)

@@ -1,0 +1,276 @@
+"""Every check and exit code of the verifier, with botocore's Stubber standing in for AWS."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import boto3
+import numpy as np
+import pytest
+from botocore.response import StreamingBody
+from botocore.stub import ANY, Stubber
+
+from model_build.reference import ReferenceSet
+from verification import cli
+from verification.errors import ExitCode
+
+ENDPOINT = "KMeansEndpoint"
+CONFIG = "KMeansEndpoint-Config-1"
+MODEL = "KMeansEndpoint-Model-1"
+MODEL_URL = "s3://assets/model.tar.gz"
+ARN_PREFIX = "arn:aws:sagemaker:us-east-1:123456789012"
+CREATED = "2026-01-01T00:00:00Z"
+
+
+class FakeAws:
+    """Stubbed clients for one verification run; tests queue responses in the order calls happen."""
+
+    def __init__(self) -> None:
+        session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+        self.clients = {
+            name: session.client(name) for name in ("cloudformation", "sagemaker", "s3", "sagemaker-runtime")
+        }
+        self.stubs = {name: Stubber(client) for name, client in self.clients.items()}
+
+    def stack(self, status: str = "CREATE_COMPLETE", outputs: dict[str, str] | None = None, times: int = 2) -> None:
+        declared = outputs or {"EndpointName": ENDPOINT, "EndpointConfigName": CONFIG, "ModelName": MODEL}
+        stack = {
+            "StackName": ENDPOINT,
+            "StackStatus": status,
+            "CreationTime": "2026-01-01T00:00:00Z",
+            "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in declared.items()],
+        }
+        for _ in range(times):
+            self.stubs["cloudformation"].add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": ENDPOINT})
+
+    def endpoint(self, status: str = "InService", config: str = CONFIG, reason: str | None = None) -> None:
+        described = {
+            "EndpointName": ENDPOINT,
+            "EndpointArn": f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{ENDPOINT}",
+            "EndpointConfigName": config,
+            "EndpointStatus": status,
+            "CreationTime": "2026-01-01T00:00:00Z",
+            "LastModifiedTime": "2026-01-01T00:00:00Z",
+            **({"FailureReason": reason} if reason else {}),
+        }
+        for _ in range(1 if status == "Failed" else 2):  # the waiter, then the describe
+            self.stubs["sagemaker"].add_response("describe_endpoint", described, {"EndpointName": ENDPOINT})
+
+    def model(self, artifact: bytes, variants: tuple[str, ...] = ("AllTraffic",)) -> None:
+        production = [{"VariantName": v, "ModelName": MODEL, "InstanceType": "ml.m5.large"} for v in variants]
+        config = {
+            "EndpointConfigName": CONFIG,
+            "EndpointConfigArn": f"{ARN_PREFIX}:endpoint-config/{CONFIG}",
+            "ProductionVariants": production,
+            "CreationTime": CREATED,
+        }
+        self.stubs["sagemaker"].add_response("describe_endpoint_config", config, {"EndpointConfigName": CONFIG})
+        model = {
+            "ModelName": MODEL,
+            "ModelArn": f"{ARN_PREFIX}:model/{MODEL}",
+            "CreationTime": CREATED,
+            "PrimaryContainer": {"ModelDataUrl": MODEL_URL},
+        }
+        for _ in variants:
+            self.stubs["sagemaker"].add_response("describe_model", model, {"ModelName": MODEL})
+            self.stubs["s3"].add_response(
+                "get_object",
+                {"Body": StreamingBody(io.BytesIO(artifact), len(artifact))},
+                {"Bucket": "assets", "Key": "model.tar.gz"},
+            )
+
+    def answers(self, closest: np.ndarray[Any, Any], distances: np.ndarray[Any, Any], calls: int) -> None:
+        body = json.dumps(
+            {
+                "predictions": [
+                    {"closest_cluster": float(c), "distance_to_cluster": float(d)}
+                    for c, d in zip(closest, distances, strict=True)
+                ]
+            }
+        ).encode()
+        for _ in range(calls):
+            self.stubs["sagemaker-runtime"].add_response(
+                "invoke_endpoint",
+                {"Body": StreamingBody(io.BytesIO(body), len(body)), "ContentType": "application/json"},
+                {"EndpointName": ENDPOINT, "TargetVariant": ANY, "ContentType": ANY, "Accept": ANY, "Body": ANY},
+            )
+
+    def __enter__(self) -> FakeAws:
+        for stub in self.stubs.values():
+            stub.activate()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for stub in self.stubs.values():
+            stub.deactivate()
+
+    def assert_all_used(self) -> None:
+        for stub in self.stubs.values():
+            stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def build(artifact_dir: Path) -> Path:
+    return artifact_dir
+
+
+@pytest.fixture
+def reference(build: Path) -> ReferenceSet:
+    return ReferenceSet.from_npz_bytes((build / "reference.npz").read_bytes())
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAws]:
+    with FakeAws() as aws:
+        monkeypatch.setattr(cli, "_clients", lambda: aws.clients)
+        yield aws
+
+
+def run(build: Path, tmp_path: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    code = cli.main(
+        ["--reference", str(build), "--content-types", "text/csv", "--json", str(tmp_path / "r.json"), *extra]
+    )
+    return code, json.loads((tmp_path / "r.json").read_text())
+
+
+def test_a_faithful_endpoint_passes(fake: FakeAws, build: Path, reference: ReferenceSet, tmp_path: Path) -> None:
+    fake.stack()
+    fake.endpoint()
+    fake.model((build / "model.tar.gz").read_bytes())
+    fake.answers(reference.closest_cluster, reference.distance_to_cluster, calls=1)
+
+    code, report = run(build, tmp_path, "--junit", str(tmp_path / "r.xml"))
+
+    assert code == ExitCode.PASSED
+    assert [c["name"] for c in report["checks"]] == [
+        "stack complete", "endpoint in service", "declared endpoint config", "deployed artifact",
+        "predictions AllTraffic text/csv",
+    ]  # fmt: skip
+    assert report["checks"][-1]["metric"] == "euclidean"
+    assert set(report["latency"]["AllTraffic"]) == {"p50_ms", "p95_ms", "max_ms"}
+    suite = ElementTree.parse(tmp_path / "r.xml").getroot()
+    assert (suite.get("tests"), suite.get("failures")) == ("5", "0")
+    fake.assert_all_used()
+
+
+def test_squared_distances_pass_and_are_reported(
+    fake: FakeAws, build: Path, reference: ReferenceSet, tmp_path: Path
+) -> None:
+    fake.stack()
+    fake.endpoint()
+    fake.model((build / "model.tar.gz").read_bytes())
+    fake.answers(reference.closest_cluster, reference.distance_to_cluster**2, calls=1)
+
+    code, report = run(build, tmp_path)
+
+    assert code == ExitCode.PASSED
+    assert report["checks"][-1]["metric"] == "squared euclidean"
+
+
+def test_wrong_clusters_exit_1_with_the_rows(
+    fake: FakeAws, build: Path, reference: ReferenceSet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.stack()
+    fake.endpoint()
+    fake.model((build / "model.tar.gz").read_bytes())
+    wrong = reference.closest_cluster.copy()
+    wrong[[3, 7]] = (wrong[[3, 7]] + 1) % 10
+    fake.answers(wrong, reference.distance_to_cluster, calls=1)
+
+    code, report = run(build, tmp_path)
+
+    assert code == ExitCode.PREDICTION_MISMATCH
+    assert [m["row"] for m in report["checks"][-1]["mismatches"]] == [3, 7]
+    assert "mismatching rows" in capsys.readouterr().out
+
+
+def test_another_artifact_with_the_same_answers_exits_4(
+    fake: FakeAws, build: Path, reference: ReferenceSet, tmp_path: Path
+) -> None:
+    fake.stack()
+    fake.endpoint()
+    fake.model(b"repackaged elsewhere")
+    fake.answers(reference.closest_cluster, reference.distance_to_cluster, calls=1)
+
+    code, report = run(build, tmp_path)
+
+    assert code == ExitCode.ARTIFACT_DIFFERS
+    assert report["checks"][3]["passed"] is False
+    assert hashlib.sha256(b"repackaged elsewhere").hexdigest()[:12] in report["checks"][3]["detail"]
+
+
+def test_a_rolled_back_stack_exits_3(fake: FakeAws, build: Path, tmp_path: Path) -> None:
+    fake.stack(status="UPDATE_ROLLBACK_COMPLETE", times=1)
+    code, report = run(build, tmp_path)
+    assert code == ExitCode.NOT_READY
+    assert "UPDATE_ROLLBACK_COMPLETE, not a completed deploy" in report["stopped"]
+
+
+def test_a_failed_endpoint_exits_3_with_its_failure_reason(fake: FakeAws, build: Path, tmp_path: Path) -> None:
+    fake.stack()
+    fake.endpoint(status="Failed", reason="could not access model data")
+    code, report = run(build, tmp_path)
+    assert code == ExitCode.NOT_READY
+    assert report["stopped"] == f"endpoint {ENDPOINT} is Failed: could not access model data"
+
+
+def test_a_silent_rollback_to_another_config_exits_3(fake: FakeAws, build: Path, tmp_path: Path) -> None:
+    fake.stack()
+    fake.endpoint(config="KMeansEndpoint-Config-0")
+    code, report = run(build, tmp_path)
+    assert code == ExitCode.NOT_READY
+    assert "SageMaker rolled the update back" in report["stopped"]
+
+
+def test_every_variant_is_checked_separately(
+    fake: FakeAws, build: Path, reference: ReferenceSet, tmp_path: Path
+) -> None:
+    fake.stack()
+    fake.endpoint()
+    fake.model((build / "model.tar.gz").read_bytes(), variants=("blue", "green"))
+    fake.answers(reference.closest_cluster, reference.distance_to_cluster, calls=2)
+
+    code, report = run(build, tmp_path)
+
+    assert code == ExitCode.PASSED
+    assert {c["name"] for c in report["checks"]} >= {"predictions blue text/csv", "predictions green text/csv"}
+    assert set(report["latency"]) == {"blue", "green"}
+
+
+def test_outputs_file_skips_the_stack_check(
+    fake: FakeAws, build: Path, reference: ReferenceSet, tmp_path: Path
+) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"KMeansEndpoint": {"EndpointName": ENDPOINT, "EndpointConfigName": CONFIG}}))
+    fake.endpoint()
+    fake.model((build / "model.tar.gz").read_bytes())
+    fake.answers(reference.closest_cluster, reference.distance_to_cluster, calls=1)
+
+    code, report = run(build, tmp_path, "--outputs-file", str(outputs))
+
+    assert code == ExitCode.PASSED
+    assert report["checks"][0]["name"] == "endpoint in service"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--reference", "/nonexistent"], "/nonexistent: no usable manifest.json and reference.npz"),
+        (["--outputs-file", "/nonexistent.json"], "/nonexistent.json: cannot read outputs"),
+        (["--content-types", "text/xml"], "--content-types: ['text/xml'] not among"),
+    ],
+)
+def test_usage_errors_exit_2(build: Path, tmp_path: Path, args: list[str], message: str) -> None:
+    full = ["--reference", str(build), *args, "--json", str(tmp_path / "r.json")]
+    assert cli.main(full) == ExitCode.USAGE
+    assert message in json.loads((tmp_path / "r.json").read_text())["stopped"]
+
+
+def test_an_unknown_option_exits_2() -> None:
+    assert cli.main(["--no-such-option"]) == ExitCode.USAGE
