@@ -6,6 +6,7 @@ import io
 import json
 import tarfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,7 @@ def assert_matches(reference: ReferenceSet, closest: list[float], distances: lis
     np.testing.assert_allclose(distances, reference.distance_to_cluster[:rows], rtol=1e-6)
 
 
-REQUESTS = {
+REQUESTS: dict[str, Callable[[np.ndarray[Any, Any]], bytes | str]] = {
     "text/csv": csv_body,
     "application/json": lambda rows: json.dumps({"instances": [{"features": r.tolist()} for r in rows]}),
     "application/json (data shape)": lambda rows: json.dumps(
