@@ -1,4 +1,4 @@
-"""The control plane: moto's server, with four gaps of its CloudFormation support closed.
+"""The control plane: moto's server, with five gaps of its CloudFormation support closed.
 
 1. moto 5.2 ignores `EndpointName` on AWS::SageMaker::Endpoint (its `cloudformation_name_type`
    is empty) and invents a name; CloudFormation keeps the stable name this project declares.
@@ -12,6 +12,9 @@
 4. moto has no CloudFormation delete for AWS::IAM::ManagedPolicy, so the policy stays attached
    and the Role it is attached to can never be deleted: `cdk destroy` fails. The policy is now
    detached and deleted, as CloudFormation does.
+5. Nor has it an update for AWS::IAM::ManagedPolicy: after an update that changes the policy
+   (any new artifact does) moto forgets the resource, and (4) cannot reach it. The old policy
+   is now deleted and the new one created.
 """
 
 from __future__ import annotations
@@ -86,8 +89,18 @@ def _delete_managed_policy(resource_name: str, cloudformation_json: Any, account
     backend.delete_policy(policy_arn)
 
 
+def _replace_managed_policy(
+    original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+) -> Any:
+    _delete_managed_policy(original_resource.arn, cloudformation_json, account_id, region_name)
+    return ManagedPolicy.create_from_cloudformation_json(
+        new_resource_name, cloudformation_json, account_id, region_name
+    )
+
+
 def patch_moto() -> None:
-    """Close the four gaps above; idempotent."""
+    """Close the five gaps above; idempotent."""
+    ManagedPolicy.update_from_cloudformation_json = staticmethod(_replace_managed_policy)  # type: ignore[method-assign]
     ManagedPolicy.delete_from_cloudformation_json = staticmethod(_delete_managed_policy)  # type: ignore[method-assign]
     FakeEndpoint.cloudformation_name_type = staticmethod(_endpoint_name_property)  # type: ignore[method-assign]
     CloudFormationBackend._resolve_update_parameters = _resolve_update_parameters  # type: ignore[method-assign]

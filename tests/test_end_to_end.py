@@ -1,0 +1,105 @@
+"""The whole flow on the local AWS: real CDK CLI, real moto server process, real k-means runtime."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from model_build.cli import main as build_model
+from tests.conftest import RunningLocalAws
+from tests.stacks.conftest import VARIANTS
+
+pytestmark = pytest.mark.slow
+STACK = "KMeansEndpoint"
+CDK = ["npx", "--no-install", "cdk"]
+QUIET = ["--no-notices", "--require-approval", "never"]
+
+
+def cdk(local_aws: RunningLocalAws, *args: str) -> subprocess.CompletedProcess[str]:
+    result = local_aws.run(*CDK, *args)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return result
+
+
+def deploy(local_aws: RunningLocalAws, artifact: Path, outputs: Path, *context: str) -> None:
+    flags = [item for pair in (("-c", c) for c in (f"artifact_dir={artifact}", *context)) for item in pair]
+    cdk(local_aws, "deploy", STACK, "--method=direct", *QUIET, "--outputs-file", str(outputs), *flags)
+
+
+def verify(local_aws: RunningLocalAws, reference: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return local_aws.run(sys.executable, "-m", "verification", "--reference", str(reference), *args)
+
+
+@pytest.fixture(scope="module")
+def bootstrapped(local_aws: RunningLocalAws) -> RunningLocalAws:
+    cdk(local_aws, "bootstrap", "aws://123456789012/us-east-1", "--no-notices")
+    return local_aws
+
+
+@pytest.fixture(scope="module")
+def wrong_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wrong-model")
+    assert build_model(["--max-rows", "400", "--seed", "11", "--clusters", "9", "--out", str(out)]) == 0
+    return out
+
+
+def test_deploy_verify_update_and_destroy(
+    bootstrapped: RunningLocalAws, artifact_dir: Path, wrong_model: Path, tmp_path: Path
+) -> None:
+    local_aws, outputs = bootstrapped, tmp_path / "outputs.json"
+
+    deploy(local_aws, artifact_dir, outputs)
+    assert json.loads(outputs.read_text())[STACK]["EndpointName"] == STACK
+    passed = verify(local_aws, artifact_dir, "--stack", STACK, "--junit", str(tmp_path / "junit.xml"))
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "verification passed (exit 0: passed)" in passed.stdout
+    assert (tmp_path / "junit.xml").exists()
+
+    diff = cdk(local_aws, "diff", STACK, "-c", f"artifact_dir={artifact_dir}", "--no-notices")
+    assert "Number of stacks with differences: 0" in diff.stdout + diff.stderr
+
+    deploy(local_aws, wrong_model, outputs)
+    failed = verify(local_aws, artifact_dir, "--outputs-file", str(outputs), "--json", str(tmp_path / "wrong.json"))
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "mismatching rows" in failed.stdout
+    report = json.loads((tmp_path / "wrong.json").read_text())
+    assert report["result"] == "prediction_mismatch"
+    assert any(not check["passed"] for check in report["checks"] if check["name"] == "deployed artifact")
+
+    deploy(local_aws, artifact_dir, outputs)
+    assert verify(local_aws, artifact_dir, "--stack", STACK).returncode == 0
+
+    cdk(local_aws, "destroy", STACK, "--force", "--no-notices")
+    assert_nothing_left(local_aws)
+
+
+@pytest.mark.parametrize("variant", ["serverless", "all-options"])
+def test_every_stack_option_deploys_and_verifies(
+    bootstrapped: RunningLocalAws, artifact_dir: Path, tmp_path: Path, variant: str
+) -> None:
+    context = [f"{key}={value}" for key, value in VARIANTS[variant].items()]
+    outputs = tmp_path / "outputs.json"
+
+    deploy(bootstrapped, artifact_dir, outputs, *context)
+    result = verify(bootstrapped, artifact_dir, "--outputs-file", str(outputs))
+    cdk(bootstrapped, "destroy", STACK, "--force", "--no-notices")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert_nothing_left(bootstrapped)
+
+
+def assert_nothing_left(local_aws: RunningLocalAws) -> None:
+    stacks = [s["StackName"] for s in local_aws.client("cloudformation").describe_stacks()["Stacks"]]
+    assert stacks == ["CDKToolkit"]
+    sagemaker = local_aws.client("sagemaker")
+    assert sagemaker.list_endpoints()["Endpoints"] == []
+    assert sagemaker.list_endpoint_configs()["EndpointConfigs"] == []
+    assert sagemaker.list_models()["Models"] == []
+    assert local_aws.client("logs").describe_log_groups()["logGroups"] == []
+    iam = local_aws.client("iam")
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(STACK)] == []
+    assert iam.list_policies(Scope="Local")["Policies"] == []
