@@ -51,6 +51,7 @@ def test_deploy_verify_update_and_destroy(
     bootstrapped: RunningLocalAws, artifact_dir: Path, wrong_model: Path, tmp_path: Path
 ) -> None:
     local_aws, outputs = bootstrapped, tmp_path / "outputs.json"
+    before = inventory(local_aws)
 
     deploy(local_aws, artifact_dir, outputs)
     assert json.loads(outputs.read_text())[STACK]["EndpointName"] == STACK
@@ -74,7 +75,7 @@ def test_deploy_verify_update_and_destroy(
     assert verify(local_aws, artifact_dir, "--stack", STACK).returncode == 0
 
     cdk(local_aws, "destroy", STACK, "--force", "--no-notices")
-    assert_nothing_left(local_aws)
+    assert inventory(local_aws) == before
 
 
 @pytest.mark.parametrize("variant", ["serverless", "all-options"])
@@ -83,23 +84,27 @@ def test_every_stack_option_deploys_and_verifies(
 ) -> None:
     context = [f"{key}={value}" for key, value in VARIANTS[variant].items()]
     outputs = tmp_path / "outputs.json"
+    before = inventory(bootstrapped)
 
     deploy(bootstrapped, artifact_dir, outputs, *context)
     result = verify(bootstrapped, artifact_dir, "--outputs-file", str(outputs))
     cdk(bootstrapped, "destroy", STACK, "--force", "--no-notices")
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert_nothing_left(bootstrapped)
+    assert inventory(bootstrapped) == before
 
 
-def assert_nothing_left(local_aws: RunningLocalAws) -> None:
-    stacks = [s["StackName"] for s in local_aws.client("cloudformation").describe_stacks()["Stacks"]]
-    assert stacks == ["CDKToolkit"]
-    sagemaker = local_aws.client("sagemaker")
-    assert sagemaker.list_endpoints()["Endpoints"] == []
-    assert sagemaker.list_endpoint_configs()["EndpointConfigs"] == []
-    assert sagemaker.list_models()["Models"] == []
-    assert local_aws.client("logs").describe_log_groups()["logGroups"] == []
-    iam = local_aws.client("iam")
-    assert [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(STACK)] == []
-    assert iam.list_policies(Scope="Local")["Policies"] == []
+def inventory(local_aws: RunningLocalAws) -> dict[str, set[str]]:
+    """What exists in the local account, by kind: `cdk destroy` must bring it back to what it was."""
+    sagemaker, iam = local_aws.client("sagemaker"), local_aws.client("iam")
+    buckets = {b["Name"] for b in local_aws.client("s3").list_buckets()["Buckets"]}
+    return {
+        "stacks": {s["StackName"] for s in local_aws.client("cloudformation").describe_stacks()["Stacks"]},
+        "endpoints": {e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]},
+        "configs": {c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]},
+        "models": {m["ModelName"] for m in sagemaker.list_models()["Models"]},
+        "log groups": {g["logGroupName"] for g in local_aws.client("logs").describe_log_groups()["logGroups"]},
+        "roles": {r["RoleName"] for r in iam.list_roles()["Roles"]},
+        "policies": {p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]},
+        "buckets": buckets,
+    }
