@@ -96,13 +96,19 @@ deploy: setup $(BUILD_DIR)/model.tar.gz
 destroy: setup
 	$(CDK) destroy --force
 
-bench: bench-build bench-synth
+bench: bench-build bench-synth bench-runtime bench-verify
 
 bench-build: setup
 	$(PY) bench/build_vs_notebook.py
 
 bench-synth: setup $(BUILD_DIR)/model.tar.gz
 	$(PY) bench/synth_vs_empty_app.py
+
+bench-runtime: setup
+	$(PY) bench/runtime_vs_numpy.py
+
+bench-verify: setup
+	$(PY) bench/verify_vs_sequential.py
 
 # Regenerate the golden NDArray files with real MXNet (commit the result).
 golden: .venv-mxnet/.installed

@@ -9,6 +9,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = REPO_ROOT / ".bench"
@@ -44,3 +48,72 @@ def run_measured(command: Sequence[str | Path], cwd: Path = REPO_ROOT) -> Measur
 def median_measured(runs: Sequence[Measured]) -> Measured:
     """Median wall time and median peak of repeated runs."""
     return Measured(statistics.median(r.wall_s for r in runs), statistics.median(r.peak_mib for r in runs))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class LocalEndpoint:
+    """A fresh local AWS on free ports with one endpoint serving `centroids`, stopped on exit."""
+
+    ENDPOINT = "bench-endpoint"
+
+    def __init__(self, centroids: npt.NDArray[np.float32]) -> None:
+        from local_aws.config import LocalAwsConfig
+
+        self.centroids = centroids
+        self.config = LocalAwsConfig(
+            control_port=free_port(), runtime_port=free_port(), state_dir=BENCH_DIR / "local_aws"
+        )
+
+    def __enter__(self) -> LocalEndpoint:
+        from local_aws.processes import start
+
+        start(self.config, self.config.client_environment())
+        self._create_endpoint()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from local_aws.processes import stop
+
+        stop(self.config)
+
+    def client(self, service: str, **config: Any) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        url = self.config.runtime_url if service == "sagemaker-runtime" else self.config.control_url
+        environment = self.config.client_environment()
+        return boto3.session.Session(region_name=environment["AWS_REGION"]).client(
+            service,
+            endpoint_url=url,
+            aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
+            config=Config(**config),
+        )
+
+    def _create_endpoint(self) -> None:
+        from model_build import ndarray
+        from model_build.packaging import package_model
+
+        s3, sagemaker = self.client("s3"), self.client("sagemaker")
+        s3.create_bucket(Bucket="bench")
+        s3.put_object(Bucket="bench", Key="model.tar.gz", Body=package_model(ndarray.encode([self.centroids])))
+        sagemaker.create_model(
+            ModelName="bench-model",
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/bench",
+            PrimaryContainer={"Image": "kmeans:1", "ModelDataUrl": "s3://bench/model.tar.gz"},
+        )
+        sagemaker.create_endpoint_config(
+            EndpointConfigName="bench-config",
+            ProductionVariants=[
+                {"VariantName": "AllTraffic", "ModelName": "bench-model", "InstanceType": "ml.m5.large",
+                 "InitialInstanceCount": 1, "InitialVariantWeight": 1.0}
+            ],
+        )  # fmt: skip
+        sagemaker.create_endpoint(EndpointName=self.ENDPOINT, EndpointConfigName="bench-config")

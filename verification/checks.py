@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError, WaiterError
 from verification.compare import Comparison, Tolerance, compare
 from verification.errors import ExitCode, VerificationError
 from verification.invoke import VariantAnswers, invoke_batches
-from verification.payloads import REAL_TIME_LIMIT, SERVERLESS_LIMIT, batches
+from verification.payloads import REAL_TIME_LIMIT, SERVERLESS_LIMIT, Batch, batches
 from verification.target import Expected
 
 COMPLETE_SUFFIX = "_COMPLETE"
@@ -109,17 +109,22 @@ def payload_limit(variant: dict[str, Any]) -> int:
 
 def predictions(run: PredictionRun, variant: dict[str, Any], content_type: str, progress: Any) -> CheckResult:
     rows = run.expected.reference.rows
-    planned = list(batches(rows, content_type, payload_limit(variant)))
-    progress.total = (progress.total or 0) + len(planned)
+    sizes: list[int] = []
+
+    def sent(batch: Batch) -> None:
+        sizes.append(len(batch.body))
+        progress.update(len(batch.body))
+
+    progress.total = (progress.total or 0) + rows.nbytes  # an estimate: the bar counts request bytes
     answers: VariantAnswers = invoke_batches(
         run.runtime,
         endpoint_name=run.endpoint_name,
         variant=variant["VariantName"],
         content_type=content_type,
-        batches=planned,
+        batches=batches(rows, content_type, payload_limit(variant)),
         rows=len(rows),
         concurrency=run.concurrency,
-        on_done=lambda: progress.update(1),
+        on_sent=sent,
     )
     outcome: Comparison = compare(run.expected.reference, answers.closest, answers.distances, run.tolerance)
     name = f"predictions {variant['VariantName']} {content_type}"
@@ -130,8 +135,8 @@ def predictions(run: PredictionRun, variant: dict[str, Any], content_type: str, 
         "variant": variant["VariantName"],
         "content_type": content_type,
         "rows": outcome.rows,
-        "requests": len(planned),
-        "largest_request_bytes": max(len(batch.body) for batch in planned),
+        "requests": len(sizes),
+        "largest_request_bytes": max(sizes),
         "metric": outcome.metric,
         "ties": outcome.ties,
         "mismatches": [m.__dict__ for m in outcome.mismatches],

@@ -131,7 +131,7 @@ def verify(args: argparse.Namespace, report: Report) -> None:
         clients["sagemaker-runtime"], target.endpoint_name, expected, Tolerance(rtol=args.rtol, atol=args.atol),
         args.concurrency,
     )  # fmt: skip
-    with tqdm(total=0, unit="request", delay=2, file=sys.stderr, leave=False) as progress:
+    with tqdm(total=0, unit="B", unit_scale=True, delay=2, file=sys.stderr, leave=False) as progress:
         for variant in config["ProductionVariants"]:
             for content_type in content_types:
                 report.add(predictions(run, variant, content_type, progress))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,11 +36,15 @@ def invoke_batches(
     endpoint_name: str,
     variant: str,
     content_type: str,
-    batches: list[Batch],
+    batches: Iterable[Batch],
     rows: int,
     concurrency: int,
-    on_done: Callable[[], None] = lambda: None,
+    on_sent: Callable[[Batch], None] = lambda batch: None,
 ) -> VariantAnswers:
+    """Send each batch as soon as it is encoded: encoding overlaps the endpoint's work.
+
+    At most 2 x `concurrency` batches are held at once, so memory stays bounded.
+    """
     closest = np.full(rows, np.nan)
     distances = np.full(rows, np.nan)
     latencies: list[float] = []
@@ -61,9 +65,16 @@ def invoke_batches(
             raise ValueError(f"rows {batch.start}..{batch.stop}: {len(got_closest)} answers")
         closest[batch.start : batch.stop] = got_closest
         distances[batch.start : batch.stop] = got_distances
-        on_done()
+        on_sent(batch)
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        for future in [pool.submit(call, batch) for batch in batches]:
+        pending: set[Future[None]] = set()
+        for batch in batches:
+            if len(pending) >= 2 * concurrency:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()
+            pending.add(pool.submit(call, batch))
+        for future in pending:
             future.result()
     return VariantAnswers(closest=closest, distances=distances, latencies_s=latencies)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -45,16 +46,22 @@ class Encoding:
         return len(self.prefix) + len(self.suffix) + len(self.separator) * max(count - 1, 0)
 
 
-def _full_precision(row: npt.NDArray[np.float32]) -> list[str]:
-    # repr of each float32 widened to float64 is exact: the endpoint parses back the same float32.
-    return [repr(float(value)) for value in row]
+@functools.cache
+def _row_format(width: int) -> str:
+    # 9 significant digits identify every float32 exactly; one format per row keeps it at C speed.
+    return ",".join(["%.9g"] * width)
+
+
+def full_precision(row: npt.NDArray[np.float32]) -> str:
+    """The row as comma-separated numbers that parse back to exactly the same float32 values."""
+    return _row_format(len(row)) % tuple(row.tolist())
 
 
 ENCODINGS = {
-    CSV: Encoding(CSV, lambda row: ",".join(_full_precision(row)).encode(), b"", b"\n", b""),
+    CSV: Encoding(CSV, lambda row: full_precision(row).encode(), b"", b"\n", b""),
     JSON: Encoding(
         JSON,
-        lambda row: ('{"features":[' + ",".join(_full_precision(row)) + "]}").encode(),
+        lambda row: ('{"features":[' + full_precision(row) + "]}").encode(),
         b'{"instances":[',
         b",",
         b"]}",

@@ -1,0 +1,44 @@
+"""Request batches: exact numbers, every row once, and never a request over the payload limit."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from recordio.codec import decode_rows
+from verification.payloads import CONTENT_TYPES, CSV, JSON, PROTOBUF, batches, full_precision
+
+
+def test_full_precision_text_reads_back_as_the_same_float32() -> None:
+    row = np.random.default_rng(1).normal(size=1000).astype(np.float32)
+    row[:3] = [np.finfo(np.float32).max, np.finfo(np.float32).tiny, -0.0]
+    assert np.array_equal(np.array(full_precision(row).split(","), dtype=np.float32), row)
+
+
+@pytest.mark.parametrize("content_type", CONTENT_TYPES)
+def test_batches_cover_every_row_once_and_stay_under_the_limit(content_type: str) -> None:
+    rows = np.random.default_rng(2).random((300, 50), dtype=np.float32)
+    limit = 20_000
+    planned = list(batches(rows, content_type, limit))
+    assert len(planned) >= 4
+    assert [b.start for b in planned[1:]] == [b.stop for b in planned[:-1]]
+    assert (planned[0].start, planned[-1].stop) == (0, 300)
+    assert max(len(b.body) for b in planned) <= limit
+    decoded = np.concatenate([_decode(content_type, b.body) for b in planned])
+    assert np.array_equal(decoded, rows)
+
+
+def _decode(content_type: str, body: bytes) -> np.ndarray:  # type: ignore[type-arg]
+    if content_type == CSV:
+        return np.loadtxt(body.decode().splitlines(), delimiter=",", dtype=np.float32, ndmin=2)
+    if content_type == JSON:
+        return np.array([i["features"] for i in json.loads(body)["instances"]], dtype=np.float32)
+    assert content_type == PROTOBUF
+    return decode_rows(body)
+
+
+def test_a_row_too_big_for_any_request_is_refused() -> None:
+    with pytest.raises(ValueError, match="row 0 alone is"):
+        list(batches(np.ones((1, 5000), dtype=np.float32), CSV, 1000))
