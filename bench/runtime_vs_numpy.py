@@ -82,16 +82,14 @@ def main() -> None:
             latencies.append((time.perf_counter() - started) * 1000)
 
     floor_rate, ours_rate = rows / statistics.median(floor_s), rows / statistics.median(ours_s)
-    print(
-        f"CSV requests of {len(body) / 2**20:.2f} MiB ({rows} rows x {FEATURES} features), median of {args.big_requests}"
-    )
+    size = len(body) / 2**20
+    print(f"CSV requests of {size:.2f} MiB ({rows} rows x {FEATURES} features), median of {args.big_requests}")
     print(f"  in-process floor (np.loadtxt + argmin): {floor_rate:9.0f} rows/s")
     print(f"  runtime over HTTP:                      {ours_rate:9.0f} rows/s")
     print(f"  ratio runtime/floor = {ours_rate / floor_rate:.2f}x   (target >= 0.50x)")
     p50, p99 = np.percentile(latencies, [50, 99])
-    print(
-        f"1-row requests ({args.small_requests}, keep-alive HTTP): p50 {p50:.2f} ms, p99 {p99:.2f} ms   (target p50 <= 3 ms)"
-    )
+    count = args.small_requests
+    print(f"1-row requests ({count}, keep-alive HTTP): p50 {p50:.2f} ms, p99 {p99:.2f} ms   (target p50 <= 3 ms)")
 
 
 if __name__ == "__main__":
