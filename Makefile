@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 CDK := npx --no-install cdk
 
-.PHONY: setup check format test demo demo-down up-local deploy-local verify-local build synth diff deploy destroy \
+.PHONY: setup check format test demo demo-down up-local deploy-local verify-local promote-local build synth diff deploy destroy \
 	bench bench-build bench-synth bench-runtime bench-verify golden clean
 
 PROTO_OUT := recordio/aialgs_data_pb2.py
@@ -79,9 +79,28 @@ verify-local:
 	$(LOCAL) $(PY) -m verification --stack $(STACK) --reference $(BUILD_DIR) \
 		--json $(BUILD_DIR)/verification.json --junit $(BUILD_DIR)/verification.xml
 
+# Staging -> verify -> prod -> verify, as the pipeline runs it, against the local AWS.
+STAGES := $(shell python3 -c "import json; print(' '.join(json.load(open('stages.json'))))")
+promote-local: setup build up-local
+	$(LOCAL) $(CDK) bootstrap $(LOCAL_ACCOUNT) --no-notices
+	@set -e; for stage in $(STAGES); do \
+		echo "== $$stage: deploy"; \
+		$(LOCAL) $(CDK) deploy $(STACK)-$$stage -c stage=$$stage --method=direct $(CDK_LOCAL_FLAGS) \
+			--outputs-file $(BUILD_DIR)/outputs-$$stage.json; \
+		echo "== $$stage: verify"; \
+		$(LOCAL) $(PY) -m verification --stack $(STACK)-$$stage --reference $(BUILD_DIR) \
+			--junit $(BUILD_DIR)/verification-$$stage.xml; \
+	done
+	@echo "promoted through: $(STAGES)"
+
 # Destroys the stack (if the local AWS runs), then stops the local AWS.
 demo-down:
-	if $(PY) -m local_aws status >/dev/null 2>&1; then $(LOCAL) $(CDK) destroy $(STACK) --force --no-notices; fi
+	if $(PY) -m local_aws status >/dev/null 2>&1; then \
+		$(LOCAL) $(CDK) destroy $(STACK) --force --no-notices && \
+		for stage in $(STAGES); do \
+			$(LOCAL) $(CDK) destroy $(STACK)-$$stage -c stage=$$stage --force --no-notices || exit 1; \
+		done; \
+	fi
 	$(PY) -m local_aws down
 
 synth: setup $(BUILD_DIR)/model.tar.gz

@@ -1,4 +1,4 @@
-"""The control plane: moto's server, with five gaps of its CloudFormation support closed.
+"""The control plane: moto's server, with six gaps of its CloudFormation support closed.
 
 1. moto 5.2 ignores `EndpointName` on AWS::SageMaker::Endpoint (its `cloudformation_name_type`
    is empty) and invents a name; CloudFormation keeps the stable name this project declares.
@@ -15,6 +15,8 @@
 5. Nor has it an update for AWS::IAM::ManagedPolicy: after an update that changes the policy
    (any new artifact does) moto forgets the resource, and (4) cannot reach it. The old policy
    is now deleted and the new one created.
+6. AWS::KMS::Key tags are {Key, Value} in CloudFormation; moto reads them as the KMS API's
+   {TagKey, TagValue} and fails on any tagged key. They are now translated first.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 from moto.cloudformation.models import CloudFormationBackend
 from moto.cloudformation.parsing import ResourceMap
 from moto.iam.models import ManagedPolicy, iam_backends
+from moto.kms.models import Key
 from moto.sagemaker.models import FakeEndpoint
 from moto.server import main as moto_main
 from moto.utilities.utils import get_partition
@@ -98,8 +101,19 @@ def _replace_managed_policy(
     )
 
 
+_original_create_key = Key.create_from_cloudformation_json
+
+
+def _create_key(resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+    properties = cloudformation_json.get("Properties", {})
+    tags = [{"TagKey": tag["Key"], "TagValue": tag["Value"]} for tag in properties.get("Tags", [])]
+    translated = {**cloudformation_json, "Properties": {**properties, "Tags": tags}}
+    return _original_create_key(resource_name, translated, account_id, region_name, **kwargs)
+
+
 def patch_moto() -> None:
-    """Close the five gaps above; idempotent."""
+    """Close the six gaps above; idempotent."""
+    Key.create_from_cloudformation_json = staticmethod(_create_key)  # type: ignore[method-assign]
     ManagedPolicy.update_from_cloudformation_json = staticmethod(_replace_managed_policy)  # type: ignore[method-assign]
     ManagedPolicy.delete_from_cloudformation_json = staticmethod(_delete_managed_policy)  # type: ignore[method-assign]
     FakeEndpoint.cloudformation_name_type = staticmethod(_endpoint_name_property)  # type: ignore[method-assign]

@@ -108,3 +108,21 @@ def inventory(local_aws: RunningLocalAws) -> dict[str, set[str]]:
         "policies": {p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]},
         "buckets": buckets,
     }
+
+
+def test_promote_local_deploys_and_verifies_every_stage(bootstrapped: RunningLocalAws, tmp_path: Path) -> None:
+    before = inventory(bootstrapped)
+
+    result = bootstrapped.run("make", "promote-local", f"BUILD_DIR={tmp_path / 'build'}", timeout=900)
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.stdout.count("verification passed (exit 0: passed)") == 2
+    assert "promoted through: staging prod" in result.stdout
+    endpoints = {e["EndpointName"] for e in bootstrapped.client("sagemaker").list_endpoints()["Endpoints"]}
+    assert {"KMeansEndpoint-staging", "KMeansEndpoint-prod"} <= endpoints
+    for stage in ("staging", "prod"):
+        assert (tmp_path / "build" / f"verification-{stage}.xml").exists()
+    for stage in ("staging", "prod"):
+        artifact = f"artifact_dir={tmp_path / 'build'}"
+        cdk(bootstrapped, "destroy", f"KMeansEndpoint-{stage}", "-c", f"stage={stage}", "-c", artifact, "--force")
+    assert inventory(bootstrapped) == before
