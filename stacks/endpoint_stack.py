@@ -103,5 +103,4 @@ class KMeansEndpointStack(Stack):
             "ArtifactSha256": self.artifact.sha256,
             "Region": Aws.REGION,
         }
-        for name, value in outputs.items():
-            CfnOutput(self, name, value=value)
+        self.outputs = {name: CfnOutput(self, name, value=value) for name, value in outputs.items()}

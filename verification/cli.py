@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--outputs-file", type=Path, help="what `cdk deploy --outputs-file` wrote")
     source.add_argument("--endpoint", help="an endpoint name only (skips the stack checks)")
     parser.add_argument("--stack", help=f"stack whose outputs to read (default {DEFAULT_STACK})")
+    parser.add_argument("--expect-config", help="with --endpoint: the EndpointConfig the stack declared")
     parser.add_argument("--reference", type=Path, default=Path("build"), help="build folder (default build/)")
     parser.add_argument("--content-types", default=",".join(CONTENT_TYPES), help="comma-separated request types")
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight per variant (default 4)")
@@ -90,7 +91,7 @@ def _clients() -> dict[str, Any]:
 def _local_target(args: argparse.Namespace) -> Target | None:
     """The target when no AWS call is needed to know it (--endpoint, --outputs-file)."""
     if args.endpoint:
-        return Target(endpoint_name=args.endpoint)
+        return Target(endpoint_name=args.endpoint, endpoint_config_name=args.expect_config)
     if args.outputs_file:
         stack_name, outputs = outputs_from_file(args.outputs_file, args.stack)
         return target_from_outputs(outputs, stack_name, str(args.outputs_file))

@@ -70,7 +70,7 @@ def synthesize(artifact_dir: Path, outdir: Path, context: dict[str, Any]) -> Syn
     app = cdk.App(context=full_context, outdir=str(outdir))
     stack = compose(app)
     app.synth()
-    path = outdir / f"{stack.stack_name}.template.json"
+    path = outdir / f"{stack.artifact_id}.template.json"
     return Synthesized(template=Template.from_json(json.loads(path.read_text())), path=path)
 
 
@@ -95,3 +95,16 @@ def all_options(synthesized: dict[str, Synthesized]) -> Synthesized:
 @pytest.fixture(scope="session")
 def serverless(synthesized: dict[str, Synthesized]) -> Synthesized:
     return synthesized["serverless"]
+
+
+PIPELINE_CONTEXT = {
+    "pipeline": "true",
+    "connection_arn": "arn:aws:codeconnections:us-east-1:123456789012:connection/abcd-1234",
+    "repository": "acme/kmeans-byom",
+    "branch": "main",
+}
+
+
+@pytest.fixture(scope="session")
+def pipeline(artifact_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(artifact_dir, tmp_path_factory.mktemp("cdk-pipeline"), PIPELINE_CONTEXT)

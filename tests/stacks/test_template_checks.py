@@ -18,10 +18,28 @@ from tests.stacks.conftest import CDK_JSON_CONTEXT, VARIANTS, Synthesized
 CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_cfn_lint_finds_no_errors_or_warnings(synthesized: dict[str, Synthesized], variant: str) -> None:
+@pytest.fixture(scope="session")
+def templates(synthesized: dict[str, Synthesized], pipeline: Synthesized) -> dict[str, Path]:
+    """Every template the app can synthesize: endpoint variants, the pipeline and its stage stacks."""
+    found = {name: stack.path for name, stack in synthesized.items()}
+    found["pipeline"] = pipeline.path
+    for stage_template in pipeline.path.parent.glob("assembly-*/*.template.json"):
+        found[f"pipeline {stage_template.parent.name}"] = stage_template
+    return found
+
+
+TEMPLATE_NAMES = [
+    *VARIANTS,
+    "pipeline",
+    "pipeline assembly-KMeansPipeline-Staging",
+    "pipeline assembly-KMeansPipeline-Prod",
+]
+
+
+@pytest.mark.parametrize("variant", TEMPLATE_NAMES)
+def test_cfn_lint_finds_no_errors_or_warnings(templates: dict[str, Path], variant: str) -> None:
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), str(synthesized[variant].path)],
+        [str(Path(sys.executable).parent / "cfn-lint"), str(templates[variant])],
         capture_output=True,
         text=True,
         check=False,
@@ -30,10 +48,10 @@ def test_cfn_lint_finds_no_errors_or_warnings(synthesized: dict[str, Synthesized
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_checkov_passes_or_skips_with_a_reason(synthesized: dict[str, Synthesized], variant: str) -> None:
+@pytest.mark.parametrize("variant", TEMPLATE_NAMES)
+def test_checkov_passes_or_skips_with_a_reason(templates: dict[str, Path], variant: str) -> None:
     assert CHECKOV.exists(), "run `make setup`: the checkov venv is missing"
-    command = [CHECKOV, "-f", synthesized[variant].path, "--framework", "cloudformation"]
+    command = [CHECKOV, "-f", templates[variant], "--framework", "cloudformation"]
     result = subprocess.run(
         [*map(str, command), "--skip-download", "--output", "json"],
         capture_output=True,

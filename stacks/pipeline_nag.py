@@ -1,0 +1,126 @@
+"""cdk-nag acknowledgements for what CDK Pipelines generates; each names the full finding id and why.
+
+They are made on the pipeline stack, so they apply to every role the library creates under it;
+finding ids that embed a logical id are computed from the construct, never written by hand.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import aws_cdk as cdk
+from aws_cdk import aws_codebuild as codebuild
+
+from stacks.nag import AWS_SOLUTIONS, NIST, acknowledge
+
+if TYPE_CHECKING:
+    from stacks.pipeline_stack import PipelineStack
+
+ARTIFACT_ACTIONS = {
+    "kms:GenerateDataKey*": "encrypting pipeline artifacts with the pipeline's own key",
+    "kms:ReEncrypt*": "re-encrypting pipeline artifacts with the pipeline's own key",
+    "s3:Abort*": "aborting multipart uploads of artifacts",
+    "s3:DeleteObject*": "replacing artifacts between executions",
+    "s3:GetBucket*": "locating and reading the artifact bucket's configuration",
+    "s3:GetObject*": "reading artifacts and their versions",
+    "s3:List*": "listing artifacts",
+}
+LOCAL_ARN = "arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>"
+
+
+def acknowledge_pipeline_findings(stack: PipelineStack) -> None:
+    """Acknowledge the findings in the roles and buckets CDK Pipelines generates."""
+    for action, purpose in ARTIFACT_ACTIONS.items():
+        acknowledge(
+            stack,
+            f"{AWS_SOLUTIONS}-IAM5[Action::{action}]",
+            f"CDK Pipelines grants this action family for {purpose}; it is limited to this pipeline's own "
+            "artifact bucket and key.",
+        )
+    acknowledge(
+        stack,
+        f"{AWS_SOLUTIONS}-IAM5[Resource::<{_logical_id(stack.artifacts.bucket)}.Arn>/*]",
+        "Pipeline artifacts are stored under keys chosen per execution, inside this pipeline's own bucket.",
+    )
+    acknowledge(
+        stack,
+        f"{NIST}-IAMNoInlinePolicy",
+        "CDK Pipelines attaches its generated grants as each role's default (inline) policy; every role "
+        "belongs to one pipeline action and is deleted with it.",
+    )
+    _projects(stack)
+    _library_roles(stack)
+    _artifact_buckets(stack)
+
+
+def _logical_id(construct: cdk.IResource | codebuild.IProject) -> str:
+    resource = construct.node.default_child
+    assert isinstance(resource, cdk.CfnElement)
+    return cdk.Stack.of(construct).get_logical_id(resource)
+
+
+def _projects(stack: PipelineStack) -> None:
+    projects = [stack.pipeline.synth_project, stack.pipeline.self_mutation_project, *stack.verify_projects()]
+    for project in projects:
+        name = _logical_id(project)
+        acknowledge(
+            stack,
+            f"{AWS_SOLUTIONS}-IAM5[Resource::{LOCAL_ARN.format(service='logs')}:log-group:/aws/codebuild/<{name}>:*]",
+            "CodeBuild names one log stream per build in the project's own log group.",
+        )
+        acknowledge(
+            stack,
+            f"{AWS_SOLUTIONS}-IAM5[Resource::{LOCAL_ARN.format(service='codebuild')}:report-group/<{name}>-*]",
+            "CodeBuild creates the project's report groups (the verification JUnit report) under its name.",
+        )
+
+
+def _library_roles(stack: PipelineStack) -> None:
+    acknowledge(
+        stack,
+        f"{AWS_SOLUTIONS}-IAM5[Resource::*]",
+        "Two library grants have no resource-level form: codebuild:StartBuild/BatchGetBuilds/StopBuild for "
+        "the asset-publishing action, and cloudformation:DescribeStacks/s3:ListBucket for self-mutation.",
+    )
+    acknowledge(
+        stack,
+        f"{AWS_SOLUTIONS}-IAM5[Resource::arn:*:iam::<AWS::AccountId>:role/*]",
+        "Self-mutation assumes the CDK bootstrap roles, restricted by the iam:ResourceTag/aws-cdk:bootstrap-role "
+        "condition to the deploy and publishing roles.",
+    )
+    acknowledge(
+        stack,
+        f"{AWS_SOLUTIONS}-IAM5[Resource::{LOCAL_ARN.format(service='logs')}:log-group:/aws/codebuild/*]",
+        "The asset-publishing CodeBuild projects are created per asset by the library; their log groups carry "
+        "generated names.",
+    )
+    acknowledge(
+        stack,
+        f"{AWS_SOLUTIONS}-IAM5[Resource::{LOCAL_ARN.format(service='codebuild')}:report-group/*]",
+        "The asset-publishing CodeBuild projects are created per asset by the library; their report groups "
+        "carry generated names.",
+    )
+    for stage in stack.stages.values():
+        prefix = stage.endpoint.stack_name.lower()
+        for kind in ("endpoint-config", "model"):
+            acknowledge(
+                stack,
+                f"{AWS_SOLUTIONS}-IAM5[Resource::{LOCAL_ARN.format(service='sagemaker')}:{kind}/{prefix}-*]",
+                f"The verifier describes the stage's {kind}, whose generated name starts with the stage's stack "
+                "name; a new artifact replaces it under a new name.",
+            )
+
+
+def _artifact_buckets(stack: PipelineStack) -> None:
+    for bucket in (stack.artifacts.bucket, stack.artifacts.access_logs):
+        acknowledge(
+            bucket,
+            f"{NIST}-S3BucketReplicationEnabled",
+            "Pipeline artifacts are rebuilt from the repository by every execution; replicating them adds no "
+            "recovery a new execution does not give.",
+        )
+    acknowledge(
+        stack.artifacts.access_logs,
+        f"{NIST}-S3DefaultEncryptionKMS",
+        "S3 server access logs cannot be delivered to a bucket whose default encryption is SSE-KMS.",
+    )
