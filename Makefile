@@ -45,6 +45,8 @@ check: $(VENV)/.installed $(PROTO_OUT)
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	$(PY) -m mypy .
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline --no-progress --config .github/zizmor.yml --min-severity low .github/workflows/
 
 format: $(VENV)/.installed
 	$(PY) -m ruff format .

@@ -20,6 +20,7 @@ DEFAULT_STACK_NAME = STACK_BASE_NAME
 
 
 PIPELINE_STACK_NAME = "KMeansPipeline"
+GITHUB_OIDC_STACK_NAME = "KMeansGitHubOidc"
 CONNECTION_ARN_PATTERN = re.compile(
     r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[\w-]+$"
 )
@@ -31,6 +32,8 @@ def compose(app: cdk.App) -> cdk.Stack:
     context = app.node.get_all_context()
     if str(context.get("pipeline", "false")).lower() == "true":
         stack: cdk.Stack = compose_pipeline(app, context)
+    elif context.get("github_repository"):
+        stack = compose_github_oidc(app, context)
     else:
         stack = compose_endpoint(app, context)
     add_nag(app)
@@ -60,6 +63,14 @@ def compose_pipeline(app: cdk.App, context: Mapping[str, Any]) -> PipelineStack:
     stages = load_stages()
     settings = {name: stage_settings(context, name, stages) for name in stages}
     return PipelineStack(app, PIPELINE_STACK_NAME, pipeline_settings=pipeline_settings, stages=settings)
+
+
+def compose_github_oidc(app: cdk.App, context: Mapping[str, Any]) -> cdk.Stack:
+    """The roles GitHub Actions assumes (`-c github_repository=owner/name`)."""
+    from stacks.github_oidc_stack import GitHubOidcStack
+
+    repository = _required(context, "github_repository", REPOSITORY_PATTERN, "owner/name")
+    return GitHubOidcStack(app, GITHUB_OIDC_STACK_NAME, repository=repository)
 
 
 def _required(context: Mapping[str, Any], key: str, pattern: re.Pattern[str], allowed: str) -> str:

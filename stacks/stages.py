@@ -47,6 +47,4 @@ def stage_settings(
         raise SettingsError(f"stage {stage}: {error}") from error
 
 
-COMPOSITION_KEYS = frozenset(
-    {"stage", "pipeline", "connection_arn", "repository", "branch", "pipeline_account", "pipeline_region"}
-)
+COMPOSITION_KEYS = frozenset({"stage", "pipeline", "connection_arn", "repository", "branch", "github_repository"})

@@ -108,3 +108,9 @@ PIPELINE_CONTEXT = {
 @pytest.fixture(scope="session")
 def pipeline(artifact_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(artifact_dir, tmp_path_factory.mktemp("cdk-pipeline"), PIPELINE_CONTEXT)
+
+
+@pytest.fixture(scope="session")
+def github_oidc(artifact_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    context = {"github_repository": "acme/kmeans-byom"}
+    return synthesize(artifact_dir, tmp_path_factory.mktemp("cdk-github"), context)

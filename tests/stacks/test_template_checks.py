@@ -19,10 +19,11 @@ CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 
 
 @pytest.fixture(scope="session")
-def templates(synthesized: dict[str, Synthesized], pipeline: Synthesized) -> dict[str, Path]:
-    """Every template the app can synthesize: endpoint variants, the pipeline and its stage stacks."""
+def templates(synthesized: dict[str, Synthesized], pipeline: Synthesized, github_oidc: Synthesized) -> dict[str, Path]:
+    """Every template the app can synthesize: endpoint variants, the pipeline and its stages, GitHub OIDC."""
     found = {name: stack.path for name, stack in synthesized.items()}
     found["pipeline"] = pipeline.path
+    found["github-oidc"] = github_oidc.path
     for stage_template in pipeline.path.parent.glob("assembly-*/*.template.json"):
         found[f"pipeline {stage_template.parent.name}"] = stage_template
     return found
