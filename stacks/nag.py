@@ -79,16 +79,3 @@ def _capture(stack: KMeansEndpointStack) -> None:
         "SageMaker writes captured requests under date-based keys it chooses; the grant is s3:PutObject "
         "under the capture prefix of this stack's own bucket.",
     )
-    for bucket in (stack.capture.bucket, stack.capture.access_logs):
-        acknowledge(
-            bucket,
-            f"{NIST}-S3BucketReplicationEnabled",
-            "Captured inference data and its access logs stay in the endpoint's region; copying them to another "
-            "region is a data-residency decision for the owner, not a default.",
-        )
-    acknowledge(
-        stack.capture.access_logs,
-        f"{NIST}-S3DefaultEncryptionKMS",
-        "S3 server access logs cannot be delivered to a bucket whose default encryption is SSE-KMS; SSE-S3 is "
-        "the supported choice for the log target bucket.",
-    )

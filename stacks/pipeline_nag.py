@@ -50,7 +50,6 @@ def acknowledge_pipeline_findings(stack: PipelineStack) -> None:
     )
     _projects(stack)
     _library_roles(stack)
-    _artifact_buckets(stack)
 
 
 def _logical_id(construct: cdk.IResource | codebuild.IProject) -> str:
@@ -109,18 +108,3 @@ def _library_roles(stack: PipelineStack) -> None:
                 f"The verifier describes the stage's {kind}, whose generated name starts with the stage's stack "
                 "name; a new artifact replaces it under a new name.",
             )
-
-
-def _artifact_buckets(stack: PipelineStack) -> None:
-    for bucket in (stack.artifacts.bucket, stack.artifacts.access_logs):
-        acknowledge(
-            bucket,
-            f"{NIST}-S3BucketReplicationEnabled",
-            "Pipeline artifacts are rebuilt from the repository by every execution; replicating them adds no "
-            "recovery a new execution does not give.",
-        )
-    acknowledge(
-        stack.artifacts.access_logs,
-        f"{NIST}-S3DefaultEncryptionKMS",
-        "S3 server access logs cannot be delivered to a bucket whose default encryption is SSE-KMS.",
-    )

@@ -15,11 +15,11 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
 from aws_cdk import pipelines
 from constructs import Construct
 
 from stacks.checkov import skip_check
+from stacks.constructs.buckets import LoggedBucket
 from stacks.endpoint_stack import KMeansEndpointStack
 from stacks.pipeline_nag import acknowledge_pipeline_findings
 from stacks.settings import Settings
@@ -43,32 +43,21 @@ class PipelineSettings:
 
 
 class PipelineArtifacts(Construct):
-    """The pipeline's artifact store: KMS-encrypted, versioned, TLS-only, access-logged."""
+    """The pipeline's artifact store: KMS-encrypted (rotating key), versioned, TLS-only, access-logged."""
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         self.key = kms.Key(self, "Key", enable_key_rotation=True, removal_policy=cdk.RemovalPolicy.DESTROY)
-        self.access_logs = s3.Bucket(
+        stored = LoggedBucket(
             self,
-            "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
+            "Store",
+            key=self.key,
+            log_prefix="artifacts/",
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            replication_reason="Pipeline artifacts are rebuilt from the repository by every execution; replicating "
+            "them adds no recovery a new execution does not give.",
         )
-        skip_check(self.access_logs, "CKV_AWS_18", "This bucket is the access-log target; logging it would loop.")
-        self.bucket = s3.Bucket(
-            self,
-            "Bucket",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=self.key,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            versioned=True,
-            server_access_logs_bucket=self.access_logs,
-            server_access_logs_prefix="artifacts/",
-        )
+        self.bucket, self.access_logs = stored.bucket, stored.access_logs
 
 
 class EndpointStage(cdk.Stage):

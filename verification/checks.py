@@ -27,27 +27,18 @@ class CheckResult:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def stack_complete(cloudformation: Any, stack_name: str) -> CheckResult:
+def stack_complete(cloudformation: Any, stack_name: str) -> tuple[CheckResult, dict[str, str]]:
+    """The stack must be *_COMPLETE (no rollback); returns the check and the stack's outputs."""
     try:
         (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except ClientError as error:
-        raise VerificationError(
-            f"stack {stack_name}: {error.response['Error']['Message']}", ExitCode.NOT_READY
-        ) from error
+        message = error.response["Error"]["Message"]
+        raise VerificationError(f"stack {stack_name}: {message}", ExitCode.NOT_READY) from error
     status = stack["StackStatus"]
     if not status.endswith(COMPLETE_SUFFIX) or "ROLLBACK" in status or status.startswith("DELETE"):
         raise VerificationError(f"stack {stack_name} is {status}, not a completed deploy", ExitCode.NOT_READY)
-    return CheckResult("stack complete", True, f"{stack_name} is {status}")
-
-
-def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
-    try:
-        (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    except ClientError as error:
-        raise VerificationError(
-            f"stack {stack_name}: {error.response['Error']['Message']}", ExitCode.NOT_READY
-        ) from error
-    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+    outputs = {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+    return CheckResult("stack complete", True, f"{stack_name} is {status}"), outputs
 
 
 def endpoint_in_service(sagemaker: Any, endpoint_name: str, wait_s: int) -> dict[str, Any]:

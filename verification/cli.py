@@ -18,7 +18,6 @@ from verification.checks import (
     predictions,
     runs_declared_config,
     stack_complete,
-    stack_outputs,
 )
 from verification.compare import Tolerance
 from verification.errors import ExitCode, VerificationError
@@ -100,8 +99,9 @@ def _local_target(args: argparse.Namespace) -> Target | None:
 
 def _stack_target(args: argparse.Namespace, cloudformation: Any, report: Report) -> Target:
     stack_name = args.stack or DEFAULT_STACK
-    report.add(stack_complete(cloudformation, stack_name))
-    return target_from_outputs(stack_outputs(cloudformation, stack_name), stack_name, f"stack {stack_name}")
+    result, outputs = stack_complete(cloudformation, stack_name)
+    report.add(result)
+    return target_from_outputs(outputs, stack_name, f"stack {stack_name}")
 
 
 def _content_types(text: str) -> list[str]:

@@ -11,26 +11,24 @@ from stacks.settings import Settings
 MICROSECONDS_PER_MS = 1000
 
 
+def _metric(name: str, statistic: str, dimensions: dict[str, str]) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace="AWS/SageMaker",
+        metric_name=name,
+        dimensions_map=dimensions,
+        statistic=statistic,
+        period=Duration.minutes(1),
+    )
+
+
 class RollbackAlarms(Construct):
     def __init__(
         self, scope: Construct, construct_id: str, *, settings: Settings, endpoint_name: str, variant_name: str
     ) -> None:
         super().__init__(scope, construct_id)
         dimensions = {"EndpointName": endpoint_name, "VariantName": variant_name}
-        errors = cloudwatch.Metric(
-            namespace="AWS/SageMaker",
-            metric_name="Invocation5XXErrors",
-            dimensions_map=dimensions,
-            statistic="Sum",
-            period=Duration.minutes(1),
-        )
-        latency = cloudwatch.Metric(
-            namespace="AWS/SageMaker",
-            metric_name="ModelLatency",
-            dimensions_map=dimensions,
-            statistic="p99",
-            period=Duration.minutes(1),
-        )
+        errors = _metric("Invocation5XXErrors", "Sum", dimensions)
+        latency = _metric("ModelLatency", "p99", dimensions)
         self.errors = self._alarm("Invocation5XXErrors", errors, settings.alarm_5xx_errors, settings)
         self.latency = self._alarm(
             "ModelLatencyP99", latency, settings.alarm_model_latency_ms * MICROSECONDS_PER_MS, settings

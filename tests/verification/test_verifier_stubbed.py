@@ -38,7 +38,7 @@ class FakeAws:
         }
         self.stubs = {name: Stubber(client) for name, client in self.clients.items()}
 
-    def stack(self, status: str = "CREATE_COMPLETE", outputs: dict[str, str] | None = None, times: int = 2) -> None:
+    def stack(self, status: str = "CREATE_COMPLETE", outputs: dict[str, str] | None = None, times: int = 1) -> None:
         declared = outputs or {"EndpointName": ENDPOINT, "EndpointConfigName": CONFIG, "ModelName": MODEL}
         stack = {
             "StackName": ENDPOINT,
@@ -206,7 +206,7 @@ def test_another_artifact_with_the_same_answers_exits_4(
 
 
 def test_a_rolled_back_stack_exits_3(fake: FakeAws, build: Path, tmp_path: Path) -> None:
-    fake.stack(status="UPDATE_ROLLBACK_COMPLETE", times=1)
+    fake.stack(status="UPDATE_ROLLBACK_COMPLETE")
     code, report = run(build, tmp_path)
     assert code == ExitCode.NOT_READY
     assert "UPDATE_ROLLBACK_COMPLETE, not a completed deploy" in report["stopped"]
