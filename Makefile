@@ -9,7 +9,8 @@ BUILD_DIR ?= build
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-CDK := npx --no-install cdk
+# The app reads the artifact from BUILD_DIR, so `make deploy BUILD_DIR=x` deploys what it built.
+CDK := npx --no-install cdk -c artifact_dir=$(BUILD_DIR)
 
 .PHONY: setup check format test demo demo-down up-local deploy-local verify-local promote-local build synth diff deploy destroy \
 	bench bench-build bench-synth bench-runtime bench-verify golden clean

@@ -35,8 +35,9 @@ def verify(local_aws: RunningLocalAws, reference: Path, *args: str) -> subproces
 
 
 @pytest.fixture(scope="module")
-def bootstrapped(local_aws: RunningLocalAws) -> RunningLocalAws:
-    cdk(local_aws, "bootstrap", "aws://123456789012/us-east-1", "--no-notices")
+def bootstrapped(local_aws: RunningLocalAws, artifact_dir: Path) -> RunningLocalAws:
+    # `cdk bootstrap` synthesizes the app too, and the app needs an artifact: a clean clone has no build/.
+    cdk(local_aws, "bootstrap", "aws://123456789012/us-east-1", "-c", f"artifact_dir={artifact_dir}", "--no-notices")
     return local_aws
 
 
