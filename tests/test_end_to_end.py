@@ -19,15 +19,16 @@ CDK = ["npx", "--no-install", "cdk"]
 QUIET = ["--no-notices", "--require-approval", "never"]
 
 
-def cdk(local_aws: RunningLocalAws, *args: str) -> subprocess.CompletedProcess[str]:
-    result = local_aws.run(*CDK, *args)
+def cdk(local_aws: RunningLocalAws, artifact: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Every cdk command synthesizes the app, and the app needs an artifact: a clean clone has no build/."""
+    result = local_aws.run(*CDK, "-c", f"artifact_dir={artifact}", *args)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     return result
 
 
 def deploy(local_aws: RunningLocalAws, artifact: Path, outputs: Path, *context: str) -> None:
-    flags = [item for pair in (("-c", c) for c in (f"artifact_dir={artifact}", *context)) for item in pair]
-    cdk(local_aws, "deploy", STACK, "--method=direct", *QUIET, "--outputs-file", str(outputs), *flags)
+    flags = [item for pair in (("-c", c) for c in context) for item in pair]
+    cdk(local_aws, artifact, "deploy", STACK, "--method=direct", *QUIET, "--outputs-file", str(outputs), *flags)
 
 
 def verify(local_aws: RunningLocalAws, reference: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -36,8 +37,7 @@ def verify(local_aws: RunningLocalAws, reference: Path, *args: str) -> subproces
 
 @pytest.fixture(scope="module")
 def bootstrapped(local_aws: RunningLocalAws, artifact_dir: Path) -> RunningLocalAws:
-    # `cdk bootstrap` synthesizes the app too, and the app needs an artifact: a clean clone has no build/.
-    cdk(local_aws, "bootstrap", "aws://123456789012/us-east-1", "-c", f"artifact_dir={artifact_dir}", "--no-notices")
+    cdk(local_aws, artifact_dir, "bootstrap", "aws://123456789012/us-east-1", "--no-notices")
     return local_aws
 
 
@@ -61,7 +61,7 @@ def test_deploy_verify_update_and_destroy(
     assert "verification passed (exit 0: passed)" in passed.stdout
     assert (tmp_path / "junit.xml").exists()
 
-    diff = cdk(local_aws, "diff", STACK, "-c", f"artifact_dir={artifact_dir}", "--no-notices")
+    diff = cdk(local_aws, artifact_dir, "diff", STACK, "--no-notices")
     assert "Number of stacks with differences: 0" in diff.stdout + diff.stderr
 
     deploy(local_aws, wrong_model, outputs)
@@ -75,7 +75,7 @@ def test_deploy_verify_update_and_destroy(
     deploy(local_aws, artifact_dir, outputs)
     assert verify(local_aws, artifact_dir, "--stack", STACK).returncode == 0
 
-    cdk(local_aws, "destroy", STACK, "--force", "--no-notices")
+    cdk(local_aws, artifact_dir, "destroy", STACK, "--force", "--no-notices")
     assert inventory(local_aws) == before
 
 
@@ -89,7 +89,7 @@ def test_every_stack_option_deploys_and_verifies(
 
     deploy(bootstrapped, artifact_dir, outputs, *context)
     result = verify(bootstrapped, artifact_dir, "--outputs-file", str(outputs))
-    cdk(bootstrapped, "destroy", STACK, "--force", "--no-notices")
+    cdk(bootstrapped, artifact_dir, "destroy", STACK, "--force", "--no-notices")
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert inventory(bootstrapped) == before
@@ -124,6 +124,5 @@ def test_promote_local_deploys_and_verifies_every_stage(bootstrapped: RunningLoc
     for stage in ("staging", "prod"):
         assert (tmp_path / "build" / f"verification-{stage}.xml").exists()
     for stage in ("staging", "prod"):
-        artifact = f"artifact_dir={tmp_path / 'build'}"
-        cdk(bootstrapped, "destroy", f"KMeansEndpoint-{stage}", "-c", f"stage={stage}", "-c", artifact, "--force")
+        cdk(bootstrapped, tmp_path / "build", "destroy", f"KMeansEndpoint-{stage}", "-c", f"stage={stage}", "--force")
     assert inventory(bootstrapped) == before
