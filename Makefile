@@ -99,8 +99,10 @@ promote-local: setup build up-local
 # Destroys the stack (if the local AWS runs), then stops the local AWS.
 demo-down:
 	if $(PY) -m local_aws status >/dev/null 2>&1; then \
+		$(LOCAL) $(PY) -m teardown --stack $(STACK) --force && \
 		$(LOCAL) $(CDK) destroy $(STACK) --force --no-notices && \
 		for stage in $(STAGES); do \
+			$(LOCAL) $(PY) -m teardown --stack $(STACK)-$$stage --force && \
 			$(LOCAL) $(CDK) destroy $(STACK)-$$stage -c stage=$$stage --force --no-notices || exit 1; \
 		done; \
 	fi
@@ -115,8 +117,10 @@ diff: setup $(BUILD_DIR)/model.tar.gz
 deploy: setup $(BUILD_DIR)/model.tar.gz
 	$(CDK) deploy --require-approval never --outputs-file $(BUILD_DIR)/outputs.json
 
+# Data-capture buckets must be empty before CloudFormation can delete them.
 destroy: setup
-	$(CDK) destroy --force
+	$(PY) -m teardown --stack $(STACK) --force
+	$(CDK) destroy $(STACK) --force
 
 bench: bench-build bench-synth bench-runtime bench-verify
 

@@ -89,10 +89,23 @@ def test_every_stack_option_deploys_and_verifies(
 
     deploy(bootstrapped, artifact_dir, outputs, *context)
     result = verify(bootstrapped, artifact_dir, "--outputs-file", str(outputs))
+    captured = put_capture_objects(bootstrapped)
+    emptied = bootstrapped.run(sys.executable, "-m", "teardown", "--stack", STACK, "--force")
     cdk(bootstrapped, artifact_dir, "destroy", STACK, "--force", "--no-notices")
 
     assert result.returncode == 0, result.stdout + result.stderr
+    assert emptied.returncode == 0, emptied.stderr
+    assert emptied.stdout.count(": 1 object versions") == len(captured)
     assert inventory(bootstrapped) == before
+
+
+def put_capture_objects(local_aws: RunningLocalAws) -> list[str]:
+    """What data capture leaves in the stack's buckets: one object in each, for teardown to clear."""
+    resources = local_aws.client("cloudformation").list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+    buckets = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::S3::Bucket"]
+    for bucket in buckets:
+        local_aws.client("s3").put_object(Bucket=bucket, Key="capture/AllTraffic/0.jsonl", Body=b"{}")
+    return buckets
 
 
 def inventory(local_aws: RunningLocalAws) -> dict[str, set[str]]:

@@ -1,0 +1,5 @@
+import sys
+
+from teardown.cli import main
+
+sys.exit(main())
