@@ -268,13 +268,12 @@ def _check_serverless(settings: Settings) -> None:
         "network_isolation": settings.network_isolation is True,
         "data_capture": settings.data_capture,
         "autoscaling_max": settings.autoscaling,
-        "deployment_policy": settings.deployment_policy != "all-at-once",
     }
     for key, conflicting in conflicts.items():
         if conflicting:
             raise SettingsError(
                 f"context {key}: serverless endpoints (serverless_memory_mb) support no VPC, network isolation, "
-                "data capture, autoscaling or canary/linear traffic shifting"
+                "data capture or autoscaling"
             )
 
 

@@ -107,7 +107,8 @@ class Endpoint(Construct):
             "Endpoint",
             endpoint_name=endpoint_name,
             endpoint_config_name=config_name,
-            deployment_config=None if settings.serverless else _deployment(settings, rollback_alarms),
+            # Serverless endpoints take blue/green guardrails too; only rolling updates exclude them.
+            deployment_config=_deployment(settings, rollback_alarms),
         )
 
 

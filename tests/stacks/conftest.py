@@ -25,7 +25,7 @@ SECURITY_GROUP = "sg-0123456789abcdef0"
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
-    "serverless": {"serverless_memory_mb": "2048", "serverless_max_concurrency": "5"},
+    "serverless": {"serverless_memory_mb": "2048", "serverless_max_concurrency": "5", "deployment_policy": "canary"},
     "all-options": {
         "endpoint_name": "kmeans-prod",
         "instance_type": "ml.c5.xlarge",

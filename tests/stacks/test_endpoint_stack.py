@@ -305,7 +305,13 @@ def test_serverless_variant_has_no_instances_and_no_isolation(serverless: Synthe
     assert "InstanceType" not in variant
     model = only(serverless.resources("AWS::SageMaker::Model"))["Properties"]
     assert model["EnableNetworkIsolation"] is False
-    assert "DeploymentConfig" not in only(serverless.resources("AWS::SageMaker::Endpoint"))["Properties"]
+
+
+def test_serverless_updates_are_blue_green_canary_by_capacity_with_rollback_alarms(serverless: Synthesized) -> None:
+    deployment = only(serverless.resources("AWS::SageMaker::Endpoint"))["Properties"]["DeploymentConfig"]
+    routing = deployment["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    assert (routing["Type"], routing["CanarySize"]["Type"]) == ("CANARY", "CAPACITY_PERCENT")
+    assert len(deployment["AutoRollbackConfiguration"]["Alarms"]) == 2
 
 
 # Outputs and tags

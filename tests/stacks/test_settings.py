@@ -88,7 +88,6 @@ SERVERLESS_CONFLICTS = [
     {"network_isolation": "true"},
     {"data_capture": "true"},
     {"autoscaling_max": "3"},
-    {"deployment_policy": "canary"},
 ]
 
 
