@@ -12,12 +12,15 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # The app reads the artifact from BUILD_DIR, so `make deploy BUILD_DIR=x` deploys what it built.
 CDK := npx --no-install cdk -c artifact_dir=$(BUILD_DIR)
 
-.PHONY: setup check format test demo demo-down up-local deploy-local verify-local promote-local build synth diff deploy destroy \
+.PHONY: setup setup-deploy check format test demo demo-down up-local deploy-local verify-local promote-local build synth diff deploy destroy \
 	bench bench-build bench-synth bench-runtime bench-verify golden clean
 
 PROTO_OUT := recordio/aialgs_data_pb2.py
 
-setup: $(VENV)/.installed .venv-mxnet/.installed .venv-checkov/.installed node_modules/.installed $(PROTO_OUT)
+setup: setup-deploy .venv-mxnet/.installed .venv-checkov/.installed
+
+# What building, deploying and verifying need, without the test-only MXNet oracle and checkov venvs.
+setup-deploy: $(VENV)/.installed node_modules/.installed $(PROTO_OUT)
 
 # protobuf's advice: generate the gencode, don't commit it. grpcio-tools' protoc matches the runtime.
 $(PROTO_OUT): recordio/aialgs_data.proto $(VENV)/.installed

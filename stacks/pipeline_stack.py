@@ -144,7 +144,7 @@ class PipelineStack(cdk.Stack):
                 "VERIFY_ENDPOINT_CONFIG_NAME": outputs["EndpointConfigName"],
             },
             commands=[
-                "make setup",
+                "make setup-deploy",
                 '.venv/bin/python -m verification --endpoint "$VERIFY_ENDPOINT_NAME" '
                 '--expect-config "$VERIFY_ENDPOINT_CONFIG_NAME" --reference build '
                 f"--junit {REPORT_DIR}/verification.xml --json {REPORT_DIR}/verification.json",

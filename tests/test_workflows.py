@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +54,14 @@ def test_every_action_is_pinned_to_a_commit() -> None:
             for step in job.get("steps", []):
                 if "uses" in step:
                     assert len(step["uses"].split("@")[1]) == 40, f"{path.name}: {step['uses']}"
+
+
+def test_every_make_target_the_workflows_run_exists() -> None:
+    jobs = [job for path in WORKFLOWS.glob("*.yml") for job in yaml.safe_load(path.read_text())["jobs"].values()]
+    commands = [command for job in jobs if "steps" in job for command in run_commands(job)]
+    targets = {word for command in commands if command.startswith("make ") for word in command.split()[1:]}
+    assert "setup-deploy" in targets
+    for target in sorted(targets):
+        # -q asks whether it is up to date: 0 or 1 for a known target, 2 for an unknown one.
+        probe = subprocess.run(["make", "-q", target], cwd=WORKFLOWS.parent.parent, capture_output=True, check=False)
+        assert probe.returncode in {0, 1}, f"make {target}: {probe.stderr.decode().strip()}"

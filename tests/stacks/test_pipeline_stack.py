@@ -71,6 +71,7 @@ def test_verification_gets_the_stack_outputs_and_publishes_junit(pipeline: Synth
     assert set(variables) >= {"VERIFY_ENDPOINT_NAME", "VERIFY_ENDPOINT_CONFIG_NAME"}
     assert "#{" in variables["VERIFY_ENDPOINT_NAME"]  # a CodePipeline variable from the deploy action's outputs
     spec = buildspec_of(pipeline, verify)
+    assert spec["phases"]["build"]["commands"][0] == "make setup-deploy"
     command = spec["phases"]["build"]["commands"][-1]
     assert 'python -m verification --endpoint "$VERIFY_ENDPOINT_NAME"' in command
     assert '--expect-config "$VERIFY_ENDPOINT_CONFIG_NAME"' in command
