@@ -1,11 +1,11 @@
 """Benchmark: the verifier's prediction check against plain sequential invoke_endpoint calls.
 
-10,000 reference rows of 784 features, CSV, against the local runtime. Both sides send the
-same byte-bounded batches. Baseline ("sequential"): encode a batch, invoke_endpoint, read the
-answer, next batch, with a plain boto3 client. The verifier: the same batches streamed into
-bounded concurrency with standard retries, every row compared. Also printed: the pure transport
-floor, sequential calls with bodies encoded beforehand (no encoding in the timed loop).
-Target: >= 1.5x the baseline's rows/s, and no request above the 6 MB payload limit.
+10,000 reference rows of 784 features, CSV, against the local runtime. Floor (the issue's
+baseline): the same byte-bounded batches, encoded beforehand, sent by plain sequential
+invoke_endpoint calls. The verifier: encodes the batches as it streams them into bounded
+concurrency with standard retries, and compares every row. Also printed: a sequential verifier
+(encode a batch, invoke, next), the baseline a verifier without concurrency would be.
+Target: >= 1.5x the floor's rows/s, and no request above the 6 MB payload limit.
 """
 
 from __future__ import annotations
@@ -75,11 +75,11 @@ def main() -> None:
 
     rate = {side: args.rows / min(seconds) for side, seconds in times.items()}
     print(f"{args.rows} rows x 784 features, CSV, {len(bodies)} requests, best of {args.repeats}")
+    print(f"  floor: sequential invoke_endpoint, bodies encoded beforehand: {rate['transport']:8.0f} rows/s")
+    print(f"  verifier (encodes, concurrency {args.concurrency}, compares every row): {rate['ours']:8.0f} rows/s")
+    print(f"  ratio verifier/floor = {rate['ours'] / rate['transport']:.2f}x   (target >= 1.50x)")
     print(f"  sequential verifier (encode + invoke_endpoint per batch): {rate['baseline']:8.0f} rows/s")
-    print(f"  verifier (streamed, concurrency {args.concurrency}, compare included): {rate['ours']:8.0f} rows/s")
-    print(f"  ratio verifier/sequential = {rate['ours'] / rate['baseline']:.2f}x   (target >= 1.50x)")
-    print(f"  transport floor (bodies encoded beforehand, not timed):   {rate['transport']:8.0f} rows/s")
-    print(f"  ratio verifier/transport floor = {rate['ours'] / rate['transport']:.2f}x")
+    print(f"  ratio verifier/sequential verifier = {rate['ours'] / rate['baseline']:.2f}x")
     largest = max(result.data["largest_request_bytes"] for result in results)
     print(f"  largest request: {largest} bytes (limit {REAL_TIME_LIMIT})")
 

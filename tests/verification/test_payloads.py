@@ -10,11 +10,20 @@ import pytest
 from recordio.codec import decode_rows
 from verification.payloads import CONTENT_TYPES, CSV, JSON, PROTOBUF, batches, full_precision
 
+EDGES = [np.finfo(np.float32).max, np.finfo(np.float32).tiny, np.finfo(np.float32).smallest_subnormal, -0.0, 1 / 3]
+# The shortest float32 text of this value, 7.038531e-26, reads back through float64 as its neighbour.
+DOUBLE_ROUNDED_WHEN_SHORTEST = 0x15AE43FD
 
-def test_full_precision_text_reads_back_as_the_same_float32() -> None:
-    row = np.random.default_rng(1).normal(size=1000).astype(np.float32)
-    row[:3] = np.array([np.finfo(np.float32).max, np.finfo(np.float32).tiny, -0.0], dtype=np.float32)
-    assert np.array_equal(np.array(full_precision(row).split(","), dtype=np.float32), row)
+
+def test_full_precision_text_reads_back_as_the_same_float32_through_float64() -> None:
+    bits = np.random.default_rng(1).integers(0, 1 << 32, size=200_000, dtype=np.uint64).astype(np.uint32)
+    edges = np.array([*EDGES, np.array(DOUBLE_ROUNDED_WHEN_SHORTEST, np.uint32).view(np.float32)], np.float32)
+    values = np.concatenate([edges, bits.view(np.float32)])
+    values = values[np.isfinite(values)]
+
+    parsed = np.array(full_precision(values).split(","), dtype=np.float64).astype(np.float32)
+
+    assert np.array_equal(parsed.view(np.uint32), values.view(np.uint32)), "every bit, the sign of zero too"
 
 
 @pytest.mark.parametrize("content_type", CONTENT_TYPES)
