@@ -1,4 +1,4 @@
-"""The control plane: moto's server, with six gaps of its CloudFormation support closed.
+"""The control plane: moto's server, with seven gaps of its CloudFormation support closed.
 
 1. moto 5.2 ignores `EndpointName` on AWS::SageMaker::Endpoint (its `cloudformation_name_type`
    is empty) and invents a name; CloudFormation keeps the stable name this project declares.
@@ -17,6 +17,10 @@
    is now deleted and the new one created.
 6. AWS::KMS::Key tags are {Key, Value} in CloudFormation; moto reads them as the KMS API's
    {TagKey, TagValue} and fails on any tagged key. They are now translated first.
+7. Deleting a stack whose bucket still holds objects: moto drops the stack and silently leaves
+   the bucket behind. CloudFormation fails the bucket (BucketNotEmpty), deletes the rest, and
+   leaves the stack in DELETE_FAILED until it is emptied and deleted again; so does this now,
+   so `cdk destroy` without `python -m teardown` first fails here as it does on AWS.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from moto.cloudformation.models import CloudFormationBackend
 from moto.cloudformation.parsing import ResourceMap
 from moto.iam.models import ManagedPolicy, iam_backends
 from moto.kms.models import Key
+from moto.s3.models import FakeBucket, s3_backends
 from moto.sagemaker.models import FakeEndpoint
 from moto.server import main as moto_main
 from moto.utilities.utils import get_partition
@@ -111,8 +116,36 @@ def _create_key(resource_name: str, cloudformation_json: Any, account_id: str, r
     return _original_create_key(resource_name, translated, account_id, region_name, **kwargs)
 
 
+class BucketNotEmptyError(Exception):
+    """What CloudFormation reports for a bucket it cannot delete."""
+
+
+def _delete_bucket(resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+    backend = s3_backends[account_id][get_partition(region_name)]
+    if backend.get_bucket(resource_name).keys:
+        raise BucketNotEmptyError(f"{resource_name}: The bucket you tried to delete is not empty (BucketNotEmpty)")
+    backend.delete_bucket(resource_name)
+
+
+_original_delete_stack = CloudFormationBackend.delete_stack
+
+
+def _delete_stack(self: Any, name_or_stack_id: str) -> None:
+    stacks = dict(self.stacks)
+    try:
+        _original_delete_stack(self, name_or_stack_id)
+    except BucketNotEmptyError as error:
+        for stack_id, stack in stacks.items():
+            if stack_id not in self.stacks:  # the one moto popped before failing
+                stack.status = "DELETE_FAILED"
+                stack._add_stack_event("DELETE_FAILED", resource_status_reason=str(error))
+                self.stacks[stack_id] = stack
+
+
 def patch_moto() -> None:
-    """Close the six gaps above; idempotent."""
+    """Close the seven gaps above; idempotent."""
+    FakeBucket.delete_from_cloudformation_json = staticmethod(_delete_bucket)  # type: ignore[method-assign]
+    CloudFormationBackend.delete_stack = _delete_stack  # type: ignore[method-assign]
     Key.create_from_cloudformation_json = staticmethod(_create_key)  # type: ignore[method-assign]
     ManagedPolicy.update_from_cloudformation_json = staticmethod(_replace_managed_policy)  # type: ignore[method-assign]
     ManagedPolicy.delete_from_cloudformation_json = staticmethod(_delete_managed_policy)  # type: ignore[method-assign]

@@ -134,3 +134,24 @@ def test_an_unreachable_endpoint_is_an_aws_failure(local_aws: RunningLocalAws) -
 
 def test_unknown_option_is_a_usage_error(local_aws: RunningLocalAws) -> None:
     assert teardown(local_aws, "--stack", "X", "--yes").returncode == 2
+
+
+def test_without_teardown_the_stack_fails_to_delete_as_on_aws_and_with_it_deletes(
+    local_aws: RunningLocalAws, stack: tuple[str, dict[str, str]]
+) -> None:
+    name, buckets = stack
+    cloudformation = local_aws.client("cloudformation")
+
+    cloudformation.delete_stack(StackName=name)
+    failed = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
+    emptied = teardown(local_aws, "--stack", name, "--force")
+    cloudformation.delete_stack(StackName=name)
+
+    assert failed["StackStatus"] == "DELETE_FAILED"
+    assert any("The bucket you tried to delete is not empty" in e.get("ResourceStatusReason", "") for e in events)
+    assert emptied.returncode == 0, emptied.stderr
+    remaining = {b["Name"] for b in local_aws.client("s3").list_buckets()["Buckets"]}
+    assert buckets["Artifacts"] in remaining, "retained"
+    assert not {buckets["Capture"], buckets["Scratch"]} & remaining
+    assert all(s["StackName"] != name for s in cloudformation.describe_stacks()["Stacks"])
