@@ -99,14 +99,16 @@ promote-local: setup build up-local
 	done
 	@echo "promoted through: $(STAGES)"
 
+# Data-capture buckets must be empty before CloudFormation can delete them: teardown, then destroy.
+# $(1): command prefix (the local AWS wrapper or nothing), $(2): stack, $(3): extra cdk flags.
+empty_and_destroy = $(1) $(PY) -m teardown --stack $(2) --force && $(1) $(CDK) destroy $(2) $(3) --force
+
 # Destroys the stack (if the local AWS runs), then stops the local AWS.
 demo-down:
 	if $(PY) -m local_aws status >/dev/null 2>&1; then \
-		$(LOCAL) $(PY) -m teardown --stack $(STACK) --force && \
-		$(LOCAL) $(CDK) destroy $(STACK) --force --no-notices && \
+		$(call empty_and_destroy,$(LOCAL),$(STACK),--no-notices) && \
 		for stage in $(STAGES); do \
-			$(LOCAL) $(PY) -m teardown --stack $(STACK)-$$stage --force && \
-			$(LOCAL) $(CDK) destroy $(STACK)-$$stage -c stage=$$stage --force --no-notices || exit 1; \
+			$(call empty_and_destroy,$(LOCAL),$(STACK)-$$stage,-c stage=$$stage --no-notices) || exit 1; \
 		done; \
 	fi
 	$(PY) -m local_aws down
@@ -120,10 +122,8 @@ diff: setup $(BUILD_DIR)/model.tar.gz
 deploy: setup $(BUILD_DIR)/model.tar.gz
 	$(CDK) deploy --require-approval never --outputs-file $(BUILD_DIR)/outputs.json
 
-# Data-capture buckets must be empty before CloudFormation can delete them.
 destroy: setup
-	$(PY) -m teardown --stack $(STACK) --force
-	$(CDK) destroy $(STACK) --force
+	$(call empty_and_destroy,,$(STACK))
 
 bench: bench-build bench-synth bench-runtime bench-verify
 
