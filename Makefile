@@ -12,8 +12,8 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # The app reads the artifact from BUILD_DIR, so `make deploy BUILD_DIR=x` deploys what it built.
 CDK := npx --no-install cdk -c artifact_dir=$(BUILD_DIR)
 
-.PHONY: setup setup-deploy check format test demo demo-down up-local deploy-local verify-local promote-local build synth diff deploy destroy \
-	bench bench-build bench-synth bench-runtime bench-verify golden clean
+.PHONY: setup setup-deploy check format test test-fast demo demo-down up-local deploy-local deploy-local-stack verify verify-local \
+	promote-local build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify golden clean
 
 PROTO_OUT := recordio/aialgs_data_pb2.py
 
@@ -26,23 +26,19 @@ setup-deploy: $(VENV)/.installed node_modules/.installed $(PROTO_OUT)
 $(PROTO_OUT): recordio/aialgs_data.proto $(VENV)/.installed
 	$(PY) -m grpc_tools.protoc -Irecordio --python_out=recordio --pyi_out=recordio recordio/aialgs_data.proto
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install $(PIP_FLAGS) -r requirements-dev.txt
-	touch $@
-
-.venv-mxnet/.installed: requirements-mxnet.txt
-	$(PYTHON) -m venv .venv-mxnet
-	$(MXNET_PY) -m pip install $(PIP_FLAGS) -r requirements-mxnet.txt
-	touch $@
-
-.venv-checkov/.installed: requirements-checkov.txt
-	$(PYTHON) -m venv .venv-checkov
-	.venv-checkov/bin/python -m pip install $(PIP_FLAGS) -r requirements-checkov.txt
+# Each virtual environment from its requirements: the project's (dev tools pinned), the MXNet oracle, checkov.
+VENVS := $(VENV) .venv-mxnet .venv-checkov
+REQUIREMENTS_$(VENV) := requirements-dev.txt requirements.txt
+REQUIREMENTS_.venv-mxnet := requirements-mxnet.txt
+REQUIREMENTS_.venv-checkov := requirements-checkov.txt
+.SECONDEXPANSION:
+$(VENVS:=/.installed): %/.installed: $$(REQUIREMENTS_$$*)
+	$(PYTHON) -m venv $*
+	$*/bin/python -m pip install $(PIP_FLAGS) -r $<
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 check: $(VENV)/.installed $(PROTO_OUT)
@@ -56,46 +52,79 @@ format: $(VENV)/.installed
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-test: setup
+# The three installs are independent: run them side by side (pip waits on the network and the disk).
+test:
+	$(MAKE) --no-print-directory -j3 setup
 	$(PY) -m pytest
 
-build: $(VENV)/.installed
-	$(PY) -m model_build --out $(BUILD_DIR)
+# Everything but the end-to-end tests (servers, the CDK CLI): a minute, for the edit-test loop.
+test-fast: setup
+	$(PY) -m pytest -m "not slow"
 
-$(BUILD_DIR)/model.tar.gz: | $(VENV)/.installed
+# The artifact is rebuilt when the code that makes it changes.
+BUILD_SOURCES := $(wildcard model_build/*.py)
+ARTIFACT := $(BUILD_DIR)/model.tar.gz
+
+build: $(ARTIFACT)
+
+$(ARTIFACT): $(BUILD_SOURCES) | $(VENV)/.installed
 	$(PY) -m model_build --out $(BUILD_DIR)
 
 LOCAL := $(PY) -m local_aws run --
 LOCAL_ACCOUNT := aws://123456789012/us-east-1
-STACK ?= KMeansEndpoint
+# The stack's name has one home, stacks/names.py; read when a target needs it.
+STACK ?= $(shell $(PYTHON) -c "from stacks.names import STACK_BASE_NAME; print(STACK_BASE_NAME)")
 CDK_LOCAL_FLAGS := --no-notices --require-approval never
+DEMO_LOG := .local_aws/demo.log
 
-# The main job: build, deploy to the local AWS, verify. Idempotent.
-demo: setup build up-local deploy-local verify-local
+# One line per step on screen; everything the step prints goes to DEMO_LOG, shown only when it fails.
+step = @printf '%-44s' '$(1)'; \
+	if { $(2); } >>$(DEMO_LOG) 2>&1; then echo ok; else echo "FAILED (log: $(DEMO_LOG))"; tail -n 25 $(DEMO_LOG); exit 1; fi
+
+# The main job: build, deploy to the local AWS, verify. Idempotent; installs only what it needs.
+demo:
+	@mkdir -p $(dir $(DEMO_LOG)) && : > $(DEMO_LOG)
+	$(call step,install (.venv and the CDK CLI),$(MAKE) --no-print-directory setup-deploy)
+	$(call step,build the model ($(BUILD_DIR)/),$(MAKE) --no-print-directory build)
+	$(call step,start the local AWS,$(PY) -m local_aws up)
+	$(call step,cdk bootstrap,$(LOCAL) $(CDK) bootstrap $(LOCAL_ACCOUNT) --no-notices)
+	$(call step,cdk deploy $(STACK),$(MAKE) --no-print-directory deploy-local-stack)
+	$(call step,verify the endpoint,$(MAKE) --no-print-directory verify-local)
 	@$(PY) -m local_aws hint --outputs-file $(BUILD_DIR)/outputs.json
 
-up-local: setup
+up-local: setup-deploy
 	$(PY) -m local_aws up
 
-deploy-local: up-local $(BUILD_DIR)/model.tar.gz
+deploy-local: up-local $(ARTIFACT)
 	$(LOCAL) $(CDK) bootstrap $(LOCAL_ACCOUNT) --no-notices
+	$(MAKE) --no-print-directory deploy-local-stack
+
+deploy-local-stack:
 	$(LOCAL) $(CDK) deploy $(STACK) --method=direct $(CDK_LOCAL_FLAGS) --outputs-file $(BUILD_DIR)/outputs.json
 
+# The one verify command (demo, promote-local, the pipeline and the workflows run it):
+#   make verify STACK=name [OUT=prefix]                       reads the stack's outputs
+#   make verify ENDPOINT=name [EXPECT_CONFIG=name] [OUT=...]  when only the endpoint may be read
+# Reports go to OUT.json and OUT.xml (JUnit); the reference rows come from REFERENCE (the build).
+REFERENCE ?= $(BUILD_DIR)
+OUT ?= $(BUILD_DIR)/verification
+VERIFY_TARGET = $(if $(ENDPOINT),--endpoint "$(ENDPOINT)" $(if $(EXPECT_CONFIG),--expect-config "$(EXPECT_CONFIG)"),--stack "$(STACK)")
+verify:
+	$(PY) -m verification $(VERIFY_TARGET) --reference $(REFERENCE) --json $(OUT).json --junit $(OUT).xml
+
 verify-local:
-	$(LOCAL) $(PY) -m verification --stack $(STACK) --reference $(BUILD_DIR) \
-		--json $(BUILD_DIR)/verification.json --junit $(BUILD_DIR)/verification.xml
+	$(LOCAL) $(MAKE) --no-print-directory verify
 
 # Staging -> verify -> prod -> verify, as the pipeline runs it, against the local AWS.
-STAGES := $(shell python3 -c "import json; print(' '.join(json.load(open('stages.json'))))")
-promote-local: setup build up-local
+STAGES = $(shell $(PYTHON) -c "import json; print(' '.join(json.load(open('stages.json'))))")
+promote-local: setup-deploy build up-local
 	$(LOCAL) $(CDK) bootstrap $(LOCAL_ACCOUNT) --no-notices
 	@set -e; for stage in $(STAGES); do \
 		echo "== $$stage: deploy"; \
 		$(LOCAL) $(CDK) deploy $(STACK)-$$stage -c stage=$$stage --method=direct $(CDK_LOCAL_FLAGS) \
 			--outputs-file $(BUILD_DIR)/outputs-$$stage.json; \
 		echo "== $$stage: verify"; \
-		$(LOCAL) $(PY) -m verification --stack $(STACK)-$$stage --reference $(BUILD_DIR) \
-			--junit $(BUILD_DIR)/verification-$$stage.xml; \
+		$(LOCAL) $(MAKE) --no-print-directory verify STACK=$(STACK)-$$stage OUT=$(BUILD_DIR)/verification-$$stage; \
 	done
 	@echo "promoted through: $(STAGES)"
 
@@ -113,16 +142,16 @@ demo-down:
 	fi
 	$(PY) -m local_aws down
 
-synth: setup $(BUILD_DIR)/model.tar.gz
+synth: setup-deploy $(ARTIFACT)
 	$(CDK) synth --quiet
 
-diff: setup $(BUILD_DIR)/model.tar.gz
+diff: setup-deploy $(ARTIFACT)
 	$(CDK) diff
 
-deploy: setup $(BUILD_DIR)/model.tar.gz
+deploy: setup-deploy $(ARTIFACT)
 	$(CDK) deploy --require-approval never --outputs-file $(BUILD_DIR)/outputs.json
 
-destroy: setup
+destroy: setup-deploy
 	$(call empty_and_destroy,,$(STACK))
 
 bench: bench-build bench-synth bench-runtime bench-verify
@@ -130,7 +159,7 @@ bench: bench-build bench-synth bench-runtime bench-verify
 bench-build: setup
 	$(PY) bench/build_vs_notebook.py
 
-bench-synth: setup $(BUILD_DIR)/model.tar.gz
+bench-synth: setup $(ARTIFACT)
 	$(PY) bench/synth_vs_empty_app.py
 
 bench-runtime: setup

@@ -22,7 +22,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import LocalEndpoint
-from model_build.reference import build_reference_set
+from model_build.manifest import BuiltModel
+from model_build.reference import ReferenceSet, build_reference_set
 from verification.checks import PredictionRun, predictions
 from verification.compare import Tolerance
 from verification.payloads import CSV, REAL_TIME_LIMIT, batches
@@ -47,6 +48,12 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
+def unbuilt_model(reference: ReferenceSet) -> BuiltModel:
+    """The run compares predictions only; it reads no manifest."""
+    clusters = int(reference.closest_cluster.max()) + 1
+    return BuiltModel(Path("."), clusters, reference.rows.shape[1], artifact_sha256="", manifest={})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000)
@@ -62,7 +69,13 @@ def main() -> None:
     with LocalEndpoint(centroids) as endpoint:
         plain = endpoint.client("sagemaker-runtime")
         retrying = endpoint.client("sagemaker-runtime", retries={"mode": "standard", "max_attempts": 5})
-        run = PredictionRun(retrying, LocalEndpoint.ENDPOINT, Expected({}, reference), Tolerance(), args.concurrency)
+        run = PredictionRun(
+            retrying,
+            LocalEndpoint.ENDPOINT,
+            Expected(unbuilt_model(reference), reference),
+            Tolerance(),
+            args.concurrency,
+        )
         sequential(plain, bodies[:1])  # warm: resolve the endpoint, load the model
         times: dict[str, list[float]] = {"baseline": [], "transport": [], "ours": []}
         results = []

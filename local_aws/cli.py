@@ -97,10 +97,28 @@ def _hint(args: argparse.Namespace, config: LocalAwsConfig) -> int:
         (outputs,) = json.loads(args.outputs_file.read_text()).values()
     except (OSError, ValueError) as error:
         raise LocalAwsError(f"{args.outputs_file}: no deploy outputs ({error}); deploy first") from error
-    manifest = json.loads((args.outputs_file.parent / "manifest.json").read_text())
-    zeros = ",".join(["0"] * manifest["feature_dim"])
-    print(HINT.format(endpoint=outputs["EndpointName"], program=PROGRAM, runtime=config.runtime_url, zeros=zeros))
+    row_file, expected = _example_row(args.outputs_file.parent)
+    print(
+        HINT.format(
+            endpoint=outputs["EndpointName"], program=PROGRAM, runtime=config.runtime_url, row=row_file, **expected
+        )
+    )
     return 0
+
+
+def _example_row(build_dir: Path) -> tuple[Path, dict[str, str]]:
+    """Write the first reference row as CSV beside the build; return its path and what the model answers."""
+    from model_build.manifest import REFERENCE_FILE_NAME
+    from model_build.reference import ReferenceSet
+
+    try:
+        reference = ReferenceSet.from_npz_bytes((build_dir / REFERENCE_FILE_NAME).read_bytes())
+    except (OSError, ValueError, KeyError) as error:
+        raise LocalAwsError(f"{build_dir / REFERENCE_FILE_NAME}: no reference rows ({error}); build first") from error
+    row_file = build_dir / EXAMPLE_ROW_FILE
+    row_file.write_text(",".join(f"{value:.9g}" for value in reference.rows[0].tolist()) + "\n")
+    expected = {"cluster": f"{reference.closest_cluster[0]:g}", "distance": f"{reference.distance_to_cluster[0]:.6g}"}
+    return row_file, expected
 
 
 def _serve(args: argparse.Namespace, config: LocalAwsConfig) -> int:
@@ -143,19 +161,15 @@ def _serve_forever(app: object, port: int) -> None:
     waitress.serve(app, host=HOST, port=port, threads=RUNTIME_THREADS, ident="kmeans-byom-runtime", _quiet=True)
 
 
+EXAMPLE_ROW_FILE = "example-row.csv"
 HINT = """
 The endpoint {endpoint} is deployed on the local AWS and verified.
-
-Invoke it by hand (first: eval "$({program} env)"):
-  python - <<'PY'
-  import boto3
-  answer = boto3.client("sagemaker-runtime").invoke_endpoint(
-      EndpointName="{endpoint}", ContentType="text/csv", Body="{zeros}")
-  print(answer["Body"].read().decode())
-  PY
-  aws sagemaker-runtime invoke-endpoint --endpoint-url {runtime} --endpoint-name {endpoint} \\
-      --content-type text/csv --body "{zeros}" --cli-binary-format raw-in-base64-out out.json
-
+Invoke it by hand with a reference row ({row}); expect closest_cluster {cluster}, distance ~{distance}:
+  eval "$({program} env)"
+  python -c 'import boto3; print(boto3.client("sagemaker-runtime").invoke_endpoint(EndpointName="{endpoint}",
+      ContentType="text/csv", Body=open("{row}", "rb").read())["Body"].read().decode())'
+  aws sagemaker-runtime invoke-endpoint --endpoint-url {runtime} --endpoint-name {endpoint} --content-type text/csv \\
+      --body fileb://{row} /dev/stdout        # AWS CLI v1 or v2 (fileb:// sends the bytes as they are)
 Verify again:   make verify-local
 Tear down:      make demo-down   (cdk destroy, then stop the local AWS)
 """

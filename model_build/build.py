@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import platform
 from dataclasses import dataclass
 from importlib import metadata
@@ -13,18 +12,18 @@ import numpy as np
 import numpy.typing as npt
 
 from model_build import __version__, ndarray
-from model_build.packaging import (
+from model_build.manifest import (
     ARTIFACT_NAME,
-    MODEL_FILE_NAME,
-    package_model,
-    sha256_hex,
-    write_outputs_atomically,
+    MANIFEST_FILE_NAME,
+    PICTURE_FILE_NAME,
+    REFERENCE_FILE_NAME,
+    encode_manifest,
+    manifest_body,
 )
-from model_build.picture import PICTURE_FILE_NAME, render_centroids
-from model_build.reference import REFERENCE_FILE_NAME, ReferenceSet, build_reference_set
+from model_build.packaging import package_model, write_outputs_atomically
+from model_build.picture import render_centroids
+from model_build.reference import build_reference_set
 
-MANIFEST_FILE_NAME = "manifest.json"
-MANIFEST_SCHEMA_VERSION = 1
 _VERSIONED_LIBRARIES = ("numpy", "scikit-learn", "joblib")
 
 
@@ -53,11 +52,22 @@ def render_outputs(request: BuildRequest) -> BuildOutputs:
     artifact = package_model(model_bytes)
     reference = build_reference_set(request.reference_rows, request.centroids)
     reference_bytes = reference.to_npz_bytes()
-    manifest = _manifest(request, model_bytes, artifact, reference, reference_bytes)
+    clusters, feature_dim = request.centroids.shape
+    manifest = manifest_body(
+        clusters=clusters,
+        feature_dim=feature_dim,
+        artifact=artifact,
+        model_bytes=model_bytes,
+        reference_bytes=reference_bytes,
+        reference_rows=int(reference.rows.shape[0]),
+        source=request.source,
+        versions=_versions(),
+        training=request.training,
+    )
     files = {ARTIFACT_NAME: artifact, REFERENCE_FILE_NAME: reference_bytes}
     if request.draw_picture:
         files[PICTURE_FILE_NAME] = render_centroids(request.centroids)
-    files[MANIFEST_FILE_NAME] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    files[MANIFEST_FILE_NAME] = encode_manifest(manifest)
     return BuildOutputs(files=files, manifest=manifest)
 
 
@@ -68,35 +78,6 @@ def build(request: BuildRequest, out_dir: Path) -> BuildOutputs:
     return outputs
 
 
-def _manifest(
-    request: BuildRequest, model_bytes: bytes, artifact: bytes, reference: ReferenceSet, reference_bytes: bytes
-) -> dict[str, Any]:
-    clusters, feature_dim = request.centroids.shape
-    manifest: dict[str, Any] = {
-        "schema_version": MANIFEST_SCHEMA_VERSION,
-        "clusters": clusters,
-        "feature_dim": feature_dim,
-        "dtype": "float32",
-        "artifact": ARTIFACT_NAME,
-        "artifact_sha256": sha256_hex(artifact),
-        "artifact_bytes": len(artifact),
-        "model_file": MODEL_FILE_NAME,
-        "model_file_sha256": sha256_hex(model_bytes),
-        "source": request.source,
-        "reference": {
-            "file": REFERENCE_FILE_NAME,
-            "sha256": sha256_hex(reference_bytes),
-            "rows": int(reference.rows.shape[0]),
-            "distance": "euclidean",
-        },
-        "versions": _versions(),
-    }
-    if request.training is not None:
-        manifest["training"] = request.training
-        manifest["inertia"] = request.training["inertia"]
-    return manifest
-
-
 def _versions() -> dict[str, str]:
     versions = {"python": platform.python_version(), "model_build": __version__}
     for library in _VERSIONED_LIBRARIES:
@@ -105,9 +86,3 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[library] = "absent"
     return versions
-
-
-def read_manifest(build_dir: Path) -> dict[str, Any]:
-    """The manifest of a finished build in `build_dir`."""
-    loaded: dict[str, Any] = json.loads((build_dir / MANIFEST_FILE_NAME).read_text())
-    return loaded

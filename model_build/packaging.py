@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import os
 import shutil
@@ -13,9 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from model_build.errors import BuildError
+from model_build.manifest import MODEL_FILE_NAME
 
-MODEL_FILE_NAME = "model_algo-1"  # the container's ping check looks for exactly this name
-ARTIFACT_NAME = "model.tar.gz"
 _FILE_MODE = 0o644
 _GZIP_LEVEL = 9
 
@@ -61,11 +59,6 @@ def _model_member(archive: tarfile.TarFile, where: str) -> tarfile.TarInfo:
     if not member.isreg():
         raise BuildError(f"{where}: {MODEL_FILE_NAME} is not a regular file")
     return member
-
-
-def sha256_hex(data: bytes) -> str:
-    """Hex sha256 of `data`."""
-    return hashlib.sha256(data).hexdigest()
 
 
 def write_outputs_atomically(out_dir: Path, files: Mapping[str, bytes]) -> None:

@@ -9,7 +9,6 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw
 
-PICTURE_FILE_NAME = "centroids.png"
 _MAX_COLUMNS = 10
 _TILE_PIXELS = 84  # each centroid image is scaled up to about this size
 _LABEL_PIXELS = 14

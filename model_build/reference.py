@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-REFERENCE_FILE_NAME = "reference.npz"
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _CHUNK_BYTES = 32 * 2**20  # bounds the (rows x clusters x features) differences in memory
 

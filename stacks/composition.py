@@ -10,17 +10,13 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
 from stacks.endpoint_stack import KMeansEndpointStack
+from stacks.names import GITHUB_OIDC_STACK_NAME, PIPELINE_STACK_NAME, STACK_BASE_NAME, stage_stack_name
 from stacks.settings import SettingsError, settings_from_context
-from stacks.stages import COMPOSITION_KEYS, STACK_BASE_NAME, load_stages, stage_settings, stage_stack_name
+from stacks.stages import COMPOSITION_KEYS, load_stages, stage_settings
 
 if TYPE_CHECKING:
     from stacks.pipeline_stack import PipelineStack
 
-DEFAULT_STACK_NAME = STACK_BASE_NAME
-
-
-PIPELINE_STACK_NAME = "KMeansPipeline"
-GITHUB_OIDC_STACK_NAME = "KMeansGitHubOidc"
 CONNECTION_ARN_PATTERN = re.compile(
     r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[\w-]+$"
 )
@@ -47,7 +43,7 @@ def compose_endpoint(app: cdk.App, context: Mapping[str, Any]) -> KMeansEndpoint
         stack = KMeansEndpointStack(app, stage_stack_name(stage), settings=settings)
     else:
         settings = settings_from_context(context, other_keys=COMPOSITION_KEYS)
-        stack = KMeansEndpointStack(app, DEFAULT_STACK_NAME, settings=settings)
+        stack = KMeansEndpointStack(app, STACK_BASE_NAME, settings=settings)
     return stack
 
 

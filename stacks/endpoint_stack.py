@@ -14,93 +14,121 @@ from stacks.constructs.endpoint import Endpoint, EndpointConfig
 from stacks.constructs.logs import EndpointLogGroup, endpoint_log_group_arn
 from stacks.constructs.model import KMeansImage, KMeansModel
 from stacks.constructs.role import ExecutionRole
-from stacks.nag import acknowledge_findings
-from stacks.settings import Settings
+from stacks.settings import Scaling, Settings, read_artifact
 
 if TYPE_CHECKING:
     from stacks.constructs.capture import CaptureBucket
 
 
 class KMeansEndpointStack(Stack):
+    """Exposes what others wire by: `endpoint_name`, `artifact_object_arn` and `outputs`."""
+
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.settings = settings
         self.endpoint_name = settings.resolved_endpoint_name(self.stack_name)
         log_group_arn = endpoint_log_group_arn(self, self.endpoint_name)
-
-        self.artifact = ModelArtifact(self, "Artifact", settings=settings)
-        self.key = EncryptionKey(self, "Encryption", settings=settings, log_group_arn=log_group_arn).key
-        self.logs = EndpointLogGroup(self, "Logs", settings=settings, endpoint_name=self.endpoint_name, key=self.key)
-        self.capture = self._capture_bucket() if settings.data_capture else None
-        self.image = KMeansImage(self, "Image")
-        self.role = ExecutionRole(
-            self,
-            "ExecutionRole",
-            artifact_object_arn=self.artifact.object_arn,
-            image_repository_arn=self.image.repository_arn,
-            log_group_arn=log_group_arn,
-            key=self.key,
-            capture_objects_arn=self.capture.objects_arn if self.capture else None,
-            subnet_ids=settings.subnet_ids,
-            security_group_ids=settings.security_group_ids,
+        artifact = ModelArtifact(self, "Artifact", build=read_artifact(settings))
+        self.artifact_object_arn = artifact.object_arn
+        key = EncryptionKey(self, "Encryption", kms_key_arn=settings.kms_key_arn, log_group_arn=log_group_arn)
+        logs = EndpointLogGroup(
+            self, "Logs", endpoint_name=self.endpoint_name, retention_days=settings.log_retention_days, key=key.key
         )
-        self.model = KMeansModel(
-            self,
-            "Model",
-            settings=settings,
-            image_uri=self.image.uri,
-            model_data_url=self.artifact.model_data_url,
-            role_arn=self.role.role.role_arn,
+        capture = self._capture_bucket(key, settings.data_capture_sampling_percent) if settings.data_capture else None
+        image = KMeansImage(self, "Image")
+        role = self._role(
+            settings, artifact=artifact, image=image, key=key, log_group_arn=log_group_arn, capture=capture
         )
-        # Without the policy attached first, SageMaker "could not access model data".
-        self.model.node.add_dependency(self.role.policy)
-        self.config = EndpointConfig(
+        model = self._model(settings, artifact, image, role)
+        config = EndpointConfig(
             self,
             "EndpointConfig",
-            settings=settings,
-            model_name=self.model.model.attr_model_name,
-            key_arn=self.key.key_arn,
-            capture_destination=self.capture.destination_uri if self.capture else None,
+            model_name=model.model_name,
+            capacity=settings.capacity,
+            key_arn=key.key_arn,
+            capture=capture.target if capture else None,
         )
-        self.alarms = RollbackAlarms(
-            self, "Alarms", settings=settings, endpoint_name=self.endpoint_name, variant_name=settings.variant_name
+        endpoint = self._endpoint(settings, config.config_name)
+        endpoint.node.add_dependency(logs)
+        if settings.scaling:
+            self._autoscaling(settings.scaling, settings.variant_name).node.add_dependency(endpoint)
+        self.outputs = self._outputs(
+            EndpointName=endpoint.endpoint_name,
+            EndpointConfigName=config.config_name,
+            ModelName=model.model_name,
+            ExecutionRoleArn=role.role_arn,
+            ModelDataUrl=artifact.model_data_url,
+            ArtifactSha256=artifact.sha256,
+            Region=Aws.REGION,
         )
-        self.endpoint = Endpoint(
+        for tag, value in settings.tags.items():
+            Tags.of(self).add(tag, value)
+
+    def _role(
+        self,
+        settings: Settings,
+        *,
+        artifact: ModelArtifact,
+        image: KMeansImage,
+        key: EncryptionKey,
+        log_group_arn: str,
+        capture: CaptureBucket | None,
+    ) -> ExecutionRole:
+        return ExecutionRole(
+            self,
+            "ExecutionRole",
+            artifact_object_arn=artifact.object_arn,
+            image_repository_arn=image.repository_arn,
+            log_group_arn=log_group_arn,
+            key_arn=key.key_arn,
+            capture_objects_arn=capture.objects_arn if capture else None,
+            network=settings.network,
+        )
+
+    def _model(
+        self, settings: Settings, artifact: ModelArtifact, image: KMeansImage, role: ExecutionRole
+    ) -> KMeansModel:
+        model = KMeansModel(
+            self,
+            "Model",
+            image_uri=image.uri,
+            model_data_url=artifact.model_data_url,
+            role_arn=role.role_arn,
+            network=settings.network,
+            serverless=settings.serverless,
+        )
+        # Without the policy attached first, SageMaker "could not access model data".
+        model.node.add_dependency(role.policy)
+        return model
+
+    def _endpoint(self, settings: Settings, config_name: str) -> Endpoint:
+        alarms = RollbackAlarms(
+            self,
+            "Alarms",
+            endpoint_name=self.endpoint_name,
+            variant_name=settings.variant_name,
+            thresholds=settings.alarm_thresholds,
+        )
+        return Endpoint(
             self,
             "Endpoint",
-            settings=settings,
             endpoint_name=self.endpoint_name,
-            config_name=self.config.config.attr_endpoint_config_name,
-            rollback_alarms=self.alarms.alarms,
+            config_name=config_name,
+            deployment=settings.deployment,
+            rollback_alarm_names=alarms.alarm_names,
         )
-        self.endpoint.node.add_dependency(self.logs)
-        if settings.autoscaling:
-            self._autoscaling()
-        self._outputs()
-        for key, value in settings.tags.items():
-            Tags.of(self).add(key, value)
-        acknowledge_findings(self)
 
     # Optional pieces are imported only when used: each CDK module costs start-up time on every synth.
-    def _capture_bucket(self) -> CaptureBucket:
+    def _capture_bucket(self, key: EncryptionKey, sampling_percent: int) -> CaptureBucket:
         from stacks.constructs.capture import CaptureBucket
 
-        return CaptureBucket(self, "DataCapture", key=self.key)
+        return CaptureBucket(self, "DataCapture", key=key.key, sampling_percent=sampling_percent)
 
-    def _autoscaling(self) -> None:
+    def _autoscaling(self, scaling: Scaling, variant_name: str) -> Construct:
         from stacks.constructs.scaling import VariantAutoscaling
 
-        scaling = VariantAutoscaling(self, "Autoscaling", settings=self.settings, endpoint_name=self.endpoint_name)
-        scaling.node.add_dependency(self.endpoint)
+        return VariantAutoscaling(
+            self, "Autoscaling", endpoint_name=self.endpoint_name, variant_name=variant_name, scaling=scaling
+        )
 
-    def _outputs(self) -> None:
-        outputs = {
-            "EndpointName": self.endpoint.endpoint.attr_endpoint_name,
-            "EndpointConfigName": self.config.config.attr_endpoint_config_name,
-            "ModelName": self.model.model.attr_model_name,
-            "ExecutionRoleArn": self.role.role.role_arn,
-            "ModelDataUrl": self.artifact.model_data_url,
-            "ArtifactSha256": self.artifact.sha256,
-            "Region": Aws.REGION,
-        }
-        self.outputs = {name: CfnOutput(self, name, value=value) for name, value in outputs.items()}
+    def _outputs(self, **values: str) -> dict[str, CfnOutput]:
+        return {name: CfnOutput(self, name, value=value) for name, value in values.items()}

@@ -15,11 +15,12 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.nag import AWS_SOLUTIONS, acknowledge
+from stacks.names import STAGE_STACKS_PATTERN, stage_stack_name
+from stacks.verifier_access import VerifiedEndpoints, acknowledge_verifier_wildcards, verifier_statements
 
 GITHUB_ISSUER = "token.actions.githubusercontent.com"
 ENVIRONMENTS = ("staging", "production")
 BOOTSTRAP_ROLE_TAG = "iam:ResourceTag/aws-cdk:bootstrap-role"
-ENDPOINT_PREFIX = "kmeansendpoint-"  # stage stacks are KMeansEndpoint-<stage>; SageMaker lowercases ARNs
 
 
 class GitHubOidcStack(cdk.Stack):
@@ -35,12 +36,14 @@ class GitHubOidcStack(cdk.Stack):
         self.deploy_role = self._role("DeployRole", provider, subjects, "deploy to staging and production")
         self.diff_role = self._role("DiffRole", provider, [f"repo:{repository}:pull_request"], "cdk diff on PRs")
         self.deploy_role.add_to_policy(_assume_bootstrap_roles(["deploy", "file-publishing", "lookup"]))
-        for statement in _verifier_statements(self):
+        verifier = verifier_statements(self, _every_stage())
+        for statement in verifier:
             self.deploy_role.add_to_policy(statement)
         self.diff_role.add_to_policy(_assume_bootstrap_roles(["lookup"]))
         for name, role in (("DeployRoleArn", self.deploy_role), ("DiffRoleArn", self.diff_role)):
             cdk.CfnOutput(self, name, value=role.role_arn)
         self._acknowledge()
+        acknowledge_verifier_wildcards(self.deploy_role, verifier)
 
     def _role(self, construct_id: str, provider: iam.CfnOIDCProvider, subjects: list[str], purpose: str) -> iam.Role:
         principal = iam.FederatedPrincipal(
@@ -67,24 +70,6 @@ class GitHubOidcStack(cdk.Stack):
                 "NIST.800.53.R5::NIST.800.53.R5-IAMNoInlinePolicy",
                 "Each role's grants are its own default policy, created and deleted with it.",
             )
-        for kind in ("endpoint", "endpoint-config", "model"):
-            acknowledge(
-                self.deploy_role,
-                f"{AWS_SOLUTIONS}-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
-                f"{kind}/{ENDPOINT_PREFIX}*]",
-                f"The verifier reads this project's {kind}s, whose names start with the stage stacks' name.",
-            )
-        acknowledge(
-            self.deploy_role,
-            f"{AWS_SOLUTIONS}-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:"
-            "stack/KMeansEndpoint-*/*]",
-            "The verifier reads the outputs of this project's stage stacks, whose ids CloudFormation generates.",
-        )
-        acknowledge(
-            self.deploy_role,
-            f"{AWS_SOLUTIONS}-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-*-assets-<AWS::AccountId>-<AWS::Region>/*]",
-            "The verifier hashes the deployed model.tar.gz, an object of the CDK assets bucket named by its hash.",
-        )
 
 
 def _assume_bootstrap_roles(kinds: list[str]) -> iam.PolicyStatement:
@@ -95,27 +80,12 @@ def _assume_bootstrap_roles(kinds: list[str]) -> iam.PolicyStatement:
     )
 
 
-def _verifier_statements(stack: cdk.Stack) -> list[iam.PolicyStatement]:
-    def arn(service: str, resource: str, name: str) -> str:
-        return stack.format_arn(service=service, resource=resource, resource_name=name)
-
-    sagemaker = [arn("sagemaker", kind, f"{ENDPOINT_PREFIX}*") for kind in ("endpoint", "endpoint-config", "model")]
-    return [
-        iam.PolicyStatement(
-            actions=[
-                "sagemaker:DescribeEndpoint",
-                "sagemaker:DescribeEndpointConfig",
-                "sagemaker:DescribeModel",
-                "sagemaker:InvokeEndpoint",
-            ],
-            resources=sagemaker,
-        ),
-        iam.PolicyStatement(
-            actions=["cloudformation:DescribeStacks"],
-            resources=[arn("cloudformation", "stack", "KMeansEndpoint-*/*")],
-        ),
-        iam.PolicyStatement(
-            actions=["s3:GetObject"],
-            resources=[f"arn:{cdk.Aws.PARTITION}:s3:::cdk-*-assets-{cdk.Aws.ACCOUNT_ID}-{cdk.Aws.REGION}/*"],
-        ),
-    ]
+def _every_stage() -> VerifiedEndpoints:
+    """Every stage stack's endpoint, its generated config and model, its outputs, and the CDK assets."""
+    assets = f"arn:{cdk.Aws.PARTITION}:s3:::cdk-*-assets-{cdk.Aws.ACCOUNT_ID}-{cdk.Aws.REGION}/*"
+    return VerifiedEndpoints(
+        endpoint_name=STAGE_STACKS_PATTERN,
+        generated_name_prefix=stage_stack_name(""),
+        stack_name=STAGE_STACKS_PATTERN,
+        artifact_objects_arn=assets,
+    )

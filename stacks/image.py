@@ -60,11 +60,6 @@ def registry_domain(region: str) -> str:
     return "amazonaws.com"
 
 
-def image_uri(region: str) -> str:
-    """The k-means image URI of `region`; KeyError for a region without one."""
-    return f"{KMEANS_ACCOUNTS[region]}.dkr.ecr.{region}.{registry_domain(region)}/{KMEANS_REPOSITORY}:{KMEANS_TAG}"
-
-
 def image_mapping() -> dict[str, dict[str, str]]:
     """CfnMapping body: region -> account and registry domain, so one template deploys anywhere."""
     return {

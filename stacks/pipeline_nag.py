@@ -6,15 +6,13 @@ finding ids that embed a logical id are computed from the construct, never writt
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_s3 as s3
 
 from stacks.nag import AWS_SOLUTIONS, NIST, acknowledge
-
-if TYPE_CHECKING:
-    from stacks.pipeline_stack import PipelineStack
 
 ARTIFACT_ACTIONS = {
     "kms:GenerateDataKey*": "encrypting pipeline artifacts with the pipeline's own key",
@@ -28,8 +26,10 @@ ARTIFACT_ACTIONS = {
 LOCAL_ARN = "arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>"
 
 
-def acknowledge_pipeline_findings(stack: PipelineStack) -> None:
-    """Acknowledge the findings in the roles and buckets CDK Pipelines generates."""
+def acknowledge_pipeline_findings(
+    stack: cdk.Stack, *, artifact_bucket: s3.IBucket, projects: Sequence[codebuild.IProject]
+) -> None:
+    """Acknowledge, on the pipeline's stack, the findings in the roles and projects CDK Pipelines generates."""
     for action, purpose in ARTIFACT_ACTIONS.items():
         acknowledge(
             stack,
@@ -39,7 +39,7 @@ def acknowledge_pipeline_findings(stack: PipelineStack) -> None:
         )
     acknowledge(
         stack,
-        f"{AWS_SOLUTIONS}-IAM5[Resource::<{_logical_id(stack.artifacts.bucket)}.Arn>/*]",
+        f"{AWS_SOLUTIONS}-IAM5[Resource::<{_logical_id(artifact_bucket)}.Arn>/*]",
         "Pipeline artifacts are stored under keys chosen per execution, inside this pipeline's own bucket.",
     )
     acknowledge(
@@ -48,18 +48,18 @@ def acknowledge_pipeline_findings(stack: PipelineStack) -> None:
         "CDK Pipelines attaches its generated grants as each role's default (inline) policy; every role "
         "belongs to one pipeline action and is deleted with it.",
     )
-    _projects(stack)
+    _projects(stack, projects)
     _library_roles(stack)
 
 
-def _logical_id(construct: cdk.IResource | codebuild.IProject) -> str:
+def _logical_id(construct: cdk.IResource) -> str:
     resource = construct.node.default_child
     assert isinstance(resource, cdk.CfnElement)
     return cdk.Stack.of(construct).get_logical_id(resource)
 
 
-def _projects(stack: PipelineStack) -> None:
-    projects = [stack.pipeline.synth_project, stack.pipeline.self_mutation_project, *stack.verify_projects()]
+def _projects(stack: cdk.Stack, projects: Sequence[codebuild.IProject]) -> None:
+    assert projects, "the pipeline has no CodeBuild projects yet: build it before acknowledging"
     for project in projects:
         name = _logical_id(project)
         acknowledge(
@@ -74,7 +74,7 @@ def _projects(stack: PipelineStack) -> None:
         )
 
 
-def _library_roles(stack: PipelineStack) -> None:
+def _library_roles(stack: cdk.Stack) -> None:
     acknowledge(
         stack,
         f"{AWS_SOLUTIONS}-IAM5[Resource::*]",
@@ -99,12 +99,3 @@ def _library_roles(stack: PipelineStack) -> None:
         "The asset-publishing CodeBuild projects are created per asset by the library; their report groups "
         "carry generated names.",
     )
-    for stage in stack.stages.values():
-        prefix = stage.endpoint.stack_name.lower()
-        for kind in ("endpoint-config", "model"):
-            acknowledge(
-                stack,
-                f"{AWS_SOLUTIONS}-IAM5[Resource::{LOCAL_ARN.format(service='sagemaker')}:{kind}/{prefix}-*]",
-                f"The verifier describes the stage's {kind}, whose generated name starts with the stage's stack "
-                "name; a new artifact replaces it under a new name.",
-            )

@@ -13,7 +13,6 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import pipelines
 from constructs import Construct
@@ -21,11 +20,16 @@ from constructs import Construct
 from stacks.checkov import skip_check
 from stacks.constructs.buckets import LoggedBucket
 from stacks.endpoint_stack import KMeansEndpointStack
+from stacks.names import stage_stack_name
 from stacks.pipeline_nag import acknowledge_pipeline_findings
 from stacks.settings import Settings
-from stacks.stages import stage_stack_name
+from stacks.verifier_access import VerifiedEndpoints, acknowledge_verifier_wildcards, verifier_statements
 
 REPORT_DIR = "reports"
+VERIFY_COMMAND = (
+    'make verify ENDPOINT="$VERIFY_ENDPOINT_NAME" EXPECT_CONFIG="$VERIFY_ENDPOINT_CONFIG_NAME" '
+    f"REFERENCE=build OUT={REPORT_DIR}/verification"
+)
 SYNTH_COMMANDS = [
     "make setup",
     "make check",
@@ -57,7 +61,7 @@ class PipelineArtifacts(Construct):
             replication_reason="Pipeline artifacts are rebuilt from the repository by every execution; replicating "
             "them adds no recovery a new execution does not give.",
         )
-        self.bucket, self.access_logs = stored.bucket, stored.access_logs
+        self.bucket = stored.bucket
 
 
 class EndpointStage(cdk.Stage):
@@ -83,8 +87,8 @@ class PipelineStack(cdk.Stack):
             pipeline_settings.repository, pipeline_settings.branch, connection_arn=pipeline_settings.connection_arn
         )
         synth = pipelines.ShellStep("Synth", input=source, commands=SYNTH_COMMANDS)
-        self.build_output = synth.add_output_directory("build")
-        self.artifacts = PipelineArtifacts(self, "Artifacts")
+        self._build_output = synth.add_output_directory("build")
+        artifacts = PipelineArtifacts(self, "Artifacts")
         self.pipeline = pipelines.CodePipeline(
             self,
             "Pipeline",
@@ -92,7 +96,7 @@ class PipelineStack(cdk.Stack):
             code_pipeline=codepipeline.Pipeline(
                 self,
                 "CodePipeline",
-                artifact_bucket=self.artifacts.bucket,
+                artifact_bucket=artifacts.bucket,
                 pipeline_type=codepipeline.PipelineType.V2,
                 restart_execution_on_update=True,
             ),
@@ -100,16 +104,25 @@ class PipelineStack(cdk.Stack):
                 build_environment=codebuild.BuildEnvironment(build_image=codebuild.LinuxBuildImage.STANDARD_7_0)
             ),
         )
-        self.stages: dict[str, EndpointStage] = {}
-        self._verify_steps: list[pipelines.CodeBuildStep] = []
+        verify_steps = self._add_stages(stages, source)
+        self.pipeline.build_pipeline()  # generate the roles and projects now, so the acks below can reach them
+        projects = [self.pipeline.synth_project, self.pipeline.self_mutation_project]
+        acknowledge_pipeline_findings(
+            self, artifact_bucket=artifacts.bucket, projects=[*projects, *(step.project for step in verify_steps)]
+        )
+        self._skip_library_lint()
+
+    def _add_stages(
+        self, stages: dict[str, Settings], source: pipelines.CodePipelineSource
+    ) -> list[pipelines.CodeBuildStep]:
+        """Each stage deploys (after a manual approval, but for the first), then verifies; returns the verify steps."""
+        verify_steps = []
         for index, (name, settings) in enumerate(stages.items()):
             stage = EndpointStage(self, name.capitalize(), stage=name, settings=settings)
             approval = [pipelines.ManualApprovalStep(f"Approve{name.capitalize()}")] if index else []
-            self.pipeline.add_stage(stage, pre=approval, post=[self._verify_step(name, stage, source)])
-            self.stages[name] = stage
-        self.pipeline.build_pipeline()  # generate the roles and projects now, so the acks below can reach them
-        acknowledge_pipeline_findings(self)
-        self._skip_library_lint()
+            verify_steps.append(self._verify_step(name, stage.endpoint, source))
+            self.pipeline.add_stage(stage, pre=approval, post=[verify_steps[-1]])
+        return verify_steps
 
     def _skip_library_lint(self) -> None:
         """Skips, with reasons, for two things CDK Pipelines generates that this stack cannot shape."""
@@ -127,28 +140,28 @@ class PipelineStack(cdk.Stack):
             "at run time.",
         )
 
-    def verify_projects(self) -> list[codebuild.IProject]:
-        """The CodeBuild projects of the verification steps (they exist once the pipeline is built)."""
-        return [step.project for step in self._verify_steps]
-
     def _verify_step(
-        self, name: str, stage: EndpointStage, source: pipelines.CodePipelineSource
+        self, name: str, endpoint: KMeansEndpointStack, source: pipelines.CodePipelineSource
     ) -> pipelines.CodeBuildStep:
-        outputs = stage.endpoint.outputs
-        step = pipelines.CodeBuildStep(
+        statements = verifier_statements(
+            endpoint,
+            VerifiedEndpoints(
+                endpoint_name=endpoint.endpoint_name,
+                generated_name_prefix=f"{endpoint.stack_name}-",
+                stack_name=None,  # the step reads the outputs from the deploy action's variables
+                artifact_objects_arn=endpoint.artifact_object_arn,
+            ),
+        )
+        acknowledge_verifier_wildcards(self, statements)
+        return pipelines.CodeBuildStep(
             f"Verify{name.capitalize()}",
             input=source,
-            additional_inputs={"build": self.build_output},
+            additional_inputs={"build": self._build_output},
             env_from_cfn_outputs={
-                "VERIFY_ENDPOINT_NAME": outputs["EndpointName"],
-                "VERIFY_ENDPOINT_CONFIG_NAME": outputs["EndpointConfigName"],
+                "VERIFY_ENDPOINT_NAME": endpoint.outputs["EndpointName"],
+                "VERIFY_ENDPOINT_CONFIG_NAME": endpoint.outputs["EndpointConfigName"],
             },
-            commands=[
-                "make setup-deploy",
-                '.venv/bin/python -m verification --endpoint "$VERIFY_ENDPOINT_NAME" '
-                '--expect-config "$VERIFY_ENDPOINT_CONFIG_NAME" --reference build '
-                f"--junit {REPORT_DIR}/verification.xml --json {REPORT_DIR}/verification.json",
-            ],
+            commands=["make setup-deploy", VERIFY_COMMAND],
             partial_build_spec=codebuild.BuildSpec.from_object(
                 {
                     "reports": {
@@ -160,27 +173,5 @@ class PipelineStack(cdk.Stack):
                     }
                 }
             ),
-            role_policy_statements=_verifier_permissions(stage.endpoint),
+            role_policy_statements=statements,
         )
-        self._verify_steps.append(step)
-        return step
-
-
-def _verifier_permissions(endpoint: KMeansEndpointStack) -> list[iam.PolicyStatement]:
-    """What `python -m verification --endpoint` calls, on this stage's endpoint and artifact only."""
-    stack = cdk.Stack.of(endpoint)
-    arn = stack.format_arn
-    return [
-        iam.PolicyStatement(
-            actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
-            resources=[arn(service="sagemaker", resource="endpoint", resource_name=endpoint.endpoint_name.lower())],
-        ),
-        iam.PolicyStatement(
-            actions=["sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"],
-            resources=[
-                arn(service="sagemaker", resource="endpoint-config", resource_name=f"{endpoint.stack_name.lower()}-*"),
-                arn(service="sagemaker", resource="model", resource_name=f"{endpoint.stack_name.lower()}-*"),
-            ],
-        ),
-        iam.PolicyStatement(actions=["s3:GetObject"], resources=[endpoint.artifact.object_arn]),
-    ]

@@ -10,12 +10,33 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-ARTIFACT_NAME = "model.tar.gz"
-MANIFEST_NAME = "manifest.json"
-BUILD_COMMAND = "make build (or: python -m model_build --out DIR)"
+from model_build.manifest import ARTIFACT_NAME, MANIFEST_FILE_NAME, BuiltModel, ManifestError, read_build
+
 DEPLOYMENT_POLICIES = ("all-at-once", "canary", "linear")
 SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922)
+# CloudWatch Logs' allowed retention periods, by days, with the name aws_logs.RetentionDays gives each.
+LOG_RETENTION_DAYS = {
+    1: "ONE_DAY",
+    3: "THREE_DAYS",
+    5: "FIVE_DAYS",
+    7: "ONE_WEEK",
+    14: "TWO_WEEKS",
+    30: "ONE_MONTH",
+    60: "TWO_MONTHS",
+    90: "THREE_MONTHS",
+    120: "FOUR_MONTHS",
+    150: "FIVE_MONTHS",
+    180: "SIX_MONTHS",
+    365: "ONE_YEAR",
+    400: "THIRTEEN_MONTHS",
+    545: "EIGHTEEN_MONTHS",
+    731: "TWO_YEARS",
+    1096: "THREE_YEARS",
+    1827: "FIVE_YEARS",
+    2192: "SIX_YEARS",
+    2557: "SEVEN_YEARS",
+    2922: "EIGHT_YEARS",
+}
 ENDPOINT_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 VARIANT_NAME_PATTERN = ENDPOINT_NAME_PATTERN
 INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
@@ -28,6 +49,8 @@ KMS_KEY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-
 SNS_TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 SUBNET_PATTERN = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 SECURITY_GROUP_PATTERN = re.compile(r"^sg-[0-9a-f]{8,17}$")
+BUILD_COMMAND = "make build (or: python -m model_build --out DIR)"
+PARSER = "parser"
 
 
 class SettingsError(ValueError):
@@ -35,74 +58,6 @@ class SettingsError(ValueError):
 
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything the endpoint stack can be told; every field has a context key of the same name."""
-
-    artifact_dir: Path = Path("build")
-    endpoint_name: str | None = None
-    instance_type: str = "ml.m5.large"
-    instance_count: int = 1
-    variant_name: str = "AllTraffic"
-    serverless_memory_mb: int | None = None
-    serverless_max_concurrency: int | None = None
-    network_isolation: bool | None = None
-    kms_key_arn: str | None = None
-    subnet_ids: tuple[str, ...] = ()
-    security_group_ids: tuple[str, ...] = ()
-    data_capture: bool = False
-    data_capture_sampling_percent: int = 100
-    autoscaling_min: int = 1
-    autoscaling_max: int = 1
-    autoscaling_target_invocations: int = 1000
-    deployment_policy: str = "all-at-once"
-    deployment_step_percent: int = 10
-    deployment_wait_seconds: int = 300
-    deployment_termination_wait_seconds: int = 300
-    alarm_5xx_errors: int = 1
-    alarm_model_latency_ms: int = 1000
-    alarm_evaluation_periods: int = 2
-    alarm_topic_arn: str | None = None
-    log_retention_days: int = 30
-    tags: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def serverless(self) -> bool:
-        return self.serverless_memory_mb is not None or self.serverless_max_concurrency is not None
-
-    @property
-    def in_vpc(self) -> bool:
-        return bool(self.subnet_ids)
-
-    @property
-    def autoscaling(self) -> bool:
-        return self.autoscaling_max > self.autoscaling_min
-
-    @property
-    def isolated(self) -> bool:
-        """Network isolation: on unless turned off, and off by default for serverless."""
-        return self.network_isolation if self.network_isolation is not None else not self.serverless
-
-    @property
-    def volume_key_allowed(self) -> bool:
-        """False for instance types with local storage, which refuse an EndpointConfig KmsKeyId."""
-        family = self.instance_type.split(".")[1]
-        return self.serverless or not LOCAL_STORAGE_FAMILY_PATTERN.match(family)
-
-    @property
-    def artifact_path(self) -> Path:
-        return self.artifact_dir / ARTIFACT_NAME
-
-    def resolved_endpoint_name(self, stack_name: str) -> str:
-        """The endpoint's stable physical name: set, or the stack name."""
-        return self.endpoint_name or stack_name
-
-    def manifest(self) -> dict[str, Any]:
-        """The build manifest beside the artifact (the stack reads nothing else of the build)."""
-        loaded: dict[str, Any] = json.loads((self.artifact_dir / MANIFEST_NAME).read_text())
-        return loaded
 
 
 def _as_str(key: str, value: Any) -> str:
@@ -154,17 +109,176 @@ def _as_path(key: str, value: Any) -> Path:
     return Path(_as_str(key, value))
 
 
-_PARSERS: dict[str, Callable[[str, Any], Any]] = {
-    "Path": _as_path,
-    "str | None": _as_str,
-    "str": _as_str,
-    "int": _as_int,
-    "int | None": _as_int,
-    "bool": _as_bool,
-    "bool | None": _as_bool,
-    "tuple[str, ...]": _as_list,
-    "Mapping[str, str]": _as_tags,
-}
+def _setting(default: Any, parser: Callable[[str, Any], Any]) -> Any:
+    """A Settings field whose context value `parser` reads (the key is the field's name)."""
+    return field(default=default, metadata={PARSER: parser})
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """The production variant's name and size: instances, or serverless memory and concurrency."""
+
+    variant_name: str
+    instance_type: str
+    instance_count: int
+    serverless_memory_mb: int | None
+    serverless_max_concurrency: int | None
+
+    @property
+    def serverless(self) -> bool:
+        return self.serverless_memory_mb is not None or self.serverless_max_concurrency is not None
+
+    @property
+    def volume_key_allowed(self) -> bool:
+        """False for instance types with local storage, which refuse an EndpointConfig KmsKeyId."""
+        family = self.instance_type.split(".")[1]
+        return self.serverless or not LOCAL_STORAGE_FAMILY_PATTERN.match(family)
+
+
+@dataclass(frozen=True)
+class Network:
+    """Where the model runs: network isolation and, optionally, the caller's VPC."""
+
+    isolated: bool
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+
+    @property
+    def in_vpc(self) -> bool:
+        return bool(self.subnet_ids)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Blue/green traffic shifting of an endpoint update."""
+
+    policy: str
+    step_percent: int
+    wait_seconds: int
+    termination_wait_seconds: int
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    """The rollback alarms' thresholds and where they also notify."""
+
+    errors_5xx: int
+    model_latency_ms: int
+    evaluation_periods: int
+    topic_arn: str | None
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Target tracking of the variant's instance count on invocations per instance."""
+
+    min_capacity: int
+    max_capacity: int
+    target_invocations: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the endpoint stack can be told; every field has a context key of the same name."""
+
+    artifact_dir: Path = _setting(Path("build"), _as_path)
+    endpoint_name: str | None = _setting(None, _as_str)
+    instance_type: str = _setting("ml.m5.large", _as_str)
+    instance_count: int = _setting(1, _as_int)
+    variant_name: str = _setting("AllTraffic", _as_str)
+    serverless_memory_mb: int | None = _setting(None, _as_int)
+    serverless_max_concurrency: int | None = _setting(None, _as_int)
+    network_isolation: bool | None = _setting(None, _as_bool)
+    kms_key_arn: str | None = _setting(None, _as_str)
+    subnet_ids: tuple[str, ...] = _setting((), _as_list)
+    security_group_ids: tuple[str, ...] = _setting((), _as_list)
+    data_capture: bool = _setting(False, _as_bool)
+    data_capture_sampling_percent: int = _setting(100, _as_int)
+    autoscaling_min: int = _setting(1, _as_int)
+    autoscaling_max: int = _setting(1, _as_int)
+    autoscaling_target_invocations: int = _setting(1000, _as_int)
+    deployment_policy: str = _setting("all-at-once", _as_str)
+    deployment_step_percent: int = _setting(10, _as_int)
+    deployment_wait_seconds: int = _setting(300, _as_int)
+    deployment_termination_wait_seconds: int = _setting(300, _as_int)
+    alarm_5xx_errors: int = _setting(1, _as_int)
+    alarm_model_latency_ms: int = _setting(1000, _as_int)
+    alarm_evaluation_periods: int = _setting(2, _as_int)
+    alarm_topic_arn: str | None = _setting(None, _as_str)
+    log_retention_days: int = _setting(30, _as_int)
+    tags: Mapping[str, str] = field(default_factory=dict, metadata={PARSER: _as_tags})
+
+    @property
+    def serverless(self) -> bool:
+        return self.capacity.serverless
+
+    @property
+    def in_vpc(self) -> bool:
+        return bool(self.subnet_ids)
+
+    @property
+    def autoscaling(self) -> bool:
+        return self.autoscaling_max > self.autoscaling_min
+
+    @property
+    def isolated(self) -> bool:
+        """Network isolation: on unless turned off, and off by default for serverless."""
+        return self.network_isolation if self.network_isolation is not None else not self.serverless
+
+    @property
+    def volume_key_allowed(self) -> bool:
+        return self.capacity.volume_key_allowed
+
+    @property
+    def artifact_path(self) -> Path:
+        return self.artifact_dir / ARTIFACT_NAME
+
+    @property
+    def capacity(self) -> Capacity:
+        return Capacity(
+            variant_name=self.variant_name,
+            instance_type=self.instance_type,
+            instance_count=self.instance_count,
+            serverless_memory_mb=self.serverless_memory_mb,
+            serverless_max_concurrency=self.serverless_max_concurrency,
+        )
+
+    @property
+    def network(self) -> Network:
+        return Network(isolated=self.isolated, subnet_ids=self.subnet_ids, security_group_ids=self.security_group_ids)
+
+    @property
+    def deployment(self) -> Deployment:
+        return Deployment(
+            policy=self.deployment_policy,
+            step_percent=self.deployment_step_percent,
+            wait_seconds=self.deployment_wait_seconds,
+            termination_wait_seconds=self.deployment_termination_wait_seconds,
+        )
+
+    @property
+    def alarm_thresholds(self) -> AlarmThresholds:
+        return AlarmThresholds(
+            errors_5xx=self.alarm_5xx_errors,
+            model_latency_ms=self.alarm_model_latency_ms,
+            evaluation_periods=self.alarm_evaluation_periods,
+            topic_arn=self.alarm_topic_arn,
+        )
+
+    @property
+    def scaling(self) -> Scaling | None:
+        """Autoscaling when autoscaling_max exceeds autoscaling_min, else None."""
+        if not self.autoscaling:
+            return None
+        return Scaling(
+            min_capacity=self.autoscaling_min,
+            max_capacity=self.autoscaling_max,
+            target_invocations=self.autoscaling_target_invocations,
+        )
+
+    def resolved_endpoint_name(self, stack_name: str) -> str:
+        """The endpoint's stable physical name: set, or the stack name."""
+        return self.endpoint_name or stack_name
 
 
 def settings_from_context(
@@ -179,7 +293,7 @@ def settings_from_context(
     for setting in fields(Settings):
         raw = context.get(setting.name)
         if raw is not None:
-            values[setting.name] = _PARSERS[str(setting.type)](setting.name, raw)
+            values[setting.name] = setting.metadata[PARSER](setting.name, raw)
     settings = Settings(**values)
     validate(settings, check_artifact=check_artifact)
     return settings
@@ -222,7 +336,7 @@ def _check_names(settings: Settings) -> None:
     if settings.endpoint_name is not None:
         _matches("endpoint_name", settings.endpoint_name, ENDPOINT_NAME_PATTERN, "1-63 letters, digits or hyphens")
     _matches("variant_name", settings.variant_name, VARIANT_NAME_PATTERN, "1-63 letters, digits or hyphens")
-    _one_of("log_retention_days", settings.log_retention_days, LOG_RETENTION_DAYS)
+    _one_of("log_retention_days", settings.log_retention_days, tuple(LOG_RETENTION_DAYS))
     if settings.kms_key_arn is not None:
         _matches(
             "kms_key_arn",
@@ -303,6 +417,14 @@ def _check_alarms(settings: Settings) -> None:
 
 
 def _check_artifact(settings: Settings) -> None:
-    for path in (settings.artifact_path, settings.artifact_dir / MANIFEST_NAME):
+    for path in (settings.artifact_path, settings.artifact_dir / MANIFEST_FILE_NAME):
         if not path.is_file():
             raise SettingsError(f"{path} not found: build the model first with {BUILD_COMMAND}")
+
+
+def read_artifact(settings: Settings) -> BuiltModel:
+    """The build the stack deploys; refused when its manifest does not describe the artifact beside it."""
+    try:
+        return read_build(settings.artifact_dir)
+    except ManifestError as error:
+        raise SettingsError(str(error)) from error

@@ -12,7 +12,6 @@ from stacks.settings import Settings, SettingsError, settings_from_context
 
 STAGES_FILE = Path("stages.json")
 STAGE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,20}$")
-STACK_BASE_NAME = "KMeansEndpoint"
 
 
 def load_stages(path: Path = STAGES_FILE) -> dict[str, dict[str, Any]]:
@@ -27,11 +26,6 @@ def load_stages(path: Path = STAGES_FILE) -> dict[str, dict[str, Any]]:
         if not STAGE_NAME_PATTERN.match(name) or not isinstance(overrides, dict):
             raise SettingsError(f"{path}: stage {name!r} needs a lowercase name and an object of settings")
     return stages
-
-
-def stage_stack_name(stage: str) -> str:
-    """The stage is part of every physical name: the stack's, hence the endpoint's and its log group's."""
-    return f"{STACK_BASE_NAME}-{stage}"
 
 
 def stage_settings(

@@ -42,7 +42,7 @@ def test_a_stage_deploys_then_verifies_with_oidc_credentials_only() -> None:
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
     commands = run_commands(job)
     assert commands.index(next(c for c in commands if "cdk deploy" in c)) < commands.index(
-        next(c for c in commands if "-m verification" in c)
+        next(c for c in commands if c.startswith("make verify "))
     )
     credentials = next(s for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials"))
     assert set(credentials["with"]) == {"role-to-assume", "aws-region"}  # no access keys

@@ -126,7 +126,7 @@ def verify(args: argparse.Namespace, report: Report) -> None:
     report.add(CheckResult("endpoint in service", True, f"{target.endpoint_name} is {described['EndpointStatus']}"))
     report.add(runs_declared_config(described, target.endpoint_config_name))
     config = clients["sagemaker"].describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
-    artifact = deployed_artifacts(clients["sagemaker"], clients["s3"], config, expected.manifest["artifact_sha256"])
+    artifact = deployed_artifacts(clients["sagemaker"], clients["s3"], config, expected.build.artifact_sha256)
     report.add(artifact)
     run = PredictionRun(
         clients["sagemaker-runtime"], target.endpoint_name, expected, Tolerance(rtol=args.rtol, atol=args.atol),

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from model_build.reference import REFERENCE_FILE_NAME, ReferenceSet
+from model_build.manifest import REFERENCE_FILE_NAME, BuiltModel, ManifestError, read_build
+from model_build.reference import ReferenceSet
 from verification.errors import ExitCode, VerificationError
-
-MANIFEST_FILE_NAME = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -29,7 +27,7 @@ class Target:
 class Expected:
     """The local build: its manifest and reference set."""
 
-    manifest: dict[str, Any]
+    build: BuiltModel
     reference: ReferenceSet
 
 
@@ -63,16 +61,17 @@ def outputs_from_file(path: Path, stack_name: str | None) -> tuple[str, dict[str
 
 def load_expected(build_dir: Path) -> Expected:
     try:
-        manifest = json.loads((build_dir / MANIFEST_FILE_NAME).read_text())
+        # The deployed artifact is compared with the manifest's hash; the local one need not be here.
+        build = read_build(build_dir, check_artifact=False)
         reference = ReferenceSet.from_npz_bytes((build_dir / REFERENCE_FILE_NAME).read_bytes())
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, ManifestError) as error:
         raise VerificationError(
             f"{build_dir}: no usable manifest.json and reference.npz ({error}); build with `make build`",
             ExitCode.USAGE,
         ) from error
-    if reference.rows.ndim != 2 or reference.rows.shape[1] != manifest.get("feature_dim"):
+    if reference.rows.ndim != 2 or reference.rows.shape[1] != build.feature_dim:
         raise VerificationError(f"{build_dir}: reference rows do not match the manifest", ExitCode.USAGE)
-    return Expected(manifest=manifest, reference=_as_float32_rows(reference))
+    return Expected(build=build, reference=_as_float32_rows(reference))
 
 
 def _as_float32_rows(reference: ReferenceSet) -> ReferenceSet:

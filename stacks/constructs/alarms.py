@@ -6,7 +6,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
-from stacks.settings import Settings
+from stacks.nag import NIST, acknowledge
+from stacks.settings import AlarmThresholds
 
 MICROSECONDS_PER_MS = 1000
 
@@ -23,19 +24,28 @@ def _metric(name: str, statistic: str, dimensions: dict[str, str]) -> cloudwatch
 
 class RollbackAlarms(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, settings: Settings, endpoint_name: str, variant_name: str
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint_name: str,
+        variant_name: str,
+        thresholds: AlarmThresholds,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._evaluation_periods = thresholds.evaluation_periods
         dimensions = {"EndpointName": endpoint_name, "VariantName": variant_name}
         errors = _metric("Invocation5XXErrors", "Sum", dimensions)
         latency = _metric("ModelLatency", "p99", dimensions)
-        self.errors = self._alarm("Invocation5XXErrors", errors, settings.alarm_5xx_errors, settings)
-        self.latency = self._alarm(
-            "ModelLatencyP99", latency, settings.alarm_model_latency_ms * MICROSECONDS_PER_MS, settings
-        )
-        self.alarms = [self.errors, self.latency]
-        if settings.alarm_topic_arn:
-            self._notify(settings.alarm_topic_arn)
+        self.alarms = [
+            self._alarm("Invocation5XXErrors", errors, thresholds.errors_5xx),
+            self._alarm("ModelLatencyP99", latency, thresholds.model_latency_ms * MICROSECONDS_PER_MS),
+        ]
+        self.alarm_names = [alarm.alarm_name for alarm in self.alarms]
+        if thresholds.topic_arn:
+            self._notify(thresholds.topic_arn)
+        else:
+            self._acknowledge_no_action()
 
     def _notify(self, topic_arn: str) -> None:
         from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
@@ -46,13 +56,22 @@ class RollbackAlarms(Construct):
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)
 
-    def _alarm(self, name: str, metric: cloudwatch.Metric, threshold: float, settings: Settings) -> cloudwatch.Alarm:
+    def _acknowledge_no_action(self) -> None:
+        for alarm in self.alarms:
+            acknowledge(
+                alarm,
+                f"{NIST}-CloudWatchAlarmAction",
+                "These alarms exist for SageMaker's blue/green auto-rollback, which reads their state; "
+                "set alarm_topic_arn to notify people as well.",
+            )
+
+    def _alarm(self, name: str, metric: cloudwatch.Metric, threshold: float) -> cloudwatch.Alarm:
         return cloudwatch.Alarm(
             self,
             name,
             metric=metric,
             threshold=threshold,
-            evaluation_periods=settings.alarm_evaluation_periods,
+            evaluation_periods=self._evaluation_periods,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=f"kmeans-byom {name}: rolls back a blue/green update of the endpoint",

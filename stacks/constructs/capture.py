@@ -7,12 +7,15 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from stacks.constructs.buckets import LoggedBucket
+from stacks.constructs.endpoint import CaptureTarget
 
 CAPTURE_PREFIX = "capture"
 
 
 class CaptureBucket(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey) -> None:
+    """Exposes `target` (for the EndpointConfig) and `objects_arn` (what the execution role may write)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey, sampling_percent: int) -> None:
         super().__init__(scope, construct_id)
         stored = LoggedBucket(
             self,
@@ -23,6 +26,5 @@ class CaptureBucket(Construct):
             replication_reason="Captured inference data and its access logs stay in the endpoint's region; copying "
             "them to another region is a data-residency decision for the owner, not a default.",
         )
-        self.bucket, self.access_logs = stored.bucket, stored.access_logs
-        self.destination_uri = self.bucket.s3_url_for_object(CAPTURE_PREFIX)
-        self.objects_arn = self.bucket.arn_for_objects(f"{CAPTURE_PREFIX}/*")
+        self.target = CaptureTarget(stored.bucket.s3_url_for_object(CAPTURE_PREFIX), sampling_percent)
+        self.objects_arn = stored.bucket.arn_for_objects(f"{CAPTURE_PREFIX}/*")

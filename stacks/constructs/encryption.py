@@ -7,25 +7,25 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from stacks.settings import Settings
-
 
 class EncryptionKey(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, log_group_arn: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, kms_key_arn: str | None, log_group_arn: str) -> None:
         super().__init__(scope, construct_id)
-        if settings.kms_key_arn:
-            self.key: kms.IKey = kms.Key.from_key_arn(self, "Imported", settings.kms_key_arn)
-            return
-        key = kms.Key(
-            self,
-            "Key",
-            description="kmeans-byom endpoint volumes, logs and captured data",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.DESTROY,
-            pending_window=Duration.days(7),
-        )
-        key.add_to_resource_policy(_logs_may_use(log_group_arn))
-        self.key = key
+        self.key = kms.Key.from_key_arn(self, "Imported", kms_key_arn) if kms_key_arn else _own_key(self, log_group_arn)
+        self.key_arn = self.key.key_arn
+
+
+def _own_key(scope: Construct, log_group_arn: str) -> kms.IKey:
+    key = kms.Key(
+        scope,
+        "Key",
+        description="kmeans-byom endpoint volumes, logs and captured data",
+        enable_key_rotation=True,
+        removal_policy=RemovalPolicy.DESTROY,
+        pending_window=Duration.days(7),
+    )
+    key.add_to_resource_policy(_logs_may_use(log_group_arn))
+    return key
 
 
 def _logs_may_use(log_group_arn: str) -> iam.PolicyStatement:

@@ -8,7 +8,7 @@ from constructs import Construct
 
 from stacks.checkov import skip_check
 from stacks.image import KMEANS_ACCOUNTS, KMEANS_REPOSITORY, KMEANS_TAG, image_mapping
-from stacks.settings import Settings
+from stacks.settings import Network
 
 MAPPING_ID = "KMeansImageByRegion"
 
@@ -46,30 +46,32 @@ class KMeansModel(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        settings: Settings,
         image_uri: str,
         model_data_url: str,
         role_arn: str,
+        network: Network,
+        serverless: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         vpc_config = None
-        if settings.in_vpc:
+        if network.in_vpc:
             vpc_config = sagemaker.CfnModel.VpcConfigProperty(
-                subnets=list(settings.subnet_ids), security_group_ids=list(settings.security_group_ids)
+                subnets=list(network.subnet_ids), security_group_ids=list(network.security_group_ids)
             )
-        self.model = sagemaker.CfnModel(
+        model = sagemaker.CfnModel(
             self,
             "Model",
             execution_role_arn=role_arn,
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
                 image=image_uri, model_data_url=model_data_url
             ),
-            enable_network_isolation=settings.isolated,
+            enable_network_isolation=network.isolated,
             vpc_config=vpc_config,
         )
-        if settings.serverless:
+        self.model_name = model.attr_model_name
+        if serverless:
             skip_check(
-                self.model,
+                model,
                 "CKV_AWS_370",
                 "Serverless endpoints do not support network isolation; the settings refuse that combination.",
             )

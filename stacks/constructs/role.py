@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from constructs import Construct
+
+from stacks.nag import acknowledge_wildcard_resource
+from stacks.settings import Network
 
 ECR_PULL_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
 LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
@@ -26,6 +28,8 @@ SAGEMAKER_METRIC_NAMESPACE = "/aws/sagemaker/Endpoints"
 
 
 class ExecutionRole(Construct):
+    """The role and its managed policy; `policy` is what the Model must wait for."""
+
     def __init__(
         self,
         scope: Construct,
@@ -34,19 +38,19 @@ class ExecutionRole(Construct):
         artifact_object_arn: str,
         image_repository_arn: str,
         log_group_arn: str,
-        key: kms.IKey,
+        key_arn: str,
         capture_objects_arn: str | None,
-        subnet_ids: tuple[str, ...],
-        security_group_ids: tuple[str, ...],
+        network: Network,
     ) -> None:
         super().__init__(scope, construct_id)
+        log_streams_arn = f"{log_group_arn}:log-stream:*"
         statements = [
             _allow("ReadModelArtifact", ["s3:GetObject"], [artifact_object_arn]),
             _allow("PullKMeansImage", ECR_PULL_ACTIONS, [image_repository_arn]),
             # GetAuthorizationToken has no resource-level permissions.
             _allow("GetRegistryToken", ["ecr:GetAuthorizationToken"], ["*"]),
-            _allow("WriteEndpointLogs", LOG_ACTIONS, [log_group_arn, f"{log_group_arn}:log-stream:*"]),
-            _allow("UseEncryptionKey", KMS_ACTIONS, [key.key_arn]),
+            _allow("WriteEndpointLogs", LOG_ACTIONS, [log_group_arn, log_streams_arn]),
+            _allow("UseEncryptionKey", KMS_ACTIONS, [key_arn]),
             iam.PolicyStatement(
                 sid="PublishEndpointMetrics",
                 actions=["cloudwatch:PutMetricData"],
@@ -56,25 +60,55 @@ class ExecutionRole(Construct):
         ]
         if capture_objects_arn is not None:
             statements.append(_allow("WriteCapturedData", ["s3:PutObject"], [capture_objects_arn]))
-        if subnet_ids:
-            statements.extend(_vpc_statements(self, subnet_ids, security_group_ids))
-        self.role = iam.Role(
+        if network.in_vpc:
+            statements.extend(_vpc_statements(self, network))
+        role = iam.Role(
             self, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"), description="kmeans-byom hosting"
         )
         # A managed policy is its own resource, so the Model can depend on it being attached.
-        self.policy = iam.ManagedPolicy(self, "Policy", statements=statements, roles=[self.role])
+        self.policy = iam.ManagedPolicy(self, "Policy", statements=statements, roles=[role])
+        self.role_arn = role.role_arn
+        self._acknowledge(log_streams_arn, capture_objects_arn, network)
+
+    def _acknowledge(self, log_streams_arn: str, capture_objects_arn: str | None, network: Network) -> None:
+        acknowledge_wildcard_resource(
+            self.policy,
+            "*",
+            "Only for actions without resource-level permissions: ecr:GetAuthorizationToken, "
+            "cloudwatch:PutMetricData (conditioned on the SageMaker endpoint namespace) and, in a VPC, "
+            "the EC2 network-interface actions SageMaker needs to attach the endpoint.",
+        )
+        acknowledge_wildcard_resource(
+            self.policy,
+            log_streams_arn,
+            "SageMaker names one log stream per instance at run time; the grant is limited to the streams "
+            "of this endpoint's own log group.",
+        )
+        if capture_objects_arn is not None:
+            acknowledge_wildcard_resource(
+                self.policy,
+                capture_objects_arn,
+                "SageMaker writes captured requests under date-based keys it chooses; the grant is s3:PutObject "
+                "under the capture prefix of this stack's own bucket.",
+            )
+        if network.in_vpc:
+            acknowledge_wildcard_resource(
+                self.policy,
+                _ec2_arn(self, "network-interface", "*"),
+                "SageMaker creates the endpoint's network interfaces at run time, so their ids are unknown here; "
+                "creation is limited to the configured subnets and security groups, and the other actions by an "
+                "ec2:Subnet condition to those subnets.",
+            )
 
 
 def _ec2_arn(scope: Construct, resource: str, name: str) -> str:
     return Stack.of(scope).format_arn(service="ec2", resource=resource, resource_name=name)
 
 
-def _vpc_statements(
-    scope: Construct, subnet_ids: tuple[str, ...], security_group_ids: tuple[str, ...]
-) -> list[iam.PolicyStatement]:
+def _vpc_statements(scope: Construct, network: Network) -> list[iam.PolicyStatement]:
     """Network interfaces only in the endpoint's own subnets and security groups."""
-    subnets = [_ec2_arn(scope, "subnet", subnet) for subnet in subnet_ids]
-    groups = [_ec2_arn(scope, "security-group", group) for group in security_group_ids]
+    subnets = [_ec2_arn(scope, "subnet", subnet) for subnet in network.subnet_ids]
+    groups = [_ec2_arn(scope, "security-group", group) for group in network.security_group_ids]
     interfaces = _ec2_arn(scope, "network-interface", "*")
     return [
         # The Describe actions have no resource-level permissions.

@@ -73,9 +73,25 @@ def test_verification_gets_the_stack_outputs_and_publishes_junit(pipeline: Synth
     spec = buildspec_of(pipeline, verify)
     assert spec["phases"]["build"]["commands"][0] == "make setup-deploy"
     command = spec["phases"]["build"]["commands"][-1]
-    assert 'python -m verification --endpoint "$VERIFY_ENDPOINT_NAME"' in command
-    assert '--expect-config "$VERIFY_ENDPOINT_CONFIG_NAME"' in command
+    assert command.startswith("make verify ")
+    expanded = make_dry_run(command)  # the project's one verify command, as the step runs it
+    assert 'python -m verification --endpoint "$VERIFY_ENDPOINT_NAME"' in expanded
+    assert '--expect-config "$VERIFY_ENDPOINT_CONFIG_NAME"' in expanded
+    assert "--junit reports/verification.xml" in expanded
     assert spec["reports"]["verification"]["file-format"] == "JUNITXML"
+
+
+def make_dry_run(command: str) -> str:
+    """What `make` would run for `command` (-n: print, run nothing); $VARIABLES stay unexpanded."""
+    import shlex
+    import subprocess
+
+    from tests.conftest import REPO_ROOT
+
+    words = shlex.split(command.replace("$", "$$"))  # keep the shell variables for the step's shell
+    dry = subprocess.run([*words[:1], "-n", "--no-print-directory", *words[1:]], cwd=REPO_ROOT, capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    return dry.stdout
 
 
 def test_each_stage_deploys_its_own_named_stack(pipeline: Synthesized) -> None:
