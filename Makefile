@@ -10,7 +10,8 @@ BUILD_DIR ?= build
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 # The app reads the artifact from BUILD_DIR, so `make deploy BUILD_DIR=x` deploys what it built.
-CDK := npx --no-install cdk -c artifact_dir=$(BUILD_DIR)
+CDK_OUT ?= cdk.out
+CDK = npx --no-install cdk -c artifact_dir=$(BUILD_DIR) --output $(CDK_OUT)
 
 .PHONY: setup setup-deploy check format test test-fast demo demo-down up-local deploy-local deploy-local-stack verify verify-local \
 	promote-local build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify golden clean
@@ -55,7 +56,7 @@ format: $(VENV)/.installed
 # The three installs are independent: run them side by side (pip waits on the network and the disk).
 test:
 	$(MAKE) --no-print-directory -j3 setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 # Everything but the end-to-end tests (servers, the CDK CLI): a minute, for the edit-test loop.
 test-fast: setup

@@ -47,9 +47,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _up(args: argparse.Namespace, config: LocalAwsConfig) -> int:
+    already = {name for name, pid in read_pids(config).items() if alive(pid)}
     pids = start(config, config.client_environment())
+    state = "already up, reused" if already >= set(pids) else "up"
     print(
-        f"local AWS up: control plane {config.control_url} (pid {pids['control-plane']}), "
+        f"local AWS {state}: control plane {config.control_url} (pid {pids['control-plane']}), "
         f"runtime {config.runtime_url} (pid {pids['runtime']}); state in {config.state_dir}/"
     )
     print(f'point tools at it with: eval "$({PROGRAM} env)"')

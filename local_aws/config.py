@@ -43,6 +43,14 @@ class LocalAwsConfig:
     def runtime_url(self) -> str:
         return f"http://{HOST}:{self.runtime_port}"
 
+    def environment(self) -> dict[str, str]:
+        """The variables that make `from_environment` give this config (for the processes a test starts)."""
+        return {
+            CONTROL_PORT_VARIABLE: str(self.control_port),
+            RUNTIME_PORT_VARIABLE: str(self.runtime_port),
+            STATE_DIR_VARIABLE: str(self.state_dir),
+        }
+
     def client_environment(self) -> dict[str, str]:
         """What points the CDK CLI, boto3 and the AWS CLI at this local AWS."""
         return {

@@ -14,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from local_aws.config import HOST, LocalAwsConfig
+from local_aws.config import CONTROL_PORT_VARIABLE, HOST, RUNTIME_PORT_VARIABLE, LocalAwsConfig
 
 PIDS_FILE = "pids.json"
 START_TIMEOUT_S = 60.0
@@ -98,15 +98,23 @@ def start(config: LocalAwsConfig, environment: dict[str, str]) -> dict[str, int]
         if server.name in pids:
             continue
         if port_in_use(server.port):
-            raise LocalAwsError(
-                f"port {server.port} ({server.name}) is already in use; free it or choose another with "
-                f"{'LOCAL_AWS_PORT' if server.name == 'control-plane' else 'LOCAL_AWS_RUNTIME_PORT'}"
-            )
+            raise LocalAwsError(_port_taken(server))
         pids[server.name] = _spawn(server, config, environment)
         _write_pids(config, pids)
     for server in servers(config):
         _wait_until_answering(server, pids[server.name], config)
     return pids
+
+
+def _port_taken(server: Server) -> str:
+    variable = CONTROL_PORT_VARIABLE if server.name == "control-plane" else RUNTIME_PORT_VARIABLE
+    if answers(server.port, server.health_path):
+        return (
+            f"port {server.port} ({server.name}): another local AWS already answers there, started from another "
+            f"checkout or state folder; stop it there with `python -m local_aws down`, or choose other ports with "
+            f"{CONTROL_PORT_VARIABLE} and {RUNTIME_PORT_VARIABLE}"
+        )
+    return f"port {server.port} ({server.name}) is already in use; free it or choose another with {variable}"
 
 
 def _spawn(server: Server, config: LocalAwsConfig, environment: dict[str, str]) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from local_aws.config import REGION, LocalAwsConfig
+from local_aws.config import DUMMY_KEY_ID, DUMMY_SECRET, REGION, LocalAwsConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MXNET_PYTHON = REPO_ROOT / ".venv-mxnet" / "bin" / "python"
@@ -29,11 +29,6 @@ def run_module(module: str, args: Sequence[str | Path], timeout: float = 300) ->
         timeout=timeout,
         check=False,
     )
-
-
-@pytest.fixture(scope="session")
-def repo_root() -> Path:
-    return REPO_ROOT
 
 
 @pytest.fixture(scope="session")
@@ -78,8 +73,8 @@ class RunningLocalAws:
         return boto3.session.Session(region_name=REGION).client(
             service,
             endpoint_url=self.config.runtime_url if service == "sagemaker-runtime" else self.config.control_url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            aws_access_key_id=DUMMY_KEY_ID,
+            aws_secret_access_key=DUMMY_SECRET,
         )
 
 
@@ -90,9 +85,7 @@ def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLocal
         control_port=free_port(), runtime_port=free_port(), state_dir=tmp_path_factory.mktemp("local_aws")
     )
     settings = {
-        "LOCAL_AWS_PORT": str(config.control_port),
-        "LOCAL_AWS_RUNTIME_PORT": str(config.runtime_port),
-        "LOCAL_AWS_STATE_DIR": str(config.state_dir),
+        **config.environment(),
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         "CDK_DISABLE_VERSION_CHECK": "1",
     }

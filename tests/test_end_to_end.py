@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,15 +15,17 @@ from model_build.cli import main as build_model
 from tests.conftest import RunningLocalAws
 from tests.stacks.conftest import VARIANTS
 
-pytestmark = pytest.mark.slow
+# One worker runs the whole module: its tests share one bootstrapped local AWS and one cdk.out.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("end-to-end")]
 STACK = "KMeansEndpoint"
 CDK = ["npx", "--no-install", "cdk"]
+CDK_OUT = Path(tempfile.gettempdir()) / f"kmeans-byom-e2e-{os.getpid()}" / "cdk.out"  # not the checkout's cdk.out
 QUIET = ["--no-notices", "--require-approval", "never"]
 
 
 def cdk(local_aws: RunningLocalAws, artifact: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Every cdk command synthesizes the app, and the app needs an artifact: a clean clone has no build/."""
-    result = local_aws.run(*CDK, "-c", f"artifact_dir={artifact}", *args)
+    result = local_aws.run(*CDK, "-c", f"artifact_dir={artifact}", "--output", str(CDK_OUT), *args)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     return result
 
@@ -127,7 +131,8 @@ def inventory(local_aws: RunningLocalAws) -> dict[str, set[str]]:
 def test_promote_local_deploys_and_verifies_every_stage(bootstrapped: RunningLocalAws, tmp_path: Path) -> None:
     before = inventory(bootstrapped)
 
-    result = bootstrapped.run("make", "promote-local", f"BUILD_DIR={tmp_path / 'build'}", timeout=900)
+    build = f"BUILD_DIR={tmp_path / 'build'}"
+    result = bootstrapped.run("make", "promote-local", build, f"CDK_OUT={tmp_path / 'cdk.out'}", timeout=900)
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert result.stdout.count("verification passed (exit 0: passed)") == 2

@@ -49,7 +49,9 @@ def test_a_stage_deploys_then_verifies_with_oidc_credentials_only() -> None:
 
 
 def test_every_action_is_pinned_to_a_commit() -> None:
-    for path in WORKFLOWS.glob("*.yml"):
+    workflows = sorted(WORKFLOWS.glob("*.yml"))
+    assert len(workflows) == 3, workflows
+    for path in workflows:
         for job in yaml.safe_load(path.read_text())["jobs"].values():
             for step in job.get("steps", []):
                 if "uses" in step:
@@ -57,7 +59,9 @@ def test_every_action_is_pinned_to_a_commit() -> None:
 
 
 def test_every_make_target_the_workflows_run_exists() -> None:
-    jobs = [job for path in WORKFLOWS.glob("*.yml") for job in yaml.safe_load(path.read_text())["jobs"].values()]
+    jobs = [
+        job for path in sorted(WORKFLOWS.glob("*.yml")) for job in yaml.safe_load(path.read_text())["jobs"].values()
+    ]
     commands = [command for job in jobs if "steps" in job for command in run_commands(job)]
     targets = {word for command in commands if command.startswith("make ") for word in command.split()[1:]}
     assert "setup-deploy" in targets

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import json
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from local_aws.runtime.predictor import PayloadError, Predictions
 from recordio.codec import RecordError, decode_rows, encode_predictions
@@ -46,12 +46,24 @@ def parse_rows(content_type: str | None, body: bytes) -> npt.NDArray[np.float32]
 
 
 def _parse_csv(body: bytes) -> npt.NDArray[np.float32]:
+    """Arrow's C++ reader (GIL released): each value to the nearest float64, then float32, as np.loadtxt does."""
+    columns = [str(index) for index in range(_first_row(body).count(b",") + 1)]
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # an empty body warns; make it an error like the rest
-            return np.loadtxt(io.BytesIO(body), delimiter=",", dtype=np.float32, ndmin=2)
-    except (ValueError, UserWarning) as error:
+        table = pa_csv.read_csv(
+            pa.py_buffer(body),
+            read_options=pa_csv.ReadOptions(column_names=columns),
+            convert_options=pa_csv.ConvertOptions(column_types=dict.fromkeys(columns, pa.float64())),
+        )
+    except pa.ArrowInvalid as error:
         raise PayloadError(f"malformed CSV: {str(error).splitlines()[0]}") from error
+    rows = np.empty((table.num_rows, len(columns)), dtype=np.float32)
+    for index, column in enumerate(table.columns):
+        rows[:, index] = column.to_numpy()  # an empty field is null, hence NaN, which parse_rows refuses
+    return rows
+
+
+def _first_row(body: bytes) -> bytes:
+    return body.lstrip(b"\r\n").split(b"\n", 1)[0]
 
 
 def _parse_json(body: bytes) -> npt.NDArray[np.float32]:

@@ -29,7 +29,7 @@ class EndpointLogGroup(Construct):
         self, scope: Construct, construct_id: str, *, endpoint_name: str, retention_days: int, key: kms.IKey
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(
+        logs.LogGroup(
             self,
             "LogGroup",
             log_group_name=endpoint_log_group_name(endpoint_name),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from local_aws.config import CONTROL_PORT_VARIABLE, STATE_DIR_VARIABLE, LocalAwsConfig
 from local_aws.processes import alive, read_pids
 from tests.conftest import REPO_ROOT, RunningLocalAws, free_port
 
@@ -58,26 +59,37 @@ def test_servers_listen_on_loopback_only(local_aws: RunningLocalAws) -> None:
 
 @pytest.fixture
 def isolated_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    env = {
-        **os.environ,
-        "LOCAL_AWS_PORT": str(free_port()),
-        "LOCAL_AWS_RUNTIME_PORT": str(free_port()),
-        "LOCAL_AWS_STATE_DIR": str(tmp_path / "state"),
-    }
+    config = LocalAwsConfig(control_port=free_port(), runtime_port=free_port(), state_dir=tmp_path / "state")
+    env = {**os.environ, **config.environment()}
     yield env
     local_aws_command(env, "down")
 
 
 def test_a_port_in_use_is_a_clear_error(isolated_env: dict[str, str]) -> None:
     with socket.socket() as squatter:
-        squatter.bind(("127.0.0.1", int(isolated_env["LOCAL_AWS_PORT"])))
+        squatter.bind(("127.0.0.1", int(isolated_env[CONTROL_PORT_VARIABLE])))
         squatter.listen()
         result = local_aws_command(isolated_env, "up")
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        f"python -m local_aws: error: port {isolated_env['LOCAL_AWS_PORT']} (control-plane) is already in use; "
-        "free it or choose another with LOCAL_AWS_PORT"
+        f"python -m local_aws: error: port {isolated_env[CONTROL_PORT_VARIABLE]} (control-plane) is already in use; "
+        f"free it or choose another with {CONTROL_PORT_VARIABLE}"
     )
+
+
+def test_a_second_local_aws_on_the_same_ports_says_one_already_answers(
+    isolated_env: dict[str, str], tmp_path: Path
+) -> None:
+    assert local_aws_command(isolated_env, "up").returncode == 0
+    reused = local_aws_command(isolated_env, "up")
+    other_checkout = {**isolated_env, STATE_DIR_VARIABLE: str(tmp_path / "other-state")}
+    refused = local_aws_command(other_checkout, "up")
+
+    assert reused.returncode == 0
+    assert reused.stdout.startswith("local AWS already up, reused:")
+    assert refused.returncode == 1
+    assert "another local AWS already answers there" in refused.stderr
+    assert refused.stderr.count("\n") == 1
 
 
 def test_down_stops_exactly_the_processes_up_started(isolated_env: dict[str, str], tmp_path: Path) -> None:
@@ -98,8 +110,6 @@ def test_down_stops_exactly_the_processes_up_started(isolated_env: dict[str, str
 
 
 def read_pids_at(state_dir: Path) -> dict[str, int]:
-    from local_aws.config import LocalAwsConfig
-
     return read_pids(LocalAwsConfig(state_dir=state_dir))
 
 

@@ -49,5 +49,7 @@ def test_golden_files_regenerate_identically(tmp_path: Path) -> None:
 
     assert run_oracle("golden", tmp_path).returncode == 0
 
-    for path in golden.glob("*.mxnet"):
+    golden_files = sorted(golden.glob("*.mxnet"))
+    assert golden_files, f"no golden files in {golden}"
+    for path in golden_files:
         assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name

@@ -26,7 +26,8 @@ RESOURCE_LINE = re.compile(r"^\[(?P<op>[-+~])\] (?P<type>AWS::\S+) \S+ (?P<logic
 
 def changes(home: Path, deployed: Path, *context: str) -> dict[str, str]:
     """Resource type -> 'replace' or 'update' for every resource `cdk diff` finds changed."""
-    command = ["npx", "--no-install", "cdk", "diff", "KMeansEndpoint", "--no-notices", "--template", str(deployed)]
+    command = ["npx", "--no-install", "cdk", "diff", "KMeansEndpoint", "--no-notices", "--template", str(deployed),
+               "--output", str(home / "cdk.out")]  # fmt: skip
     for item in context:
         command += ["--context", item]
     result = subprocess.run(

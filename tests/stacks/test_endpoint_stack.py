@@ -135,10 +135,13 @@ def test_alarms_watch_5xx_errors_and_p99_model_latency_of_the_variant(default: S
 
 
 def test_alarms_notify_the_topic_when_given(all_options: Synthesized, default: Synthesized) -> None:
-    for alarm in all_options.resources("AWS::CloudWatch::Alarm").values():
-        assert alarm["Properties"]["AlarmActions"] == [TOPIC_ARN]
-    for alarm in default.resources("AWS::CloudWatch::Alarm").values():
-        assert "AlarmActions" not in alarm["Properties"]
+    all_options.template.resource_count_is("AWS::CloudWatch::Alarm", 2)
+    notifying = all_options.template.find_resources(
+        "AWS::CloudWatch::Alarm", {"Properties": {"AlarmActions": [TOPIC_ARN]}}
+    )
+    assert len(notifying) == 2
+    default.template.resource_count_is("AWS::CloudWatch::Alarm", 2)
+    default.template.all_resources_properties("AWS::CloudWatch::Alarm", {"AlarmActions": Match.absent()})
 
 
 # Role
@@ -229,11 +232,14 @@ def test_stack_owns_the_endpoint_log_group_and_deletes_it(default: Synthesized) 
 
 
 def test_every_stateful_resource_is_removed_on_destroy(all_options: Synthesized) -> None:
-    for resource_id, resource in all_options.body["Resources"].items():
+    resources = all_options.body["Resources"]
+    assert len(resources) > 10
+    for resource_id, resource in resources.items():
         assert resource.get("DeletionPolicy", "Delete") == "Delete", resource_id
 
 
 def test_no_lambda_backed_custom_resources(synthesized: dict[str, Synthesized]) -> None:
+    assert set(synthesized) == {"default", "serverless", "all-options"}
     for name, stack in synthesized.items():
         types = {resource["Type"] for resource in stack.body["Resources"].values()}
         assert not {t for t in types if t.startswith("Custom::") or t.startswith("AWS::Lambda::")}, name
