@@ -15,11 +15,11 @@ from model_build.cli import main as build_model
 from tests.conftest import RunningLocalAws
 from tests.stacks.conftest import VARIANTS
 
-# One worker runs the whole module: its tests share one bootstrapped local AWS and one cdk.out.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("end-to-end")]
+pytestmark = pytest.mark.slow
 STACK = "KMeansEndpoint"
 CDK = ["npx", "--no-install", "cdk"]
-CDK_OUT = Path(tempfile.gettempdir()) / f"kmeans-byom-e2e-{os.getpid()}" / "cdk.out"  # not the checkout's cdk.out
+# Each pytest worker synthesizes into its own folder: the CDK CLI locks its output folder.
+CDK_OUT = Path(tempfile.gettempdir()) / f"kmeans-byom-e2e-{os.getpid()}" / "cdk.out"
 QUIET = ["--no-notices", "--require-approval", "never"]
 
 

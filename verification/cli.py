@@ -104,6 +104,14 @@ def _stack_target(args: argparse.Namespace, cloudformation: Any, report: Report)
     return target_from_outputs(outputs, stack_name, f"stack {stack_name}")
 
 
+def _predictions_with_progress(run: PredictionRun, variant: dict[str, Any], content_type: str) -> CheckResult:
+    """One check with its own progress bar: drawn only on a terminal, and gone before its result line prints."""
+    with tqdm(
+        total=0, unit="B", unit_scale=True, delay=2, file=sys.stderr, leave=False, disable=not sys.stderr.isatty()
+    ) as progress:
+        return predictions(run, variant, content_type, progress)
+
+
 def _content_types(text: str) -> list[str]:
     chosen = [item.strip() for item in text.split(",") if item.strip()]
     unknown = sorted(set(chosen) - set(CONTENT_TYPES))
@@ -132,10 +140,9 @@ def verify(args: argparse.Namespace, report: Report) -> None:
         clients["sagemaker-runtime"], target.endpoint_name, expected, Tolerance(rtol=args.rtol, atol=args.atol),
         args.concurrency,
     )  # fmt: skip
-    with tqdm(total=0, unit="B", unit_scale=True, delay=2, file=sys.stderr, leave=False) as progress:
-        for variant in config["ProductionVariants"]:
-            for content_type in content_types:
-                report.add(predictions(run, variant, content_type, progress))
+    for variant in config["ProductionVariants"]:
+        for content_type in content_types:
+            report.add(_predictions_with_progress(run, variant, content_type))
     if not all(check.passed for check in report.checks if check.name.startswith("predictions")):
         report.code = ExitCode.PREDICTION_MISMATCH
     elif not artifact.passed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
+from tqdm import tqdm
 
 from model_build.reference import ReferenceSet
 from verification import cli
@@ -274,3 +276,37 @@ def test_usage_errors_exit_2(build: Path, tmp_path: Path, args: list[str], messa
 
 def test_an_unknown_option_exits_2() -> None:
     assert cli.main(["--no-such-option"]) == ExitCode.USAGE
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def faithful(fake: FakeAws, build: Path, reference: ReferenceSet) -> FakeAws:
+    """An endpoint that answers exactly as the reference set says."""
+    fake.stack()
+    fake.endpoint()
+    fake.model((build / "model.tar.gz").read_bytes())
+    fake.answers(reference.closest_cluster, reference.distance_to_cluster, calls=1)
+    return fake
+
+
+@pytest.mark.parametrize("on_terminal", [True, False])
+def test_progress_is_drawn_only_on_a_terminal_and_cleared_when_its_check_ends(
+    faithful: FakeAws, build: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, on_terminal: bool
+) -> None:
+    screen = Terminal() if on_terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", screen)
+    monkeypatch.setattr(cli, "tqdm", lambda *args, **options: tqdm(*args, **{**options, "delay": 0}))
+
+    code, _ = run(build, tmp_path)
+
+    assert code == ExitCode.PASSED
+    drawn = screen.getvalue()
+    if on_terminal:
+        assert "B/s" in drawn or "%|" in drawn or "B [" in drawn, drawn
+        assert drawn.rsplit("\r", 1)[-1].strip() == "", "the bar is cleared, not left on the line"
+    else:
+        assert drawn == ""
