@@ -102,7 +102,7 @@ def _hint(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     row_file, expected = _example_row(args.outputs_file.parent)
     print(
         HINT.format(
-            endpoint=outputs["EndpointName"], program=PROGRAM, runtime=config.runtime_url, row=row_file, **expected
+            endpoint=outputs["EndpointName"], runtime=config.runtime_url, row=row_file, **expected
         )
     )
     return 0
@@ -167,8 +167,8 @@ EXAMPLE_ROW_FILE = "example-row.csv"
 HINT = """
 The endpoint {endpoint} is deployed on the local AWS and verified.
 Invoke it by hand with a reference row ({row}); expect closest_cluster {cluster}, distance ~{distance}:
-  eval "$({program} env)"
-  python -c 'import boto3; print(boto3.client("sagemaker-runtime").invoke_endpoint(EndpointName="{endpoint}",
+  eval "$(.venv/bin/python -m local_aws env)"
+  .venv/bin/python -c 'import boto3; print(boto3.client("sagemaker-runtime").invoke_endpoint(EndpointName="{endpoint}",
       ContentType="text/csv", Body=open("{row}", "rb").read())["Body"].read().decode())'
   aws sagemaker-runtime invoke-endpoint --endpoint-url {runtime} --endpoint-name {endpoint} --content-type text/csv \\
       --body fileb://{row} /dev/stdout        # AWS CLI v1 or v2 (fileb:// sends the bytes as they are)
