@@ -100,11 +100,7 @@ def _hint(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     except (OSError, ValueError) as error:
         raise LocalAwsError(f"{args.outputs_file}: no deploy outputs ({error}); deploy first") from error
     row_file, expected = _example_row(args.outputs_file.parent)
-    print(
-        HINT.format(
-            endpoint=outputs["EndpointName"], runtime=config.runtime_url, row=row_file, **expected
-        )
-    )
+    print(HINT.format(endpoint=outputs["EndpointName"], runtime=config.runtime_url, row=row_file, **expected))
     return 0
 
 

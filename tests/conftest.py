@@ -96,3 +96,8 @@ def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLocal
     yield running
     stopped = running.run(sys.executable, "-m", "local_aws", "down", timeout=60)
     assert stopped.returncode == 0, stopped.stderr
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow end-to-end tests first: with two workers the quick ones then fill the gaps, not the tail."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
