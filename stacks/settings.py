@@ -214,7 +214,7 @@ class Settings:
 
     @property
     def in_vpc(self) -> bool:
-        return bool(self.subnet_ids)
+        return self.network.in_vpc
 
     @property
     def autoscaling(self) -> bool:

@@ -28,12 +28,13 @@ class VerifiedEndpoints:
 def verifier_statements(scope: IConstruct, endpoints: VerifiedEndpoints) -> list[iam.PolicyStatement]:
     """Describe and invoke the endpoint, describe its config and model, hash the artifact, read the stack."""
     arn = Stack.of(scope).format_arn
+    endpoint = sagemaker_arn_name(endpoints.endpoint_name)
     generated = sagemaker_arn_name(endpoints.generated_name_prefix) + "*"
     statements = [
         iam.PolicyStatement(
             sid="DescribeAndInvokeEndpoint",
             actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
-            resources=[arn(service="sagemaker", resource="endpoint", resource_name=_endpoint(endpoints))],
+            resources=[arn(service="sagemaker", resource="endpoint", resource_name=endpoint)],
         ),
         iam.PolicyStatement(
             sid="DescribeDeployedModel",
@@ -55,10 +56,6 @@ def verifier_statements(scope: IConstruct, endpoints: VerifiedEndpoints) -> list
             )
         )
     return statements
-
-
-def _endpoint(endpoints: VerifiedEndpoints) -> str:
-    return sagemaker_arn_name(endpoints.endpoint_name)
 
 
 WILDCARD_REASONS = {
