@@ -28,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("model_dir", type=Path, help="folder holding model_algo-1 (as /opt/ml/model)")
     serve.add_argument("--port", type=int, default=CONTAINER_PORT)
     run = commands.add_parser("run", help="run a command pointed at the local AWS: run -- npx cdk deploy")
+    run.add_argument(
+        "--as",
+        dest="as_role",
+        metavar="ROLE",
+        help="with the credentials of a role (ARN, name, or STACK.OUTPUT): each call is authorized against it",
+    )
     run.add_argument("argv", nargs=argparse.REMAINDER, help="the command and its arguments")
     hint = commands.add_parser("hint", help="how to invoke the deployed endpoint by hand, and tear down")
     hint.add_argument("--outputs-file", type=Path, default=Path("build/outputs.json"))
@@ -87,8 +93,15 @@ def _run(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
     if not argv:
         raise LocalAwsError("run needs a command, e.g. run -- npx cdk deploy")
+    environment = {**os.environ, **config.client_environment()}
+    if args.as_role:
+        from local_aws.run_as import role_credentials
+
+        environment.update(role_credentials(args.as_role, config))
+    else:
+        environment.pop("AWS_SESSION_TOKEN", None)
     try:
-        os.execvpe(argv[0], argv, {**os.environ, **config.client_environment()})
+        os.execvpe(argv[0], argv, environment)
     except OSError as error:
         raise LocalAwsError(f"cannot run {argv[0]}: {error.strerror}") from error
     return 0  # not reached: exec replaced this process
@@ -138,11 +151,13 @@ def _runtime(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     import boto3
 
     from local_aws.runtime.app import RuntimeApi
+    from local_aws.runtime.authorizer import ControlPlaneAuthorizer
     from local_aws.runtime.resolver import EndpointResolver
 
     session = boto3.session.Session()
     resolver = EndpointResolver(session.client("sagemaker"), session.client("s3"))
-    _serve_forever(_with_ping(RuntimeApi(resolver)), args.port)
+    authorizer = ControlPlaneAuthorizer(config.control_url)
+    _serve_forever(_with_ping(RuntimeApi(resolver, authorizer=authorizer)), args.port)
     return 0
 
 

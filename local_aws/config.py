@@ -17,6 +17,7 @@ ACCOUNT_ID = "123456789012"  # moto's default account
 REGION = "us-east-1"
 DUMMY_KEY_ID = "testing"
 DUMMY_SECRET = "testing"
+RUN_AS_SESSION_NAME = "local-aws-run-as"  # the sessions whose calls the local AWS authorizes
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,9 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import sys
 from typing import Any
 
@@ -32,10 +35,23 @@ from moto.cloudformation.models import CloudFormationBackend
 from moto.cloudformation.parsing import ResourceMap
 from moto.iam.models import ManagedPolicy, iam_backends
 from moto.kms.models import Key
+from moto.moto_server.threaded_moto_server import MotoRequestHandler  # type: ignore[attr-defined]
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.s3.models import FakeBucket, s3_backends
 from moto.sagemaker.models import FakeEndpoint
-from moto.server import main as moto_main
 from moto.utilities.utils import get_partition
+from werkzeug.serving import run_simple
+from werkzeug.wrappers import Request, Response
+
+from local_aws.strict.authorization import authorize, patch_authorization, sagemaker_request
+from local_aws.strict.autoscaling import patch_autoscaling
+from local_aws.strict.cloudformation import patch_cloudformation
+from local_aws.strict.principals import Verdict
+from local_aws.strict.rules import enforced
+from local_aws.strict.sagemaker_backend import patch_sagemaker
+
+AUTHORIZE_PATH = "/_local_aws/authorize"
+ALLOWED = Verdict(True, "")
 
 
 def _endpoint_name_property() -> str:
@@ -143,7 +159,7 @@ def _delete_stack(self: Any, name_or_stack_id: str) -> None:
 
 
 def patch_moto() -> None:
-    """Close the seven gaps above; idempotent."""
+    """Close the seven gaps above, and make moto as strict as AWS where the project relies on it."""
     FakeBucket.delete_from_cloudformation_json = staticmethod(_delete_bucket)  # type: ignore[method-assign]
     CloudFormationBackend.delete_stack = _delete_stack  # type: ignore[method-assign]
     Key.create_from_cloudformation_json = staticmethod(_create_key)  # type: ignore[method-assign]
@@ -152,12 +168,41 @@ def patch_moto() -> None:
     FakeEndpoint.cloudformation_name_type = staticmethod(_endpoint_name_property)  # type: ignore[method-assign]
     CloudFormationBackend._resolve_update_parameters = _resolve_update_parameters  # type: ignore[method-assign]
     ResourceMap.build_resource_diff = _build_resource_diff  # type: ignore[method-assign, assignment]
+    patch_sagemaker()
+    patch_cloudformation()
+    patch_autoscaling()
+    patch_authorization()
+
+
+class AuthorizeRoute:
+    """POST /_local_aws/authorize {access_key_id, endpoint_name}: the runtime asks who may invoke what.
+
+    The runtime is another process; IAM's state lives here.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") != AUTHORIZE_PATH:
+            return self.app(environ, start_response)
+        asked = json.loads(Request(environ).get_data() or b"{}")
+        request = sagemaker_request("InvokeEndpoint", {"EndpointName": asked.get("endpoint_name", "")})
+        verdict = authorize(asked.get("access_key_id"), request) if enforced("invoke-authorization") else ALLOWED
+        body = json.dumps({"allowed": verdict.allowed, "message": verdict.message})
+        return Response(body, content_type="application/json")(environ, start_response)
 
 
 def run(argv: list[str]) -> None:
-    """Start moto's server, patched; argv as for moto_server."""
+    """Start moto's server, patched, with the authorize route; argv: -H HOST -p PORT."""
+    parser = argparse.ArgumentParser(prog="local_aws.control_plane")
+    parser.add_argument("-H", "--host", default="localhost")
+    parser.add_argument("-p", "--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("MOTO_PORT", str(args.port))
     patch_moto()
-    moto_main(argv)
+    app = AuthorizeRoute(DomainDispatcherApplication(create_backend_app))
+    run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from stacks.constructs.endpoint import Endpoint, EndpointConfig
 from stacks.constructs.logs import EndpointLogGroup, endpoint_log_group_arn
 from stacks.constructs.model import KMeansImage, KMeansModel
 from stacks.constructs.role import ExecutionRole
+from stacks.names import STACK_TAG_KEY
 from stacks.settings import Scaling, Settings, read_artifact
 
 if TYPE_CHECKING:
@@ -35,19 +36,17 @@ class KMeansEndpointStack(Stack):
         )
         capture = self._capture_bucket(key, settings.data_capture_sampling_percent) if settings.data_capture else None
         image = KMeansImage(self, "Image")
+        alarms = RollbackAlarms(
+            self, "Alarms", endpoint_name=self.endpoint_name, variant_name=settings.variant_name,
+            thresholds=settings.alarm_thresholds,
+        )  # fmt: skip
         role = self._role(
-            settings, artifact=artifact, image=image, key=key, log_group_arn=log_group_arn, capture=capture
-        )
+            settings, artifact=artifact, image=image, key=key, log_group_arn=log_group_arn, capture=capture,
+            alarms=alarms,
+        )  # fmt: skip
         model = self._model(settings, artifact, image, role)
-        config = EndpointConfig(
-            self,
-            "EndpointConfig",
-            model_name=model.model_name,
-            capacity=settings.capacity,
-            key_arn=key.key_arn,
-            capture=capture.target if capture else None,
-        )
-        endpoint = self._endpoint(settings, config.config_name)
+        config = self._config(settings, model, key, capture)
+        endpoint = self._endpoint(settings, config, alarms)
         endpoint.node.add_dependency(logs)
         if settings.scaling:
             self._autoscaling(settings.scaling, settings.variant_name).node.add_dependency(endpoint)
@@ -72,6 +71,7 @@ class KMeansEndpointStack(Stack):
         key: EncryptionKey,
         log_group_arn: str,
         capture: CaptureBucket | None,
+        alarms: RollbackAlarms,
     ) -> ExecutionRole:
         return ExecutionRole(
             self,
@@ -80,6 +80,7 @@ class KMeansEndpointStack(Stack):
             image_repository_arn=image.repository_arn,
             log_group_arn=log_group_arn,
             key_arn=key.key_arn,
+            rollback_alarm_arns=alarms.alarm_arns,
             capture_objects_arn=capture.objects_arn if capture else None,
             network=settings.network,
         )
@@ -98,23 +99,33 @@ class KMeansEndpointStack(Stack):
         )
         # Without the policy attached first, SageMaker "could not access model data".
         model.node.add_dependency(role.policy)
+        Tags.of(model).add(STACK_TAG_KEY, self.stack_name)  # reached by this tag, as the config is
         return model
 
-    def _endpoint(self, settings: Settings, config_name: str) -> Endpoint:
-        alarms = RollbackAlarms(
+    def _config(
+        self, settings: Settings, model: KMeansModel, key: EncryptionKey, capture: CaptureBucket | None
+    ) -> EndpointConfig:
+        config = EndpointConfig(
             self,
-            "Alarms",
-            endpoint_name=self.endpoint_name,
-            variant_name=settings.variant_name,
-            thresholds=settings.alarm_thresholds,
+            "EndpointConfig",
+            model_name=model.model_name,
+            capacity=settings.capacity,
+            key_arn=key.key_arn,
+            capture=capture.target if capture else None,
         )
+        # Its generated name is unknown to IAM policies written before deploy; the tag is how they reach it.
+        Tags.of(config).add(STACK_TAG_KEY, self.stack_name)
+        return config
+
+    def _endpoint(self, settings: Settings, config: EndpointConfig, alarms: RollbackAlarms) -> Endpoint:
         return Endpoint(
             self,
             "Endpoint",
             endpoint_name=self.endpoint_name,
-            config_name=config_name,
+            config_name=config.config_name,
             deployment=settings.deployment,
             rollback_alarm_names=alarms.alarm_names,
+            retain_scaled_capacity=settings.autoscaling,
         )
 
     # Optional pieces are imported only when used: each CDK module costs start-up time on every synth.

@@ -15,7 +15,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.nag import AWS_SOLUTIONS, acknowledge
-from stacks.names import STAGE_STACKS_PATTERN, stage_stack_name
+from stacks.names import STAGE_STACKS_PATTERN
 from stacks.verifier_access import VerifiedEndpoints, acknowledge_verifier_wildcards, verifier_statements
 
 GITHUB_ISSUER = "token.actions.githubusercontent.com"
@@ -36,7 +36,7 @@ class GitHubOidcStack(cdk.Stack):
         self.deploy_role = self._role("DeployRole", provider, subjects, "deploy to staging and production")
         self.diff_role = self._role("DiffRole", provider, [f"repo:{repository}:pull_request"], "cdk diff on PRs")
         self.deploy_role.add_to_policy(_assume_bootstrap_roles(["deploy", "file-publishing", "lookup"]))
-        verifier = verifier_statements(self, _every_stage())
+        verifier = verifier_statements(self, every_stage())
         for statement in verifier:
             self.deploy_role.add_to_policy(statement)
         self.diff_role.add_to_policy(_assume_bootstrap_roles(["lookup"]))
@@ -80,12 +80,12 @@ def _assume_bootstrap_roles(kinds: list[str]) -> iam.PolicyStatement:
     )
 
 
-def _every_stage() -> VerifiedEndpoints:
+def every_stage() -> VerifiedEndpoints:
     """Every stage stack's endpoint, its generated config and model, its outputs, and the CDK assets."""
     assets = f"arn:{cdk.Aws.PARTITION}:s3:::cdk-*-assets-{cdk.Aws.ACCOUNT_ID}-{cdk.Aws.REGION}/*"
     return VerifiedEndpoints(
         endpoint_name=STAGE_STACKS_PATTERN,
-        generated_name_prefix=stage_stack_name(""),
         stack_name=STAGE_STACKS_PATTERN,
+        reads_stack_outputs=True,
         artifact_objects_arn=assets,
     )

@@ -18,3 +18,8 @@ STAGE_STACKS_PATTERN = stage_stack_name("*")
 def sagemaker_arn_name(name: str) -> str:
     """A name as SageMaker writes it in endpoint, endpoint-config and model ARNs: lower case (IAM is case-sensitive)."""
     return name.lower()
+
+
+STACK_TAG_KEY = "kmeans-byom:stack"
+"""Tags the stack's Model and EndpointConfig with the stack's name. CloudFormation names them after their
+logical id plus a random suffix (no stack prefix), so grants reach them by this tag (aws:ResourceTag)."""

@@ -72,6 +72,16 @@ class EndpointStage(cdk.Stage):
         self.endpoint = KMeansEndpointStack(self, "Endpoint", settings=settings, stack_name=stage_stack_name(stage))
 
 
+def stage_endpoint(endpoint: KMeansEndpointStack) -> VerifiedEndpoints:
+    """What the verify step of one stage may read: the step gets the outputs from the deploy's variables."""
+    return VerifiedEndpoints(
+        endpoint_name=endpoint.endpoint_name,
+        stack_name=endpoint.stack_name,
+        reads_stack_outputs=False,
+        artifact_objects_arn=endpoint.artifact_object_arn,
+    )
+
+
 class PipelineStack(cdk.Stack):
     def __init__(
         self,
@@ -143,15 +153,7 @@ class PipelineStack(cdk.Stack):
     def _verify_step(
         self, name: str, endpoint: KMeansEndpointStack, source: pipelines.CodePipelineSource
     ) -> pipelines.CodeBuildStep:
-        statements = verifier_statements(
-            endpoint,
-            VerifiedEndpoints(
-                endpoint_name=endpoint.endpoint_name,
-                generated_name_prefix=f"{endpoint.stack_name}-",
-                stack_name=None,  # the step reads the outputs from the deploy action's variables
-                artifact_objects_arn=endpoint.artifact_object_arn,
-            ),
-        )
+        statements = verifier_statements(endpoint, stage_endpoint(endpoint))
         acknowledge_verifier_wildcards(self, statements)
         return pipelines.CodeBuildStep(
             f"Verify{name.capitalize()}",

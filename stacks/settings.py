@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
+from aws_facts import deployment as guardrails
+from aws_facts.instance_types import closest_types, has_local_storage, production_variant_types
 from model_build.manifest import ARTIFACT_NAME, MANIFEST_FILE_NAME, BuiltModel, ManifestError, read_build
 
 DEPLOYMENT_POLICIES = ("all-at-once", "canary", "linear")
@@ -39,11 +42,7 @@ LOG_RETENTION_DAYS = {
 }
 ENDPOINT_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 VARIANT_NAME_PATTERN = ENDPOINT_NAME_PATTERN
-INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
 BURSTABLE_PREFIX = "ml.t"
-# Families with local NVMe storage (ml.m5d, ml.g4dn, ml.p3dn, ...; ml.g5 too): AWS encrypts those volumes
-# in hardware and CreateEndpointConfig refuses a KmsKeyId for them.
-LOCAL_STORAGE_FAMILY_PATTERN = re.compile(r"^(?:[a-z]+\d+[a-z]*d[a-z]*|g5)$")
 SETTING_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 KMS_KEY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+$")
 SNS_TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
@@ -131,8 +130,7 @@ class Capacity:
     @property
     def volume_key_allowed(self) -> bool:
         """False for instance types with local storage, which refuse an EndpointConfig KmsKeyId."""
-        family = self.instance_type.split(".")[1]
-        return self.serverless or not LOCAL_STORAGE_FAMILY_PATTERN.match(family)
+        return self.serverless or not has_local_storage(self.instance_type)
 
 
 @dataclass(frozen=True)
@@ -156,6 +154,17 @@ class Deployment:
     step_percent: int
     wait_seconds: int
     termination_wait_seconds: int
+
+    @property
+    def traffic_shifts(self) -> int:
+        """How many waits a blue/green update goes through before the old fleet is retired."""
+        return math.ceil(100 / self.step_percent) if self.policy == "linear" else 1
+
+    @property
+    def needed_seconds(self) -> int:
+        """Every wait and the termination wait, with 10 minutes for provisioning the new fleet."""
+        provisioning = guardrails.MAXIMUM_EXECUTION_TIMEOUT_S[0]
+        return self.traffic_shifts * self.wait_seconds + self.termination_wait_seconds + provisioning
 
 
 @dataclass(frozen=True)
@@ -347,9 +356,7 @@ def _check_names(settings: Settings) -> None:
 
 
 def _check_capacity(settings: Settings) -> None:
-    _matches(
-        "instance_type", settings.instance_type, INSTANCE_TYPE_PATTERN, "an ml.* instance type such as ml.m5.large"
-    )
+    _check_instance_type(settings.instance_type)
     _in_range("instance_count", settings.instance_count, 1, 100)
     _in_range("autoscaling_min", settings.autoscaling_min, 1, 100)
     if settings.autoscaling_max < settings.autoscaling_min:
@@ -368,6 +375,14 @@ def _check_capacity(settings: Settings) -> None:
             f"context instance_count: {settings.instance_count} must lie within "
             f"autoscaling_min..autoscaling_max ({settings.autoscaling_min}..{settings.autoscaling_max})"
         )
+
+
+def _check_instance_type(instance_type: str) -> None:
+    if instance_type in production_variant_types():
+        return
+    suggestions = closest_types(instance_type)
+    hint = f"; did you mean {' or '.join(suggestions)}?" if suggestions else " (e.g. ml.m5.large)"
+    raise SettingsError(f"context instance_type: {instance_type!r} is not a SageMaker real-time instance type{hint}")
 
 
 def _check_serverless(settings: Settings) -> None:
@@ -403,9 +418,37 @@ def _check_network(settings: Settings) -> None:
 
 def _check_deployment(settings: Settings) -> None:
     _one_of("deployment_policy", settings.deployment_policy, DEPLOYMENT_POLICIES)
-    _in_range("deployment_step_percent", settings.deployment_step_percent, 1, 99)
-    _in_range("deployment_wait_seconds", settings.deployment_wait_seconds, 0, 3600)
-    _in_range("deployment_termination_wait_seconds", settings.deployment_termination_wait_seconds, 0, 3600)
+    step_limits = {"canary": guardrails.CANARY_PERCENT, "linear": guardrails.LINEAR_STEP_PERCENT}
+    if settings.deployment_policy in step_limits:
+        low, high = step_limits[settings.deployment_policy]
+        _in_range("deployment_step_percent", settings.deployment_step_percent, low, high)
+        _check_fleet_can_shift(settings)
+    _in_range("deployment_wait_seconds", settings.deployment_wait_seconds, *guardrails.WAIT_INTERVAL_S)
+    _in_range(
+        "deployment_termination_wait_seconds",
+        settings.deployment_termination_wait_seconds,
+        *guardrails.TERMINATION_WAIT_S,
+    )
+    needed, allowed = settings.deployment.needed_seconds, guardrails.MAXIMUM_EXECUTION_TIMEOUT_S[1]
+    if needed > allowed:
+        raise SettingsError(
+            f"context deployment_wait_seconds: {settings.deployment.traffic_shifts} shift(s) x "
+            f"{settings.deployment_wait_seconds} s + termination wait + 600 s provisioning = {needed} s, over the "
+            f"{allowed} s a blue/green update may take; lower the waits or raise deployment_step_percent"
+        )
+
+
+def _check_fleet_can_shift(settings: Settings) -> None:
+    """On one instance a canary or linear step is the whole fleet: not a canary, so it is refused."""
+    smallest = (
+        min(settings.instance_count, settings.autoscaling_min) if settings.autoscaling else settings.instance_count
+    )
+    if not settings.serverless and smallest < 2:
+        raise SettingsError(
+            f"context deployment_policy: {settings.deployment_policy} shifts traffic between instances, but the "
+            "fleet can be 1 instance, where any step is the whole fleet; use all-at-once (its bake period still "
+            "rolls back on the alarms) or at least 2 instances (instance_count, autoscaling_min)"
+        )
 
 
 def _check_alarms(settings: Settings) -> None:

@@ -12,6 +12,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from local_aws.config import ACCOUNT_ID, REGION
+from local_aws.runtime.authorizer import ControlPlaneAuthorizer
 from local_aws.runtime.formats import parse_rows, render, response_type
 from local_aws.runtime.predictor import KMeansPredictor, PayloadError
 from local_aws.runtime.resolver import Endpoint, EndpointResolver, ModelNotLoadableError, Variant
@@ -55,8 +56,14 @@ def _predict(predictor: KMeansPredictor, request: Request) -> tuple[bytes, str]:
 class RuntimeApi:
     """POST /endpoints/{EndpointName}/invocations, answered from the control plane's endpoints."""
 
-    def __init__(self, resolver: EndpointResolver, chooser: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        resolver: EndpointResolver,
+        chooser: random.Random | None = None,
+        authorizer: ControlPlaneAuthorizer | None = None,
+    ) -> None:
         self.resolver = resolver
+        self.authorizer = authorizer
         self.chooser = chooser or random.Random()
         self.routes = Map([Rule("/endpoints/<name>/invocations", endpoint="invoke", methods=["POST"])])
 
@@ -69,10 +76,21 @@ class RuntimeApi:
             response = _error(error.code or 404, "UnknownOperationException", str(error.description))
         return response(environ, start_response)
 
-    def invoke(self, request: Request, name: str) -> Response:
+    def _refusal(self, request: Request, name: str) -> Response | None:
+        """What the service refuses before it routes the request: the caller's permission, bad headers."""
+        denial = self.authorizer.denial(request.headers, name) if self.authorizer else None
+        if denial is not None:
+            return _error(400, "AccessDeniedException", denial)
         attributes = request.headers.get(CUSTOM_ATTRIBUTES)
         if attributes is not None and (len(attributes) > CUSTOM_ATTRIBUTES_LIMIT or not attributes.isascii()):
             return _error(400, "ValidationError", f"{CUSTOM_ATTRIBUTES} must be at most 1024 ASCII characters")
+        return None
+
+    def invoke(self, request: Request, name: str) -> Response:
+        refusal = self._refusal(request, name)
+        if refusal is not None:
+            return refusal
+        attributes = request.headers.get(CUSTOM_ATTRIBUTES)
         try:
             endpoint = self.resolver.resolve(name)
             variant = self._variant(endpoint, request.headers.get(TARGET_VARIANT))

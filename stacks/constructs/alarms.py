@@ -42,6 +42,7 @@ class RollbackAlarms(Construct):
             self._alarm("ModelLatencyP99", latency, thresholds.model_latency_ms * MICROSECONDS_PER_MS),
         ]
         self.alarm_names = [alarm.alarm_name for alarm in self.alarms]
+        self.alarm_arns = [alarm.alarm_arn for alarm in self.alarms]
         if thresholds.topic_arn:
             self._notify(thresholds.topic_arn)
         else:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from aws_facts.deployment import MAXIMUM_EXECUTION_TIMEOUT_S
 from stacks.nag import NIST, acknowledge
 from stacks.settings import Capacity, Deployment
 
 SM = sagemaker.CfnEndpoint
 TRAFFIC_TYPES = {"all-at-once": "ALL_AT_ONCE", "canary": "CANARY", "linear": "LINEAR"}
-MIN_EXECUTION_TIMEOUT_S = 600
-MAX_EXECUTION_TIMEOUT_S = 14_400
+MIN_EXECUTION_TIMEOUT_S, MAX_EXECUTION_TIMEOUT_S = MAXIMUM_EXECUTION_TIMEOUT_S
+SETTINGS_OWNED = [
+    SM.VariantPropertyProperty(variant_property_type=kind) for kind in ("DesiredWeight", "DataCaptureConfig")
+]
 
 
 @dataclass(frozen=True)
@@ -25,17 +27,9 @@ class CaptureTarget:
     sampling_percent: int
 
 
-def traffic_shifts(deployment: Deployment) -> int:
-    """How many waits a blue/green update goes through before the old fleet is retired."""
-    if deployment.policy == "linear":
-        return math.ceil(100 / deployment.step_percent)
-    return 1
-
-
 def execution_timeout_s(deployment: Deployment) -> int:
-    """Room for every wait and the termination wait, with 10 minutes for provisioning."""
-    waits = traffic_shifts(deployment) * deployment.wait_seconds + deployment.termination_wait_seconds
-    return max(MIN_EXECUTION_TIMEOUT_S, min(MAX_EXECUTION_TIMEOUT_S, waits + MIN_EXECUTION_TIMEOUT_S))
+    """Room for every wait, the termination wait and provisioning; settings refuse more than AWS allows."""
+    return max(MIN_EXECUTION_TIMEOUT_S, min(MAX_EXECUTION_TIMEOUT_S, deployment.needed_seconds))
 
 
 class EndpointConfig(Construct):
@@ -112,6 +106,7 @@ class Endpoint(Construct):
         config_name: str,
         deployment: Deployment,
         rollback_alarm_names: list[str],
+        retain_scaled_capacity: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         endpoint = SM(
@@ -121,6 +116,10 @@ class Endpoint(Construct):
             endpoint_config_name=config_name,
             # Serverless endpoints take blue/green guardrails too; only rolling updates exclude them.
             deployment_config=_deployment(deployment, rollback_alarm_names),
+            # Who owns each variant property (README, "Who owns what on a deploy"): the autoscaler owns
+            # the instance count when it runs; the settings own the weight and data capture.
+            retain_all_variant_properties=retain_scaled_capacity or None,
+            exclude_retained_variant_properties=SETTINGS_OWNED if retain_scaled_capacity else None,
         )
         self.endpoint_name = endpoint.attr_endpoint_name
 

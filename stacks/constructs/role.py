@@ -39,6 +39,7 @@ class ExecutionRole(Construct):
         image_repository_arn: str,
         log_group_arn: str,
         key_arn: str,
+        rollback_alarm_arns: list[str],
         capture_objects_arn: str | None,
         network: Network,
     ) -> None:
@@ -51,6 +52,8 @@ class ExecutionRole(Construct):
             _allow("GetRegistryToken", ["ecr:GetAuthorizationToken"], ["*"]),
             _allow("WriteEndpointLogs", LOG_ACTIONS, [log_group_arn, log_streams_arn]),
             _allow("UseEncryptionKey", KMS_ACTIONS, [key_arn]),
+            # Blue/green auto-rollback reads its alarms as this role; without it the first update fails.
+            _allow("ReadRollbackAlarms", ["cloudwatch:DescribeAlarms"], rollback_alarm_arns),
             iam.PolicyStatement(
                 sid="PublishEndpointMetrics",
                 actions=["cloudwatch:PutMetricData"],

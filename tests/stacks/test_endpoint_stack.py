@@ -106,7 +106,7 @@ def test_updates_are_blue_green_and_roll_back_on_both_alarms(default: Synthesize
     policy = config["BlueGreenUpdatePolicy"]
     assert policy["TrafficRoutingConfiguration"] == {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 300}
     assert policy["TerminationWaitInSeconds"] == 300
-    assert 600 <= policy["MaximumExecutionTimeoutInSeconds"] <= 14_400
+    assert policy["MaximumExecutionTimeoutInSeconds"] == 300 + 300 + 600
     alarm_ids = set(default.resources("AWS::CloudWatch::Alarm"))
     rollback = {alarm["AlarmName"]["Ref"] for alarm in config["AutoRollbackConfiguration"]["Alarms"]}
     assert rollback == alarm_ids
@@ -165,7 +165,32 @@ def test_role_grants_exactly_what_hosting_needs(default: Synthesized) -> None:
         "WriteEndpointLogs": {"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
         "UseEncryptionKey": {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"},
         "PublishEndpointMetrics": {"cloudwatch:PutMetricData"},
+        "ReadRollbackAlarms": {"cloudwatch:DescribeAlarms"},
     }
+
+
+def test_role_reads_exactly_the_rollback_alarms(default: Synthesized) -> None:
+    resources = policy_statements(default)["ReadRollbackAlarms"]["Resource"]
+    assert {resource["Fn::GetAtt"][0] for resource in resources} == set(default.resources("AWS::CloudWatch::Alarm"))
+    assert {resource["Fn::GetAtt"][1] for resource in resources} == {"Arn"}
+
+
+def test_autoscaled_capacity_is_retained_and_settings_owned_properties_are_not(all_options: Synthesized) -> None:
+    properties = only(all_options.resources("AWS::SageMaker::Endpoint"))["Properties"]
+    assert properties["RetainAllVariantProperties"] is True
+    excluded = {p["VariantPropertyType"] for p in properties["ExcludeRetainedVariantProperties"]}
+    assert excluded == {"DesiredWeight", "DataCaptureConfig"}
+
+
+def test_without_autoscaling_every_deploy_applies_the_settings(default: Synthesized) -> None:
+    properties = only(default.resources("AWS::SageMaker::Endpoint"))["Properties"]
+    assert "RetainAllVariantProperties" not in properties
+
+
+def test_generated_names_are_reached_by_the_stack_tag(default: Synthesized) -> None:
+    for kind in ("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig"):
+        tags = only(default.resources(kind))["Properties"]["Tags"]
+        assert {"Key": "kmeans-byom:stack", "Value": "KMeansEndpoint"} in tags
 
 
 def test_role_reads_only_the_artifact_object(default: Synthesized) -> None:

@@ -41,7 +41,17 @@ def test_serverless_turns_network_isolation_off_by_default() -> None:
 
 @pytest.mark.parametrize(
     ("instance_type", "allowed"),
-    [("ml.m5.large", True), ("ml.c5.xlarge", True), ("ml.m5d.large", False), ("ml.g4dn.xlarge", False)],
+    [
+        ("ml.m5.large", True),
+        ("ml.c5.xlarge", True),
+        ("ml.inf2.xlarge", True),
+        ("ml.m5d.large", False),
+        ("ml.g4dn.xlarge", False),
+        *(
+            (t, False)
+            for t in ("ml.g6.xlarge", "ml.g6e.xlarge", "ml.p5.48xlarge", "ml.trn1.2xlarge", "ml.trn1n.32xlarge")
+        ),
+    ],
 )
 def test_volume_key_is_refused_only_for_local_storage_types(instance_type: str, allowed: bool) -> None:
     assert parse(instance_type=instance_type).volume_key_allowed is allowed
@@ -50,13 +60,28 @@ def test_volume_key_is_refused_only_for_local_storage_types(instance_type: str, 
 BAD_VALUES: list[tuple[dict[str, Any], str]] = [
     ({"instance_count": "two"}, "context instance_count: expected an integer, got 'two'"),
     ({"instance_count": "0"}, "context instance_count: 0 is outside 1..100"),
-    ({"instance_type": "m5.large"}, "context instance_type: 'm5.large' is not an ml.* instance type"),
+    ({"instance_type": "m5.large"}, "context instance_type: 'm5.large' is not a SageMaker real-time instance type"),
+    (
+        {"instance_type": "ml.m5.lage"},
+        "context instance_type: 'ml.m5.lage' is not a SageMaker real-time instance type; did you mean ml.m5.large",
+    ),
     ({"data_capture": "yes"}, "context data_capture: expected true or false, got 'yes'"),
     (
         {"deployment_policy": "rolling"},
         "context deployment_policy: 'rolling' is not one of all-at-once, canary, linear",
     ),
-    ({"deployment_step_percent": "100"}, "context deployment_step_percent: 100 is outside 1..99"),
+    (
+        {"deployment_policy": "canary", "instance_count": "2", "deployment_step_percent": "51"},
+        "context deployment_step_percent: 51 is outside 1..50",
+    ),
+    (
+        {"deployment_policy": "linear", "instance_count": "2", "deployment_step_percent": "9"},
+        "context deployment_step_percent: 9 is outside 10..50",
+    ),
+    (
+        {"deployment_policy": "linear", "instance_count": "2", "deployment_step_percent": "60"},
+        "context deployment_step_percent: 60 is outside 10..50",
+    ),
     ({"log_retention_days": "10"}, "context log_retention_days: 10 is not one of 1, 3, 5, 7"),
     ({"endpoint_name": "bad_name"}, "context endpoint_name: 'bad_name' is not 1-63 letters, digits or hyphens"),
     ({"variant_name": "x" * 64}, "context variant_name:"),
@@ -73,6 +98,23 @@ BAD_VALUES: list[tuple[dict[str, Any], str]] = [
 ]
 
 IMPOSSIBLE: list[tuple[dict[str, Any], str]] = [
+    (
+        {"deployment_policy": "canary"},
+        "context deployment_policy: canary shifts traffic between instances, but the fleet can be 1 instance",
+    ),
+    (
+        {"deployment_policy": "linear", "instance_count": "2", "autoscaling_min": "1", "autoscaling_max": "3"},
+        "context deployment_policy: linear shifts traffic between instances",
+    ),
+    (
+        {
+            "deployment_policy": "linear",
+            "instance_count": "2",
+            "deployment_step_percent": "10",
+            "deployment_wait_seconds": "3000",
+        },
+        "10 shift(s) x 3000 s + termination wait + 600 s provisioning = 30900 s, over the 28800 s",
+    ),
     ({"autoscaling_max": "3", "instance_type": "ml.t2.medium"}, "context instance_type: ml.t2.medium is burstable"),
     ({"autoscaling_min": "2", "autoscaling_max": "4"}, "context instance_count: 1 must lie within"),
     ({"serverless_memory_mb": "2048"}, "set both for serverless"),
@@ -117,3 +159,9 @@ def test_a_missing_artifact_names_the_command_that_builds_it(tmp_path: Path) -> 
         f"{tmp_path}/model.tar.gz not found: build the model first with "
         "make build (or: python -m model_build --out DIR)"
     )
+
+
+def test_the_longest_deployment_aws_allows_is_accepted() -> None:
+    settings = parse(deployment_policy="linear", instance_count="2", deployment_step_percent="10",
+                     deployment_wait_seconds="2700", deployment_termination_wait_seconds="1200")  # fmt: skip
+    assert settings.deployment.needed_seconds == 28_800

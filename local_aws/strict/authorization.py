@@ -1,0 +1,161 @@
+"""Authorize every call made with a role's credentials (from `python -m local_aws run --as ROLE`).
+
+Calls signed with the local AWS's own dummy key act as the account's administrator, as before. Calls signed
+with credentials sts:AssumeRole handed out are evaluated against that role's policies, with the real
+resource ARN (SageMaker's in lower case) and the resource's tags as `aws:ResourceTag/*`. An action whose
+resource this module does not know is evaluated against `*`, so only a policy granting `*` allows it: the
+stricter reading, as AWS requires `*` for actions without resource-level permissions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any, cast
+
+from moto.cloudformation.models import cloudformation_backends
+from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.exceptions import JsonRESTError, _RESTError
+from moto.iam.models import iam_backends
+from moto.s3.exceptions import S3ClientError
+from moto.sagemaker.models import sagemaker_backends
+
+from local_aws.config import ACCOUNT_ID, REGION
+from local_aws.strict.iam_policy import AuthorizationRequest, ContextValue
+from local_aws.strict.principals import Verdict, assumed_role_arn, judge
+from local_aws.strict.rules import enforced
+
+CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
+S3_ACTIONS = {("GET", True): "GetObject", ("HEAD", True): "GetObject", ("PUT", True): "PutObject",
+              ("DELETE", True): "DeleteObject", ("GET", False): "ListBucket", ("HEAD", False): "ListBucket",
+              ("PUT", False): "CreateBucket", ("DELETE", False): "DeleteBucket"}  # fmt: skip
+SAGEMAKER_RESOURCES = {
+    "DescribeEndpoint": ("endpoint", "EndpointName"),
+    "UpdateEndpoint": ("endpoint", "EndpointName"),
+    "DeleteEndpoint": ("endpoint", "EndpointName"),
+    "InvokeEndpoint": ("endpoint", "EndpointName"),
+    "DescribeEndpointConfig": ("endpoint-config", "EndpointConfigName"),
+    "DeleteEndpointConfig": ("endpoint-config", "EndpointConfigName"),
+    "DescribeModel": ("model", "ModelName"),
+    "DeleteModel": ("model", "ModelName"),
+}
+
+
+class QueryAccessDeniedError(_RESTError):
+    """`AccessDenied` as the query-protocol services (CloudFormation, STS, IAM) send it: HTTP 403."""
+
+    code = 403
+
+
+class S3AccessDeniedError(S3ClientError):
+    """S3's `AccessDenied`, with the action and resource in the message as S3 now words it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("AccessDenied", message)
+
+
+def access_key_of(headers: Any) -> str | None:
+    found = CREDENTIAL.search(headers.get("Authorization", "") or "")
+    return found.group(1) if found else None
+
+
+def authorize(access_key_id: str | None, request: AuthorizationRequest) -> Verdict:
+    """Allowed for the administrator's key; otherwise the assumed role's verdict."""
+    assumed = assumed_role_arn(access_key_id) if access_key_id else None
+    if assumed is None or not enforced("iam-evaluation"):
+        return Verdict(True, "")
+    role_arn, session_arn = assumed
+    return judge(role_arn, session_arn, request)
+
+
+def sagemaker_request(action: str, params: dict[str, Any]) -> AuthorizationRequest:
+    """The ARN and tags a SageMaker action is authorized on (names lower case in the ARN, as on AWS)."""
+    kind_and_key = SAGEMAKER_RESOURCES.get(action)
+    if kind_and_key is None or not params.get(kind_and_key[1]):
+        return AuthorizationRequest(f"sagemaker:{action}", "*")
+    kind, key = kind_and_key
+    name = str(params[key])
+    arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:{kind}/{name.lower()}"
+    return AuthorizationRequest(f"sagemaker:{action}", arn, _sagemaker_tags(kind, name))
+
+
+def _sagemaker_tags(kind: str, name: str) -> dict[str, ContextValue]:
+    if not enforced("iam-condition-keys"):
+        return {}
+    backend = sagemaker_backends[ACCOUNT_ID][REGION]
+    collection: dict[str, dict[str, Any]] = {
+        "model": backend._models,
+        "endpoint-config": backend.endpoint_configs,
+        "endpoint": backend.endpoints,
+    }
+    resource = next((r for n, r in collection[kind].items() if n.lower() == name.lower()), None)
+    tags = getattr(resource, "tags", None) or []
+    return {f"aws:ResourceTag/{tag['Key']}": str(tag["Value"]) for tag in tags}
+
+
+def _cloudformation_request(action: str, params: dict[str, Any]) -> AuthorizationRequest:
+    name = params.get("StackName")
+    if not name:
+        return AuthorizationRequest(f"cloudformation:{action}", "*")
+    stacks = cloudformation_backends[ACCOUNT_ID][REGION].stacks.values()
+    stack = next((s for s in stacks if name in (s.name, s.stack_id)), None)
+    stack_id = stack.stack_id if stack else f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{name}/*"
+    return AuthorizationRequest(f"cloudformation:{action}", stack_id)
+
+
+def _sts_request(action: str, params: dict[str, Any]) -> AuthorizationRequest:
+    """sts:AssumeRole is authorized on the role, whose tags are `iam:ResourceTag/*` (as the CDK's grants use)."""
+    role_arn = params.get("RoleArn")
+    if action != "AssumeRole" or not role_arn:
+        return AuthorizationRequest(f"sts:{action}", "*")
+    try:
+        role = iam_backends[ACCOUNT_ID]["aws"].get_role(str(role_arn).rsplit("/", 1)[-1])
+    except Exception:  # moto's NoSuchEntity: no tags to offer, the ARN is still evaluated
+        return AuthorizationRequest("sts:AssumeRole", str(role_arn))
+    stored = cast("dict[str, dict[str, str]]", role.tags)  # moto keeps {lower-case key: {Key, Value}}
+    tags: dict[str, ContextValue] = {f"iam:ResourceTag/{tag['Key']}": tag["Value"] for tag in stored.values()}
+    return AuthorizationRequest("sts:AssumeRole", str(role_arn), tags)
+
+
+def _params(response: Any) -> dict[str, Any]:
+    if "json" in (response.headers.get("Content-Type") or ""):
+        try:
+            loaded = json.loads(response.body or "{}")
+        except ValueError:
+            return {}
+        return loaded if isinstance(loaded, dict) else {}
+    return {key: values[0] for key, values in response.querystring.items() if values}
+
+
+def _request_of(response: Any, resource: str, s3: bool) -> AuthorizationRequest:
+    if s3:
+        is_object = resource.count("/") >= 1 and not resource.endswith("/None")
+        return AuthorizationRequest(f"s3:{S3_ACTIONS.get((response.method, is_object), 'ListBucket')}", resource)
+    action, params = response._get_action(), _params(response)
+    builders: dict[str, Callable[[str, dict[str, Any]], AuthorizationRequest]] = {
+        "sagemaker": sagemaker_request,
+        "cloudformation": _cloudformation_request,
+        "sts": _sts_request,
+    }
+    builder = builders.get(response.service_name)
+    return builder(action, params) if builder else AuthorizationRequest(f"{response.service_name}:{action}", "*")
+
+
+def _authenticate_and_authorize_action(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+    access_key = access_key_of(self.headers)
+    if access_key is None or assumed_role_arn(access_key) is None:
+        return
+    s3 = iam_request_cls.__name__ == "S3IAMRequest"
+    verdict = authorize(access_key, _request_of(self, resource, s3))
+    if verdict.allowed:
+        return
+    if s3:
+        raise S3AccessDeniedError(verdict.message)
+    if "json" in (self.headers.get("Content-Type") or ""):
+        raise JsonRESTError("AccessDeniedException", verdict.message)
+    raise QueryAccessDeniedError("AccessDenied", verdict.message)
+
+
+def patch_authorization() -> None:
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = _authenticate_and_authorize_action  # type: ignore[method-assign]

@@ -1,0 +1,158 @@
+"""What SageMaker checks while it provisions an endpoint's fleet, and the FailureReason it gives.
+
+On AWS the endpoint is created (or updated) first and goes `Failed` when its instances cannot start the
+container: the execution role cannot pull the image, read the artifact or write logs, or the container does
+not answer its ping because it cannot load the model (sagemaker-python-sdk#787, deep-learning-containers#569;
+developer guide "Deployment guardrails: auto-rollback" for cloudwatch:DescribeAlarms).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from moto.s3.models import s3_backends
+
+from local_aws.config import ACCOUNT_ID, REGION
+from local_aws.runtime.predictor import KMeansPredictor
+from local_aws.strict.iam_policy import AuthorizationRequest
+from local_aws.strict.principals import PARTITION, judge
+from local_aws.strict.rules import enforced
+from model_build.errors import BuildError
+
+Check = Callable[["Fleet", dict[str, Any], Any], str | None]
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """One endpoint create or update: the endpoint, and the alarms its rollback watches (updates only)."""
+
+    endpoint_name: str
+    rollback_alarms: tuple[str, ...]
+
+
+def failure_reason(fleet: Fleet, variants: list[dict[str, Any]], models: dict[str, Any]) -> str | None:
+    """Why the fleet would not come up, or None; the first problem found, as SageMaker reports one."""
+    for variant in variants:
+        model = models[variant["ModelName"]]
+        for check in CHECKS:
+            reason = check(fleet, variant, model)
+            if reason is not None:
+                return reason
+    return None
+
+
+def _may(model: Any, action: str, resource: str) -> str | None:
+    role = model.execution_role_arn
+    principal = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{role.rsplit('/', 1)[-1]}/SageMaker"
+    verdict = judge(role, principal, AuthorizationRequest(action, resource))
+    return None if verdict.allowed else verdict.message
+
+
+def _artifact_location(model: Any) -> tuple[str, str, str]:
+    url = model.primary_container["ModelDataUrl"]
+    location = urlparse(url)
+    return url, location.netloc, location.path.lstrip("/")
+
+
+def _check_image_pull(fleet: Fleet, variant: dict[str, Any], model: Any) -> str | None:
+    if not enforced("execution-role-image"):
+        return None
+    image = model.primary_container["Image"]
+    registry, _, repository = image.partition("/")
+    account, region = registry.split(".")[0], registry.split(".")[3]
+    repository_arn = f"arn:aws:ecr:{region}:{account}:repository/{repository.split(':')[0].split('@')[0]}"
+    for action, resource in (
+        ("ecr:GetAuthorizationToken", "*"),
+        ("ecr:BatchGetImage", repository_arn),
+        ("ecr:GetDownloadUrlForLayer", repository_arn),
+    ):
+        denial = _may(model, action, resource)
+        if denial:
+            return f"The execution role for model {model.model_name} cannot pull image {image}: {denial}"
+    return None
+
+
+def _check_artifact_read(fleet: Fleet, variant: dict[str, Any], model: Any) -> str | None:
+    if not enforced("execution-role-artifact"):
+        return None
+    url, bucket, key = _artifact_location(model)
+    if _may(model, "s3:GetObject", f"arn:aws:s3:::{bucket}/{key}") is None:
+        return None
+    return (
+        f'Could not access model data at {url}. Please ensure that the role "{model.execution_role_arn}" exists '
+        'and that its trust relationship policy allows the action "sts:AssumeRole" for the service principal '
+        '"sagemaker.amazonaws.com". Also ensure that the role has "s3:GetObject" permissions and that the object '
+        f"is located in {REGION}."
+    )
+
+
+def _check_logs(fleet: Fleet, variant: dict[str, Any], model: Any) -> str | None:
+    if not enforced("execution-role-logs"):
+        return None
+    group = f"/aws/sagemaker/Endpoints/{fleet.endpoint_name}"
+    # CloudWatch Logs authorizes both actions on the stream's ARN, so `log-group:NAME:*` covers them.
+    stream = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{group}:log-stream:{variant['VariantName']}/i-0"
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        denial = _may(model, action, stream)
+        if denial:
+            return f"The execution role for model {model.model_name} cannot write the endpoint's logs: {denial}"
+    return None
+
+
+def _check_rollback_alarms(fleet: Fleet, variant: dict[str, Any], model: Any) -> str | None:
+    if not enforced("execution-role-alarms"):
+        return None
+    for alarm in fleet.rollback_alarms:
+        denial = _may(model, "cloudwatch:DescribeAlarms", f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{alarm}")
+        if denial:
+            return f"Unable to describe the auto-rollback alarms of the deployment: {denial}"
+    return None
+
+
+def _check_model_loads(fleet: Fleet, variant: dict[str, Any], model: Any) -> str | None:
+    if not enforced("model-health-check"):
+        return None
+    url, bucket, key = _artifact_location(model)
+    try:
+        stored = s3_backends[ACCOUNT_ID][PARTITION].get_object(bucket, key)
+    except Exception:  # moto raises one kind for a missing bucket, another for a missing key
+        stored = None
+    if stored is None:
+        return f"Could not find model data at {url}."
+    body = stored.value
+    if not _is_tar_gz(body):
+        return (
+            f'Failed to extract model data archive from URL "{url}". Please ensure that the object located at '
+            "the URL is a valid tar.gz archive."
+        )
+    try:
+        KMeansPredictor.from_artifact(body, url)
+    except BuildError:
+        return (
+            f"The primary container for production variant {variant['VariantName']} did not pass the ping health "
+            "check. Please check CloudWatch logs for this endpoint."
+        )
+    return None
+
+
+def _is_tar_gz(body: bytes) -> bool:
+    try:
+        with tarfile.open(fileobj=io.BytesIO(gzip.decompress(body)), mode="r:"):
+            return True
+    except (OSError, EOFError, tarfile.TarError):
+        return False
+
+
+CHECKS: tuple[Check, ...] = (
+    _check_image_pull,
+    _check_artifact_read,
+    _check_logs,
+    _check_rollback_alarms,
+    _check_model_loads,
+)

@@ -1,0 +1,50 @@
+"""The rules the local AWS enforces beyond moto, by id; each can be relaxed to show its test then fails.
+
+`LOCAL_AWS_RELAX=rule-id,rule-id` (read by the control plane and the runtime when they start) switches
+rules off. It exists to prove that each rule's test depends on its rule; nothing else should set it.
+"""
+
+from __future__ import annotations
+
+import os
+
+RELAX_VARIABLE = "LOCAL_AWS_RELAX"
+
+RULES = {
+    "cfn-sagemaker-names": "unnamed SageMaker resources: logical id + 12 random characters, no stack prefix",
+    "sagemaker-arn-lower-case": "SageMaker ARNs carry model, endpoint-config and endpoint names in lower case",
+    "iam-evaluation": "calls made with a role's credentials are authorized against its policies",
+    "iam-condition-keys": "aws:ResourceTag conditions are evaluated; an unknown condition key denies",
+    "instance-type-enum": "an instance type outside botocore's ProductionVariantInstanceType is refused",
+    "kms-local-storage": "KmsKeyId with a local-storage instance type is refused",
+    "duplicate-variant-names": "two production variants with one name are refused",
+    "serverless-exclusions": "serverless variants refuse data capture and rolling deployments",
+    "canary-size": "canary size is 1-50 % of the fleet",
+    "linear-step-size": "linear step size is 10-50 % of the fleet",
+    "wait-intervals": "WaitIntervalInSeconds and TerminationWaitInSeconds are 0-3600",
+    "execution-timeout": "MaximumExecutionTimeoutInSeconds is 600-28800",
+    "execution-role-artifact": "the execution role must allow s3:GetObject on the model artifact",
+    "execution-role-image": "the execution role must allow pulling the image from ECR",
+    "execution-role-logs": "the execution role must allow writing the endpoint's CloudWatch logs",
+    "execution-role-alarms": "on update with auto-rollback, the execution role must allow cloudwatch:DescribeAlarms",
+    "model-health-check": "a model the container cannot load fails the endpoint, not the first invocation",
+    "stack-rollback": "a failed resource fails the stack, which rolls back and leaves nothing behind",
+    "retain-variant-properties": "UpdateEndpoint resets instance count and weight unless they are retained",
+    "autoscaled-instance-type": "an update changing the instance type of an autoscaled variant fails",
+    "invoke-authorization": "InvokeEndpoint is authorized against the caller's role",
+    "serverless-concurrency": "more concurrent invocations than MaxConcurrency are throttled",
+    "serverless-cold-start": "the first invocation after a serverless (re)deploy can answer ModelNotReadyException",
+}
+
+
+def relaxed() -> frozenset[str]:
+    named = {name.strip() for name in os.environ.get(RELAX_VARIABLE, "").split(",") if name.strip()}
+    unknown = named - RULES.keys()
+    if unknown:
+        raise ValueError(f"{RELAX_VARIABLE}: unknown rules {sorted(unknown)}; known: {sorted(RULES)}")
+    return frozenset(named)
+
+
+def enforced(rule: str) -> bool:
+    assert rule in RULES, rule
+    return rule not in relaxed()

@@ -1,0 +1,241 @@
+"""moto's SageMaker, made strict: request validation, lower-case ARNs, UpdateEndpoint, fleet health.
+
+moto 5.2 has no UpdateEndpoint at all (its CloudFormation update deletes and recreates the endpoint, so
+nothing is retained and nothing is checked), creates every endpoint `InService`, accepts any KmsKeyId, and
+validates instance types against an old list of its own.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from moto.applicationautoscaling.models import applicationautoscaling_backends
+from moto.sagemaker import models as sagemaker_models
+from moto.sagemaker.exceptions import ValidationError
+from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, SageMakerModelBackend
+from moto.sagemaker.responses import SageMakerResponse
+from moto.sagemaker.utils import arn_formatter as moto_arn_formatter
+
+from local_aws.config import ACCOUNT_ID, REGION
+from local_aws.strict.provisioning import Fleet, failure_reason
+from local_aws.strict.rules import enforced
+from local_aws.strict.sagemaker_validation import (
+    SageMakerValidationError,
+    check_deployment_config,
+    check_endpoint_config,
+)
+
+LOWER_CASE_ARN_TYPES = frozenset({"model", "endpoint-config", "endpoint"})
+SAGEMAKER_VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+
+
+class EndpointFailedError(RuntimeError):
+    """The fleet did not come up; CloudFormation fails the resource with this reason."""
+
+
+def arn_formatter(resource_type: str, name: str, account_id: str, region_name: str) -> str:
+    if resource_type in LOWER_CASE_ARN_TYPES and enforced("sagemaker-arn-lower-case"):
+        name = name.lower()
+    return moto_arn_formatter(resource_type, name, account_id, region_name)
+
+
+def _validated(check: Any, *args: Any) -> None:
+    try:
+        check(*args)
+    except SageMakerValidationError as error:
+        raise ValidationError(message=str(error)) from error
+
+
+_original_create_endpoint_config = SageMakerModelBackend.create_endpoint_config
+
+
+def _create_endpoint_config(self: SageMakerModelBackend, **kwargs: Any) -> FakeEndpointConfig:
+    variants = kwargs["production_variants"]
+    exists = self._models.__contains__
+    _validated(check_endpoint_config, variants, kwargs.get("kms_key_id"), kwargs.get("data_capture_config"), exists)
+    return _original_create_endpoint_config(self, **kwargs)
+
+
+def _variant_types_only(self: FakeEndpointConfig, instance_type: str) -> None:
+    """moto's own (outdated) instance-type list is replaced by botocore's, checked above."""
+
+
+def create_endpoint(
+    backend: SageMakerModelBackend,
+    endpoint_name: str,
+    endpoint_config_name: str,
+    tags: list[dict[str, str]],
+    deployment_config: dict[str, Any] | None = None,
+) -> FakeEndpoint:
+    """CreateEndpoint; a fleet that cannot come up makes the endpoint `Failed`, with SageMaker's reason."""
+    config = _endpoint_config(backend, endpoint_config_name)
+    _validated(check_deployment_config, deployment_config, _serverless(config))
+    endpoint = FakeEndpoint(  # type: ignore[abstract]
+        account_id=backend.account_id,
+        region_name=backend.region_name,
+        endpoint_name=endpoint_name,
+        endpoint_config_name=endpoint_config_name,
+        production_variants=config.production_variants,
+        data_capture_config=config.data_capture_config,
+        tags=tags,
+    )
+    reason = failure_reason(Fleet(endpoint_name, ()), config.production_variants, backend._models)
+    if reason is not None:
+        endpoint.endpoint_status = "Failed"
+        endpoint.failure_reason = reason  # type: ignore[assignment]
+    backend.endpoints[endpoint_name] = endpoint
+    return endpoint
+
+
+def _endpoint_config(backend: SageMakerModelBackend, name: str) -> FakeEndpointConfig:
+    config: FakeEndpointConfig | None = backend.endpoint_configs.get(name)
+    if config is None:
+        arn = arn_formatter("endpoint-config", name, backend.account_id, backend.region_name)
+        raise ValidationError(message=f'Could not find endpoint configuration "{arn}".')
+    return config
+
+
+def _serverless(config: FakeEndpointConfig) -> bool:
+    return any("ServerlessConfig" in variant for variant in config.production_variants)
+
+
+def update_endpoint(
+    backend: SageMakerModelBackend,
+    *,
+    endpoint_name: str,
+    endpoint_config_name: str,
+    retain_all_variant_properties: bool = False,
+    exclude_retained_variant_properties: list[dict[str, str]] | None = None,
+    deployment_config: dict[str, Any] | None = None,
+) -> FakeEndpoint:
+    """UpdateEndpoint; a fleet that does not come up leaves the old config serving, with a FailureReason."""
+    endpoint: FakeEndpoint | None = backend.endpoints.get(endpoint_name)
+    if endpoint is None:
+        arn = arn_formatter("endpoint", endpoint_name, backend.account_id, backend.region_name)
+        raise ValidationError(message=f'Could not find endpoint "{arn}".')
+    if endpoint.endpoint_status != "InService":
+        raise ValidationError(message=f"Cannot update endpoint {endpoint_name} in status {endpoint.endpoint_status}.")
+    config = _endpoint_config(backend, endpoint_config_name)
+    fleet = sum(int(v.get("CurrentInstanceCount") or 0) for v in endpoint.production_variants)
+    _validated(check_deployment_config, deployment_config, _serverless(config), fleet)
+    _refuse_autoscaled_type_change(backend, endpoint, config)
+    alarms = tuple(
+        a["AlarmName"] for a in (deployment_config or {}).get("AutoRollbackConfiguration", {}).get("Alarms", [])
+    )
+    reason = failure_reason(Fleet(endpoint_name, alarms), config.production_variants, backend._models)
+    endpoint.last_modified_time = datetime.now(UTC)
+    if reason is not None:
+        endpoint.failure_reason = reason  # type: ignore[assignment]  # rolled back: the old config serves
+        return endpoint
+    excluded = {p["VariantPropertyType"] for p in exclude_retained_variant_properties or []}
+    retained = retain_all_variant_properties and enforced("retain-variant-properties")
+    new_variants = endpoint._process_production_variants(config.production_variants)
+    if retained or not enforced("retain-variant-properties"):
+        new_variants = [_retain(endpoint, variant, excluded) for variant in new_variants]
+    endpoint.endpoint_config_name = endpoint_config_name
+    endpoint.production_variants = new_variants
+    if not retained or "DataCaptureConfig" in excluded:
+        endpoint.data_capture_config = config.data_capture_config
+    endpoint.failure_reason = None
+    return endpoint
+
+
+def _retain(endpoint: FakeEndpoint, variant: dict[str, Any], excluded: set[str]) -> dict[str, Any]:
+    """Keep the running count and weight of a variant of the same name, except the excluded properties."""
+    current = next((v for v in endpoint.production_variants if v["VariantName"] == variant["VariantName"]), None)
+    if current is None:
+        return variant
+    kept = dict(variant)
+    for prefix, desired in (("InstanceCount", "DesiredInstanceCount"), ("Weight", "DesiredWeight")):
+        if desired not in excluded and f"Current{prefix}" in current:
+            kept[f"Current{prefix}"], kept[desired] = current[f"Current{prefix}"], current.get(desired)
+    return kept
+
+
+def _refuse_autoscaled_type_change(
+    backend: SageMakerModelBackend, endpoint: FakeEndpoint, config: FakeEndpointConfig
+) -> None:
+    """Docs, "Update an endpoint that uses automatic scaling": changing an autoscaled variant's type fails."""
+    if not enforced("autoscaled-instance-type"):
+        return
+    targets = applicationautoscaling_backends[ACCOUNT_ID][REGION].targets.get(SAGEMAKER_VARIANT_DIMENSION, {})
+    old_types = {
+        v["VariantName"]: v.get("InstanceType")
+        for v in backend.endpoint_configs[endpoint.endpoint_config_name].production_variants
+    }
+    for variant in config.production_variants:
+        name = variant["VariantName"]
+        scaled = f"endpoint/{endpoint.endpoint_name}/variant/{name}" in targets
+        if scaled and name in old_types and old_types[name] != variant.get("InstanceType"):
+            raise ValidationError(
+                message=f"The update would change the instance type of variant {name} ({old_types[name]} -> "
+                f"{variant.get('InstanceType')}), which is registered as an Application Auto Scaling target. "
+                "Deregister the scalable target, update the endpoint, then register it again."
+            )
+
+
+def _update_endpoint_response(self: SageMakerResponse) -> Any:
+    from moto.core.responses import ActionResult
+
+    endpoint = update_endpoint(
+        self.sagemaker_backend,
+        endpoint_name=self._get_param("EndpointName"),
+        endpoint_config_name=self._get_param("EndpointConfigName"),
+        retain_all_variant_properties=bool(self._get_param("RetainAllVariantProperties", False)),
+        exclude_retained_variant_properties=self._get_param("ExcludeRetainedVariantProperties"),
+        deployment_config=self._get_param("DeploymentConfig"),
+    )
+    return ActionResult({"EndpointArn": endpoint.arn})
+
+
+def _create_endpoint_response(self: SageMakerResponse) -> Any:
+    from moto.core.responses import ActionResult
+
+    endpoint = create_endpoint(
+        self.sagemaker_backend,
+        endpoint_name=self._get_param("EndpointName"),
+        endpoint_config_name=self._get_param("EndpointConfigName"),
+        tags=self._get_param("Tags"),
+        deployment_config=self._get_param("DeploymentConfig"),
+    )
+    return ActionResult({"EndpointArn": endpoint.arn})
+
+
+_original_resource_from_arn = SageMakerModelBackend._get_resource_from_arn
+
+
+def _resource_from_arn(self: SageMakerModelBackend, arn: str) -> Any:
+    """Lower-case ARNs still find resources named in mixed case (SageMaker names are case-insensitive)."""
+    kind, _, name = arn.rsplit(":", maxsplit=1)[-1].partition("/")
+    collections: dict[str, dict[str, Any]] = {
+        "model": self._models,
+        "endpoint-config": self.endpoint_configs,
+        "endpoint": self.endpoints,
+    }
+    for stored_name, resource in collections.get(kind, {}).items():
+        if stored_name.lower() == name.lower():
+            return resource
+    return _original_resource_from_arn(self, arn)
+
+
+def _by_stored_name(original: Any, collection: str) -> Any:
+    """Deletes find a resource by its name in any case: CloudFormation deletes by the (lower-case) ARN's name."""
+
+    def delete(self: SageMakerModelBackend, name: str) -> None:
+        stored = next((key for key in getattr(self, collection) if key.lower() == name.lower()), name)
+        original(self, stored)
+
+    return delete
+
+
+def patch_sagemaker() -> None:
+    sagemaker_models.arn_formatter = arn_formatter  # type: ignore[attr-defined, assignment]
+    FakeEndpointConfig.validate_instance_type = _variant_types_only  # type: ignore[method-assign]
+    SageMakerModelBackend.create_endpoint_config = _create_endpoint_config  # type: ignore[method-assign, assignment]
+    SageMakerModelBackend._get_resource_from_arn = _resource_from_arn  # type: ignore[method-assign]
+    for method, collection in (("delete_model", "_models"), ("delete_endpoint_config", "endpoint_configs"),
+                               ("delete_endpoint", "endpoints")):  # fmt: skip
+        setattr(SageMakerModelBackend, method, _by_stored_name(getattr(SageMakerModelBackend, method), collection))
+    SageMakerResponse.update_endpoint = _update_endpoint_response  # type: ignore[attr-defined]
+    SageMakerResponse.create_endpoint = _create_endpoint_response  # type: ignore[method-assign]
