@@ -46,6 +46,7 @@ from werkzeug.wrappers import Request, Response
 from local_aws.strict.authorization import authorize, patch_authorization, sagemaker_request
 from local_aws.strict.autoscaling import patch_autoscaling
 from local_aws.strict.cloudformation import patch_cloudformation
+from local_aws.strict.cloudwatch import patch_cloudwatch
 from local_aws.strict.principals import Verdict
 from local_aws.strict.rules import enforced
 from local_aws.strict.sagemaker_backend import patch_sagemaker
@@ -171,6 +172,7 @@ def patch_moto() -> None:
     patch_sagemaker()
     patch_cloudformation()
     patch_autoscaling()
+    patch_cloudwatch()
     patch_authorization()
 
 

@@ -58,13 +58,25 @@ def _features(record: Record) -> list[float]:
         raise RecordError(f'record has no features["{FEATURES_KEY}"]')
     value = record.features[FEATURES_KEY]
     kind = value.WhichOneof("value")
-    if kind == "float32_tensor":
-        return list(value.float32_tensor.values)
-    if kind == "float64_tensor":
-        return list(value.float64_tensor.values)
-    if kind == "int32_tensor":
-        return [float(v) for v in value.int32_tensor.values]
-    raise RecordError(f'features["{FEATURES_KEY}"] is {kind}, not a numeric tensor')
+    if kind not in ("float32_tensor", "float64_tensor", "int32_tensor"):
+        raise RecordError(f'features["{FEATURES_KEY}"] is {kind}, not a numeric tensor')
+    tensor = getattr(value, kind)
+    values = [float(v) for v in tensor.values]
+    if tensor.keys:  # sparse: values at `keys` of a row `shape[0]` wide, zeros elsewhere
+        return densify(list(tensor.keys), list(tensor.shape), values)
+    return values
+
+
+def densify(keys: Sequence[int], shape: Sequence[int], values: Sequence[float]) -> list[float]:
+    """A sparse row (keys + shape, as the built-in algorithms accept it) as a dense one."""
+    if len(shape) != 1 or len(keys) != len(values):
+        raise RecordError(f"sparse row needs one shape and a value per key; got shape {list(shape)}, {len(keys)} keys")
+    row = [0.0] * int(shape[0])
+    for key, value in zip(keys, values, strict=True):
+        if not 0 <= key < shape[0]:
+            raise RecordError(f"sparse key {key} is outside the row's shape {shape[0]}")
+        row[key] = value
+    return row
 
 
 def encode_predictions(closest: Sequence[float], distances: Sequence[float]) -> bytes:

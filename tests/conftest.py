@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,24 +79,29 @@ class RunningLocalAws:
         )
 
 
-@pytest.fixture(scope="session")
-def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLocalAws]:
-    """`python -m local_aws up` on free ports with its own state folder; `down` afterwards."""
-    config = LocalAwsConfig(
-        control_port=free_port(), runtime_port=free_port(), state_dir=tmp_path_factory.mktemp("local_aws")
-    )
-    settings = {
-        **config.environment(),
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-        "CDK_DISABLE_VERSION_CHECK": "1",
-    }
+@contextmanager
+def started_local_aws(state_dir: Path, **settings: str) -> Iterator[RunningLocalAws]:
+    """`python -m local_aws up` on free ports with its own state folder and `settings`; `down` afterwards."""
+    config = LocalAwsConfig(control_port=free_port(), runtime_port=free_port(), state_dir=state_dir)
+    tools = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "CDK_DISABLE_VERSION_CHECK": "1"}
     base = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    running = RunningLocalAws(config, {**base, **settings, **config.client_environment()})
+    running = RunningLocalAws(
+        config, {**base, **config.environment(), **tools, **settings, **config.client_environment()}
+    )
     started = running.run(sys.executable, "-m", "local_aws", "up", timeout=120)
     assert started.returncode == 0, started.stderr
-    yield running
-    stopped = running.run(sys.executable, "-m", "local_aws", "down", timeout=60)
-    assert stopped.returncode == 0, stopped.stderr
+    try:
+        yield running
+    finally:
+        stopped = running.run(sys.executable, "-m", "local_aws", "down", timeout=60)
+        assert stopped.returncode == 0, stopped.stderr
+
+
+@pytest.fixture(scope="session")
+def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLocalAws]:
+    """The session's local AWS, as `make demo` starts it (no emulated delays)."""
+    with started_local_aws(tmp_path_factory.mktemp("local_aws")) as running:
+        yield running
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

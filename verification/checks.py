@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import ClientError
 
 from verification.compare import Comparison, Tolerance, compare
 from verification.errors import ExitCode, VerificationError
@@ -17,6 +19,15 @@ from verification.payloads import REAL_TIME_LIMIT, SERVERLESS_LIMIT, Batch, batc
 from verification.target import Expected
 
 COMPLETE_SUFFIX = "_COMPLETE"
+# DescribeEndpoint statuses that will not become InService by waiting (botocore's waiter knows only Failed).
+TERMINAL_STATUSES = frozenset({"Failed", "OutOfService", "UpdateRollbackFailed", "Deleting"})
+POLL_INTERVAL_S = 2.0
+
+
+def aws_error(error: ClientError) -> str:
+    """`Code: message`, so a denial reads as AccessDenied whichever service sent it."""
+    details = error.response.get("Error", {})
+    return f"{details.get('Code', 'Error')}: {details.get('Message', error)}"
 
 
 @dataclass
@@ -32,8 +43,7 @@ def stack_complete(cloudformation: Any, stack_name: str) -> tuple[CheckResult, d
     try:
         (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except ClientError as error:
-        message = error.response["Error"]["Message"]
-        raise VerificationError(f"stack {stack_name}: {message}", ExitCode.NOT_READY) from error
+        raise VerificationError(f"stack {stack_name}: {aws_error(error)}", ExitCode.NOT_READY) from error
     status = stack["StackStatus"]
     if not status.endswith(COMPLETE_SUFFIX) or "ROLLBACK" in status or status.startswith("DELETE"):
         raise VerificationError(f"stack {stack_name} is {status}, not a completed deploy", ExitCode.NOT_READY)
@@ -41,19 +51,28 @@ def stack_complete(cloudformation: Any, stack_name: str) -> tuple[CheckResult, d
     return CheckResult("stack complete", True, f"{stack_name} is {status}"), outputs
 
 
-def endpoint_in_service(sagemaker: Any, endpoint_name: str, wait_s: int) -> dict[str, Any]:
-    """Wait for InService; on Failed (or time out) stop with the endpoint's FailureReason."""
-    try:
-        sagemaker.get_waiter("endpoint_in_service").wait(
-            EndpointName=endpoint_name, WaiterConfig={"Delay": 5, "MaxAttempts": max(1, wait_s // 5)}
-        )
-    except WaiterError as error:
-        last = error.last_response or {}
-        reason = last.get("FailureReason") or last.get("Error", {}).get("Message") or str(error)
-        status = last.get("EndpointStatus", "unknown")
-        raise VerificationError(f"endpoint {endpoint_name} is {status}: {reason}", ExitCode.NOT_READY) from error
-    described: dict[str, Any] = sagemaker.describe_endpoint(EndpointName=endpoint_name)
-    return described
+def endpoint_in_service(
+    sagemaker: Any, endpoint_name: str, wait_s: float, sleep: Callable[[float], None] = time.sleep
+) -> dict[str, Any]:
+    """Wait up to `wait_s` for InService; stop at once on a status that waiting cannot fix, with its reason."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            described: dict[str, Any] = sagemaker.describe_endpoint(EndpointName=endpoint_name)
+        except ClientError as error:
+            raise VerificationError(f"endpoint {endpoint_name}: {aws_error(error)}", ExitCode.NOT_READY) from error
+        status = described["EndpointStatus"]
+        if status == "InService":
+            return described
+        if status in TERMINAL_STATUSES:
+            reason = described.get("FailureReason") or "no FailureReason given"
+            raise VerificationError(f"endpoint {endpoint_name} is {status}: {reason}", ExitCode.NOT_READY)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise VerificationError(
+                f"endpoint {endpoint_name} is still {status} after --wait {wait_s:g} s", ExitCode.NOT_READY
+            )
+        sleep(min(POLL_INTERVAL_S, remaining))
 
 
 def runs_declared_config(described: dict[str, Any], declared: str | None) -> CheckResult:
@@ -61,8 +80,10 @@ def runs_declared_config(described: dict[str, Any], declared: str | None) -> Che
     if declared is None:
         return CheckResult("declared endpoint config", True, f"runs {running} (nothing declared to compare)")
     if running != declared:
+        reason = described.get("FailureReason") or "no FailureReason given (SageMaker can roll back silently)"
         raise VerificationError(
-            f"endpoint runs {running} but the stack declared {declared}: SageMaker rolled the update back",
+            f"endpoint runs {running} but the stack declared {declared}: SageMaker rolled the update back; "
+            f"FailureReason: {reason}",
             ExitCode.NOT_READY,
         )
     return CheckResult("declared endpoint config", True, f"runs {running}, as declared")
@@ -92,6 +113,13 @@ class PredictionRun:
     expected: Expected
     tolerance: Tolerance
     concurrency: int
+    wait_s: float = 0.0  # how long a cold start (ModelNotReadyException) may be retried
+
+
+def concurrency_for(run: PredictionRun, variant: dict[str, Any]) -> int:
+    """Never more requests in flight than a serverless variant's MaxConcurrency (beyond it: throttled)."""
+    serverless = variant.get("ServerlessConfig") or {}
+    return min(run.concurrency, int(serverless.get("MaxConcurrency", run.concurrency)))
 
 
 def payload_limit(variant: dict[str, Any]) -> int:
@@ -114,7 +142,8 @@ def predictions(run: PredictionRun, variant: dict[str, Any], content_type: str, 
         content_type=content_type,
         batches=batches(rows, content_type, payload_limit(variant)),
         rows=len(rows),
-        concurrency=run.concurrency,
+        concurrency=concurrency_for(run, variant),
+        not_ready_until=time.monotonic() + run.wait_s,
         on_sent=sent,
     )
     outcome: Comparison = compare(run.expected.reference, answers.closest, answers.distances, run.tolerance)

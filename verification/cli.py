@@ -138,7 +138,7 @@ def verify(args: argparse.Namespace, report: Report) -> None:
     report.add(artifact)
     run = PredictionRun(
         clients["sagemaker-runtime"], target.endpoint_name, expected, Tolerance(rtol=args.rtol, atol=args.atol),
-        args.concurrency,
+        args.concurrency, wait_s=args.wait,
     )  # fmt: skip
     for variant in config["ProductionVariants"]:
         for content_type in content_types:

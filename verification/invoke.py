@@ -1,4 +1,8 @@
-"""Send batches to one variant with bounded concurrency and botocore's standard retries."""
+"""Send batches to one variant with bounded concurrency, botocore's standard retries, and cold-start retries.
+
+botocore's standard retry mode does not retry ModelNotReadyException (HTTP 429, which a serverless endpoint
+answers while it cold-starts): `invoke_batches` retries it with exponential backoff until a deadline.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,14 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from botocore.exceptions import ClientError
 
 from verification.payloads import PROTOBUF, Batch, parse_response
 
 JSON_ACCEPT = "application/json"
+NOT_READY_CODE = "ModelNotReadyException"
+FIRST_BACKOFF_S = 0.5
+MAX_BACKOFF_S = 8.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,7 @@ def invoke_batches(
     batches: Iterable[Batch],
     rows: int,
     concurrency: int,
+    not_ready_until: float = 0.0,
     on_sent: Callable[[Batch], None] = lambda batch: None,
 ) -> VariantAnswers:
     """Send each batch as soon as it is encoded: encoding overlaps the endpoint's work.
@@ -49,15 +58,18 @@ def invoke_batches(
     distances = np.full(rows, np.nan)
     latencies: list[float] = []
 
-    def call(batch: Batch) -> None:
-        started = time.perf_counter()
-        response = runtime.invoke_endpoint(
+    def invoke(batch: Batch) -> Any:
+        return runtime.invoke_endpoint(
             EndpointName=endpoint_name,
             TargetVariant=variant,
             ContentType=content_type,
             Accept=accept_for(content_type),
             Body=batch.body,
         )
+
+    def call(batch: Batch) -> None:
+        started = time.perf_counter()
+        response = retrying_not_ready(lambda: invoke(batch), not_ready_until)
         body = response["Body"].read()
         latencies.append(time.perf_counter() - started)
         got_closest, got_distances = parse_response(response["ContentType"], body)
@@ -78,3 +90,17 @@ def invoke_batches(
         for future in pending:
             future.result()
     return VariantAnswers(closest=closest, distances=distances, latencies_s=latencies)
+
+
+def retrying_not_ready(call: Callable[[], Any], until: float, sleep: Callable[[float], None] = time.sleep) -> Any:
+    """`call()`, retried on ModelNotReadyException with exponential backoff while time.monotonic() < until."""
+    backoff = FIRST_BACKOFF_S
+    while True:
+        try:
+            return call()
+        except ClientError as error:
+            remaining = until - time.monotonic()
+            if error.response.get("Error", {}).get("Code") != NOT_READY_CODE or remaining <= 0:
+                raise
+            sleep(min(backoff, remaining))
+            backoff = min(2 * backoff, MAX_BACKOFF_S)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, NotFound
@@ -13,9 +14,12 @@ from werkzeug.wrappers import Request, Response
 
 from local_aws.config import ACCOUNT_ID, REGION
 from local_aws.runtime.authorizer import ControlPlaneAuthorizer
+from local_aws.runtime.capture import DataCapture, Exchange
 from local_aws.runtime.formats import parse_rows, render, response_type
+from local_aws.runtime.network import NetworkEmulation
 from local_aws.runtime.predictor import KMeansPredictor, PayloadError
 from local_aws.runtime.resolver import Endpoint, EndpointResolver, ModelNotLoadableError, Variant
+from local_aws.runtime.serverless import Refusal, ServerlessGate
 
 CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
 TARGET_VARIANT = "X-Amzn-SageMaker-Target-Variant"
@@ -53,6 +57,15 @@ def _predict(predictor: KMeansPredictor, request: Request) -> tuple[bytes, str]:
     return render(predictions, kind), kind
 
 
+@dataclass(frozen=True)
+class RuntimeExtras:
+    """What the runtime does around the model: serverless admission, emulated network, data capture."""
+
+    serverless: ServerlessGate = field(default_factory=ServerlessGate)
+    network: NetworkEmulation = field(default_factory=NetworkEmulation)
+    capture: DataCapture | None = None
+
+
 class RuntimeApi:
     """POST /endpoints/{EndpointName}/invocations, answered from the control plane's endpoints."""
 
@@ -61,9 +74,11 @@ class RuntimeApi:
         resolver: EndpointResolver,
         chooser: random.Random | None = None,
         authorizer: ControlPlaneAuthorizer | None = None,
+        extras: RuntimeExtras | None = None,
     ) -> None:
         self.resolver = resolver
         self.authorizer = authorizer
+        self.extras = extras or RuntimeExtras()
         self.chooser = chooser or random.Random()
         self.routes = Map([Rule("/endpoints/<name>/invocations", endpoint="invoke", methods=["POST"])])
 
@@ -90,7 +105,6 @@ class RuntimeApi:
         refusal = self._refusal(request, name)
         if refusal is not None:
             return refusal
-        attributes = request.headers.get(CUSTOM_ATTRIBUTES)
         try:
             endpoint = self.resolver.resolve(name)
             variant = self._variant(endpoint, request.headers.get(TARGET_VARIANT))
@@ -100,15 +114,37 @@ class RuntimeApi:
             return _model_error(name, 500, str(error))
         if (request.content_length or 0) > variant.body_limit:
             return _error(400, "ValidationError", f"Request body exceeds the {variant.body_limit} byte limit")
+        admitted = self._admit(endpoint, variant)
+        if isinstance(admitted, Response):
+            return admitted
+        try:
+            response = self._answer(request, endpoint, variant)
+        finally:
+            admitted()
+        self.extras.network.wait(request.content_length or 0, response.content_length or 0)
+        return response
+
+    def _admit(self, endpoint: Endpoint, variant: Variant) -> Response | Callable[[], None]:
+        if variant.max_concurrency is None:
+            return lambda: None
+        admitted = self.extras.serverless.admit(
+            endpoint.name, endpoint.config_name, variant.name, variant.max_concurrency
+        )
+        if isinstance(admitted, Refusal):
+            return _error(admitted.status, admitted.code, admitted.message)
+        return admitted
+
+    def _answer(self, request: Request, endpoint: Endpoint, variant: Variant) -> Response:
+        """The container's answer; the built-in container sets no CustomAttributes, so none is echoed."""
         try:
             body, kind = _predict(variant.predictor, request)
         except ValueError as error:
             status = 400 if isinstance(error, PayloadError) else 415
-            return _model_error(name, status, CONTAINER_BAD_PAYLOAD if status == 400 else str(error))
-        headers = {INVOKED_VARIANT: variant.name}
-        if attributes is not None:
-            headers[CUSTOM_ATTRIBUTES] = attributes
-        return Response(body, status=200, content_type=kind, headers=headers)
+            return _model_error(endpoint.name, status, CONTAINER_BAD_PAYLOAD if status == 400 else str(error))
+        if self.extras.capture is not None:
+            exchange = Exchange(endpoint.name, variant.name, request.content_type or "", request.get_data(), kind, body)
+            self.extras.capture.offer(endpoint.capture, exchange)
+        return Response(body, status=200, content_type=kind, headers={INVOKED_VARIANT: variant.name})
 
     def _variant(self, endpoint: Endpoint, target: str | None) -> Variant:
         if target is not None:

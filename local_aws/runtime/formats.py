@@ -14,13 +14,13 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from local_aws.runtime.predictor import PayloadError, Predictions
-from recordio.codec import RecordError, decode_rows, encode_predictions
+from recordio.codec import RecordError, decode_rows, densify, encode_predictions
 
 CSV = "text/csv"
 JSON = "application/json"
 JSONLINES = "application/jsonlines"
 PROTOBUF = "application/x-recordio-protobuf"
-REQUEST_TYPES = (CSV, JSON, PROTOBUF)
+REQUEST_TYPES = (CSV, JSON, JSONLINES, PROTOBUF)
 RESPONSE_TYPES = (JSON, JSONLINES, PROTOBUF, CSV)
 
 
@@ -95,12 +95,28 @@ def _parse_json(body: bytes) -> npt.NDArray[np.float32]:
         raise PayloadError(f"malformed JSON request: {error}") from error
 
 
+def _parse_jsonlines(body: bytes) -> npt.NDArray[np.float32]:
+    """One instance per line: `{"features": [...]}` or `{"data": {"features": {...}}}`."""
+    try:
+        rows = [_instance_features(json.loads(line)) for line in body.splitlines() if line.strip()]
+        return np.array(rows, dtype=np.float32)
+    except (ValueError, KeyError, TypeError) as error:
+        raise PayloadError(f"malformed JSON Lines request: {error}") from error
+
+
 def _instance_features(instance: dict[str, Any]) -> list[float]:
+    """Dense `features`, or `data.features` with `values` and, for a sparse row, `keys` and `shape`."""
     if "features" in instance:
         features: list[float] = instance["features"]
-    else:
-        features = instance["data"]["features"]["values"]
-    return features
+        return features
+    tensor = instance["data"]["features"]
+    if "keys" in tensor:
+        try:
+            return densify(tensor["keys"], tensor["shape"], tensor["values"])
+        except RecordError as error:
+            raise ValueError(str(error)) from error
+    values: list[float] = tensor["values"]
+    return values
 
 
 def _parse_protobuf(body: bytes) -> npt.NDArray[np.float32]:
@@ -113,6 +129,7 @@ def _parse_protobuf(body: bytes) -> npt.NDArray[np.float32]:
 _PARSERS: dict[str, Callable[[bytes], npt.NDArray[np.float32]]] = {
     CSV: _parse_csv,
     JSON: _parse_json,
+    JSONLINES: _parse_jsonlines,
     PROTOBUF: _parse_protobuf,
 }
 
@@ -128,20 +145,25 @@ def response_type(accept: str | None) -> str:
 
 
 def render(predictions: Predictions, kind: str) -> bytes:
-    """The response body; floats print as the shortest text that reads back as the same float32."""
+    """The response body as the container writes it.
+
+    JSON as in the k-means docs' example: `{"predictions": [{"distance_to_cluster": 7.2033820152282715,
+    "closest_cluster": 7.0}]}`: distance first, each float32 printed as the double it widens to (so it reads
+    back as the same float32). CSV: the shortest text that reads back as the same float32.
+    """
     closest = predictions.closest_cluster.tolist()
-    distances = [_float32_text(value) for value in predictions.distance_to_cluster]
     if kind == PROTOBUF:
         return encode_predictions(closest, predictions.distance_to_cluster.tolist())
     if kind == CSV:
+        distances = [_float32_text(value) for value in predictions.distance_to_cluster]
         return "".join(f"{cluster},{distance}\n" for cluster, distance in zip(closest, distances, strict=True)).encode()
     objects = [
-        f'{{"closest_cluster":{cluster},"distance_to_cluster":{distance}}}'
-        for cluster, distance in zip(closest, distances, strict=True)
+        f'{{"distance_to_cluster": {distance!r}, "closest_cluster": {cluster!r}}}'
+        for cluster, distance in zip(closest, predictions.distance_to_cluster.tolist(), strict=True)
     ]
     if kind == JSONLINES:
         return ("\n".join(objects) + "\n").encode()
-    return ('{"predictions":[' + ",".join(objects) + "]}").encode()
+    return ('{"predictions": [' + ", ".join(objects) + "]}").encode()
 
 
 def _float32_text(value: np.float32) -> str:

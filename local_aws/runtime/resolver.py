@@ -32,6 +32,7 @@ class Variant:
     weight: float
     predictor: KMeansPredictor
     body_limit: int
+    max_concurrency: int | None = None  # serverless variants only
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Endpoint:
     name: str
     variants: tuple[Variant, ...]
     fetched_at: float
+    config_name: str = ""
+    capture: dict[str, Any] | None = None  # the config's DataCaptureConfig, when capture is on
 
 
 class EndpointResolver:
@@ -69,14 +72,17 @@ class EndpointResolver:
         config = self.sagemaker.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
         weights = {v["VariantName"]: v.get("CurrentWeight") for v in described.get("ProductionVariants", [])}
         variants = tuple(self._variant(v, weights.get(v["VariantName"])) for v in config["ProductionVariants"])
-        return Endpoint(name=name, variants=variants, fetched_at=time.monotonic())
+        capture = config.get("DataCaptureConfig") or None
+        return Endpoint(name, variants, time.monotonic(), described["EndpointConfigName"], capture)
 
     def _variant(self, declared: dict[str, Any], current_weight: float | None) -> Variant:
         model = self.sagemaker.describe_model(ModelName=declared["ModelName"])
         weight = current_weight if current_weight is not None else declared.get("InitialVariantWeight", 1.0)
-        limit = SERVERLESS_BODY_LIMIT if declared.get("ServerlessConfig") else REAL_TIME_BODY_LIMIT
+        serverless = declared.get("ServerlessConfig")
+        limit = SERVERLESS_BODY_LIMIT if serverless else REAL_TIME_BODY_LIMIT
         predictor = self._predictor(model["PrimaryContainer"]["ModelDataUrl"])
-        return Variant(name=declared["VariantName"], weight=float(weight), predictor=predictor, body_limit=limit)
+        concurrency = int(serverless["MaxConcurrency"]) if serverless else None
+        return Variant(declared["VariantName"], float(weight), predictor, limit, concurrency)
 
     def _predictor(self, model_data_url: str) -> KMeansPredictor:
         location = urlparse(model_data_url)

@@ -18,11 +18,13 @@ from moto.cloudformation.models import Stack as FakeStack
 from moto.core.exceptions import ServiceException, _RESTError
 from moto.sagemaker.models import FakeEndpoint, sagemaker_backends
 
+from local_aws.strict import lifecycle
 from local_aws.strict.rules import enforced
 from local_aws.strict.sagemaker_backend import EndpointFailedError, create_endpoint, update_endpoint
 
 SAGEMAKER_NAMED_BY_LOGICAL_ID = frozenset({"AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig"})
 SUFFIX_LENGTH = 12
+SETTLE_TIMEOUT_S = 900.0  # bounds CloudFormation's wait for the endpoint, whatever the delays are set to
 SAGEMAKER_NAME_LIMIT = 63
 
 
@@ -60,6 +62,7 @@ def _create_endpoint(
         tags=properties.get("Tags", []),
         deployment_config=properties.get("DeploymentConfig"),
     )
+    lifecycle.settle(endpoint, SETTLE_TIMEOUT_S)  # CloudFormation waits for InService
     if endpoint.endpoint_status == "Failed":
         reason = endpoint.failure_reason
         backend.delete_endpoint(resource_name)  # what the rollback would delete
@@ -90,6 +93,7 @@ def _update_endpoint(
         exclude_retained_variant_properties=properties.get("ExcludeRetainedVariantProperties"),
         deployment_config=properties.get("DeploymentConfig"),
     )
+    lifecycle.settle(endpoint, SETTLE_TIMEOUT_S)
     if endpoint.failure_reason:
         raise EndpointFailedError(f"Endpoint {name} update failed and was rolled back: {endpoint.failure_reason}")
     return endpoint

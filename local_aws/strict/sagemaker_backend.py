@@ -7,6 +7,8 @@ validates instance types against an old list of its own.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +20,7 @@ from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import arn_formatter as moto_arn_formatter
 
 from local_aws.config import ACCOUNT_ID, REGION
+from local_aws.strict import lifecycle
 from local_aws.strict.provisioning import Fleet, failure_reason
 from local_aws.strict.rules import enforced
 from local_aws.strict.sagemaker_validation import (
@@ -81,9 +84,14 @@ def create_endpoint(
         tags=tags,
     )
     reason = failure_reason(Fleet(endpoint_name, ()), config.production_variants, backend._models)
-    if reason is not None:
-        endpoint.endpoint_status = "Failed"
+
+    def provisioned() -> None:
         endpoint.failure_reason = reason  # type: ignore[assignment]
+
+    due = time.monotonic() + lifecycle.provision_seconds()
+    final = "InService" if reason is None else "Failed"
+    lifecycle.schedule(endpoint, "Creating", lifecycle.Transition(due, provisioned, final_status=final))
+    lifecycle.advance(endpoint)
     backend.endpoints[endpoint_name] = endpoint
     return endpoint
 
@@ -114,6 +122,7 @@ def update_endpoint(
     if endpoint is None:
         arn = arn_formatter("endpoint", endpoint_name, backend.account_id, backend.region_name)
         raise ValidationError(message=f'Could not find endpoint "{arn}".')
+    lifecycle.advance(endpoint)
     if endpoint.endpoint_status != "InService":
         raise ValidationError(message=f"Cannot update endpoint {endpoint_name} in status {endpoint.endpoint_status}.")
     config = _endpoint_config(backend, endpoint_config_name)
@@ -125,20 +134,40 @@ def update_endpoint(
     )
     reason = failure_reason(Fleet(endpoint_name, alarms), config.production_variants, backend._models)
     endpoint.last_modified_time = datetime.now(UTC)
-    if reason is not None:
-        endpoint.failure_reason = reason  # type: ignore[assignment]  # rolled back: the old config serves
-        return endpoint
-    excluded = {p["VariantPropertyType"] for p in exclude_retained_variant_properties or []}
-    retained = retain_all_variant_properties and enforced("retain-variant-properties")
+    retention = _Retention(retain_all_variant_properties, exclude_retained_variant_properties)
+
+    def finished() -> None:
+        if reason is not None:  # the new fleet never came up: the old config keeps serving
+            endpoint.failure_reason = reason  # type: ignore[assignment]
+        else:
+            _apply(endpoint, config, retention)
+
+    blue_green = bool((deployment_config or {}).get("BlueGreenUpdatePolicy"))
+    bake = lifecycle.bake_seconds() if blue_green and reason is None else lifecycle.provision_seconds()
+    transition = lifecycle.Transition(time.monotonic() + bake, finished, alarms=alarms)
+    lifecycle.schedule(endpoint, "Updating", transition)
+    lifecycle.advance(endpoint)
+    return endpoint
+
+
+@dataclass(frozen=True)
+class _Retention:
+    retain_all: bool
+    excluded: list[dict[str, str]] | None
+
+
+def _apply(endpoint: FakeEndpoint, config: FakeEndpointConfig, retention: _Retention) -> None:
+    """The update is done: the new config serves, with the variant properties UpdateEndpoint keeps."""
+    excluded = {p["VariantPropertyType"] for p in retention.excluded or []}
+    retained = retention.retain_all and enforced("retain-variant-properties")
     new_variants = endpoint._process_production_variants(config.production_variants)
     if retained or not enforced("retain-variant-properties"):
         new_variants = [_retain(endpoint, variant, excluded) for variant in new_variants]
-    endpoint.endpoint_config_name = endpoint_config_name
+    endpoint.endpoint_config_name = config.endpoint_config_name
     endpoint.production_variants = new_variants
     if not retained or "DataCaptureConfig" in excluded:
         endpoint.data_capture_config = config.data_capture_config
     endpoint.failure_reason = None
-    return endpoint
 
 
 def _retain(endpoint: FakeEndpoint, variant: dict[str, Any], excluded: set[str]) -> dict[str, Any]:
@@ -219,6 +248,29 @@ def _resource_from_arn(self: SageMakerModelBackend, arn: str) -> Any:
     return _original_resource_from_arn(self, arn)
 
 
+_original_describe_endpoint = SageMakerModelBackend.describe_endpoint
+_original_list_endpoints = SageMakerModelBackend.list_endpoints
+_original_delete_endpoint = SageMakerModelBackend.delete_endpoint
+
+
+def _describe_endpoint(self: SageMakerModelBackend, endpoint_name: str) -> dict[str, Any]:
+    if endpoint_name in self.endpoints:
+        lifecycle.advance(self.endpoints[endpoint_name])
+    described: dict[str, Any] = _original_describe_endpoint(self, endpoint_name)
+    return described
+
+
+def _list_endpoints(self: SageMakerModelBackend, *args: Any, **kwargs: Any) -> Any:
+    for endpoint in list(self.endpoints.values()):
+        lifecycle.advance(endpoint)
+    return _original_list_endpoints(self, *args, **kwargs)
+
+
+def _delete_endpoint(self: SageMakerModelBackend, endpoint_name: str) -> None:
+    _original_delete_endpoint(self, endpoint_name)
+    lifecycle.forget(endpoint_name)
+
+
 def _by_stored_name(original: Any, collection: str) -> Any:
     """Deletes find a resource by its name in any case: CloudFormation deletes by the (lower-case) ARN's name."""
 
@@ -234,6 +286,9 @@ def patch_sagemaker() -> None:
     FakeEndpointConfig.validate_instance_type = _variant_types_only  # type: ignore[method-assign]
     SageMakerModelBackend.create_endpoint_config = _create_endpoint_config  # type: ignore[method-assign, assignment]
     SageMakerModelBackend._get_resource_from_arn = _resource_from_arn  # type: ignore[method-assign]
+    SageMakerModelBackend.describe_endpoint = _describe_endpoint  # type: ignore[method-assign]
+    SageMakerModelBackend.list_endpoints = _list_endpoints  # type: ignore[method-assign, assignment]
+    SageMakerModelBackend.delete_endpoint = _delete_endpoint  # type: ignore[method-assign]
     for method, collection in (("delete_model", "_models"), ("delete_endpoint_config", "endpoint_configs"),
                                ("delete_endpoint", "endpoints")):  # fmt: skip
         setattr(SageMakerModelBackend, method, _by_stored_name(getattr(SageMakerModelBackend, method), collection))

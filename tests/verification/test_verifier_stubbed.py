@@ -19,7 +19,7 @@ from botocore.stub import ANY, Stubber
 from tqdm import tqdm
 
 from model_build.reference import ReferenceSet
-from verification import cli
+from verification import checks, cli
 from verification.errors import ExitCode
 
 ENDPOINT = "KMeansEndpoint"
@@ -61,8 +61,7 @@ class FakeAws:
             "LastModifiedTime": "2026-01-01T00:00:00Z",
             **({"FailureReason": reason} if reason else {}),
         }
-        for _ in range(1 if status == "Failed" else 2):  # the waiter, then the describe
-            self.stubs["sagemaker"].add_response("describe_endpoint", described, {"EndpointName": ENDPOINT})
+        self.stubs["sagemaker"].add_response("describe_endpoint", described, {"EndpointName": ENDPOINT})
 
     def model(self, artifact: bytes, variants: tuple[str, ...] = ("AllTraffic",)) -> None:
         production = [{"VariantName": v, "ModelName": MODEL, "InstanceType": "ml.m5.large"} for v in variants]
@@ -131,6 +130,7 @@ def reference(build: Path) -> ReferenceSet:
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAws]:
     with FakeAws() as aws:
         monkeypatch.setattr(cli, "_clients", lambda: aws.clients)
+        monkeypatch.setattr(checks, "POLL_INTERVAL_S", 0.01)
         yield aws
 
 
@@ -227,7 +227,55 @@ def test_a_silent_rollback_to_another_config_exits_3(fake: FakeAws, build: Path,
     fake.endpoint(config="KMeansEndpoint-Config-0")
     code, report = run(build, tmp_path)
     assert code == ExitCode.NOT_READY
-    assert "SageMaker rolled the update back" in report["stopped"]
+    assert "SageMaker rolled the update back; FailureReason: no FailureReason given" in report["stopped"]
+
+
+def test_a_rollback_prints_the_failure_reason(fake: FakeAws, build: Path, tmp_path: Path) -> None:
+    fake.stack()
+    fake.endpoint(config="KMeansEndpoint-Config-0", reason="Failed to extract model data archive")
+    code, report = run(build, tmp_path)
+    assert code == ExitCode.NOT_READY
+    assert report["stopped"].endswith("FailureReason: Failed to extract model data archive")
+
+
+@pytest.mark.parametrize("status", ["OutOfService", "UpdateRollbackFailed", "Deleting"])
+def test_a_status_waiting_cannot_fix_stops_at_once(fake: FakeAws, build: Path, tmp_path: Path, status: str) -> None:
+    fake.stack()
+    fake.endpoint(status=status)  # one describe: no waiting for the --wait of 600 s
+    code, report = run(build, tmp_path)
+    assert code == ExitCode.NOT_READY
+    assert report["stopped"] == f"endpoint {ENDPOINT} is {status}: no FailureReason given"
+    fake.assert_all_used()
+
+
+def test_the_verifier_waits_through_updating_and_rolling_back(
+    fake: FakeAws, build: Path, reference: ReferenceSet, tmp_path: Path
+) -> None:
+    fake.stack()
+    for status in ("Updating", "RollingBack", "InService"):
+        fake.endpoint(status=status)
+    fake.model((build / "model.tar.gz").read_bytes())
+    fake.answers(reference.closest_cluster, reference.distance_to_cluster, calls=1)
+    code, _ = run(build, tmp_path)
+    assert code == ExitCode.PASSED
+    fake.assert_all_used()
+
+
+def test_an_endpoint_still_updating_after_wait_exits_3(fake: FakeAws, build: Path, tmp_path: Path) -> None:
+    fake.stack()
+    fake.endpoint(status="Updating")
+    code, report = run(build, tmp_path, "--wait", "0")
+    assert code == ExitCode.NOT_READY
+    assert report["stopped"] == f"endpoint {ENDPOINT} is still Updating after --wait 0 s"
+
+
+def test_an_access_denied_exits_3_naming_the_code(fake: FakeAws, build: Path, tmp_path: Path) -> None:
+    message = "User: arn:aws:sts::1:assumed-role/r/s is not authorized to perform: sagemaker:DescribeEndpoint"
+    fake.stack()
+    fake.stubs["sagemaker"].add_client_error("describe_endpoint", "AccessDeniedException", message)
+    code, report = run(build, tmp_path)
+    assert code == ExitCode.NOT_READY
+    assert report["stopped"] == f"endpoint {ENDPOINT}: AccessDeniedException: {message}"
 
 
 def test_every_variant_is_checked_separately(

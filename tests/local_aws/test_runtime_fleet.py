@@ -1,0 +1,183 @@
+"""What the runtime does around the model: serverless cold starts and throttling, network emulation, capture."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from local_aws.runtime.capture import DataCapture, Exchange, capture_key, capture_record
+from local_aws.runtime.network import NetworkEmulation
+from local_aws.runtime.serverless import Refusal, ServerlessGate
+from tests.conftest import RunningLocalAws, started_local_aws
+from tests.local_aws.strict_account import StrictAccount, unique
+
+CAPTURE = {
+    "EnableCapture": True,
+    "InitialSamplingPercentage": 100,
+    "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+    "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"], "JsonContentTypes": ["application/json"]},
+}
+
+
+@pytest.fixture(scope="module")
+def account(local_aws: RunningLocalAws, artifact_dir: Path) -> StrictAccount:
+    bucket = unique("fleet")
+    local_aws.client("s3").create_bucket(Bucket=bucket)
+    local_aws.client("s3").put_object(
+        Bucket=bucket, Key="good.tar.gz", Body=(artifact_dir / "model.tar.gz").read_bytes()
+    )
+    return StrictAccount(local_aws, bucket)
+
+
+def serverless_endpoint(account: StrictAccount, max_concurrency: int = 2) -> str:
+    config = unique("serverless")
+    variant = {
+        "VariantName": "AllTraffic",
+        "ModelName": account.model(),
+        "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": max_concurrency},
+    }
+    account.client("sagemaker").create_endpoint_config(EndpointConfigName=config, ProductionVariants=[variant])
+    return str(account.endpoint(config)["EndpointName"])
+
+
+def invoke(account: StrictAccount, endpoint: str, body: str = "0," * 63 + "0") -> dict[str, Any]:
+    response: dict[str, Any] = account.client("sagemaker-runtime").invoke_endpoint(
+        EndpointName=endpoint, ContentType="text/csv", Body=body
+    )
+    response["Payload"] = response["Body"].read()
+    return response
+
+
+def test_a_serverless_endpoint_answers_model_not_ready_once_after_a_deploy(account: StrictAccount) -> None:
+    """Rule serverless-cold-start (botocore's standard retries do not retry it)."""
+    endpoint = serverless_endpoint(account)
+
+    with pytest.raises(ClientError) as cold:
+        invoke(account, endpoint)
+    warm = invoke(account, endpoint)
+
+    assert cold.value.response["Error"]["Code"] == "ModelNotReadyException"
+    assert cold.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert json.loads(warm["Payload"])["predictions"]
+
+
+def test_more_concurrent_invocations_than_max_concurrency_are_throttled() -> None:
+    """Rule serverless-concurrency: admitted up to MaxConcurrency, refused beyond, admitted again on release."""
+    gate = ServerlessGate(cold_starts=0)
+
+    first, second = gate.admit("e", "c", "v", 2), gate.admit("e", "c", "v", 2)
+    third = gate.admit("e", "c", "v", 2)
+    assert callable(first)
+    assert callable(second)
+    first()
+    fourth = gate.admit("e", "c", "v", 2)
+
+    assert isinstance(third, Refusal)
+    assert (third.status, third.code) == (400, "ThrottlingException")
+    assert callable(fourth)
+
+
+def test_a_redeploy_starts_cold_again() -> None:
+    gate = ServerlessGate(cold_starts=1)
+
+    answers = [gate.admit("e", config, "v", 5) for config in ("config-1", "config-1", "config-2")]
+
+    assert [isinstance(answer, Refusal) for answer in answers] == [True, False, True]
+
+
+def test_network_emulation_adds_the_round_trip_and_the_transfer_time() -> None:
+    emulation = NetworkEmulation(latency_ms=20, megabits_per_s=8)
+
+    assert emulation.delay_s(request_bytes=500_000, response_bytes=500_000) == pytest.approx(0.02 + 1.0)
+    assert NetworkEmulation().delay_s(10**9, 10**9) == 0
+
+
+def test_the_runtime_adds_the_emulated_latency(
+    account: StrictAccount, tmp_path_factory: pytest.TempPathFactory, artifact_dir: Path
+) -> None:
+    with started_local_aws(tmp_path_factory.mktemp("slow"), LOCAL_AWS_RUNTIME_LATENCY_MS="400") as slow:
+        far = StrictAccount(slow, unique("far"))
+        slow.client("s3").create_bucket(Bucket=far.bucket)
+        slow.client("s3").put_object(
+            Bucket=far.bucket, Key="good.tar.gz", Body=(artifact_dir / "model.tar.gz").read_bytes()
+        )
+        endpoint = far.endpoint(far.config(far.model()))["EndpointName"]
+        invoke(far, endpoint)  # loads the model
+        started = time.perf_counter()
+        invoke(far, endpoint)
+        elapsed = time.perf_counter() - started
+
+    assert elapsed >= 0.4
+
+
+def test_captured_requests_land_in_sagemakers_layout_and_format(account: StrictAccount) -> None:
+    destination = f"s3://{account.bucket}/capture"
+    config = account.config(account.model(), DataCaptureConfig={**CAPTURE, "DestinationS3Uri": destination})
+    endpoint = account.endpoint(config)["EndpointName"]
+
+    invoke(account, endpoint, body="1," * 63 + "1")
+    keys = _captured_keys(account, f"capture/{endpoint}/AllTraffic/")
+
+    (key,) = keys
+    hour = datetime.now(UTC).strftime("%Y/%m/%d/")
+    assert key.startswith(f"capture/{endpoint}/AllTraffic/{hour}")
+    assert key.endswith(".jsonl")
+    record = json.loads(account.client("s3").get_object(Bucket=account.bucket, Key=key)["Body"].read())
+    captured = record["captureData"]
+    assert captured["endpointInput"] == {
+        "observedContentType": "text/csv",
+        "mode": "INPUT",
+        "data": "1," * 63 + "1",
+        "encoding": "CSV",
+    }
+    assert captured["endpointOutput"]["encoding"] == "JSON"
+    assert json.loads(captured["endpointOutput"]["data"])["predictions"]
+    assert set(record["eventMetadata"]) == {"eventId", "inferenceTime"}
+
+
+def _captured_keys(account: StrictAccount, prefix: str) -> list[str]:
+    for _ in range(50):  # capture is written in the background
+        listed = account.client("s3").list_objects_v2(Bucket=account.bucket, Prefix=prefix)
+        if listed.get("KeyCount"):
+            return [item["Key"] for item in listed["Contents"]]
+        time.sleep(0.1)
+    return []
+
+
+class RecordingS3:
+    def __init__(self) -> None:
+        self.puts: list[dict[str, Any]] = []
+
+    def put_object(self, **kwargs: Any) -> None:
+        self.puts.append(kwargs)
+
+
+@pytest.mark.parametrize("percent", [0, 25, 100])
+def test_capture_keeps_the_sampling_percentage(percent: int) -> None:
+    s3 = RecordingS3()
+    capture = DataCapture(s3, chooser=random.Random(7))
+    config = {**CAPTURE, "InitialSamplingPercentage": percent, "DestinationS3Uri": "s3://b/p"}
+
+    for _ in range(400):
+        capture.offer(config, Exchange("e", "v", "text/csv", b"1", "application/json", b"{}"))
+    capture.drain()
+
+    assert abs(len(s3.puts) - 4 * percent) <= 30
+
+
+def test_types_outside_the_capture_headers_are_base64_and_keys_carry_minute_second_millis() -> None:
+    when = datetime(2026, 11, 25, 21, 7, 3, 123000, tzinfo=UTC)
+    exchange = Exchange("e", "v", "application/x-recordio-protobuf", b"\x00\x01", "application/json", b"{}")
+
+    record = capture_record(CAPTURE, exchange, when)
+
+    assert record["captureData"]["endpointInput"]["encoding"] == "BASE64"
+    assert record["captureData"]["endpointInput"]["data"] == "AAE="
+    assert capture_key("/prefix/", exchange, when).startswith("prefix/e/v/2026/11/25/21/07-03-123-")
