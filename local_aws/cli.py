@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     hint.add_argument("--outputs-file", type=Path, default=Path("build/outputs.json"))
     runtime = commands.add_parser("runtime", help=argparse.SUPPRESS)
     runtime.add_argument("--port", type=int, required=True)
+    worker = commands.add_parser("runtime-worker", help=argparse.SUPPRESS)
+    worker.add_argument("--port", type=int, required=True)
     return parser
 
 
@@ -148,6 +150,13 @@ def _serve(args: argparse.Namespace, config: LocalAwsConfig) -> int:
 
 
 def _runtime(args: argparse.Namespace, config: LocalAwsConfig) -> int:
+    """The supervisor: the server runs in a child, replaced if it crashes."""
+    from local_aws.supervisor import supervise
+
+    return supervise([sys.executable, "-m", "local_aws", "runtime-worker", "--port", str(args.port)])
+
+
+def _runtime_worker(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     import boto3
 
     from local_aws.runtime.app import RuntimeApi, RuntimeExtras
@@ -199,4 +208,5 @@ _COMMANDS = {
     "run": _run,
     "hint": _hint,
     "runtime": _runtime,
+    "runtime-worker": _runtime_worker,
 }

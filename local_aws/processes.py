@@ -155,9 +155,10 @@ def stop(config: LocalAwsConfig) -> list[str]:
 
 
 def _terminate(pid: int) -> None:
-    os.kill(pid, signal.SIGTERM)
+    """Stop the server's whole process group: the runtime's supervisor and the worker it keeps up."""
+    os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT_S
     while time.monotonic() < deadline and alive(pid):
         time.sleep(POLL_INTERVAL_S)
     if alive(pid):
-        os.kill(pid, signal.SIGKILL)
+        os.killpg(pid, signal.SIGKILL)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import random
 import string
+from collections.abc import Callable
 from typing import Any
 
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError as TemplateError
 from moto.cloudformation.models import Stack as FakeStack
 from moto.core.exceptions import ServiceException, _RESTError
-from moto.sagemaker.models import FakeEndpoint, sagemaker_backends
+from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, Model, sagemaker_backends
 
 from local_aws.strict import lifecycle
 from local_aws.strict.rules import enforced
@@ -99,6 +100,33 @@ def _update_endpoint(
     return endpoint
 
 
+# Replaced resources, deleted once the stack operation is done: CloudFormation creates the replacement,
+# updates what depends on it, and deletes the old one in its cleanup phase (moto deletes it first, so an
+# endpoint update that fails would have no old config left to keep serving).
+_REPLACED: list[Callable[[], None]] = []
+
+
+def _replaced_in_cleanup(resource_class: Any) -> Any:
+    def update(
+        original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> Any:
+        replacement = resource_class.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+        old = original_resource.physical_resource_id
+        _REPLACED.append(
+            lambda: resource_class.delete_from_cloudformation_json(old, cloudformation_json, account_id, region_name)
+        )
+        return replacement
+
+    return staticmethod(update)
+
+
+def _clean_up_replaced() -> None:
+    while _REPLACED:
+        _REPLACED.pop(0)()
+
+
 FAILURES = (EndpointFailedError, ServiceException, _RESTError)
 
 
@@ -145,13 +173,16 @@ def _update(self: FakeStack, template: str, *args: Any, **kwargs: Any) -> None:
     previous_template, previous_parameters = self.template, dict(self.resource_map.input_parameters or {})
     try:
         _original_update(self, template, *args, **kwargs)
+        _clean_up_replaced()
     except ResourceFailedError as failure:
+        _clean_up_replaced()  # the replacements made before the failure; the rollback replaces them again
         reason = f"The following resource(s) failed to update: [{failure.logical_id}]. {failure.reason}"
         self._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
         self.template = previous_template
         self._parse_template()
         self.resource_map.update(self.template_dict, previous_parameters)
         self.output_map = self._create_output_map()
+        _clean_up_replaced()
         self.status = "UPDATE_ROLLBACK_COMPLETE"
         self._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
 
@@ -160,6 +191,8 @@ def patch_cloudformation() -> None:
     parsing.generate_resource_name = _generate_resource_name
     parsing.parse_and_create_resource = _failing_as(parsing.parse_and_create_resource)
     parsing.parse_and_update_resource = _failing_as(parsing.parse_and_update_resource)
+    for replaced in (Model, FakeEndpointConfig):
+        replaced.update_from_cloudformation_json = _replaced_in_cleanup(replaced)  # type: ignore[method-assign]
     FakeEndpoint.create_from_cloudformation_json = staticmethod(_create_endpoint)  # type: ignore[method-assign]
     FakeEndpoint.update_from_cloudformation_json = staticmethod(_update_endpoint)  # type: ignore[method-assign]
     FakeStack.create_resources = _create_resources  # type: ignore[method-assign]

@@ -23,6 +23,7 @@ RULES = {
     "linear-step-size": "linear step size is 10-50 % of the fleet",
     "wait-intervals": "WaitIntervalInSeconds and TerminationWaitInSeconds are 0-3600",
     "execution-timeout": "MaximumExecutionTimeoutInSeconds is 600-28800",
+    "execution-timeout-covers-waits": "MaximumExecutionTimeoutInSeconds exceeds the deployment's total waiting time",
     "execution-role-artifact": "the execution role must allow s3:GetObject on the model artifact",
     "execution-role-image": "the execution role must allow pulling the image from ECR",
     "execution-role-logs": "the execution role must allow writing the endpoint's CloudWatch logs",

@@ -189,10 +189,8 @@ def _refuse_autoscaled_type_change(
     if not enforced("autoscaled-instance-type"):
         return
     targets = applicationautoscaling_backends[ACCOUNT_ID][REGION].targets.get(SAGEMAKER_VARIANT_DIMENSION, {})
-    old_types = {
-        v["VariantName"]: v.get("InstanceType")
-        for v in backend.endpoint_configs[endpoint.endpoint_config_name].production_variants
-    }
+    serving = backend.endpoint_configs.get(endpoint.endpoint_config_name)
+    old_types = {v["VariantName"]: v.get("InstanceType") for v in serving.production_variants} if serving else {}
     for variant in config.production_variants:
         name = variant["VariantName"]
         scaled = f"endpoint/{endpoint.endpoint_name}/variant/{name}" in targets

@@ -82,8 +82,25 @@ def check_deployment_config(deployment: dict[str, Any] | None, serverless: bool,
             policy.get("MaximumExecutionTimeoutInSeconds"),
             limits.MAXIMUM_EXECUTION_TIMEOUT_S,
         )
+    if enforced("execution-timeout-covers-waits"):
+        _check_timeout_covers_waits(policy, routing)
     _check_step(routing, "CanarySize", "canary-size", limits.CANARY_PERCENT, fleet_size)
     _check_step(routing, "LinearStepSize", "linear-step-size", limits.LINEAR_STEP_PERCENT, fleet_size)
+
+
+def _check_timeout_covers_waits(policy: dict[str, Any], routing: dict[str, Any]) -> None:
+    """API BlueGreenUpdatePolicy: "the timeout value should be larger than the total waiting time"."""
+    timeout = policy.get("MaximumExecutionTimeoutInSeconds")
+    if timeout is None:
+        return
+    step = routing.get("LinearStepSize") or {}
+    shifts = math.ceil(100 / int(step["Value"])) if step.get("Type") == "CAPACITY_PERCENT" else 1
+    waiting = shifts * int(routing.get("WaitIntervalInSeconds", 0)) + int(policy.get("TerminationWaitInSeconds", 0))
+    if int(timeout) <= waiting:
+        raise SageMakerValidationError(
+            f"MaximumExecutionTimeoutInSeconds {timeout} must be larger than the total waiting time of the "
+            f"deployment ({shifts} x WaitIntervalInSeconds + TerminationWaitInSeconds = {waiting} s)."
+        )
 
 
 def _check_step(

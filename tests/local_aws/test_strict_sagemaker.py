@@ -399,3 +399,24 @@ def test_changing_the_instance_type_of_an_autoscaled_variant_fails(account: Stri
     assert account.client("sagemaker").update_endpoint(
         EndpointName=endpoint, EndpointConfigName=account.config(model, count=2)
     )
+
+
+def test_an_execution_timeout_shorter_than_the_waits_is_refused(account: StrictAccount) -> None:
+    """Rule execution-timeout-covers-waits (API BlueGreenUpdatePolicy, MaximumExecutionTimeoutInSeconds)."""
+    config = account.config(account.model(), count=10)
+    endpoint = account.endpoint(config)["EndpointName"]
+    linear = {
+        "Type": "LINEAR",
+        "WaitIntervalInSeconds": 2000,
+        "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 10},
+    }
+
+    message = refused(
+        account.client("sagemaker").update_endpoint,
+        EndpointName=endpoint,
+        EndpointConfigName=config,
+        DeploymentConfig=blue_green(linear, TerminationWaitInSeconds=300, MaximumExecutionTimeoutInSeconds=14_400),
+    )
+
+    assert "must be larger than the total waiting time of the deployment (10 x WaitIntervalInSeconds" in message
+    assert "= 20300 s" in message

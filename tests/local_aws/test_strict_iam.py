@@ -1,0 +1,141 @@
+"""Calls made with a role's credentials (`local_aws run --as`) are authorized as AWS authorizes them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import RunningLocalAws
+from tests.local_aws.strict_account import ACCOUNT, StrictAccount, allow, unique
+
+SAGEMAKER_ARN = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}"
+
+
+@pytest.fixture(scope="module")
+def account(local_aws: RunningLocalAws, artifact_dir: Path) -> StrictAccount:
+    bucket = unique("iam")
+    local_aws.client("s3").create_bucket(Bucket=bucket)
+    local_aws.client("s3").put_object(
+        Bucket=bucket, Key="good.tar.gz", Body=(artifact_dir / "model.tar.gz").read_bytes()
+    )
+    return StrictAccount(local_aws, bucket)
+
+
+@pytest.fixture(scope="module")
+def endpoint(account: StrictAccount) -> str:
+    return str(account.endpoint(account.config(account.model()))["EndpointName"])
+
+
+def denial(call: Any, **kwargs: Any) -> dict[str, str]:
+    with pytest.raises(ClientError) as raised:
+        call(**kwargs)
+    error: dict[str, str] = raised.value.response["Error"]
+    return error
+
+
+def test_a_role_may_do_only_what_its_policies_allow_on_the_resources_they_name(
+    account: StrictAccount, endpoint: str
+) -> None:
+    """Rule iam-evaluation: real ARNs (the endpoint's in lower case), AWS's error classes and wording."""
+    role = account.role([allow(["sagemaker:DescribeEndpoint"], [f"{SAGEMAKER_ARN}:endpoint/{endpoint.lower()}"])])
+    sagemaker, s3 = account.client_as("sagemaker", role), account.client_as("s3", role)
+
+    described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    other = denial(sagemaker.describe_endpoint, EndpointName="another-endpoint")
+    config = denial(sagemaker.describe_endpoint_config, EndpointConfigName=described["EndpointConfigName"])
+    s3_denial = denial(s3.get_object, Bucket=account.bucket, Key="good.tar.gz")
+
+    assert other["Code"] == "AccessDeniedException"
+    assert other["Message"].endswith(
+        f"is not authorized to perform: sagemaker:DescribeEndpoint on resource: {SAGEMAKER_ARN}:endpoint/"
+        "another-endpoint because no identity-based policy allows the sagemaker:DescribeEndpoint action"
+    )
+    assert "sagemaker:DescribeEndpointConfig" in config["Message"]
+    assert s3_denial["Code"] == "AccessDenied"
+    assert f"s3:GetObject on resource: arn:aws:s3:::{account.bucket}/good.tar.gz" in s3_denial["Message"]
+
+
+def test_a_mixed_case_arn_in_a_policy_matches_nothing(account: StrictAccount, endpoint: str) -> None:
+    """Rules sagemaker-arn-lower-case and iam-evaluation together: IAM compares ARNs case-sensitively."""
+    role = account.role([allow(["sagemaker:DescribeEndpoint"], [f"{SAGEMAKER_ARN}:endpoint/{endpoint.upper()}"])])
+
+    error = denial(account.client_as("sagemaker", role).describe_endpoint, EndpointName=endpoint)
+
+    assert error["Code"] == "AccessDeniedException"
+
+
+def test_resource_tags_are_condition_keys_and_an_unknown_key_denies(account: StrictAccount) -> None:
+    """Rule iam-condition-keys: aws:ResourceTag is evaluated; a key the local AWS cannot supply is no allow."""
+    tagged = account.model(name=unique("tagged"))
+    account.client("sagemaker").add_tags(
+        ResourceArn=f"{SAGEMAKER_ARN}:model/{tagged.lower()}", Tags=[{"Key": "kmeans-byom:stack", "Value": "Mine"}]
+    )
+    untagged = account.model(name=unique("untagged"))
+    by_tag = {"StringLike": {"aws:ResourceTag/kmeans-byom:stack": "Mine"}}
+    role = account.role([allow(["sagemaker:DescribeModel"], [f"{SAGEMAKER_ARN}:model/*"], by_tag)])
+    unknown = account.role([allow(["sagemaker:DescribeModel"], ["*"], {"StringEquals": {"sagemaker:ModelArn": "x"}})])
+    sagemaker = account.client_as("sagemaker", role)
+
+    assert sagemaker.describe_model(ModelName=tagged)["ModelName"] == tagged
+    assert denial(sagemaker.describe_model, ModelName=untagged)["Code"] == "AccessDeniedException"
+    message = denial(account.client_as("sagemaker", unknown).describe_model, ModelName=tagged)["Message"]
+    assert "condition key sagemaker:ModelArn is not one the local AWS supplies" in message
+
+
+def test_invoking_needs_sagemaker_invoke_endpoint_on_the_endpoint(account: StrictAccount, endpoint: str) -> None:
+    """Rule invoke-authorization: the runtime asks the control plane, which holds IAM's state."""
+    arn = f"{SAGEMAKER_ARN}:endpoint/{endpoint.lower()}"
+    allowed = account.role([allow(["sagemaker:InvokeEndpoint"], [arn])])
+    describe_only = account.role([allow(["sagemaker:DescribeEndpoint"], [arn])])
+    body = "0," * 63 + "0"
+
+    answer = account.client_as("sagemaker-runtime", allowed).invoke_endpoint(
+        EndpointName=endpoint, ContentType="text/csv", Body=body
+    )
+    error = denial(
+        account.client_as("sagemaker-runtime", describe_only).invoke_endpoint,
+        EndpointName=endpoint,
+        ContentType="text/csv",
+        Body=body,
+    )
+
+    assert json.loads(answer["Body"].read())["predictions"]
+    assert error["Code"] == "AccessDeniedException"
+    assert "sagemaker:InvokeEndpoint" in error["Message"]
+
+
+def test_run_as_runs_a_command_with_the_roles_credentials(account: StrictAccount, endpoint: str) -> None:
+    role = account.role([allow(["sagemaker:DescribeEndpoint"], [f"{SAGEMAKER_ARN}:endpoint/{endpoint.lower()}"])])
+    probe = (
+        "import boto3, sys; s = boto3.client('sagemaker');"
+        f"print(s.describe_endpoint(EndpointName='{endpoint}')['EndpointStatus']);"
+        "s.list_endpoints()"
+    )
+
+    result = account.local_aws.run(
+        sys.executable, "-m", "local_aws", "run", "--as", role.rsplit("/", 1)[-1], "--", sys.executable, "-c", probe
+    )
+
+    assert result.stdout.startswith("InService")
+    assert "AccessDeniedException" in result.stderr
+    assert "sagemaker:ListEndpoints on resource: *" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("role", "message"),
+    [
+        ("no-such-role", "--as no-such-role: no such role in the local AWS"),
+        ("NoStack.RoleArn", "--as NoStack.RoleArn: no stack NoStack"),
+    ],
+)
+def test_run_as_an_unknown_role_says_so(account: StrictAccount, role: str, message: str) -> None:
+    result = account.local_aws.run(sys.executable, "-m", "local_aws", "run", "--as", role, "--", "true")
+
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

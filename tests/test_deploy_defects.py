@@ -1,0 +1,157 @@
+"""Defects a first real deploy would hit, each caught by deploying with the real CDK CLI to the strict local AWS.
+
+Each test failed before its fix: the local AWS refused, failed or reset what AWS refuses, fails or resets.
+(The verifier's IAM scope, the first of them, is tests/test_verifier_roles.py.)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from model_build.cli import main as build_model
+from tests.conftest import RunningLocalAws
+from tests.test_end_to_end import CDK, CDK_OUT, QUIET, bootstrapped
+
+pytestmark = pytest.mark.slow
+STACK = "KMeansEndpoint"
+AUTOSCALED = ["instance_count=2", "autoscaling_min=2", "autoscaling_max=6"]
+
+
+def autoscaled(instance_type: str = "ml.c5.xlarge") -> list[str]:
+    return [f"instance_type={instance_type}", *AUTOSCALED]
+
+
+__all__ = ["bootstrapped"]  # the fixture, imported for its registration
+
+
+def deploy(local_aws: RunningLocalAws, artifact: Path, *context: str) -> Any:
+    flags = [item for setting in context for item in ("-c", setting)]
+    return local_aws.run(
+        *CDK,
+        "-c",
+        f"artifact_dir={artifact}",
+        "--output",
+        str(CDK_OUT),
+        "deploy",
+        STACK,
+        "--method=direct",
+        *QUIET,
+        *flags,
+    )
+
+
+@pytest.fixture
+def stack(bootstrapped: RunningLocalAws, artifact_dir: Path) -> Iterator[RunningLocalAws]:
+    """Each test starts from no stack and leaves none (teardown empties what data capture wrote)."""
+    yield bootstrapped
+    bootstrapped.run(sys.executable, "-m", "teardown", "--stack", STACK, "--force")
+    destroyed = bootstrapped.run(
+        *CDK,
+        "-c",
+        f"artifact_dir={artifact_dir}",
+        "--output",
+        str(CDK_OUT),
+        "destroy",
+        STACK,
+        "--force",
+        "--no-notices",
+    )
+    assert destroyed.returncode == 0, destroyed.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def new_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("new-artifact")
+    assert build_model(["--max-rows", "300", "--seed", "4", "--out", str(out)]) == 0
+    return out
+
+
+def variant(local_aws: RunningLocalAws) -> dict[str, Any]:
+    (described,) = local_aws.client("sagemaker").describe_endpoint(EndpointName=STACK)["ProductionVariants"]
+    return dict(described)
+
+
+def ok(result: Any) -> None:
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+
+
+def test_a_new_artifact_keeps_autoscaled_capacity_and_can_read_its_rollback_alarms(
+    stack: RunningLocalAws, artifact_dir: Path, new_artifact: Path
+) -> None:
+    """Defects 2 (RetainAllVariantProperties) and 3 (cloudwatch:DescribeAlarms, needed from the first update)."""
+    ok(deploy(stack, artifact_dir, *autoscaled()))
+    capacity = [{"VariantName": "AllTraffic", "DesiredInstanceCount": 5, "DesiredWeight": 1.0}]
+    stack.client("sagemaker").update_endpoint_weights_and_capacities(
+        EndpointName=STACK, DesiredWeightsAndCapacities=capacity
+    )
+
+    updated = deploy(stack, new_artifact, *autoscaled())
+
+    ok(updated)
+    assert variant(stack)["CurrentInstanceCount"] == 5
+    assert (
+        stack.run(sys.executable, "-m", "verification", "--stack", STACK, "--reference", str(new_artifact)).returncode
+        == 0
+    )
+
+
+def test_without_autoscaling_a_changed_instance_count_applies(stack: RunningLocalAws, artifact_dir: Path) -> None:
+    ok(deploy(stack, artifact_dir))
+
+    ok(deploy(stack, artifact_dir, "instance_count=2"))
+
+    assert variant(stack)["CurrentInstanceCount"] == 2
+
+
+def test_a_local_storage_instance_type_deploys_without_a_volume_key(stack: RunningLocalAws, artifact_dir: Path) -> None:
+    """Defect 5: ml.g6 has local NVMe storage; the old pattern gave it a KmsKeyId, which AWS refuses."""
+    ok(deploy(stack, artifact_dir, "instance_type=ml.g6.xlarge"))
+
+    config_name = stack.client("sagemaker").describe_endpoint(EndpointName=STACK)["EndpointConfigName"]
+    assert "KmsKeyId" not in stack.client("sagemaker").describe_endpoint_config(EndpointConfigName=config_name)
+
+
+def test_a_long_linear_deployment_gets_the_time_its_waits_need(
+    stack: RunningLocalAws, artifact_dir: Path, new_artifact: Path
+) -> None:
+    """Defect 6: 10 steps of 2,000 s need 20,900 s; the old cap of 14,400 s was refused as shorter than the waits."""
+    linear = [
+        "instance_count=2",
+        "deployment_policy=linear",
+        "deployment_step_percent=10",
+        "deployment_wait_seconds=2000",
+    ]
+    ok(deploy(stack, artifact_dir, *linear))
+
+    ok(deploy(stack, new_artifact, *linear))
+
+    template = json.loads((CDK_OUT / f"{STACK}.template.json").read_text())
+    (endpoint,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::SageMaker::Endpoint"]
+    assert (
+        endpoint["Properties"]["DeploymentConfig"]["BlueGreenUpdatePolicy"]["MaximumExecutionTimeoutInSeconds"]
+        == 20_900
+    )
+
+
+def test_changing_the_instance_type_of_an_autoscaled_variant_takes_two_deploys(
+    stack: RunningLocalAws, artifact_dir: Path
+) -> None:
+    """README, change semantics: AWS refuses the one-step change; turn autoscaling off first, then change."""
+    ok(deploy(stack, artifact_dir, *autoscaled()))
+    serving = stack.client("sagemaker").describe_endpoint(EndpointName=STACK)["EndpointConfigName"]
+
+    one_step = deploy(stack, artifact_dir, *autoscaled("ml.m5.xlarge"))
+    without_autoscaling = deploy(stack, artifact_dir, "instance_type=ml.c5.xlarge", "instance_count=2")
+    new_type = deploy(stack, artifact_dir, *autoscaled("ml.m5.xlarge"))
+
+    assert one_step.returncode != 0
+    assert "registered as an Application Auto Scaling target" in one_step.stdout + one_step.stderr
+    ok(without_autoscaling)
+    ok(new_type)
+    assert serving != stack.client("sagemaker").describe_endpoint(EndpointName=STACK)["EndpointConfigName"]
