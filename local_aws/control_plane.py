@@ -17,10 +17,10 @@
    is now deleted and the new one created.
 6. AWS::KMS::Key tags are {Key, Value} in CloudFormation; moto reads them as the KMS API's
    {TagKey, TagValue} and fails on any tagged key. They are now translated first.
-7. Deleting a stack whose bucket still holds objects: moto drops the stack and silently leaves
-   the bucket behind. CloudFormation fails the bucket (BucketNotEmpty), deletes the rest, and
-   leaves the stack in DELETE_FAILED until it is emptied and deleted again; so does this now,
-   so `cdk destroy` without `python -m teardown` first fails here as it does on AWS.
+7. Deleting a stack whose bucket still holds objects (or any resource that cannot be deleted): moto drops
+   the stack and silently leaves the bucket behind. CloudFormation fails the bucket (BucketNotEmpty),
+   deletes the rest, and leaves the stack in DELETE_FAILED until it is emptied and deleted again; so
+   does this now, so `cdk destroy` without `python -m teardown` first fails here as it does on AWS.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from typing import Any
 
 from moto.cloudformation.models import CloudFormationBackend
 from moto.cloudformation.parsing import ResourceMap
+from moto.core.exceptions import ServiceException, _RESTError
 from moto.iam.models import ManagedPolicy, iam_backends
 from moto.kms.models import Key
 from moto.moto_server.threaded_moto_server import MotoRequestHandler  # type: ignore[attr-defined]
@@ -50,6 +51,7 @@ from local_aws.strict.cloudwatch import patch_cloudwatch
 from local_aws.strict.principals import Verdict
 from local_aws.strict.rules import enforced
 from local_aws.strict.sagemaker_backend import patch_sagemaker
+from local_aws.strict.template import references
 
 AUTHORIZE_PATH = "/_local_aws/authorize"
 ALLOWED = Verdict(True, "")
@@ -66,23 +68,6 @@ def _resolve_update_parameters(self: Any, instance: Any, incoming_params: list[d
         if parameter.get("UsePreviousValue", False) and key in instance.parameters:
             parameters[key] = instance.parameters[key]
     return parameters
-
-
-def references(value: Any) -> set[str]:
-    """Logical ids that `value` (a resource's JSON) points at through Ref or Fn::GetAtt."""
-    if isinstance(value, list):
-        return set().union(*map(references, value)) if value else set()
-    if not isinstance(value, dict):
-        return set()
-    found = set().union(*map(references, value.values())) if value else set()
-    if isinstance(value.get("Ref"), str):
-        found.add(value["Ref"])
-    attribute = value.get("Fn::GetAtt")
-    if isinstance(attribute, list) and attribute:
-        found.add(attribute[0])
-    elif isinstance(attribute, str):
-        found.add(attribute.split(".")[0])
-    return found
 
 
 _original_build_resource_diff = ResourceMap.build_resource_diff
@@ -151,7 +136,8 @@ def _delete_stack(self: Any, name_or_stack_id: str) -> None:
     stacks = dict(self.stacks)
     try:
         _original_delete_stack(self, name_or_stack_id)
-    except BucketNotEmptyError as error:
+    except (BucketNotEmptyError, ServiceException, _RESTError) as error:
+        # Any resource CloudFormation cannot delete fails the delete, and the stack stays (DELETE_FAILED).
         for stack_id, stack in stacks.items():
             if stack_id not in self.stacks:  # the one moto popped before failing
                 stack.status = "DELETE_FAILED"

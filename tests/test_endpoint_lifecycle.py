@@ -23,6 +23,7 @@ from local_aws.runtime.predictor import KMeansPredictor
 from model_build.cli import main as build_model
 from model_build.reference import ReferenceSet
 from tests.conftest import RunningLocalAws, started_local_aws
+from tests.local_aws.strict_account import StrictAccount, unique
 
 pytestmark = pytest.mark.slow
 STACK = "KMeansEndpoint"
@@ -112,14 +113,17 @@ def test_an_alarm_during_the_bake_rolls_back_while_cloudformation_reports_succes
 
 
 def test_an_endpoint_is_creating_before_it_is_in_service(delayed: RunningLocalAws, artifact_dir: Path) -> None:
+    probe = StrictAccount(delayed, unique("probe"))
+    delayed.client("s3").create_bucket(Bucket=probe.bucket)
+    delayed.client("s3").put_object(
+        Bucket=probe.bucket, Key="good.tar.gz", Body=(artifact_dir / "model.tar.gz").read_bytes()
+    )
     sagemaker = delayed.client("sagemaker")
-    config = sagemaker.describe_endpoint(EndpointName=STACK)["EndpointConfigName"]  # deployed above
 
-    sagemaker.create_endpoint(EndpointName="lifecycle-probe", EndpointConfigName=config)
-    first = sagemaker.describe_endpoint(EndpointName="lifecycle-probe")["EndpointStatus"]
-    sagemaker.get_waiter("endpoint_in_service").wait(EndpointName="lifecycle-probe", WaiterConfig={"Delay": 1})
+    first = probe.endpoint(probe.config(probe.model()))
+    sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=first["EndpointName"], WaiterConfig={"Delay": 1})
 
-    assert first == "Creating"
+    assert first["EndpointStatus"] == "Creating"
 
 
 def test_a_crashed_runtime_is_replaced(delayed: RunningLocalAws) -> None:

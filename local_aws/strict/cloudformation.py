@@ -22,6 +22,7 @@ from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, Model, sagem
 from local_aws.strict import lifecycle
 from local_aws.strict.rules import enforced
 from local_aws.strict.sagemaker_backend import EndpointFailedError, create_endpoint, update_endpoint
+from local_aws.strict.template import references
 
 SAGEMAKER_NAMED_BY_LOGICAL_ID = frozenset({"AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig"})
 SUFFIX_LENGTH = 12
@@ -175,7 +176,8 @@ def _update(self: FakeStack, template: str, *args: Any, **kwargs: Any) -> None:
         _original_update(self, template, *args, **kwargs)
         _clean_up_replaced()
     except ResourceFailedError as failure:
-        _clean_up_replaced()  # the replacements made before the failure; the rollback replaces them again
+        # The rollback replaces the replaced resources once more, from the previous template; the originals
+        # are deleted with everything else after it, once the endpoint serves the rolled-back config.
         reason = f"The following resource(s) failed to update: [{failure.logical_id}]. {failure.reason}"
         self._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
         self.template = previous_template
@@ -187,6 +189,49 @@ def _update(self: FakeStack, template: str, *args: Any, **kwargs: Any) -> None:
         self._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
 
 
+_original_resource_map_update = parsing.ResourceMap.update
+
+
+def _depends_on(body: dict[str, Any]) -> set[str]:
+    depends = body.get("DependsOn", [])
+    return references(body) | ({depends} if isinstance(depends, str) else set(depends))
+
+
+def _added_after_modified(self: Any, template: dict[str, Any], parameters: Any) -> set[str]:
+    """New resources that depend on a modified one: CloudFormation creates them after it is updated, moto before
+    (so a scalable target restored with a new instance type would be registered before the endpoint changed)."""
+    diff = self.build_resource_diff(template, parameters)
+    resources, later = template["Resources"], set[str]()
+    waiting_on = set(diff["Modify"])
+    changed = True
+    while changed:
+        found = {
+            name for name in diff["Add"] if name not in later and _depends_on(resources[name]) & (waiting_on | later)
+        }
+        later |= found
+        changed = bool(found)
+    return later
+
+
+def _without(template: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    resources = {k: v for k, v in template["Resources"].items() if k not in names}
+    outputs = {k: v for k, v in template.get("Outputs", {}).items() if not references(v) & names}
+    return {**template, "Resources": resources, "Outputs": outputs}
+
+
+def _resource_map_update(self: Any, template: dict[str, Any], parameters: Any = None) -> None:
+    """Update in dependency order, and forget what the template removed: moto keeps a removed resource in its
+    map, so adding the same logical id back later would not create it."""
+    later = _added_after_modified(self, template, parameters)
+    if later:
+        _original_resource_map_update(self, _without(template, later), parameters)
+    _original_resource_map_update(self, template, parameters)
+    resources, declared = template.get("Resources", {}), template.get("Parameters", {})
+    for name, parsed in list(self._parsed_resources.items()):
+        if name not in resources and name not in declared and not isinstance(parsed, str | list | dict):
+            self._parsed_resources.pop(name)
+
+
 def patch_cloudformation() -> None:
     parsing.generate_resource_name = _generate_resource_name
     parsing.parse_and_create_resource = _failing_as(parsing.parse_and_create_resource)
@@ -195,5 +240,6 @@ def patch_cloudformation() -> None:
         replaced.update_from_cloudformation_json = _replaced_in_cleanup(replaced)  # type: ignore[method-assign]
     FakeEndpoint.create_from_cloudformation_json = staticmethod(_create_endpoint)  # type: ignore[method-assign]
     FakeEndpoint.update_from_cloudformation_json = staticmethod(_update_endpoint)  # type: ignore[method-assign]
+    parsing.ResourceMap.update = _resource_map_update  # type: ignore[method-assign]
     FakeStack.create_resources = _create_resources  # type: ignore[method-assign]
     FakeStack.update = _update  # type: ignore[method-assign]

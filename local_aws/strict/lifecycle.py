@@ -20,6 +20,7 @@ from moto.cloudwatch.models import cloudwatch_backends
 from moto.sagemaker.models import FakeEndpoint
 
 from local_aws.config import ACCOUNT_ID, REGION
+from local_aws.strict.rules import enforced
 
 PROVISION_SECONDS_VARIABLE = "LOCAL_AWS_PROVISION_SECONDS"  # Creating -> InService/Failed (API calls)
 BAKE_SECONDS_VARIABLE = "LOCAL_AWS_BAKE_SECONDS"  # Updating, alarms watched -> InService or RollingBack
@@ -64,7 +65,7 @@ def advance(endpoint: FakeEndpoint) -> None:
         if transition is None:
             return
         now = time.monotonic()
-        transition.alarmed |= _any_in_alarm(transition.alarms)
+        transition.alarmed |= enforced("alarm-rollback") and _any_in_alarm(transition.alarms)
         if transition.rolling_back_until is not None:
             if now >= transition.rolling_back_until:
                 endpoint.endpoint_status = "InService"

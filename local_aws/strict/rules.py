@@ -30,6 +30,7 @@ RULES = {
     "execution-role-alarms": "on update with auto-rollback, the execution role must allow cloudwatch:DescribeAlarms",
     "model-health-check": "a model the container cannot load fails the endpoint, not the first invocation",
     "stack-rollback": "a failed resource fails the stack, which rolls back and leaves nothing behind",
+    "alarm-rollback": "an alarm in ALARM while a blue/green update bakes rolls the endpoint back to the old config",
     "retain-variant-properties": "UpdateEndpoint resets instance count and weight unless they are retained",
     "autoscaled-instance-type": "an update changing the instance type of an autoscaled variant fails",
     "invoke-authorization": "InvokeEndpoint is authorized against the caller's role",

@@ -1,10 +1,6 @@
 """What each kind of change does to a deployed stack, by the CDK CLI's own diff engine (offline).
 
-| change                    | Model      | EndpointConfig | Endpoint                                  |
-|---------------------------|------------|----------------|-------------------------------------------|
-| endpoint settings (count) | kept       | replaced       | same name, blue/green update to new config|
-| a new artifact            | replaced   | replaced       | same name, blue/green update, rollback alarms |
-| nothing                   | -          | -              | no difference                             |
+The table these tests prove is in the README ("Who owns what on a deploy").
 """
 
 from __future__ import annotations
