@@ -14,7 +14,7 @@ CDK_OUT ?= cdk.out
 CDK = npx --no-install cdk -c artifact_dir=$(BUILD_DIR) --output $(CDK_OUT)
 
 .PHONY: setup setup-deploy check format test test-fast demo demo-down up-local deploy-local deploy-local-stack verify verify-local \
-	promote-local build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify golden clean
+	promote-local build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify bench-verify-seed golden clean
 
 PROTO_OUT := recordio/aialgs_data_pb2.py
 
@@ -101,7 +101,7 @@ deploy-local: up-local $(ARTIFACT)
 	$(MAKE) --no-print-directory deploy-local-stack
 
 deploy-local-stack:
-	$(LOCAL) $(CDK) deploy $(STACK) --method=direct $(CDK_LOCAL_FLAGS) --outputs-file $(BUILD_DIR)/outputs.json
+	$(LOCAL) $(CDK) deploy $(STACK) $(CDK_LOCAL_FLAGS) --outputs-file $(BUILD_DIR)/outputs.json
 
 # The one verify command (demo, promote-local, the pipeline and the workflows run it):
 #   make verify STACK=name [OUT=prefix]                       reads the stack's outputs
@@ -122,7 +122,7 @@ promote-local: setup-deploy build up-local
 	$(LOCAL) $(CDK) bootstrap $(LOCAL_ACCOUNT) --no-notices
 	@set -e; for stage in $(STAGES); do \
 		echo "== $$stage: deploy"; \
-		$(LOCAL) $(CDK) deploy $(STACK)-$$stage -c stage=$$stage --method=direct $(CDK_LOCAL_FLAGS) \
+		$(LOCAL) $(CDK) deploy $(STACK)-$$stage -c stage=$$stage $(CDK_LOCAL_FLAGS) \
 			--outputs-file $(BUILD_DIR)/outputs-$$stage.json; \
 		echo "== $$stage: verify"; \
 		$(LOCAL) $(MAKE) --no-print-directory verify STACK=$(STACK)-$$stage OUT=$(BUILD_DIR)/verification-$$stage; \
@@ -155,7 +155,7 @@ deploy: setup-deploy $(ARTIFACT)
 destroy: setup-deploy
 	$(call empty_and_destroy,,$(STACK))
 
-bench: bench-build bench-synth bench-runtime bench-verify
+bench: bench-build bench-synth bench-runtime bench-verify bench-verify-seed
 
 bench-build: setup
 	$(PY) bench/build_vs_notebook.py
@@ -168,6 +168,9 @@ bench-runtime: setup
 
 bench-verify: setup
 	$(PY) bench/verify_vs_sequential.py
+
+bench-verify-seed: setup
+	$(PY) bench/verify_vs_seed.py
 
 # Regenerate the golden NDArray files with real MXNet (commit the result).
 golden: .venv-mxnet/.installed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -18,6 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = REPO_ROOT / ".bench"
 VENV_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
 MXNET_PYTHON = REPO_ROOT / ".venv-mxnet" / "bin" / "python"
+IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,12 @@ class LocalEndpoint:
 
     ENDPOINT = "bench-endpoint"
 
-    def __init__(self, centroids: npt.NDArray[np.float32]) -> None:
+    def __init__(self, centroids: npt.NDArray[np.float32], **settings: str) -> None:
+        """`settings`: environment for the local AWS, e.g. LOCAL_AWS_RUNTIME_LATENCY_MS."""
         from local_aws.config import LocalAwsConfig
 
         self.centroids = centroids
+        self.settings = settings
         self.config = LocalAwsConfig(
             control_port=free_port(), runtime_port=free_port(), state_dir=BENCH_DIR / "local_aws"
         )
@@ -74,7 +78,7 @@ class LocalEndpoint:
     def __enter__(self) -> LocalEndpoint:
         from local_aws.processes import start
 
-        start(self.config, self.config.client_environment())
+        start(self.config, {**self.config.client_environment(), **self.settings})
         self._create_endpoint()
         return self
 
@@ -106,14 +110,49 @@ class LocalEndpoint:
         s3.put_object(Bucket="bench", Key="model.tar.gz", Body=package_model(ndarray.encode([self.centroids])))
         sagemaker.create_model(
             ModelName="bench-model",
-            ExecutionRoleArn="arn:aws:iam::123456789012:role/bench",
-            PrimaryContainer={"Image": "kmeans:1", "ModelDataUrl": "s3://bench/model.tar.gz"},
+            ExecutionRoleArn=self._hosting_role(),
+            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": "s3://bench/model.tar.gz"},
         )
         sagemaker.create_endpoint_config(
             EndpointConfigName="bench-config",
             ProductionVariants=[
-                {"VariantName": "AllTraffic", "ModelName": "bench-model", "InstanceType": "ml.m5.large",
-                 "InitialInstanceCount": 1, "InitialVariantWeight": 1.0}
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": "bench-model",
+                    "InstanceType": "ml.m5.large",
+                    "InitialInstanceCount": 1,
+                    "InitialVariantWeight": 1.0,
+                }
             ],
-        )  # fmt: skip
+        )
         sagemaker.create_endpoint(EndpointName=self.ENDPOINT, EndpointConfigName="bench-config")
+
+    def _hosting_role(self) -> str:
+        """A role the strict local AWS lets host the model: artifact, image, logs."""
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "sagemaker.amazonaws.com"}}
+            ],
+        }
+        grants = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Resource": "*",
+                    "Action": [
+                        "s3:GetObject",
+                        "ecr:GetAuthorizationToken",
+                        "ecr:BatchGetImage",
+                        "ecr:GetDownloadUrlForLayer",
+                        "logs:CreateLogStream",
+                        "logs:PutLogEvents",
+                    ],
+                }
+            ],
+        }
+        iam = self.client("iam")
+        arn: str = iam.create_role(RoleName="bench", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        iam.put_role_policy(RoleName="bench", PolicyName="hosting", PolicyDocument=json.dumps(grants))
+        return arn

@@ -46,6 +46,7 @@ from werkzeug.wrappers import Request, Response
 
 from local_aws.strict.authorization import authorize, patch_authorization, sagemaker_request
 from local_aws.strict.autoscaling import patch_autoscaling
+from local_aws.strict.change_sets import patch_change_sets
 from local_aws.strict.cloudformation import patch_cloudformation
 from local_aws.strict.cloudwatch import patch_cloudwatch
 from local_aws.strict.principals import Verdict
@@ -157,6 +158,7 @@ def patch_moto() -> None:
     ResourceMap.build_resource_diff = _build_resource_diff  # type: ignore[method-assign, assignment]
     patch_sagemaker()
     patch_cloudformation()
+    patch_change_sets()
     patch_autoscaling()
     patch_cloudwatch()
     patch_authorization()

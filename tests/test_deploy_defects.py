@@ -40,7 +40,6 @@ def deploy(local_aws: RunningLocalAws, artifact: Path, *context: str) -> Any:
         str(CDK_OUT),
         "deploy",
         STACK,
-        "--method=direct",
         *QUIET,
         *flags,
     )

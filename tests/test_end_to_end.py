@@ -32,7 +32,7 @@ def cdk(local_aws: RunningLocalAws, artifact: Path, *args: str) -> subprocess.Co
 
 def deploy(local_aws: RunningLocalAws, artifact: Path, outputs: Path, *context: str) -> None:
     flags = [item for pair in (("-c", c) for c in context) for item in pair]
-    cdk(local_aws, artifact, "deploy", STACK, "--method=direct", *QUIET, "--outputs-file", str(outputs), *flags)
+    cdk(local_aws, artifact, "deploy", STACK, *QUIET, "--outputs-file", str(outputs), *flags)
 
 
 def verify(local_aws: RunningLocalAws, reference: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -144,3 +144,56 @@ def test_promote_local_deploys_and_verifies_every_stage(bootstrapped: RunningLoc
     for stage in ("staging", "prod"):
         cdk(bootstrapped, tmp_path / "build", "destroy", f"KMeansEndpoint-{stage}", "-c", f"stage={stage}", "--force")
     assert inventory(bootstrapped) == before
+
+
+def stack_shape(local_aws: RunningLocalAws) -> tuple[list[tuple[str, str]], list[str], str]:
+    """What a deploy made: resources by logical id and type, output names, status."""
+    cloudformation = local_aws.client("cloudformation")
+    resources = cloudformation.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+    (stack,) = cloudformation.describe_stacks(StackName=STACK)["Stacks"]
+    shape = sorted((r["LogicalResourceId"], r["ResourceType"]) for r in resources)
+    return shape, sorted(o["OutputKey"] for o in stack.get("Outputs", [])), stack["StackStatus"]
+
+
+def change_set_replacements(local_aws: RunningLocalAws, artifact: Path, *context: str) -> dict[str, str]:
+    """`cdk deploy --no-execute`: the change set CloudFormation would run, as logical type -> Replacement."""
+    flags = [item for pair in (("-c", c) for c in context) for item in pair]
+    cdk(local_aws, artifact, "deploy", STACK, *QUIET, "--no-execute", "--change-set-name", "preview", *flags)
+    described = local_aws.client("cloudformation").describe_change_set(StackName=STACK, ChangeSetName="preview")
+    local_aws.client("cloudformation").delete_change_set(StackName=STACK, ChangeSetName="preview")
+    changes = [change["ResourceChange"] for change in described["Changes"]]
+    return {c["ResourceType"]: c.get("Replacement", c["Action"]) for c in changes if c["Action"] == "Modify"}
+
+
+def test_change_sets_deploy_what_direct_deploys_and_say_what_they_replace(
+    bootstrapped: RunningLocalAws, artifact_dir: Path, wrong_model: Path, tmp_path: Path
+) -> None:
+    cdk(bootstrapped, artifact_dir, "deploy", STACK, *QUIET, "--method=direct")
+    direct = stack_shape(bootstrapped)
+    cdk(bootstrapped, artifact_dir, "destroy", STACK, "--force", "--no-notices")
+
+    deploy(bootstrapped, artifact_dir, tmp_path / "outputs.json")  # the CLI's default: a change set
+    unchanged = cdk(bootstrapped, artifact_dir, "deploy", STACK, *QUIET)
+    new_artifact = change_set_replacements(bootstrapped, wrong_model)
+    new_setting = change_set_replacements(bootstrapped, artifact_dir, "instance_count=2")
+    by_change_set = stack_shape(bootstrapped)
+    cdk(bootstrapped, artifact_dir, "destroy", STACK, "--force", "--no-notices")
+
+    assert by_change_set == direct
+    assert direct[1] == [
+        "ArtifactSha256",
+        "EndpointConfigName",
+        "EndpointName",
+        "ExecutionRoleArn",
+        "ModelDataUrl",
+        "ModelName",
+        "Region",
+    ]
+    assert "(no changes)" in unchanged.stdout + unchanged.stderr
+    assert new_artifact == {
+        "AWS::SageMaker::Model": "True",
+        "AWS::SageMaker::EndpointConfig": "Conditional",  # its ModelName follows the replaced Model
+        "AWS::SageMaker::Endpoint": "False",  # a blue/green update of the same endpoint
+        "AWS::IAM::ManagedPolicy": "False",
+    }
+    assert new_setting == {"AWS::SageMaker::EndpointConfig": "True", "AWS::SageMaker::Endpoint": "False"}

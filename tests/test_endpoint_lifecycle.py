@@ -30,7 +30,7 @@ STACK = "KMeansEndpoint"
 BAKE_S = 8
 CDK_OUT = Path(tempfile.gettempdir()) / f"kmeans-byom-lifecycle-{os.getpid()}" / "cdk.out"
 CDK = ["npx", "--no-install", "cdk", "--output", str(CDK_OUT)]
-QUIET = ["--no-notices", "--require-approval", "never", "--method=direct"]
+QUIET = ["--no-notices", "--require-approval", "never"]
 
 
 @pytest.fixture(scope="module")

@@ -50,7 +50,6 @@ def staging(
         STACK,
         "-c",
         f"stage={STAGE}",
-        "--method=direct",
         *QUIET,
         "--outputs-file",
         str(outputs),

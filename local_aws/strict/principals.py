@@ -26,9 +26,16 @@ def role_name(role_arn: str) -> str:
     return role_arn.rsplit("/", 1)[-1]
 
 
+class RoleNotFoundError(LookupError):
+    """No such role in the local IAM: it grants nothing."""
+
+
 def role_documents(role_arn: str) -> list[dict[str, Any]]:
     """The role's inline and attached managed policies, as parsed JSON."""
-    role = iam_backends[ACCOUNT_ID][PARTITION].get_role(role_name(role_arn))
+    try:
+        role = iam_backends[ACCOUNT_ID][PARTITION].get_role(role_name(role_arn))
+    except Exception as error:  # moto's NoSuchEntity
+        raise RoleNotFoundError(f"role {role_arn} does not exist") from error
     documents = [_parsed(document) for document in role.policies.values()]
     for policy in role.managed_policies.values():
         default = next(version for version in policy.versions if version.is_default)
@@ -64,6 +71,8 @@ def judge(role_arn: str, principal: str, request: AuthorizationRequest) -> Verdi
         decision = evaluate(role_documents(role_arn), request)
     except PolicyError as error:
         return Verdict(False, f"{subject} because the local AWS cannot evaluate its policy: {error}")
+    except RoleNotFoundError as error:
+        return Verdict(False, f"{subject} because the {error}")
     if decision is Decision.ALLOWED:
         return Verdict(True, "")
     if decision is Decision.EXPLICIT_DENY:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from local_aws.strict.principals import PARTITION, judge
 from local_aws.strict.rules import enforced
 from model_build.errors import BuildError
 
+ECR_REGISTRY = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
 Check = Callable[["Fleet", dict[str, Any], Any], str | None]
 
 
@@ -65,8 +67,11 @@ def _check_image_pull(fleet: Fleet, variant: dict[str, Any], model: Any) -> str 
         return None
     image = model.primary_container["Image"]
     registry, _, repository = image.partition("/")
-    account, region = registry.split(".")[0], registry.split(".")[3]
-    repository_arn = f"arn:aws:ecr:{region}:{account}:repository/{repository.split(':')[0].split('@')[0]}"
+    found = ECR_REGISTRY.match(registry)
+    if found is None:
+        return f"The image {image} of model {model.model_name} is not in an Amazon ECR registry."
+    name = repository.split(":")[0].split("@")[0]
+    repository_arn = f"arn:aws:ecr:{found['region']}:{found['account']}:repository/{name}"
     for action, resource in (
         ("ecr:GetAuthorizationToken", "*"),
         ("ecr:BatchGetImage", repository_arn),
