@@ -28,7 +28,7 @@ from bench.verify_vs_sequential import _NoProgress, unbuilt_model
 from model_build.reference import ReferenceSet, build_reference_set
 from verification.checks import PredictionRun, predictions
 from verification.compare import Tolerance
-from verification.payloads import CSV, REAL_TIME_LIMIT
+from verification.payloads import CSV, PROTOBUF, REAL_TIME_LIMIT
 from verification.target import Expected
 
 SEED_ROWS_PER_CALL = 100
@@ -57,7 +57,7 @@ def measure(
             runtime, LocalEndpoint.ENDPOINT, Expected(unbuilt_model(reference), reference), Tolerance(), 4
         )
         seed_recipe(runtime, reference.rows[:SEED_ROWS_PER_CALL])  # warm: resolve the endpoint, load the model
-        seed_s, ours_s, results, seed_answers, seed_largest = [], [], [], None, 0
+        seed_s, ours_s, protobuf_s, results, seed_answers, seed_largest = [], [], [], [], None, 0
         for _ in range(repeats):  # interleaved, so both sides see the same machine
             started = time.perf_counter()
             seed_answers, seed_largest = seed_recipe(runtime, reference.rows)
@@ -66,11 +66,15 @@ def measure(
             results.append(predictions(run, {"VariantName": "AllTraffic"}, CSV, _NoProgress()))
             ours_s.append(time.perf_counter() - started)
             assert results[-1].passed, results[-1].detail
+            started = time.perf_counter()
+            assert predictions(run, {"VariantName": "AllTraffic"}, PROTOBUF, _NoProgress()).passed
+            protobuf_s.append(time.perf_counter() - started)
     assert seed_answers is not None
     wrong = int(np.count_nonzero(seed_answers != reference.closest_cluster))
     return {
         "seed_s": min(seed_s),
         "ours_s": min(ours_s),
+        "protobuf_s": min(protobuf_s),
         "seed_largest": seed_largest,
         "seed_wrong": wrong,
         "ours_largest": max(r.data["largest_request_bytes"] for r in results),
@@ -98,6 +102,8 @@ def main() -> None:
             f"      largest request: seed {got['seed_largest']} bytes, verifier {got['ours_largest']} bytes "
             f"in {got['ours_requests']} requests (limit {REAL_TIME_LIMIT}); seed's wrong clusters: {got['seed_wrong']}"
         )
+        protobuf_ratio = got["seed_s"] / got["protobuf_s"]
+        print(f"      also: the verifier's RecordIO-protobuf check {got['protobuf_s']:.2f} s ({protobuf_ratio:.2f}x)")
 
 
 if __name__ == "__main__":
