@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tests.conftest import RunningLocalAws
@@ -50,6 +51,14 @@ class StrictAccount:
 
     local_aws: RunningLocalAws
     bucket: str
+
+    @classmethod
+    def with_artifact(cls, local_aws: RunningLocalAws, artifact: Path, prefix: str) -> StrictAccount:
+        """A fresh bucket holding `artifact` as good.tar.gz."""
+        bucket = unique(prefix)
+        local_aws.client("s3").create_bucket(Bucket=bucket)
+        local_aws.client("s3").put_object(Bucket=bucket, Key="good.tar.gz", Body=artifact.read_bytes())
+        return cls(local_aws, bucket)
 
     def client(self, service: str) -> Any:
         return self.local_aws.client(service)

@@ -28,12 +28,7 @@ CAPTURE = {
 
 @pytest.fixture(scope="module")
 def account(local_aws: RunningLocalAws, artifact_dir: Path) -> StrictAccount:
-    bucket = unique("fleet")
-    local_aws.client("s3").create_bucket(Bucket=bucket)
-    local_aws.client("s3").put_object(
-        Bucket=bucket, Key="good.tar.gz", Body=(artifact_dir / "model.tar.gz").read_bytes()
-    )
-    return StrictAccount(local_aws, bucket)
+    return StrictAccount.with_artifact(local_aws, artifact_dir / "model.tar.gz", "fleet")
 
 
 def serverless_endpoint(account: StrictAccount, max_concurrency: int = 2) -> str:

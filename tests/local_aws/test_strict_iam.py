@@ -18,12 +18,7 @@ SAGEMAKER_ARN = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}"
 
 @pytest.fixture(scope="module")
 def account(local_aws: RunningLocalAws, artifact_dir: Path) -> StrictAccount:
-    bucket = unique("iam")
-    local_aws.client("s3").create_bucket(Bucket=bucket)
-    local_aws.client("s3").put_object(
-        Bucket=bucket, Key="good.tar.gz", Body=(artifact_dir / "model.tar.gz").read_bytes()
-    )
-    return StrictAccount(local_aws, bucket)
+    return StrictAccount.with_artifact(local_aws, artifact_dir / "model.tar.gz", "iam")
 
 
 @pytest.fixture(scope="module")
