@@ -36,6 +36,7 @@ class BuildRequest:
     source: dict[str, Any]
     training: dict[str, Any] | None
     draw_picture: bool = True
+    aligned_to: dict[str, Any] | None = None  # the manifest's record of an --align-to
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ def render_outputs(request: BuildRequest) -> BuildOutputs:
         source=request.source,
         versions=_versions(),
         training=request.training,
+        aligned_to=request.aligned_to,
     )
     files = {ARTIFACT_NAME: artifact, REFERENCE_FILE_NAME: reference_bytes}
     if request.draw_picture:

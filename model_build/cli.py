@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from model_build import ndarray
+from model_build.alignment import Alignment, LoadedModel, align, alignment_table, load_model
 from model_build.build import BuildRequest, build
 from model_build.datasets import DATASETS, load_dataset
 from model_build.errors import BuildError
@@ -18,6 +20,7 @@ from model_build.manifest import sha256_hex
 from model_build.packaging import unpack_model
 from model_build.reference import synthetic_rows
 from model_build.sources import ImportedModel, import_centroids, import_sklearn_model
+from model_build.compare_cli import run_compare
 from model_build.training import fit_kmeans
 
 DEFAULT_DATASET = "digits"
@@ -29,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROGRAM,
         description="Build model.tar.gz for SageMaker's built-in k-means container, "
         "from a model trained here or brought from elsewhere. "
-        f"Inspect an existing artifact with `{PROGRAM} inspect PATH`.",
+        f"Inspect an existing artifact with `{PROGRAM} inspect PATH`; "
+        f"compare two models with `{PROGRAM} compare OLD NEW`.",
     )
     train = parser.add_argument_group("train here")
     train.add_argument("--dataset", choices=DATASETS, help=f"training rows (default {DEFAULT_DATASET})")
@@ -45,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     out = parser.add_argument_group("outputs")
     out.add_argument("--reference-rows", type=_positive_int, default=100, help="rows in the reference set (100)")
     out.add_argument("--out", type=Path, default=Path("build"), help="output folder (default build/)")
+    retrain = parser.add_argument_group("retrain")
+    retrain.add_argument(
+        "--align-to",
+        type=Path,
+        metavar="PREVIOUS",
+        help="build folder or model.tar.gz: keep each cluster's id from the previous model it matches best",
+    )
     return parser
 
 
@@ -55,8 +66,30 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def make_request(args: argparse.Namespace) -> BuildRequest:
-    """Turn parsed options into a build request: train, or import and pick reference rows."""
+def make_request(args: argparse.Namespace) -> tuple[BuildRequest, Alignment | None]:
+    """Turn parsed options into a build request (aligned when asked) and the alignment made."""
+    # Read before training: a wrong --align-to should fail in a second, not after a fit.
+    previous = load_model(args.align_to, "--align-to") if args.align_to else None
+    request = _unaligned_request(args)
+    if previous is None:
+        return request, None
+    return _aligned(request, previous)
+
+
+def _aligned(request: BuildRequest, previous: LoadedModel) -> tuple[BuildRequest, Alignment]:
+    features, previous_features = request.centroids.shape[1], previous.centroids.shape[1]
+    if features != previous_features:
+        raise BuildError(f"{previous.where}: has {previous_features} features, the new model {features}")
+    alignment = align(request.centroids, previous.centroids)
+    aligned = replace(
+        request,
+        centroids=alignment.apply(request.centroids),
+        aligned_to=alignment.to_manifest(previous.artifact_sha256),
+    )
+    return aligned, alignment
+
+
+def _unaligned_request(args: argparse.Namespace) -> BuildRequest:
     imported = _imported_model(args)
     if imported is None:
         return _train_request(args)
@@ -127,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv[:1] == ["inspect"]:
             return _run_inspect(argv[1:])
+        if argv[:1] == ["compare"]:
+            return run_compare(argv[1:])
         return _run_build(build_parser().parse_args(argv))
     except BuildError as error:
         print(f"{PROGRAM}: error: {error}", file=sys.stderr)
@@ -142,7 +177,10 @@ def _run_inspect(argv: list[str]) -> int:
 
 
 def _run_build(args: argparse.Namespace) -> int:
-    outputs = build(make_request(args), args.out)
+    request, alignment = make_request(args)
+    outputs = build(request, args.out)
+    if alignment is not None:
+        print(f"aligned to {args.align_to}:\n{alignment_table(alignment)}")
     manifest = outputs.manifest
     inertia = f", inertia {manifest['inertia']:.6g}" if "inertia" in manifest else ""
     print(

@@ -23,6 +23,7 @@ FEATURE_DIM = "feature_dim"
 ARTIFACT_SHA256 = "artifact_sha256"
 REFERENCE = "reference"
 INERTIA = "inertia"
+ALIGNED_TO = "aligned_to"
 
 
 class ManifestError(ValueError):
@@ -59,6 +60,7 @@ def manifest_body(
     source: dict[str, Any],
     versions: dict[str, str],
     training: dict[str, Any] | None,
+    aligned_to: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The manifest written beside a build's artifact."""
     manifest: dict[str, Any] = {
@@ -83,6 +85,8 @@ def manifest_body(
     if training is not None:
         manifest["training"] = training
         manifest[INERTIA] = training[INERTIA]
+    if aligned_to is not None:
+        manifest[ALIGNED_TO] = aligned_to
     return manifest
 
 
