@@ -14,7 +14,7 @@ CDK_OUT ?= cdk.out
 CDK = npx --no-install cdk -c artifact_dir=$(BUILD_DIR) --output $(CDK_OUT)
 
 .PHONY: setup setup-deploy check format test test-fast demo demo-down up-local deploy-local deploy-local-stack verify verify-local \
-	promote-local build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify bench-verify-seed golden clean
+	promote-local build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align golden clean
 
 PROTO_OUT := recordio/aialgs_data_pb2.py
 
@@ -155,7 +155,7 @@ deploy: setup-deploy $(ARTIFACT)
 destroy: setup-deploy
 	$(call empty_and_destroy,,$(STACK))
 
-bench: bench-build bench-synth bench-runtime bench-verify bench-verify-seed
+bench: bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align
 
 bench-build: setup
 	$(PY) bench/build_vs_notebook.py
@@ -171,6 +171,9 @@ bench-verify: setup
 
 bench-verify-seed: setup
 	$(PY) bench/verify_vs_seed.py
+
+bench-align: setup
+	$(PY) bench/align.py
 
 # Regenerate the golden NDArray files with real MXNet (commit the result).
 golden: .venv-mxnet/.installed

@@ -77,14 +77,16 @@ def load_model(path: Path, role: str) -> LoadedModel:
     arrays = ndarray.decode(unpack_model(artifact, where), where)
     if len(arrays) != 1 or arrays[0].ndim != 2 or arrays[0].dtype != np.float32:
         raise BuildError(f"{where}: not a k-means model (one float32 clusters x features array)")
-    return LoadedModel(arrays[0], sha256_hex(artifact), where, build_dir)
+    centroids = arrays[0].astype(np.float32, copy=False)  # a no-op: checked above, typed for mypy
+    return LoadedModel(centroids, sha256_hex(artifact), where, build_dir)
 
 
 def centroid_distances(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
     """Euclidean distance between every centroid of `a` and every centroid of `b`, in float64."""
     a64, b64 = a.astype(np.float64), b.astype(np.float64)
     squared = (a64**2).sum(axis=1)[:, None] - 2 * a64 @ b64.T + (b64**2).sum(axis=1)[None, :]
-    return np.sqrt(np.maximum(squared, 0.0))
+    distances: npt.NDArray[np.float64] = np.sqrt(np.maximum(squared, 0.0))
+    return distances
 
 
 def align(fitted: npt.NDArray[np.float32], previous: npt.NDArray[np.float32]) -> Alignment:

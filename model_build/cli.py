@@ -14,13 +14,13 @@ import numpy.typing as npt
 from model_build import ndarray
 from model_build.alignment import Alignment, LoadedModel, align, alignment_table, load_model
 from model_build.build import BuildRequest, build
+from model_build.compare_cli import run_compare
 from model_build.datasets import DATASETS, load_dataset
 from model_build.errors import BuildError
 from model_build.manifest import sha256_hex
 from model_build.packaging import unpack_model
 from model_build.reference import synthetic_rows
 from model_build.sources import ImportedModel, import_centroids, import_sklearn_model
-from model_build.compare_cli import run_compare
 from model_build.training import fit_kmeans
 
 DEFAULT_DATASET = "digits"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +51,8 @@ def test_shuffled_centroids_get_their_ids_back() -> None:
     np.testing.assert_array_equal(alignment.apply(fitted), fitted[np.argsort(shuffle)])
     assert alignment.previous == list(range(12))
     assert max(s for s in alignment.shifts if s is not None) < 0.1
-    assert alignment.dropped == [] and alignment.renumbered == {}
+    assert alignment.dropped == []
+    assert alignment.renumbered == {}
 
 
 def test_new_clusters_take_ids_after_the_old_range() -> None:
@@ -117,16 +119,24 @@ def test_compare_gates_a_near_candidate_through_and_another_optimum_out(
     near_out = capsys.readouterr().out
     other = main(["compare", str(builds["live"]), str(builds["other"]), "--dataset", "digits", "--json"])
     report = json.loads(capsys.readouterr().out)
-    gated = main(["compare", str(builds["live"]), str(builds["other"]), "--dataset", "digits", "--min-agreement", "0.9"])
+    gated = main(
+        ["compare", str(builds["live"]), str(builds["other"]), "--dataset", "digits", "--min-agreement", "0.9"]
+    )
 
-    assert near == 0 and "verdict: the same solution" in near_out
-    assert other == 0 and report["same_solution"] is False and report["agreement"] < 0.9
-    assert report["adjusted_rand_index"] < 0.9 and len(report["clusters"]) == 10
+    assert near == 0
+    assert "verdict: the same solution" in near_out
+    assert other == 0
+    assert report["same_solution"] is False
+    assert report["agreement"] < 0.9
+    assert report["adjusted_rand_index"] < 0.9
+    assert len(report["clusters"]) == 10
     assert gated == 1
     assert "FAILED: agreement" in capsys.readouterr().out
 
 
-def test_compare_uses_the_new_builds_reference_rows(builds: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_compare_uses_the_new_builds_reference_rows(
+    builds: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["compare", str(builds["live"]), str(builds["aligned"]), "--json"]) == 0
 
     assert json.loads(capsys.readouterr().out)["rows"] == 100
@@ -143,9 +153,9 @@ def _write(path: Path, data: bytes) -> str:
     return str(path)
 
 
-BAD_ALIGN_TO = {
+BAD_ALIGN_TO: dict[str, tuple[Callable[[Path], str], str]] = {
     "missing": (lambda t: str(t / "nowhere.tar.gz"), "nowhere.tar.gz: cannot read"),
-    "folder without a build": (lambda t: str(t), "not a usable build manifest"),
+    "folder without a build": (str, "not a usable build manifest"),
     "not a tar.gz": (lambda t: _write(t / "x.tar.gz", b"plain text"), "not a readable tar.gz"),
     "tar.gz of something else": (
         lambda t: _write(t / "x.tar.gz", _tar_with("notes.txt", b"hello")),
