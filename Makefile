@@ -106,12 +106,14 @@ deploy-local-stack:
 # The one verify command (demo, promote-local, the pipeline and the workflows run it):
 #   make verify STACK=name [OUT=prefix]                       reads the stack's outputs
 #   make verify ENDPOINT=name [EXPECT_CONFIG=name] [OUT=...]  when only the endpoint may be read
-# Reports go to OUT.json and OUT.xml (JUnit); the reference rows come from REFERENCE (the build).
+# Reports go to OUT.json and OUT.xml (JUnit); the reference rows come from REFERENCE (the build), and
+# an A/B challenger's from CHALLENGER_REFERENCE (each variant is checked against the build it serves).
 REFERENCE ?= $(BUILD_DIR)
 OUT ?= $(BUILD_DIR)/verification
 VERIFY_TARGET = $(if $(ENDPOINT),--endpoint "$(ENDPOINT)" $(if $(EXPECT_CONFIG),--expect-config "$(EXPECT_CONFIG)"),--stack "$(STACK)")
 verify:
-	$(PY) -m verification $(VERIFY_TARGET) --reference $(REFERENCE) --json $(OUT).json --junit $(OUT).xml
+	$(PY) -m verification $(VERIFY_TARGET) --reference $(REFERENCE) $(if $(CHALLENGER_REFERENCE),--reference $(CHALLENGER_REFERENCE)) \
+		--json $(OUT).json --junit $(OUT).xml
 
 verify-local:
 	$(LOCAL) $(MAKE) --no-print-directory verify

@@ -10,7 +10,7 @@ from constructs import Construct
 from stacks.constructs.alarms import RollbackAlarms
 from stacks.constructs.artifact import ModelArtifact
 from stacks.constructs.encryption import EncryptionKey
-from stacks.constructs.endpoint import Endpoint, EndpointConfig
+from stacks.constructs.endpoint import Endpoint, EndpointConfig, ServedModel
 from stacks.constructs.logs import EndpointLogGroup, endpoint_log_group_arn
 from stacks.constructs.model import KMeansImage, KMeansModel
 from stacks.constructs.role import ExecutionRole
@@ -29,6 +29,12 @@ class KMeansEndpointStack(Stack):
         self.endpoint_name = settings.resolved_endpoint_name(self.stack_name)
         log_group_arn = endpoint_log_group_arn(self, self.endpoint_name)
         artifact = ModelArtifact(self, "Artifact", build=read_artifact(settings))
+        challenger = settings.challenger
+        challenger_artifact = (
+            ModelArtifact(self, "ChallengerArtifact", build=read_artifact(settings, challenger.artifact_dir))
+            if challenger
+            else None
+        )
         self.artifact_object_arn = artifact.object_arn
         key = EncryptionKey(self, "Encryption", kms_key_arn=settings.kms_key_arn, log_group_arn=log_group_arn)
         logs = EndpointLogGroup(
@@ -36,61 +42,78 @@ class KMeansEndpointStack(Stack):
         )
         capture = self._capture_bucket(key, settings.data_capture_sampling_percent) if settings.data_capture else None
         image = KMeansImage(self, "Image")
-        alarms = RollbackAlarms(
-            self, "Alarms", endpoint_name=self.endpoint_name, variant_name=settings.variant_name,
-            thresholds=settings.alarm_thresholds,
-        )  # fmt: skip
+        alarms = [self._alarms(settings, "Alarms", settings.variant_name)]
+        if challenger:
+            alarms.append(self._alarms(settings, "ChallengerAlarms", challenger.variant_name))
+        artifacts = [artifact, *([challenger_artifact] if challenger_artifact else [])]
         role = self._role(
-            settings, artifact=artifact, image=image, key=key, log_group_arn=log_group_arn, capture=capture,
+            settings, artifacts=artifacts, image=image, key=key, log_group_arn=log_group_arn, capture=capture,
             alarms=alarms,
         )  # fmt: skip
-        model = self._model(settings, artifact, image, role)
-        config = self._config(settings, model, key, capture)
-        endpoint = self._endpoint(settings, config, alarms)
+        model = self._model(settings, "Model", artifact, image, role)
+        served = [ServedModel(settings.variant_name, model.model_name, settings.production_weight_percent)]
+        outputs = {"ModelName": model.model_name}
+        if challenger and challenger_artifact:
+            challenger_model = self._model(settings, "ChallengerModel", challenger_artifact, image, role)
+            served.append(ServedModel(challenger.variant_name, challenger_model.model_name, challenger.weight_percent))
+            outputs |= {
+                "ChallengerModelName": challenger_model.model_name,
+                "ChallengerArtifactSha256": challenger_artifact.sha256,
+            }
+        config = self._config(settings, served, key, capture)
+        endpoint = self._endpoint(settings, config, [name for group in alarms for name in group.alarm_names])
         endpoint.node.add_dependency(logs)
         if settings.scaling:
-            self._autoscaling(settings.scaling, settings.variant_name).node.add_dependency(endpoint)
+            for prefix, variant in zip(("", "Challenger"), served, strict=False):
+                scaling = self._autoscaling(f"{prefix}Autoscaling", settings.scaling, variant.variant_name)
+                scaling.node.add_dependency(endpoint)
         self.outputs = self._outputs(
             EndpointName=endpoint.endpoint_name,
             EndpointConfigName=config.config_name,
-            ModelName=model.model_name,
             ExecutionRoleArn=role.role_arn,
             ModelDataUrl=artifact.model_data_url,
             ArtifactSha256=artifact.sha256,
             Region=Aws.REGION,
+            **outputs,
         )
         for tag, value in settings.tags.items():
             Tags.of(self).add(tag, value)
+
+    def _alarms(self, settings: Settings, construct_id: str, variant_name: str) -> RollbackAlarms:
+        return RollbackAlarms(
+            self, construct_id, endpoint_name=self.endpoint_name, variant_name=variant_name,
+            thresholds=settings.alarm_thresholds,
+        )  # fmt: skip
 
     def _role(
         self,
         settings: Settings,
         *,
-        artifact: ModelArtifact,
+        artifacts: list[ModelArtifact],
         image: KMeansImage,
         key: EncryptionKey,
         log_group_arn: str,
         capture: CaptureBucket | None,
-        alarms: RollbackAlarms,
+        alarms: list[RollbackAlarms],
     ) -> ExecutionRole:
         return ExecutionRole(
             self,
             "ExecutionRole",
-            artifact_object_arn=artifact.object_arn,
+            artifact_object_arns=[artifact.object_arn for artifact in artifacts],
             image_repository_arn=image.repository_arn,
             log_group_arn=log_group_arn,
             key_arn=key.key_arn,
-            rollback_alarm_arns=alarms.alarm_arns,
+            rollback_alarm_arns=[arn for group in alarms for arn in group.alarm_arns],
             capture_objects_arn=capture.objects_arn if capture else None,
             network=settings.network,
         )
 
     def _model(
-        self, settings: Settings, artifact: ModelArtifact, image: KMeansImage, role: ExecutionRole
+        self, settings: Settings, construct_id: str, artifact: ModelArtifact, image: KMeansImage, role: ExecutionRole
     ) -> KMeansModel:
         model = KMeansModel(
             self,
-            "Model",
+            construct_id,
             image_uri=image.uri,
             model_data_url=artifact.model_data_url,
             role_arn=role.role_arn,
@@ -103,12 +126,12 @@ class KMeansEndpointStack(Stack):
         return model
 
     def _config(
-        self, settings: Settings, model: KMeansModel, key: EncryptionKey, capture: CaptureBucket | None
+        self, settings: Settings, served: list[ServedModel], key: EncryptionKey, capture: CaptureBucket | None
     ) -> EndpointConfig:
         config = EndpointConfig(
             self,
             "EndpointConfig",
-            model_name=model.model_name,
+            served=served,
             capacity=settings.capacity,
             key_arn=key.key_arn,
             capture=capture.target if capture else None,
@@ -117,14 +140,14 @@ class KMeansEndpointStack(Stack):
         Tags.of(config).add(STACK_TAG_KEY, self.stack_name)
         return config
 
-    def _endpoint(self, settings: Settings, config: EndpointConfig, alarms: RollbackAlarms) -> Endpoint:
+    def _endpoint(self, settings: Settings, config: EndpointConfig, alarm_names: list[str]) -> Endpoint:
         return Endpoint(
             self,
             "Endpoint",
             endpoint_name=self.endpoint_name,
             config_name=config.config_name,
             deployment=settings.deployment,
-            rollback_alarm_names=alarms.alarm_names,
+            rollback_alarm_names=alarm_names,
             retain_scaled_capacity=settings.autoscaling,
         )
 
@@ -134,11 +157,11 @@ class KMeansEndpointStack(Stack):
 
         return CaptureBucket(self, "DataCapture", key=key.key, sampling_percent=sampling_percent)
 
-    def _autoscaling(self, scaling: Scaling, variant_name: str) -> Construct:
+    def _autoscaling(self, construct_id: str, scaling: Scaling, variant_name: str) -> Construct:
         from stacks.constructs.scaling import VariantAutoscaling
 
         return VariantAutoscaling(
-            self, "Autoscaling", endpoint_name=self.endpoint_name, variant_name=variant_name, scaling=scaling
+            self, construct_id, endpoint_name=self.endpoint_name, variant_name=variant_name, scaling=scaling
         )
 
     def _outputs(self, **values: str) -> dict[str, CfnOutput]:

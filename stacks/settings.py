@@ -42,6 +42,7 @@ LOG_RETENTION_DAYS = {
 }
 ENDPOINT_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 VARIANT_NAME_PATTERN = ENDPOINT_NAME_PATTERN
+CHALLENGER_VARIANT_NAME = "Challenger"
 BURSTABLE_PREFIX = "ml.t"
 SETTING_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 KMS_KEY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+$")
@@ -187,6 +188,15 @@ class Scaling:
 
 
 @dataclass(frozen=True)
+class Challenger:
+    """A second production variant for A/B tests: its own build, a share of the traffic, the same capacity."""
+
+    artifact_dir: Path
+    weight_percent: int
+    variant_name: str = CHALLENGER_VARIANT_NAME
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the endpoint stack can be told; every field has a context key of the same name."""
 
@@ -215,6 +225,8 @@ class Settings:
     alarm_evaluation_periods: int = _setting(2, _as_int)
     alarm_topic_arn: str | None = _setting(None, _as_str)
     log_retention_days: int = _setting(30, _as_int)
+    challenger_artifact_dir: Path | None = _setting(None, _as_path)
+    challenger_weight: int = _setting(10, _as_int)
     tags: Mapping[str, str] = field(default_factory=dict, metadata={PARSER: _as_tags})
 
     @property
@@ -285,6 +297,17 @@ class Settings:
             target_invocations=self.autoscaling_target_invocations,
         )
 
+    @property
+    def challenger(self) -> Challenger | None:
+        if self.challenger_artifact_dir is None:
+            return None
+        return Challenger(artifact_dir=self.challenger_artifact_dir, weight_percent=self.challenger_weight)
+
+    @property
+    def production_weight_percent(self) -> int:
+        """The production variant's share of traffic: what the challenger leaves."""
+        return 100 - self.challenger_weight if self.challenger else 100
+
     def resolved_endpoint_name(self, stack_name: str) -> str:
         """The endpoint's stable physical name: set, or the stack name."""
         return self.endpoint_name or stack_name
@@ -320,10 +343,15 @@ def _check_unknown_keys(context: Mapping[str, Any], other_keys: frozenset[str]) 
 
 def validate(settings: Settings, *, check_artifact: bool = True) -> None:
     """Raise SettingsError naming the first bad key or impossible combination."""
-    for check in (_check_names, _check_capacity, _check_serverless, _check_network, _check_deployment, _check_alarms):
+    checks = (
+        _check_names, _check_capacity, _check_serverless, _check_network, _check_deployment, _check_alarms,
+        _check_challenger,
+    )  # fmt: skip
+    for check in checks:
         check(settings)
     if check_artifact:
         _check_artifact(settings)
+        _check_challenger_build(settings)
 
 
 def _one_of(key: str, value: T, allowed: tuple[T, ...]) -> None:
@@ -465,9 +493,28 @@ def _check_artifact(settings: Settings) -> None:
             raise SettingsError(f"{path} not found: build the model first with {BUILD_COMMAND}")
 
 
-def read_artifact(settings: Settings) -> BuiltModel:
-    """The build the stack deploys; refused when its manifest does not describe the artifact beside it."""
+def _check_challenger(settings: Settings) -> None:
+    _in_range("challenger_weight", settings.challenger_weight, 1, 99)
+    if settings.challenger and settings.variant_name == CHALLENGER_VARIANT_NAME:
+        raise SettingsError(f"context variant_name: {CHALLENGER_VARIANT_NAME} is the challenger's variant name")
+
+
+def _check_challenger_build(settings: Settings) -> None:
+    """A challenger answers the same requests as production, so it must take rows of the same width."""
+    if settings.challenger is None:
+        return
+    production, challenger = read_artifact(settings), read_artifact(settings, settings.challenger.artifact_dir)
+    if challenger.feature_dim != production.feature_dim:
+        raise SettingsError(
+            f"context challenger_artifact_dir: {settings.challenger.artifact_dir} has {challenger.feature_dim} "
+            f"features, the production build {settings.artifact_dir} has {production.feature_dim}; both variants "
+            "answer the same requests"
+        )
+
+
+def read_artifact(settings: Settings, artifact_dir: Path | None = None) -> BuiltModel:
+    """A build the stack deploys (production's by default); refused when its manifest does not describe its artifact."""
     try:
-        return read_build(settings.artifact_dir)
+        return read_build(artifact_dir or settings.artifact_dir)
     except ManifestError as error:
         raise SettingsError(str(error)) from error

@@ -42,6 +42,16 @@ def artifact_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def challenger_dir(artifact_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A retrain of `artifact_dir` (another seed, ids aligned to it): the A/B challenger."""
+    from model_build.cli import main
+
+    out = tmp_path_factory.mktemp("challenger")
+    assert main(["--max-rows", "400", "--seed", "1", "--align-to", str(artifact_dir), "--out", str(out)]) == 0
+    return out
+
+
 def free_port() -> int:
     import socket
 

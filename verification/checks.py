@@ -89,21 +89,27 @@ def runs_declared_config(described: dict[str, Any], declared: str | None) -> Che
     return CheckResult("declared endpoint config", True, f"runs {running}, as declared")
 
 
-def deployed_artifacts(sagemaker: Any, s3: Any, config: dict[str, Any], expected_sha256: str) -> CheckResult:
-    """Download every variant's ModelDataUrl and compare its sha256 with the local artifact's."""
+def deployed_artifacts(sagemaker: Any, s3: Any, config: dict[str, Any], local_sha256s: list[str]) -> CheckResult:
+    """Download every variant's ModelDataUrl; each must be one of the local builds (A/B: one per variant)."""
     found = {}
     for variant in config["ProductionVariants"]:
         url = sagemaker.describe_model(ModelName=variant["ModelName"])["PrimaryContainer"]["ModelDataUrl"]
         location = urlparse(url)
         body = s3.get_object(Bucket=location.netloc, Key=location.path.lstrip("/"))["Body"].read()
         found[variant["VariantName"]] = (url, hashlib.sha256(body).hexdigest())
-    differing = {name: sha for name, (_, sha) in found.items() if sha != expected_sha256}
+    differing = {name: sha for name, (_, sha) in found.items() if sha not in local_sha256s}
+    local = " or ".join(sha[:12] for sha in local_sha256s)
     if differing:
         detail = "; ".join(f"{name} serves sha256 {sha[:12]}" for name, sha in differing.items())
-        return CheckResult("deployed artifact", False, f"{detail}, local is {expected_sha256[:12]}", {"found": found})
-    return CheckResult(
-        "deployed artifact", True, f"every variant serves sha256 {expected_sha256[:12]}", {"found": found}
-    )
+        return CheckResult("deployed artifact", False, f"{detail}, local is {local}", {"found": found})
+    served = ", ".join(f"{name} serves sha256 {sha[:12]}" for name, (_, sha) in found.items())
+    return CheckResult("deployed artifact", True, f"{served}: each a local build", {"found": found})
+
+
+def expected_for(variant_name: str, artifact: CheckResult, builds: list[Expected]) -> Expected:
+    """The local build a variant serves (by artifact sha256); the first build when it serves none of them."""
+    _, served = artifact.data["found"][variant_name]
+    return next((build for build in builds if build.build.artifact_sha256 == served), builds[0])
 
 
 @dataclass(frozen=True)

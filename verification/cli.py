@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from verification.checks import (
     PredictionRun,
     deployed_artifacts,
     endpoint_in_service,
+    expected_for,
     predictions,
     runs_declared_config,
     stack_complete,
@@ -27,6 +29,7 @@ from verification.target import Target, load_expected, outputs_from_file, target
 
 PROGRAM = "python -m verification"
 DEFAULT_STACK = "KMeansEndpoint"
+DEFAULT_REFERENCE = Path("build")
 EPILOG = """exit codes: 0 passed; 1 prediction mismatch; 2 usage or configuration error;
 3 stack or endpoint not ready or failed (also: endpoint runs another config than declared);
 4 deployed artifact differs from the local one (when predictions also mismatch, 1 wins)."""
@@ -44,7 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--endpoint", help="an endpoint name only (skips the stack checks)")
     parser.add_argument("--stack", help=f"stack whose outputs to read (default {DEFAULT_STACK})")
     parser.add_argument("--expect-config", help="with --endpoint: the EndpointConfig the stack declared")
-    parser.add_argument("--reference", type=Path, default=Path("build"), help="build folder (default build/)")
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        action="append",
+        help="build folder (default build/); repeat for A/B variants: each variant is checked against the "
+        "build whose artifact it serves",
+    )
     parser.add_argument("--content-types", default=",".join(CONTENT_TYPES), help="comma-separated request types")
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight per variant (default 4)")
     parser.add_argument("--wait", type=int, default=600, help="seconds to wait for InService (default 600)")
@@ -124,7 +133,7 @@ def _content_types(text: str) -> list[str]:
 
 def verify(args: argparse.Namespace, report: Report) -> None:
     """Run the checks in order, adding each result to `report` and setting its exit code."""
-    expected = load_expected(args.reference)
+    builds = [load_expected(path) for path in args.reference or [DEFAULT_REFERENCE]]
     content_types = _content_types(args.content_types)
     local_target = _local_target(args)
     clients = _clients()
@@ -134,15 +143,17 @@ def verify(args: argparse.Namespace, report: Report) -> None:
     report.add(CheckResult("endpoint in service", True, f"{target.endpoint_name} is {described['EndpointStatus']}"))
     report.add(runs_declared_config(described, target.endpoint_config_name))
     config = clients["sagemaker"].describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
-    artifact = deployed_artifacts(clients["sagemaker"], clients["s3"], config, expected.build.artifact_sha256)
+    local_sha256s = [build.build.artifact_sha256 for build in builds]
+    artifact = deployed_artifacts(clients["sagemaker"], clients["s3"], config, local_sha256s)
     report.add(artifact)
     run = PredictionRun(
-        clients["sagemaker-runtime"], target.endpoint_name, expected, Tolerance(rtol=args.rtol, atol=args.atol),
+        clients["sagemaker-runtime"], target.endpoint_name, builds[0], Tolerance(rtol=args.rtol, atol=args.atol),
         args.concurrency, wait_s=args.wait,
     )  # fmt: skip
     for variant in config["ProductionVariants"]:
+        variant_run = replace(run, expected=expected_for(variant["VariantName"], artifact, builds))
         for content_type in content_types:
-            report.add(_predictions_with_progress(run, variant, content_type))
+            report.add(_predictions_with_progress(variant_run, variant, content_type))
     if not all(check.passed for check in report.checks if check.name.startswith("predictions")):
         report.code = ExitCode.PREDICTION_MISMATCH
     elif not artifact.passed:

@@ -20,6 +20,15 @@ SETTINGS_OWNED = [
 
 
 @dataclass(frozen=True)
+class ServedModel:
+    """One production variant: its name, the Model it serves and its share of the traffic."""
+
+    variant_name: str
+    model_name: str
+    weight_percent: int
+
+
+@dataclass(frozen=True)
 class CaptureTarget:
     """Where data capture writes, and what share of requests it keeps."""
 
@@ -38,7 +47,7 @@ class EndpointConfig(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        model_name: str,
+        served: list[ServedModel],
         capacity: Capacity,
         key_arn: str,
         capture: CaptureTarget | None,
@@ -47,7 +56,7 @@ class EndpointConfig(Construct):
         config = sagemaker.CfnEndpointConfig(
             self,
             "Config",
-            production_variants=[_variant(capacity, model_name)],
+            production_variants=[_variant(capacity, model) for model in served],
             kms_key_id=key_arn if capacity.volume_key_allowed else None,
             data_capture_config=_capture_config(capture, key_arn) if capture else None,
         )
@@ -61,20 +70,22 @@ class EndpointConfig(Construct):
             )
 
 
-def _variant(capacity: Capacity, model_name: str) -> sagemaker.CfnEndpointConfig.ProductionVariantProperty:
+def _variant(capacity: Capacity, served: ServedModel) -> sagemaker.CfnEndpointConfig.ProductionVariantProperty:
     if capacity.serverless:
         return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-            variant_name=capacity.variant_name,
-            model_name=model_name,
+            variant_name=served.variant_name,
+            model_name=served.model_name,
+            # Stated only beside a challenger: a lone serverless variant keeps the template it always had.
+            initial_variant_weight=served.weight_percent / 100 if served.weight_percent < 100 else None,
             serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
                 memory_size_in_mb=capacity.serverless_memory_mb or 0,
                 max_concurrency=capacity.serverless_max_concurrency or 0,
             ),
         )
     return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-        variant_name=capacity.variant_name,
-        model_name=model_name,
-        initial_variant_weight=1.0,
+        variant_name=served.variant_name,
+        model_name=served.model_name,
+        initial_variant_weight=served.weight_percent / 100,
         instance_type=capacity.instance_type,
         initial_instance_count=capacity.instance_count,
     )

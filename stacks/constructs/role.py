@@ -35,7 +35,7 @@ class ExecutionRole(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        artifact_object_arn: str,
+        artifact_object_arns: list[str],
         image_repository_arn: str,
         log_group_arn: str,
         key_arn: str,
@@ -46,7 +46,7 @@ class ExecutionRole(Construct):
         super().__init__(scope, construct_id)
         log_streams_arn = f"{log_group_arn}:log-stream:*"
         statements = [
-            _allow("ReadModelArtifact", ["s3:GetObject"], [artifact_object_arn]),
+            _allow("ReadModelArtifact", ["s3:GetObject"], artifact_object_arns),
             _allow("PullKMeansImage", ECR_PULL_ACTIONS, [image_repository_arn]),
             # GetAuthorizationToken has no resource-level permissions.
             _allow("GetRegistryToken", ["ecr:GetAuthorizationToken"], ["*"]),

@@ -23,6 +23,8 @@ TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:ops-alerts"
 SUBNETS = "subnet-0123456789abcdef0,subnet-0fedcba9876543210"
 SECURITY_GROUP = "sg-0123456789abcdef0"
 
+CHALLENGER_BUILD = "<the challenger build>"  # synthesize() puts the session's challenger build here
+
 VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     "serverless": {"serverless_memory_mb": "2048", "serverless_max_concurrency": "5", "deployment_policy": "canary"},
@@ -45,6 +47,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "log_retention_days": "90",
         "tags": '{"team": "ml-platform", "cost-center": "42"}',
     },
+    "challenger": {
+        "challenger_artifact_dir": CHALLENGER_BUILD,
+        "challenger_weight": "20",
+        "instance_count": "2",
+        "autoscaling_min": "2",
+        "autoscaling_max": "4",
+    },
 }
 
 
@@ -64,8 +73,11 @@ class Synthesized:
 CDK_JSON_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
 
 
-def synthesize(artifact_dir: Path, outdir: Path, context: dict[str, Any]) -> Synthesized:
+def synthesize(
+    artifact_dir: Path, outdir: Path, context: dict[str, Any], challenger_dir: Path | None = None
+) -> Synthesized:
     """Synthesize the app as `cdk synth` would (cdk.json's context and flags, cdk-nag; raises on findings)."""
+    context = {key: str(challenger_dir) if value == CHALLENGER_BUILD else value for key, value in context.items()}
     full_context = {**CDK_JSON_CONTEXT, "artifact_dir": str(artifact_dir), **context}
     app = cdk.App(context=full_context, outdir=str(outdir))
     stack = compose(app)
@@ -75,11 +87,18 @@ def synthesize(artifact_dir: Path, outdir: Path, context: dict[str, Any]) -> Syn
 
 
 @pytest.fixture(scope="session")
-def synthesized(artifact_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
+def synthesized(
+    artifact_dir: Path, challenger_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Synthesized]:
     return {
-        name: synthesize(artifact_dir, tmp_path_factory.mktemp(f"cdk-{name}"), context)
+        name: synthesize(artifact_dir, tmp_path_factory.mktemp(f"cdk-{name}"), context, challenger_dir)
         for name, context in VARIANTS.items()
     }
+
+
+@pytest.fixture(scope="session")
+def with_challenger(synthesized: dict[str, Synthesized]) -> Synthesized:
+    return synthesized["challenger"]
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk.assertions import Match
@@ -265,7 +266,7 @@ def test_every_stateful_resource_is_removed_on_destroy(all_options: Synthesized)
 
 
 def test_no_lambda_backed_custom_resources(synthesized: dict[str, Synthesized]) -> None:
-    assert set(synthesized) == {"default", "serverless", "all-options"}
+    assert set(synthesized) == {"default", "serverless", "all-options", "challenger"}
     for name, stack in synthesized.items():
         types = {resource["Type"] for resource in stack.body["Resources"].values()}
         assert not {t for t in types if t.startswith("Custom::") or t.startswith("AWS::Lambda::")}, name
@@ -375,3 +376,45 @@ def test_artifact_sha256_output_matches_the_manifest(default: Synthesized, artif
 def test_tags_reach_the_resources(all_options: Synthesized) -> None:
     tags = [{"Key": "cost-center", "Value": "42"}, {"Key": "team", "Value": "ml-platform"}]  # CDK sorts tags by key
     all_options.template.has_resource_properties("AWS::SageMaker::Endpoint", {"Tags": Match.array_with(tags)})
+
+
+# A/B: a challenger variant
+
+
+def test_challenger_is_a_second_variant_with_its_own_model_and_weight(with_challenger: Synthesized) -> None:
+    models = with_challenger.resources("AWS::SageMaker::Model")
+    config = only(with_challenger.resources("AWS::SageMaker::EndpointConfig"))["Properties"]
+
+    variants = {v["VariantName"]: v for v in config["ProductionVariants"]}
+
+    assert len(models) == 2
+    assert any(logical.startswith("ChallengerModel") for logical in models)
+    assert variants["AllTraffic"]["InitialVariantWeight"] == 0.8
+    assert variants["Challenger"]["InitialVariantWeight"] == 0.2
+    assert variants["AllTraffic"]["ModelName"] != variants["Challenger"]["ModelName"]
+    urls = {json.dumps(m["Properties"]["PrimaryContainer"]["ModelDataUrl"]) for m in models.values()}
+    assert len(urls) == 2  # each model its own asset
+
+
+def test_challenger_gets_its_own_alarms_and_autoscaling(with_challenger: Synthesized) -> None:
+    targets = with_challenger.resources("AWS::ApplicationAutoScaling::ScalableTarget").values()
+    alarms = with_challenger.resources("AWS::CloudWatch::Alarm").values()
+    endpoint = only(with_challenger.resources("AWS::SageMaker::Endpoint"))["Properties"]
+
+    variants_scaled = {json.dumps(t["Properties"]["ResourceId"]) for t in targets}
+    variants_alarmed = {d["Value"] for a in alarms for d in a["Properties"]["Dimensions"] if d["Name"] == "VariantName"}
+    rollback_alarms = endpoint["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
+
+    assert len(variants_scaled) == 2
+    assert any("Challenger" in resource for resource in variants_scaled)
+    assert variants_alarmed == {"AllTraffic", "Challenger"}
+    assert len(rollback_alarms) == len(list(alarms))
+
+
+def test_the_role_reads_both_artifacts_and_nothing_else(with_challenger: Synthesized, default: Synthesized) -> None:
+    read = policy_statements(with_challenger)["ReadModelArtifact"]
+
+    assert actions(read) == {"s3:GetObject"}
+    assert len(read["Resource"]) == 2
+    assert len(policy_statements(default)["ReadModelArtifact"]["Resource"]) == 1
+    assert {"ChallengerModelName", "ChallengerArtifactSha256"} <= set(with_challenger.body["Outputs"])

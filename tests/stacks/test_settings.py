@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from stacks.settings import Settings, SettingsError, settings_from_context
@@ -165,3 +167,35 @@ def test_the_longest_deployment_aws_allows_is_accepted() -> None:
     settings = parse(deployment_policy="linear", instance_count="2", deployment_step_percent="10",
                      deployment_wait_seconds="2700", deployment_termination_wait_seconds="1200")  # fmt: skip
     assert settings.deployment.needed_seconds == 28_800
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"challenger_weight": "0"}, "context challenger_weight: 0 is outside 1..99"),
+        ({"challenger_weight": "100"}, "context challenger_weight: 100 is outside 1..99"),
+        (
+            {"challenger_artifact_dir": "b", "variant_name": "Challenger"},
+            "context variant_name: Challenger is the challenger's variant name",
+        ),
+    ],
+)
+def test_bad_challenger_settings_are_refused(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        settings_from_context(context, check_artifact=False)
+
+
+def test_a_challenger_of_another_width_is_refused_at_synth(artifact_dir: Path, tmp_path: Path) -> None:
+    from model_build.cli import main
+
+    centroids = tmp_path / "narrow.npy"
+    np.save(centroids, np.ones((3, 5), dtype=np.float32))
+    assert main(["--centroids", str(centroids), "--out", str(tmp_path / "narrow")]) == 0
+
+    with pytest.raises(SettingsError, match=r"context challenger_artifact_dir: .* has 5 features, the production"):
+        settings_from_context({"artifact_dir": str(artifact_dir), "challenger_artifact_dir": str(tmp_path / "narrow")})
+
+
+def test_a_missing_challenger_build_names_its_folder(artifact_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=re.escape(f"{tmp_path / 'nope'}/manifest.json: not a usable build")):
+        settings_from_context({"artifact_dir": str(artifact_dir), "challenger_artifact_dir": str(tmp_path / "nope")})
