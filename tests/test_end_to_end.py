@@ -106,6 +106,29 @@ def test_every_stack_option_deploys_and_verifies(
     assert inventory(bootstrapped) == before
 
 
+def test_an_ab_challenger_deploys_and_each_variant_verifies_against_its_own_build(
+    bootstrapped: RunningLocalAws, artifact_dir: Path, challenger_dir: Path, tmp_path: Path
+) -> None:
+    context = [f"{key}={value}" for key, value in VARIANTS["challenger"].items()]
+    context = [item.replace("<the challenger build>", str(challenger_dir)) for item in context]
+    outputs = tmp_path / "outputs.json"
+    before = inventory(bootstrapped)
+
+    deploy(bootstrapped, artifact_dir, outputs, *context)
+    both = verify(bootstrapped, artifact_dir, "--outputs-file", str(outputs), "--reference", str(challenger_dir),
+                  "--json", str(tmp_path / "both.json"))  # fmt: skip
+    production_only = verify(bootstrapped, artifact_dir, "--outputs-file", str(outputs))
+    cdk(bootstrapped, artifact_dir, "destroy", STACK, "--force", "--no-notices")
+
+    assert both.returncode == 0, both.stdout + both.stderr
+    checked = {check.get("variant") for check in json.loads((tmp_path / "both.json").read_text())["checks"]}
+    assert {"AllTraffic", "Challenger"} <= checked
+    # Against production's reference set alone the challenger serves another model: not a pass.
+    assert production_only.returncode == 1, production_only.stdout
+    assert "Challenger serves sha256" in production_only.stdout
+    assert inventory(bootstrapped) == before
+
+
 def put_capture_objects(local_aws: RunningLocalAws) -> list[str]:
     """What data capture leaves in the stack's buckets: one object in each, for teardown to clear."""
     resources = local_aws.client("cloudformation").list_stack_resources(StackName=STACK)["StackResourceSummaries"]
