@@ -172,6 +172,42 @@ def test_promote_local_deploys_and_verifies_every_stage(bootstrapped: RunningLoc
     assert inventory(bootstrapped) == before
 
 
+def test_retrain_local_gates_a_candidate_and_promotes_it(
+    bootstrapped: RunningLocalAws, wrong_model: Path, tmp_path: Path
+) -> None:
+    before = inventory(bootstrapped)
+    retrain = tmp_path / "retrain"
+    unaligned = tmp_path / "unaligned"
+    assert build_model(["--seed", "3", "--out", str(unaligned)]) == 0
+
+    flow = bootstrapped.run("make", "retrain-local", f"RETRAIN_DIR={retrain}", f"CDK_OUT={tmp_path / 'cdk.out'}",
+                            timeout=900)  # fmt: skip
+    other_optimum = gate(bootstrapped, wrong_model, tmp_path / "other.json")
+    renumbered = gate(bootstrapped, unaligned, tmp_path / "renumbered.json")
+    cdk(bootstrapped, retrain / "candidate", "destroy", STACK, "--force", "--no-notices")
+
+    assert flow.returncode == 0, flow.stdout[-3000:] + flow.stderr[-3000:]
+    assert "PASS  candidate agreement" in flow.stdout
+    assert "promoted the candidate" in flow.stdout
+    assert json.loads((retrain / "gate.json").read_text())["result"] == "passed"
+    assert other_optimum["agreement"]["passed"] is False
+    assert other_optimum["agreement"]["agreement"] < 0.9
+    # The same model with its ids as fitted: the partition agrees, the ids do not.
+    assert renumbered["agreement"]["agreement"] == 1.0
+    assert renumbered["ids"]["passed"] is False
+    assert inventory(bootstrapped) == before
+
+
+def gate(local_aws: RunningLocalAws, candidate: Path, report: Path) -> dict[str, dict[str, object]]:
+    """Run the candidate gate against the deployed stack; it must fail (exit 1); its two checks by role."""
+    result = local_aws.run(
+        sys.executable, "-m", "verification", "--stack", STACK, "--candidate", str(candidate), "--json", str(report)
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    checks = {check["name"]: check for check in json.loads(report.read_text())["checks"]}
+    return {"agreement": checks["candidate agreement"], "ids": checks["candidate keeps live ids"]}
+
+
 def stack_shape(local_aws: RunningLocalAws) -> tuple[list[tuple[str, str]], list[str], str]:
     """What a deploy made: resources by logical id and type, output names, status."""
     cloudformation = local_aws.client("cloudformation")

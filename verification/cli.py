@@ -11,6 +11,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
+from verification.candidate import candidate_checks
 from verification.checks import (
     CheckResult,
     PredictionRun,
@@ -25,12 +26,13 @@ from verification.compare import Tolerance
 from verification.errors import ExitCode, VerificationError
 from verification.payloads import CONTENT_TYPES
 from verification.report import Report, print_summary, write_json, write_junit
-from verification.target import Target, load_expected, outputs_from_file, target_from_outputs
+from verification.target import Expected, Target, load_expected, outputs_from_file, target_from_outputs
 
 PROGRAM = "python -m verification"
 DEFAULT_STACK = "KMeansEndpoint"
 DEFAULT_REFERENCE = Path("build")
-EPILOG = """exit codes: 0 passed; 1 prediction mismatch; 2 usage or configuration error;
+EPILOG = """exit codes: 0 passed; 1 prediction mismatch (--candidate: agreement below --min-agreement, or ids not kept);
+2 usage or configuration error;
 3 stack or endpoint not ready or failed (also: endpoint runs another config than declared);
 4 deployed artifact differs from the local one (when predictions also mismatch, 1 wins)."""
 
@@ -59,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--wait", type=int, default=600, help="seconds to wait for InService (default 600)")
     parser.add_argument("--rtol", type=float, default=Tolerance.rtol, help="relative distance tolerance")
     parser.add_argument("--atol", type=float, default=Tolerance.atol, help="absolute distance tolerance")
+    gate = parser.add_argument_group("candidate-vs-live gate (instead of checking the deployed builds)")
+    gate.add_argument("--candidate", type=Path, help="a retrained build folder: the live endpoint labels its rows")
+    gate.add_argument(
+        "--min-agreement", type=float, default=0.9, help="label agreement below this fails the gate (default 0.9)"
+    )
+    gate.add_argument("--variant", help="the live variant to compare with (default: the first)")
     parser.add_argument("--json", type=Path, help="write a JSON report here")
     parser.add_argument("--junit", type=Path, help="write a JUnit XML report here")
     return parser
@@ -133,23 +141,15 @@ def _content_types(text: str) -> list[str]:
 
 def verify(args: argparse.Namespace, report: Report) -> None:
     """Run the checks in order, adding each result to `report` and setting its exit code."""
+    if args.candidate is not None:
+        _gate_candidate(args, report)
+        return
     builds = [load_expected(path) for path in args.reference or [DEFAULT_REFERENCE]]
     content_types = _content_types(args.content_types)
-    local_target = _local_target(args)
-    clients = _clients()
-    target = local_target or _stack_target(args, clients["cloudformation"], report)
-    report.endpoint = target.endpoint_name
-    described = endpoint_in_service(clients["sagemaker"], target.endpoint_name, args.wait)
-    report.add(CheckResult("endpoint in service", True, f"{target.endpoint_name} is {described['EndpointStatus']}"))
-    report.add(runs_declared_config(described, target.endpoint_config_name))
-    config = clients["sagemaker"].describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
+    clients, run, config = _live_endpoint(args, report, builds[0])
     local_sha256s = [build.build.artifact_sha256 for build in builds]
     artifact = deployed_artifacts(clients["sagemaker"], clients["s3"], config, local_sha256s)
     report.add(artifact)
-    run = PredictionRun(
-        clients["sagemaker-runtime"], target.endpoint_name, builds[0], Tolerance(rtol=args.rtol, atol=args.atol),
-        args.concurrency, wait_s=args.wait,
-    )  # fmt: skip
     for variant in config["ProductionVariants"]:
         variant_run = replace(run, expected=expected_for(variant["VariantName"], artifact, builds))
         for content_type in content_types:
@@ -158,3 +158,38 @@ def verify(args: argparse.Namespace, report: Report) -> None:
         report.code = ExitCode.PREDICTION_MISMATCH
     elif not artifact.passed:
         report.code = ExitCode.ARTIFACT_DIFFERS
+
+
+def _live_endpoint(
+    args: argparse.Namespace, report: Report, expected: Expected
+) -> tuple[dict[str, Any], PredictionRun, dict[str, Any]]:
+    """The stack and endpoint checks; then the clients, a run against the endpoint, and its config."""
+    local_target = _local_target(args)
+    clients = _clients()
+    target = local_target or _stack_target(args, clients["cloudformation"], report)
+    report.endpoint = target.endpoint_name
+    described = endpoint_in_service(clients["sagemaker"], target.endpoint_name, args.wait)
+    report.add(CheckResult("endpoint in service", True, f"{target.endpoint_name} is {described['EndpointStatus']}"))
+    report.add(runs_declared_config(described, target.endpoint_config_name))
+    config = clients["sagemaker"].describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
+    run = PredictionRun(
+        clients["sagemaker-runtime"], target.endpoint_name, expected, Tolerance(rtol=args.rtol, atol=args.atol),
+        args.concurrency, wait_s=args.wait,
+    )  # fmt: skip
+    return clients, run, config
+
+
+def _gate_candidate(args: argparse.Namespace, report: Report) -> None:
+    """--candidate: the live variant labels the candidate's reference rows; agreement gates promotion."""
+    if not 0 <= args.min_agreement <= 1:
+        raise VerificationError(f"--min-agreement must be between 0 and 1, got {args.min_agreement}", ExitCode.USAGE)
+    candidate = load_expected(args.candidate)
+    _, run, config = _live_endpoint(args, report, candidate)
+    variants = {variant["VariantName"]: variant for variant in config["ProductionVariants"]}
+    name = args.variant or next(iter(variants))
+    if name not in variants:
+        raise VerificationError(f"--variant {name}: the endpoint has {', '.join(variants)}", ExitCode.USAGE)
+    for check in candidate_checks(run, variants[name], args.min_agreement):
+        report.add(check)
+    if not all(check.passed for check in report.checks):
+        report.code = ExitCode.PREDICTION_MISMATCH

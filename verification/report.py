@@ -48,6 +48,7 @@ class Report:
 def print_summary(report: Report) -> None:
     for check in report.checks:
         _print_diff(check)
+        _print_drift(check)
     for variant, latency in report.latency_by_variant().items():
         p50, p95, slowest = latency["p50_ms"], latency["p95_ms"], latency["max_ms"]
         print(f"  latency {variant}: p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {slowest:.1f} ms")
@@ -68,6 +69,18 @@ def _print_diff(check: CheckResult) -> None:
             f"  {m['row']:>6} {m['expected_cluster']:>17} {m['got_cluster']:>12g} "
             f"{m['expected_distance']:>18.6g} {m['got_distance']:>13.6g}"
         )
+    print()
+
+
+def _print_drift(check: CheckResult) -> None:
+    """The candidate gate's per-cluster drift: each id's share of rows, live against candidate."""
+    live, candidate = check.data.get("live_share"), check.data.get("candidate_share")
+    if live is None or candidate is None:
+        return
+    print(f"\n  cluster sizes, {check.name} (share of the candidate's reference rows):")
+    print(f"  {'id':>4} {'live':>8} {'candidate':>10}")
+    for cluster in sorted(set(live) | set(candidate)):
+        print(f"  {cluster:>4} {live.get(cluster, 0.0):>8.2%} {candidate.get(cluster, 0.0):>10.2%}")
     print()
 
 
