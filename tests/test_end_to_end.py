@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -198,7 +199,7 @@ def test_retrain_local_gates_a_candidate_and_promotes_it(
     assert inventory(bootstrapped) == before
 
 
-def gate(local_aws: RunningLocalAws, candidate: Path, report: Path) -> dict[str, dict[str, object]]:
+def gate(local_aws: RunningLocalAws, candidate: Path, report: Path) -> dict[str, dict[str, Any]]:
     """Run the candidate gate against the deployed stack; it must fail (exit 1); its two checks by role."""
     result = local_aws.run(
         sys.executable, "-m", "verification", "--stack", STACK, "--candidate", str(candidate), "--json", str(report)
