@@ -159,16 +159,20 @@ def _runtime(args: argparse.Namespace, config: LocalAwsConfig) -> int:
 def _runtime_worker(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     import boto3
 
-    from local_aws.runtime.app import RuntimeApi, RuntimeExtras
+    from local_aws.runtime.app import RuntimeApi, RuntimeExtras, predict_variant
     from local_aws.runtime.authorizer import ControlPlaneAuthorizer
     from local_aws.runtime.capture import DataCapture
     from local_aws.runtime.network import NetworkEmulation
     from local_aws.runtime.resolver import EndpointResolver
+    from local_aws.runtime.shadow import ShadowMirror
 
     session = boto3.session.Session()
     resolver = EndpointResolver(session.client("sagemaker"), session.client("s3"))
     authorizer = ControlPlaneAuthorizer(config.control_url)
-    extras = RuntimeExtras(network=NetworkEmulation.from_environment(), capture=DataCapture(session.client("s3")))
+    capture = DataCapture(session.client("s3"))
+    extras = RuntimeExtras(
+        network=NetworkEmulation.from_environment(), capture=capture, shadow=ShadowMirror(predict_variant, capture)
+    )
     _serve_forever(_with_ping(RuntimeApi(resolver, authorizer=authorizer, extras=extras)), args.port)
     return 0
 

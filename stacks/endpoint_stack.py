@@ -15,7 +15,7 @@ from stacks.constructs.logs import EndpointLogGroup, endpoint_log_group_arn
 from stacks.constructs.model import KMeansImage, KMeansModel
 from stacks.constructs.role import ExecutionRole
 from stacks.names import STACK_TAG_KEY
-from stacks.settings import Scaling, Settings, read_artifact
+from stacks.settings import Challenger, Scaling, Settings, read_artifact
 
 if TYPE_CHECKING:
     from stacks.constructs.capture import CaptureBucket
@@ -29,12 +29,9 @@ class KMeansEndpointStack(Stack):
         self.endpoint_name = settings.resolved_endpoint_name(self.stack_name)
         log_group_arn = endpoint_log_group_arn(self, self.endpoint_name)
         artifact = ModelArtifact(self, "Artifact", build=read_artifact(settings))
-        challenger = settings.challenger
-        challenger_artifact = (
-            ModelArtifact(self, "ChallengerArtifact", build=read_artifact(settings, challenger.artifact_dir))
-            if challenger
-            else None
-        )
+        challenger, shadow = settings.challenger, settings.shadow
+        challenger_artifact = self._artifact("ChallengerArtifact", settings, challenger)
+        shadow_artifact = self._artifact("ShadowArtifact", settings, shadow)
         self.artifact_object_arn = artifact.object_arn
         key = EncryptionKey(self, "Encryption", kms_key_arn=settings.kms_key_arn, log_group_arn=log_group_arn)
         logs = EndpointLogGroup(
@@ -45,7 +42,7 @@ class KMeansEndpointStack(Stack):
         alarms = [self._alarms(settings, "Alarms", settings.variant_name)]
         if challenger:
             alarms.append(self._alarms(settings, "ChallengerAlarms", challenger.variant_name))
-        artifacts = [artifact, *([challenger_artifact] if challenger_artifact else [])]
+        artifacts = [found for found in (artifact, challenger_artifact, shadow_artifact) if found]
         role = self._role(
             settings, artifacts=artifacts, image=image, key=key, log_group_arn=log_group_arn, capture=capture,
             alarms=alarms,
@@ -54,13 +51,18 @@ class KMeansEndpointStack(Stack):
         served = [ServedModel(settings.variant_name, model.model_name, settings.production_weight_percent)]
         outputs = {"ModelName": model.model_name}
         if challenger and challenger_artifact:
-            challenger_model = self._model(settings, "ChallengerModel", challenger_artifact, image, role)
-            served.append(ServedModel(challenger.variant_name, challenger_model.model_name, challenger.weight_percent))
-            outputs |= {
-                "ChallengerModelName": challenger_model.model_name,
-                "ChallengerArtifactSha256": challenger_artifact.sha256,
-            }
-        config = self._config(settings, served, key, capture)
+            challenger_served, more = self._candidate(
+                "Challenger", settings, candidate=challenger, artifact=challenger_artifact, image=image, role=role
+            )
+            served.append(challenger_served)
+            outputs |= more
+        shadow_served = None
+        if shadow and shadow_artifact:
+            shadow_served, more = self._candidate(
+                "Shadow", settings, candidate=shadow, artifact=shadow_artifact, image=image, role=role
+            )
+            outputs |= more
+        config = self._config(settings, served, key, capture, shadow_served)
         endpoint = self._endpoint(settings, config, [name for group in alarms for name in group.alarm_names])
         endpoint.node.add_dependency(logs)
         if settings.scaling:
@@ -78,6 +80,26 @@ class KMeansEndpointStack(Stack):
         )
         for tag, value in settings.tags.items():
             Tags.of(self).add(tag, value)
+
+    def _artifact(self, construct_id: str, settings: Settings, candidate: Challenger | None) -> ModelArtifact | None:
+        if candidate is None:
+            return None
+        return ModelArtifact(self, construct_id, build=read_artifact(settings, candidate.artifact_dir))
+
+    def _candidate(
+        self,
+        prefix: str,
+        settings: Settings,
+        *,
+        candidate: Challenger,
+        artifact: ModelArtifact,
+        image: KMeansImage,
+        role: ExecutionRole,
+    ) -> tuple[ServedModel, dict[str, str]]:
+        """A challenger's or shadow's Model, how the config serves it, and the outputs that name it."""
+        model = self._model(settings, f"{prefix}Model", artifact, image, role)
+        served = ServedModel(candidate.variant_name, model.model_name, candidate.weight_percent)
+        return served, {f"{prefix}ModelName": model.model_name, f"{prefix}ArtifactSha256": artifact.sha256}
 
     def _alarms(self, settings: Settings, construct_id: str, variant_name: str) -> RollbackAlarms:
         return RollbackAlarms(
@@ -126,12 +148,18 @@ class KMeansEndpointStack(Stack):
         return model
 
     def _config(
-        self, settings: Settings, served: list[ServedModel], key: EncryptionKey, capture: CaptureBucket | None
+        self,
+        settings: Settings,
+        served: list[ServedModel],
+        key: EncryptionKey,
+        capture: CaptureBucket | None,
+        shadow: ServedModel | None,
     ) -> EndpointConfig:
         config = EndpointConfig(
             self,
             "EndpointConfig",
             served=served,
+            shadow=shadow,
             capacity=settings.capacity,
             key_arn=key.key_arn,
             capture=capture.target if capture else None,

@@ -43,6 +43,7 @@ LOG_RETENTION_DAYS = {
 ENDPOINT_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 VARIANT_NAME_PATTERN = ENDPOINT_NAME_PATTERN
 CHALLENGER_VARIANT_NAME = "Challenger"
+SHADOW_VARIANT_NAME = "Shadow"
 BURSTABLE_PREFIX = "ml.t"
 SETTING_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 KMS_KEY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+$")
@@ -189,7 +190,7 @@ class Scaling:
 
 @dataclass(frozen=True)
 class Challenger:
-    """A second production variant for A/B tests: its own build, a share of the traffic, the same capacity."""
+    """Another variant (A/B challenger or shadow): its own build, a share of the traffic, production's capacity."""
 
     artifact_dir: Path
     weight_percent: int
@@ -227,6 +228,7 @@ class Settings:
     log_retention_days: int = _setting(30, _as_int)
     challenger_artifact_dir: Path | None = _setting(None, _as_path)
     challenger_weight: int = _setting(10, _as_int)
+    shadow_artifact_dir: Path | None = _setting(None, _as_path)
     tags: Mapping[str, str] = field(default_factory=dict, metadata={PARSER: _as_tags})
 
     @property
@@ -304,6 +306,13 @@ class Settings:
         return Challenger(artifact_dir=self.challenger_artifact_dir, weight_percent=self.challenger_weight)
 
     @property
+    def shadow(self) -> Challenger | None:
+        """A candidate that gets a copy of every request and answers no one (its weight: the share copied)."""
+        if self.shadow_artifact_dir is None:
+            return None
+        return Challenger(artifact_dir=self.shadow_artifact_dir, weight_percent=100, variant_name=SHADOW_VARIANT_NAME)
+
+    @property
     def production_weight_percent(self) -> int:
         """The production variant's share of traffic: what the challenger leaves."""
         return 100 - self.challenger_weight if self.challenger else 100
@@ -345,13 +354,15 @@ def validate(settings: Settings, *, check_artifact: bool = True) -> None:
     """Raise SettingsError naming the first bad key or impossible combination."""
     checks = (
         _check_names, _check_capacity, _check_serverless, _check_network, _check_deployment, _check_alarms,
-        _check_challenger,
+        _check_challenger, _check_shadow,
     )  # fmt: skip
     for check in checks:
         check(settings)
     if check_artifact:
         _check_artifact(settings)
-        _check_challenger_build(settings)
+        for candidate in (settings.challenger, settings.shadow):
+            if candidate is not None:
+                _check_candidate_build(settings, candidate)
 
 
 def _one_of(key: str, value: T, allowed: tuple[T, ...]) -> None:
@@ -499,14 +510,32 @@ def _check_challenger(settings: Settings) -> None:
         raise SettingsError(f"context variant_name: {CHALLENGER_VARIANT_NAME} is the challenger's variant name")
 
 
-def _check_challenger_build(settings: Settings) -> None:
-    """A challenger answers the same requests as production, so it must take rows of the same width."""
-    if settings.challenger is None:
+def _check_shadow(settings: Settings) -> None:
+    if settings.shadow is None:
         return
-    production, challenger = read_artifact(settings), read_artifact(settings, settings.challenger.artifact_dir)
-    if challenger.feature_dim != production.feature_dim:
+    conflicts = {
+        "challenger_artifact_dir": (
+            settings.challenger is not None,
+            "an endpoint with a shadow takes one production variant",
+        ),
+        "serverless_memory_mb": (settings.serverless, "serverless endpoints cannot have shadow variants"),
+        "data_capture": (
+            not settings.data_capture,
+            "set data_capture=true: only data capture keeps the shadow's answers",
+        ),
+    }
+    for key, (conflicting, why) in conflicts.items():
+        if conflicting:
+            raise SettingsError(f"context shadow_artifact_dir with {key}: {why}")
+
+
+def _check_candidate_build(settings: Settings, candidate: Challenger) -> None:
+    """A challenger or shadow answers the same requests as production, so it must take rows of the same width."""
+    key = "challenger_artifact_dir" if candidate.variant_name == CHALLENGER_VARIANT_NAME else "shadow_artifact_dir"
+    production, other = read_artifact(settings), read_artifact(settings, candidate.artifact_dir)
+    if other.feature_dim != production.feature_dim:
         raise SettingsError(
-            f"context challenger_artifact_dir: {settings.challenger.artifact_dir} has {challenger.feature_dim} "
+            f"context {key}: {candidate.artifact_dir} has {other.feature_dim} "
             f"features, the production build {settings.artifact_dir} has {production.feature_dim}; both variants "
             "answer the same requests"
         )

@@ -20,6 +20,7 @@ from local_aws.runtime.network import NetworkEmulation
 from local_aws.runtime.predictor import KMeansPredictor, PayloadError
 from local_aws.runtime.resolver import Endpoint, EndpointResolver, ModelNotLoadableError, Variant
 from local_aws.runtime.serverless import Refusal, ServerlessGate
+from local_aws.runtime.shadow import MirroredRequest, ShadowMirror
 
 CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
 TARGET_VARIANT = "X-Amzn-SageMaker-Target-Variant"
@@ -52,9 +53,21 @@ def _model_error(endpoint: str, original_status: int, original_message: str) -> 
 
 def _predict(predictor: KMeansPredictor, request: Request) -> tuple[bytes, str]:
     """Evaluate the body; raises PayloadError or UnsupportedMediaTypeError (both ValueError)."""
-    kind = response_type(request.headers.get("Accept"))
-    predictions = predictor.predict(parse_rows(request.headers.get("Content-Type"), request.get_data()))
-    return render(predictions, kind), kind
+    return predict_body(
+        predictor, request.headers.get("Content-Type"), request.headers.get("Accept"), request.get_data()
+    )
+
+
+def predict_body(
+    predictor: KMeansPredictor, content_type: str | None, accept: str | None, body: bytes
+) -> tuple[bytes, str]:
+    kind = response_type(accept)
+    return render(predictor.predict(parse_rows(content_type, body)), kind), kind
+
+
+def predict_variant(variant: Variant, content_type: str, accept: str | None, body: bytes) -> tuple[bytes, str]:
+    """A shadow variant's answer to a copied request."""
+    return predict_body(variant.predictor, content_type, accept, body)
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,7 @@ class RuntimeExtras:
     serverless: ServerlessGate = field(default_factory=ServerlessGate)
     network: NetworkEmulation = field(default_factory=NetworkEmulation)
     capture: DataCapture | None = None
+    shadow: ShadowMirror | None = None
 
 
 class RuntimeApi:
@@ -144,6 +158,11 @@ class RuntimeApi:
         if self.extras.capture is not None:
             exchange = Exchange(endpoint.name, variant.name, request.content_type or "", request.get_data(), kind, body)
             self.extras.capture.offer(endpoint.capture, exchange)
+        if endpoint.shadow is not None and self.extras.shadow is not None:
+            copy = MirroredRequest(
+                endpoint, endpoint.shadow, request.content_type or "", request.headers.get("Accept"), request.get_data()
+            )
+            self.extras.shadow.offer(copy)
         return Response(body, status=200, content_type=kind, headers={INVOKED_VARIANT: variant.name})
 
     def _variant(self, endpoint: Endpoint, target: str | None) -> Variant:

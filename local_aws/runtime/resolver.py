@@ -42,6 +42,7 @@ class Endpoint:
     fetched_at: float
     config_name: str = ""
     capture: dict[str, Any] | None = None  # the config's DataCaptureConfig, when capture is on
+    shadow: Variant | None = None  # the config's shadow variant: gets a copy of each request, answers no one
 
 
 class EndpointResolver:
@@ -73,7 +74,9 @@ class EndpointResolver:
         weights = {v["VariantName"]: v.get("CurrentWeight") for v in described.get("ProductionVariants", [])}
         variants = tuple(self._variant(v, weights.get(v["VariantName"])) for v in config["ProductionVariants"])
         capture = config.get("DataCaptureConfig") or None
-        return Endpoint(name, variants, time.monotonic(), described["EndpointConfigName"], capture)
+        shadows = [self._variant(v, None) for v in config.get("ShadowProductionVariants") or []]
+        shadow = shadows[0] if shadows else None
+        return Endpoint(name, variants, time.monotonic(), described["EndpointConfigName"], capture, shadow)
 
     def _variant(self, declared: dict[str, Any], current_weight: float | None) -> Variant:
         model = self.sagemaker.describe_model(ModelName=declared["ModelName"])

@@ -18,6 +18,7 @@ RULES = {
     "instance-type-enum": "an instance type outside botocore's ProductionVariantInstanceType is refused",
     "kms-local-storage": "KmsKeyId with a local-storage instance type is refused",
     "duplicate-variant-names": "two production variants with one name are refused",
+    "shadow-variant-limits": "a shadow variant needs exactly one production variant, both instance-based",
     "serverless-exclusions": "serverless variants refuse data capture and rolling deployments",
     "canary-size": "canary size is 1-50 % of the fleet",
     "linear-step-size": "linear step size is 10-50 % of the fleet",

@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from moto.applicationautoscaling.models import applicationautoscaling_backends
+from moto.core.responses import ActionResult
 from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker.exceptions import ValidationError
-from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, SageMakerModelBackend
+from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, SageMakerModelBackend, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import arn_formatter as moto_arn_formatter
 
@@ -27,6 +28,7 @@ from local_aws.strict.sagemaker_validation import (
     SageMakerValidationError,
     check_deployment_config,
     check_endpoint_config,
+    check_shadow_variants,
 )
 
 LOWER_CASE_ARN_TYPES = frozenset({"model", "endpoint-config", "endpoint"})
@@ -53,11 +55,50 @@ def _validated(check: Any, *args: Any) -> None:
 _original_create_endpoint_config = SageMakerModelBackend.create_endpoint_config
 
 
-def _create_endpoint_config(self: SageMakerModelBackend, **kwargs: Any) -> FakeEndpointConfig:
-    variants = kwargs["production_variants"]
+def _create_endpoint_config(
+    self: SageMakerModelBackend, shadow_production_variants: list[dict[str, Any]] | None = None, **kwargs: Any
+) -> FakeEndpointConfig:
+    """moto's, plus ShadowProductionVariants (moto drops them): validated like production variants, and kept."""
+    variants, shadows = kwargs["production_variants"], shadow_production_variants or []
     exists = self._models.__contains__
-    _validated(check_endpoint_config, variants, kwargs.get("kms_key_id"), kwargs.get("data_capture_config"), exists)
-    return _original_create_endpoint_config(self, **kwargs)
+    _validated(check_shadow_variants, variants, shadows)
+    every = [*variants, *shadows]
+    _validated(check_endpoint_config, every, kwargs.get("kms_key_id"), kwargs.get("data_capture_config"), exists)
+    config = _original_create_endpoint_config(self, **kwargs)
+    config.shadow_production_variants = shadows or None  # type: ignore[attr-defined]  # None: not described
+    return config
+
+
+def _create_endpoint_config_response(self: SageMakerResponse) -> Any:
+    config = _create_endpoint_config(
+        self.sagemaker_backend,
+        endpoint_config_name=self._get_param("EndpointConfigName"),
+        async_inference_config=self._get_param("AsyncInferenceConfig"),
+        production_variants=self._get_param("ProductionVariants"),
+        shadow_production_variants=self._get_param("ShadowProductionVariants"),
+        data_capture_config=self._get_param("DataCaptureConfig"),
+        tags=self._get_param("Tags"),
+        kms_key_id=self._get_param("KmsKeyId"),
+    )
+    return ActionResult({"EndpointConfigArn": config.endpoint_config_arn})
+
+
+def _endpoint_config_from_template(
+    resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+) -> FakeEndpointConfig:
+    """AWS::SageMaker::EndpointConfig as moto creates it, with its ShadowProductionVariants."""
+    properties = cloudformation_json["Properties"]
+    backend: SageMakerModelBackend = sagemaker_backends[account_id][region_name]
+    return _create_endpoint_config(
+        backend,
+        shadow_production_variants=properties.get("ShadowProductionVariants"),
+        endpoint_config_name=resource_name,
+        production_variants=properties["ProductionVariants"],
+        data_capture_config=properties.get("DataCaptureConfig", {}),
+        async_inference_config=properties.get("AsyncInferenceConfig", {}),
+        kms_key_id=properties.get("KmsKeyId"),
+        tags=properties.get("Tags", []),
+    )
 
 
 def _variant_types_only(self: FakeEndpointConfig, instance_type: str) -> None:
@@ -83,7 +124,7 @@ def create_endpoint(
         data_capture_config=config.data_capture_config,
         tags=tags,
     )
-    reason = failure_reason(Fleet(endpoint_name, ()), config.production_variants, backend._models)
+    reason = failure_reason(Fleet(endpoint_name, ()), every_variant(config), backend._models)
 
     def provisioned() -> None:
         endpoint.failure_reason = reason  # type: ignore[assignment]
@@ -94,6 +135,11 @@ def create_endpoint(
     lifecycle.advance(endpoint)
     backend.endpoints[endpoint_name] = endpoint
     return endpoint
+
+
+def every_variant(config: FakeEndpointConfig) -> list[dict[str, Any]]:
+    """Production and shadow variants: a shadow's model must load too, or the endpoint fails."""
+    return [*config.production_variants, *(getattr(config, "shadow_production_variants", None) or [])]
 
 
 def _endpoint_config(backend: SageMakerModelBackend, name: str) -> FakeEndpointConfig:
@@ -132,7 +178,7 @@ def update_endpoint(
     alarms = tuple(
         a["AlarmName"] for a in (deployment_config or {}).get("AutoRollbackConfiguration", {}).get("Alarms", [])
     )
-    reason = failure_reason(Fleet(endpoint_name, alarms), config.production_variants, backend._models)
+    reason = failure_reason(Fleet(endpoint_name, alarms), every_variant(config), backend._models)
     endpoint.last_modified_time = datetime.now(UTC)
     retention = _Retention(retain_all_variant_properties, exclude_retained_variant_properties)
 
@@ -203,8 +249,6 @@ def _refuse_autoscaled_type_change(
 
 
 def _update_endpoint_response(self: SageMakerResponse) -> Any:
-    from moto.core.responses import ActionResult
-
     endpoint = update_endpoint(
         self.sagemaker_backend,
         endpoint_name=self._get_param("EndpointName"),
@@ -217,8 +261,6 @@ def _update_endpoint_response(self: SageMakerResponse) -> Any:
 
 
 def _create_endpoint_response(self: SageMakerResponse) -> Any:
-    from moto.core.responses import ActionResult
-
     endpoint = create_endpoint(
         self.sagemaker_backend,
         endpoint_name=self._get_param("EndpointName"),
@@ -283,6 +325,8 @@ def patch_sagemaker() -> None:
     sagemaker_models.arn_formatter = arn_formatter  # type: ignore[attr-defined, assignment]
     FakeEndpointConfig.validate_instance_type = _variant_types_only  # type: ignore[method-assign]
     SageMakerModelBackend.create_endpoint_config = _create_endpoint_config  # type: ignore[method-assign, assignment]
+    SageMakerResponse.create_endpoint_config = _create_endpoint_config_response  # type: ignore[method-assign]
+    FakeEndpointConfig.create_from_cloudformation_json = staticmethod(_endpoint_config_from_template)  # type: ignore[method-assign]
     SageMakerModelBackend._get_resource_from_arn = _resource_from_arn  # type: ignore[method-assign]
     SageMakerModelBackend.describe_endpoint = _describe_endpoint  # type: ignore[method-assign]
     SageMakerModelBackend.list_endpoints = _list_endpoints  # type: ignore[method-assign, assignment]

@@ -37,6 +37,21 @@ def check_endpoint_config(
             raise SageMakerValidationError(f'Could not find model "{variant["ModelName"]}".')
 
 
+def check_shadow_variants(production: list[dict[str, Any]], shadows: list[dict[str, Any]]) -> None:
+    """Shadow testing: one production variant and one shadow, neither serverless (developer guide, "Shadow
+    tests": "Serverless inference is not supported"; one production and one shadow variant per endpoint).
+    The exact sentences are not documented; these name the field and the limit."""
+    if not shadows or not enforced("shadow-variant-limits"):
+        return
+    if len(shadows) > 1 or len(production) != 1:
+        raise SageMakerValidationError(
+            f"ShadowProductionVariants: an endpoint config with shadow variants takes exactly 1 production variant "
+            f"and 1 shadow variant; got {len(production)} and {len(shadows)}."
+        )
+    if any("ServerlessConfig" in variant for variant in (*production, *shadows)):
+        raise SageMakerValidationError("ShadowProductionVariants: shadow variants are not supported with serverless.")
+
+
 def _check_variant(index: int, variant: dict[str, Any], kms_key_id: str | None, capturing: bool) -> None:
     instance_type = variant.get("InstanceType")
     if instance_type is None:

@@ -51,12 +51,14 @@ class EndpointConfig(Construct):
         capacity: Capacity,
         key_arn: str,
         capture: CaptureTarget | None,
+        shadow: ServedModel | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         config = sagemaker.CfnEndpointConfig(
             self,
             "Config",
             production_variants=[_variant(capacity, model) for model in served],
+            shadow_production_variants=[_variant(capacity, shadow)] if shadow else None,
             kms_key_id=key_arn if capacity.volume_key_allowed else None,
             data_capture_config=_capture_config(capture, key_arn) if capture else None,
         )

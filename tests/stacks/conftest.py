@@ -54,6 +54,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "autoscaling_min": "2",
         "autoscaling_max": "4",
     },
+    "shadow": {"shadow_artifact_dir": CHALLENGER_BUILD, "data_capture": "true"},
 }
 
 
@@ -94,6 +95,11 @@ def synthesized(
         name: synthesize(artifact_dir, tmp_path_factory.mktemp(f"cdk-{name}"), context, challenger_dir)
         for name, context in VARIANTS.items()
     }
+
+
+@pytest.fixture(scope="session")
+def with_shadow(synthesized: dict[str, Synthesized]) -> Synthesized:
+    return synthesized["shadow"]
 
 
 @pytest.fixture(scope="session")

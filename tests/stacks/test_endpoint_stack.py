@@ -266,7 +266,7 @@ def test_every_stateful_resource_is_removed_on_destroy(all_options: Synthesized)
 
 
 def test_no_lambda_backed_custom_resources(synthesized: dict[str, Synthesized]) -> None:
-    assert set(synthesized) == {"default", "serverless", "all-options", "challenger"}
+    assert set(synthesized) == {"default", "serverless", "all-options", "challenger", "shadow"}
     for name, stack in synthesized.items():
         types = {resource["Type"] for resource in stack.body["Resources"].values()}
         assert not {t for t in types if t.startswith("Custom::") or t.startswith("AWS::Lambda::")}, name
@@ -418,3 +418,22 @@ def test_the_role_reads_both_artifacts_and_nothing_else(with_challenger: Synthes
     assert len(read["Resource"]) == 2
     assert len(policy_statements(default)["ReadModelArtifact"]["Resource"]) == 1
     assert {"ChallengerModelName", "ChallengerArtifactSha256"} <= set(with_challenger.body["Outputs"])
+
+
+# Shadow: the candidate gets a copy of each request
+
+
+def test_shadow_is_a_shadow_variant_of_its_own_model_beside_one_production_variant(with_shadow: Synthesized) -> None:
+    config = only(with_shadow.resources("AWS::SageMaker::EndpointConfig"))["Properties"]
+    models = with_shadow.resources("AWS::SageMaker::Model")
+
+    (production,) = config["ProductionVariants"]
+    (shadow,) = config["ShadowProductionVariants"]
+
+    assert shadow["VariantName"] == "Shadow"
+    assert shadow["InitialVariantWeight"] == 1.0  # every request copied
+    assert shadow["ModelName"] != production["ModelName"]
+    assert any(logical.startswith("ShadowModel") for logical in models)
+    assert config["DataCaptureConfig"]["EnableCapture"] is True
+    assert len(policy_statements(with_shadow)["ReadModelArtifact"]["Resource"]) == 2
+    assert {"ShadowModelName", "ShadowArtifactSha256"} <= set(with_shadow.body["Outputs"])

@@ -199,3 +199,41 @@ def test_a_challenger_of_another_width_is_refused_at_synth(artifact_dir: Path, t
 def test_a_missing_challenger_build_names_its_folder(artifact_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match=re.escape(f"{tmp_path / 'nope'}/manifest.json: not a usable build")):
         settings_from_context({"artifact_dir": str(artifact_dir), "challenger_artifact_dir": str(tmp_path / "nope")})
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        (
+            {"shadow_artifact_dir": "s", "data_capture": "true", "challenger_artifact_dir": "c"},
+            "context shadow_artifact_dir with challenger_artifact_dir: an endpoint with a shadow takes one production",
+        ),
+        (
+            {"shadow_artifact_dir": "s", "data_capture": "false"},
+            "context shadow_artifact_dir with data_capture: set data_capture=true",
+        ),
+        (
+            {"shadow_artifact_dir": "s", "serverless_memory_mb": "2048", "serverless_max_concurrency": "5"},
+            "context shadow_artifact_dir with serverless_memory_mb: serverless endpoints cannot have shadow variants",
+        ),
+    ],
+)
+def test_shadow_combinations_aws_or_the_stack_cannot_serve_are_refused(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        settings_from_context(context, check_artifact=False)
+
+
+def test_a_shadow_of_another_width_is_refused_at_synth(artifact_dir: Path, tmp_path: Path) -> None:
+    from model_build.cli import main
+
+    centroids = tmp_path / "narrow.npy"
+    np.save(centroids, np.ones((3, 5), dtype=np.float32))
+    assert main(["--centroids", str(centroids), "--out", str(tmp_path / "narrow")]) == 0
+    context = {
+        "artifact_dir": str(artifact_dir),
+        "shadow_artifact_dir": str(tmp_path / "narrow"),
+        "data_capture": "true",
+    }
+
+    with pytest.raises(SettingsError, match=r"context shadow_artifact_dir: .* has 5 features"):
+        settings_from_context(context)
