@@ -137,6 +137,46 @@ def test_captured_requests_land_in_sagemakers_layout_and_format(account: StrictA
     assert set(record["eventMetadata"]) == {"eventId", "inferenceTime"}
 
 
+def test_a_shadow_gets_a_copy_of_each_request_and_answers_no_one(account: StrictAccount, challenger_dir: Path) -> None:
+    s3 = account.client("s3")
+    s3.put_object(Bucket=account.bucket, Key="shadow.tar.gz", Body=(challenger_dir / "model.tar.gz").read_bytes())
+    production, shadow = account.model(), account.model(key="shadow.tar.gz")
+    destination = f"s3://{account.bucket}/shadow-capture"
+    config = unique("shadowed")
+    variant = {"ModelName": production, "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+    account.client("sagemaker").create_endpoint_config(
+        EndpointConfigName=config,
+        ProductionVariants=[{**variant, "VariantName": "AllTraffic", "InitialVariantWeight": 1.0}],
+        ShadowProductionVariants=[
+            {**variant, "VariantName": "Shadow", "ModelName": shadow, "InitialVariantWeight": 1.0}
+        ],
+        DataCaptureConfig={**CAPTURE, "DestinationS3Uri": destination},
+    )
+    endpoint = account.endpoint(config)["EndpointName"]
+    body = ",".join(["16"] * 32 + ["0"] * 32)
+
+    answered = invoke(account, endpoint, body=body)
+    production_keys = _captured_keys(account, f"shadow-capture/{endpoint}/AllTraffic/")
+    shadow_keys = _captured_keys(account, f"shadow-capture/{endpoint}/Shadow/")
+
+    assert answered["InvokedProductionVariant"] == "AllTraffic"
+    assert len(production_keys) == 1
+    assert len(shadow_keys) == 1
+    records = [_captured(account, key) for key in (*production_keys, *shadow_keys)]
+    assert records[0]["captureData"]["endpointInput"] == records[1]["captureData"]["endpointInput"]
+    assert records[0]["captureData"]["endpointOutput"]["data"] == answered["Payload"].decode()
+    shadow_answer = json.loads(records[1]["captureData"]["endpointOutput"]["data"])
+    assert (
+        shadow_answer["predictions"][0]["distance_to_cluster"]
+        != json.loads(answered["Payload"])["predictions"][0]["distance_to_cluster"]
+    )  # the shadow ran its own model
+
+
+def _captured(account: StrictAccount, key: str) -> dict[str, Any]:
+    record: dict[str, Any] = json.loads(account.client("s3").get_object(Bucket=account.bucket, Key=key)["Body"].read())
+    return record
+
+
 def _captured_keys(account: StrictAccount, prefix: str) -> list[str]:
     for _ in range(50):  # capture is written in the background
         listed = account.client("s3").list_objects_v2(Bucket=account.bucket, Prefix=prefix)

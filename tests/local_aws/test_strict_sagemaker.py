@@ -135,6 +135,38 @@ def test_two_variants_of_one_name_are_refused(account: StrictAccount) -> None:
     assert "Twin is repeated" in message
 
 
+def test_a_shadow_variant_takes_exactly_one_instance_based_production_variant(account: StrictAccount) -> None:
+    """Rule shadow-variant-limits (developer guide, "Shadow tests")."""
+    model, sagemaker = account.model(), account.client("sagemaker")
+    instances = {"ModelName": model, "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+    serverless = {"ModelName": model, "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}
+    shadow = [{**instances, "VariantName": "Shadow"}]
+
+    two_production = refused(
+        sagemaker.create_endpoint_config,
+        EndpointConfigName=unique("config"),
+        ProductionVariants=[{**instances, "VariantName": "A"}, {**instances, "VariantName": "B"}],
+        ShadowProductionVariants=shadow,
+    )
+    beside_serverless = refused(
+        sagemaker.create_endpoint_config,
+        EndpointConfigName=unique("config"),
+        ProductionVariants=[{**serverless, "VariantName": "A"}],
+        ShadowProductionVariants=shadow,
+    )
+    accepted = unique("config")
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=accepted,
+        ProductionVariants=[{**instances, "VariantName": "A"}],
+        ShadowProductionVariants=shadow,
+    )
+
+    assert "exactly 1 production variant and 1 shadow variant; got 2 and 1" in two_production
+    assert "not supported with serverless" in beside_serverless
+    described = sagemaker.describe_endpoint_config(EndpointConfigName=accepted)
+    assert [v["VariantName"] for v in described["ShadowProductionVariants"]] == ["Shadow"]
+
+
 def test_serverless_variants_refuse_data_capture_and_rolling_updates(account: StrictAccount) -> None:
     """Rule serverless-exclusions (Serverless Inference feature exclusions; guardrails exclusions)."""
     model, sagemaker = account.model(), account.client("sagemaker")
