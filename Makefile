@@ -101,7 +101,7 @@ deploy-local: up-local $(ARTIFACT)
 	$(MAKE) --no-print-directory deploy-local-stack
 
 deploy-local-stack:
-	$(LOCAL) $(CDK) deploy $(STACK) $(CDK_LOCAL_FLAGS) --outputs-file $(BUILD_DIR)/outputs.json
+	$(LOCAL) $(CDK) deploy $(STACK) $(CDK_LOCAL_FLAGS) $(DEPLOY_CONTEXT) --outputs-file $(BUILD_DIR)/outputs.json
 
 # The one verify command (demo, promote-local, the pipeline and the workflows run it):
 #   make verify STACK=name [OUT=prefix]                       reads the stack's outputs
@@ -131,25 +131,30 @@ promote-local: setup-deploy build up-local
 	done
 	@echo "promoted through: $(STAGES)"
 
-# Retrain safely, on the local AWS: deploy a live model, retrain with its ids kept (--align-to), gate the
-# candidate against the live endpoint, then promote it and verify. Seeds 2 and 3 of the bundled digits
-# converge to nearby solutions; give CANDIDATE_ARGS="--seed 6" to watch the gate refuse another optimum.
+# Retrain safely, on the local AWS: deploy a live model, retrain with its ids kept (--align-to), run the
+# candidate as a shadow of the live one, gate it against the live endpoint, then promote it and verify.
+# Seeds 2 and 3 of the bundled digits converge to nearby solutions; give CANDIDATE_ARGS="--seed 6" to
+# watch the gate refuse another optimum. Data capture stays on throughout: it keeps the shadow's answers.
 RETRAIN_DIR ?= $(BUILD_DIR)/retrain
 LIVE_ARGS ?= --seed 2
 CANDIDATE_ARGS ?= --seed 3
 MIN_AGREEMENT ?= 0.9
+RETRAIN_DEPLOY = $(MAKE) --no-print-directory deploy-local-stack
 retrain-local: setup-deploy up-local
 	$(LOCAL) $(CDK) bootstrap $(LOCAL_ACCOUNT) --no-notices
 	@echo "== live: build and deploy"
 	$(PY) -m model_build $(LIVE_ARGS) --out $(RETRAIN_DIR)/live
-	$(MAKE) --no-print-directory deploy-local-stack BUILD_DIR=$(RETRAIN_DIR)/live
+	$(RETRAIN_DEPLOY) BUILD_DIR=$(RETRAIN_DIR)/live DEPLOY_CONTEXT="-c data_capture=true"
 	@echo "== candidate: retrain, keeping the live model's cluster ids"
 	$(PY) -m model_build $(CANDIDATE_ARGS) --align-to $(RETRAIN_DIR)/live --out $(RETRAIN_DIR)/candidate
+	@echo "== shadow: the candidate gets a copy of every request"
+	$(RETRAIN_DEPLOY) BUILD_DIR=$(RETRAIN_DIR)/live \
+		DEPLOY_CONTEXT="-c data_capture=true -c shadow_artifact_dir=$(RETRAIN_DIR)/candidate"
 	@echo "== gate: the live endpoint labels the candidate's reference rows"
 	$(LOCAL) $(PY) -m verification --stack $(STACK) --candidate $(RETRAIN_DIR)/candidate \
 		--min-agreement $(MIN_AGREEMENT) --json $(RETRAIN_DIR)/gate.json --junit $(RETRAIN_DIR)/gate.xml
-	@echo "== promote: deploy the candidate and verify it"
-	$(MAKE) --no-print-directory deploy-local-stack BUILD_DIR=$(RETRAIN_DIR)/candidate
+	@echo "== promote: the candidate serves, then is verified"
+	$(RETRAIN_DEPLOY) BUILD_DIR=$(RETRAIN_DIR)/candidate DEPLOY_CONTEXT="-c data_capture=true"
 	$(LOCAL) $(MAKE) --no-print-directory verify REFERENCE=$(RETRAIN_DIR)/candidate OUT=$(RETRAIN_DIR)/verification
 	@echo "promoted the candidate: $(RETRAIN_DIR)/candidate"
 

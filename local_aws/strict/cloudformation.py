@@ -219,12 +219,24 @@ def _without(template: dict[str, Any], names: set[str]) -> dict[str, Any]:
     return {**template, "Resources": resources, "Outputs": outputs}
 
 
+def _first_pass(self: Any, template: dict[str, Any], later: set[str]) -> dict[str, Any]:
+    """The template without the resources added later; what references them keeps its previous body until then
+    (a new shadow Model is created after the role policy it depends on, and the config that names it after it)."""
+    first = _without(template, later)
+    previous = self._resource_json_map
+    resources = {
+        name: previous[name] if name in previous and _depends_on(body) & later else body
+        for name, body in first["Resources"].items()
+    }
+    return {**first, "Resources": resources}
+
+
 def _resource_map_update(self: Any, template: dict[str, Any], parameters: Any = None) -> None:
     """Update in dependency order, and forget what the template removed: moto keeps a removed resource in its
     map, so adding the same logical id back later would not create it."""
     later = _added_after_modified(self, template, parameters)
     if later:
-        _original_resource_map_update(self, _without(template, later), parameters)
+        _original_resource_map_update(self, _first_pass(self, template, later), parameters)
     _original_resource_map_update(self, template, parameters)
     resources, declared = template.get("Resources", {}), template.get("Parameters", {})
     for name, parsed in list(self._parsed_resources.items()):
