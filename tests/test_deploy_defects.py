@@ -6,15 +6,20 @@ Each test failed before its fix: the local AWS refused, failed or reset what AWS
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
+from model_build import ndarray
 from model_build.cli import main as build_model
+from model_build.packaging import package_model
 from tests.conftest import RunningLocalAws
 from tests.test_end_to_end import CDK, CDK_OUT, QUIET, bootstrapped
 
@@ -154,3 +159,41 @@ def test_changing_the_instance_type_of_an_autoscaled_variant_takes_two_deploys(
     ok(without_autoscaling)
     ok(new_type)
     assert serving != stack.client("sagemaker").describe_endpoint(EndpointName=STACK)["EndpointConfigName"]
+
+
+@pytest.fixture(scope="module")
+def unloadable(artifact_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A build whose model_algo-1 holds float64 centroids: packaged and hashed right, refused by the container."""
+    out = tmp_path_factory.mktemp("unloadable")
+    for name in ("manifest.json", "reference.npz"):
+        shutil.copy(artifact_dir / name, out / name)
+    artifact = package_model(ndarray.encode([np.zeros((10, 64), dtype=np.float64)]))
+    (out / "model.tar.gz").write_bytes(artifact)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest |= {"artifact_sha256": hashlib.sha256(artifact).hexdigest(), "artifact_bytes": len(artifact)}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    return out
+
+
+def test_a_model_the_container_cannot_load_fails_the_deploy_and_leaves_nothing(
+    stack: RunningLocalAws, unloadable: Path
+) -> None:
+    """Rule model-health-check through CloudFormation: the stack rolls back, `cdk deploy` exits non-zero."""
+    before = sagemaker_inventory(stack)
+
+    failed = deploy(stack, unloadable)
+
+    assert failed.returncode != 0
+    assert "did not pass the ping health check" in failed.stdout + failed.stderr
+    (described,) = stack.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"]
+    assert described["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert sagemaker_inventory(stack) == before
+
+
+def sagemaker_inventory(local_aws: RunningLocalAws) -> dict[str, set[str]]:
+    sagemaker = local_aws.client("sagemaker")
+    return {
+        "models": {m["ModelName"] for m in sagemaker.list_models()["Models"]},
+        "configs": {c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]},
+        "endpoints": {e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]},
+    }
