@@ -188,6 +188,9 @@ def test_a_model_the_container_cannot_load_fails_the_deploy_and_leaves_nothing(
     (described,) = stack.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"]
     assert described["StackStatus"] == "ROLLBACK_COMPLETE"
     assert sagemaker_inventory(stack) == before
+    # Listing a rolled-back stack's resources (teardown does) must not bring any of them back.
+    stack.client("cloudformation").list_stack_resources(StackName=STACK)
+    assert sagemaker_inventory(stack) == before
 
 
 def sagemaker_inventory(local_aws: RunningLocalAws) -> dict[str, set[str]]:
@@ -196,4 +199,5 @@ def sagemaker_inventory(local_aws: RunningLocalAws) -> dict[str, set[str]]:
         "models": {m["ModelName"] for m in sagemaker.list_models()["Models"]},
         "configs": {c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]},
         "endpoints": {e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]},
+        "log groups": {g["logGroupName"] for g in local_aws.client("logs").describe_log_groups()["logGroups"]},
     }

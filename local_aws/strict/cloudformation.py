@@ -165,6 +165,9 @@ def _create_resources(self: FakeStack) -> None:
             f"[{failure.logical_id}]. Rollback requested by user.",
         )
         self.resource_map.delete()
+        # moto's resource map creates a resource when it is first looked up, so listing the rolled-back stack's
+        # resources (teardown does, before destroy) would create them again, outside any stack: forget them.
+        self.resource_map._resource_json_map = {}
         self.output_map = {}  # type: ignore[assignment]  # a rolled-back stack has no outputs
         self.status = "ROLLBACK_COMPLETE"
         self._add_stack_event("ROLLBACK_COMPLETE")
