@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 
 from recordio.codec import decode_rows
-from verification.payloads import CONTENT_TYPES, CSV, JSON, PROTOBUF, batches, full_precision
+from verification.payloads import (
+    CONTENT_TYPES,
+    CSV,
+    JSON,
+    PROTOBUF,
+    batches,
+    csv_lines,
+    double_rounding_risk,
+    full_precision,
+)
 
 EDGES = [np.finfo(np.float32).max, np.finfo(np.float32).tiny, np.finfo(np.float32).smallest_subnormal, -0.0, 1 / 3]
 # The shortest float32 text of this value, 7.038531e-26, reads back through float64 as its neighbour.
@@ -24,6 +33,41 @@ def test_full_precision_text_reads_back_as_the_same_float32_through_float64() ->
     parsed = np.array(full_precision(values).split(","), dtype=np.float64).astype(np.float32)
 
     assert np.array_equal(parsed.view(np.uint32), values.view(np.uint32)), "every bit, the sign of zero too"
+
+
+def _edge_and_random_values(count: int, seed: int) -> np.ndarray:
+    bits = np.random.default_rng(seed).integers(0, 1 << 32, size=count, dtype=np.uint64).astype(np.uint32)
+    edges = np.array([*EDGES, np.array(DOUBLE_ROUNDED_WHEN_SHORTEST, np.uint32).view(np.float32)], np.float32)
+    values = np.concatenate([edges, bits.view(np.float32), np.random.default_rng(seed).random(count, np.float32)])
+    return values[np.isfinite(values)]
+
+
+def test_csv_lines_read_back_as_the_same_float32_through_float64() -> None:
+    values = _edge_and_random_values(400_000, seed=3)
+    rows = values[: len(values) // 8 * 8].reshape(-1, 8)
+
+    text = b",".join(csv_lines(rows)).decode()
+    parsed = np.array(text.split(","), dtype=np.float64).astype(np.float32)
+
+    assert np.array_equal(parsed.view(np.uint32), rows.ravel().view(np.uint32)), "every bit, the sign of zero too"
+
+
+def test_a_value_whose_shortest_text_rounds_twice_is_written_in_full() -> None:
+    risky = np.array(DOUBLE_ROUNDED_WHEN_SHORTEST, np.uint32).view(np.float32)
+    rows = np.array([[0.5, risky], [0.25, 0.75]], dtype=np.float32)
+
+    lines = csv_lines(rows)
+
+    assert double_rounding_risk(rows).tolist() == [[False, True], [False, False]]
+    assert lines == [full_precision(rows[0]).encode(), b"0.25,0.75"]
+    shortest = np.float64("7.038531e-26").astype(np.float32)
+    assert shortest.view(np.uint32) != DOUBLE_ROUNDED_WHEN_SHORTEST  # what the shortest text would have sent
+
+
+def test_few_uniform_values_need_the_long_form() -> None:
+    values = np.random.default_rng(4).random(1_000_000, dtype=np.float32)
+
+    assert double_rounding_risk(values).mean() < 1e-4
 
 
 @pytest.mark.parametrize("content_type", CONTENT_TYPES)
