@@ -39,7 +39,8 @@ def _edge_and_random_values(count: int, seed: int) -> np.ndarray:
     bits = np.random.default_rng(seed).integers(0, 1 << 32, size=count, dtype=np.uint64).astype(np.uint32)
     edges = np.array([*EDGES, np.array(DOUBLE_ROUNDED_WHEN_SHORTEST, np.uint32).view(np.float32)], np.float32)
     values = np.concatenate([edges, bits.view(np.float32), np.random.default_rng(seed).random(count, np.float32)])
-    return values[np.isfinite(values)]
+    finite: np.ndarray = values[np.isfinite(values)]
+    return finite
 
 
 def test_csv_lines_read_back_as_the_same_float32_through_float64() -> None:
