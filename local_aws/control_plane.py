@@ -53,6 +53,7 @@ from local_aws.strict.principals import Verdict
 from local_aws.strict.rules import enforced
 from local_aws.strict.sagemaker_backend import patch_sagemaker
 from local_aws.strict.template import references
+from local_aws.strict.transform_jobs import patch_transform_jobs
 
 AUTHORIZE_PATH = "/_local_aws/authorize"
 ALLOWED = Verdict(True, "")
@@ -162,6 +163,7 @@ def patch_moto() -> None:
     patch_autoscaling()
     patch_cloudwatch()
     patch_authorization()
+    patch_transform_jobs()
 
 
 class AuthorizeRoute:

@@ -49,7 +49,8 @@ def failure_reason(fleet: Fleet, variants: list[dict[str, Any]], models: dict[st
     return None
 
 
-def _may(model: Any, action: str, resource: str) -> str | None:
+def role_may(model: Any, action: str, resource: str) -> str | None:
+    """None when the model's execution role may do `action` on `resource`, else the denial."""
     role = model.execution_role_arn
     principal = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{role.rsplit('/', 1)[-1]}/SageMaker"
     verdict = judge(role, principal, AuthorizationRequest(action, resource))
@@ -77,7 +78,7 @@ def _check_image_pull(fleet: Fleet, variant: dict[str, Any], model: Any) -> str 
         ("ecr:BatchGetImage", repository_arn),
         ("ecr:GetDownloadUrlForLayer", repository_arn),
     ):
-        denial = _may(model, action, resource)
+        denial = role_may(model, action, resource)
         if denial:
             return f"The execution role for model {model.model_name} cannot pull image {image}: {denial}"
     return None
@@ -87,7 +88,7 @@ def _check_artifact_read(fleet: Fleet, variant: dict[str, Any], model: Any) -> s
     if not enforced("execution-role-artifact"):
         return None
     url, bucket, key = _artifact_location(model)
-    if _may(model, "s3:GetObject", f"arn:aws:s3:::{bucket}/{key}") is None:
+    if role_may(model, "s3:GetObject", f"arn:aws:s3:::{bucket}/{key}") is None:
         return None
     return (
         f'Could not access model data at {url}. Please ensure that the role "{model.execution_role_arn}" exists '
@@ -104,7 +105,7 @@ def _check_logs(fleet: Fleet, variant: dict[str, Any], model: Any) -> str | None
     # CloudWatch Logs authorizes both actions on the stream's ARN, so `log-group:NAME:*` covers them.
     stream = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{group}:log-stream:{variant['VariantName']}/i-0"
     for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
-        denial = _may(model, action, stream)
+        denial = role_may(model, action, stream)
         if denial:
             return f"The execution role for model {model.model_name} cannot write the endpoint's logs: {denial}"
     return None
@@ -114,7 +115,7 @@ def _check_rollback_alarms(fleet: Fleet, variant: dict[str, Any], model: Any) ->
     if not enforced("execution-role-alarms"):
         return None
     for alarm in fleet.rollback_alarms:
-        denial = _may(model, "cloudwatch:DescribeAlarms", f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{alarm}")
+        denial = role_may(model, "cloudwatch:DescribeAlarms", f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{alarm}")
         if denial:
             return f"Unable to describe the auto-rollback alarms of the deployment: {denial}"
     return None

@@ -1,0 +1,1 @@
+"""Batch transform on the local AWS: SageMaker's CreateTransformJob, run for real."""

@@ -1,0 +1,278 @@
+"""One batch-transform instance: stream its share of the input objects through the k-means predictor.
+
+Each object is read as a stream (decompressed if Gzip), split into records (Line, RecordIO or None),
+filtered (InputFilter), batched (MultiRecord up to MaxPayloadInMB, or SingleRecord), predicted,
+joined with its input (JoinSource), filtered again (OutputFilter) and written, assembled by Line or
+not, to a local file that is uploaded as `<object>.out` only when the whole object succeeded: a
+failed object leaves no partial output. Memory holds one batch, whatever the object's size.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import struct
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from local_aws.runtime.formats import CSV, parse_rows, render
+from local_aws.runtime.predictor import KMeansPredictor, PayloadError
+from local_aws.transform.jsonpath import JsonPath, JsonPathError, parse
+from recordio.framing import RECORDIO_MAGIC
+
+PROTOBUF = "application/x-recordio-protobuf"
+READ_CHUNK = 1 << 20
+
+
+class TransformFailedError(Exception):
+    """The job fails with this FailureReason."""
+
+
+class TransformStoppedError(Exception):
+    """StopTransformJob was called."""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What every instance needs to know of the job (picklable: it crosses into worker processes)."""
+
+    name: str
+    model_data_url: str
+    content_type: str
+    split_type: str
+    compression: str
+    batch_strategy: str
+    max_payload_bytes: int
+    accept: str
+    assemble_with: str
+    input_filter: str | None
+    join_input: bool
+    output_filter: str | None
+    output_bucket: str
+    output_prefix: str
+    stop_file: str
+    s3_endpoint: str
+
+
+@dataclass
+class InstanceOutcome:
+    rows: int = 0
+    cluster_sizes: dict[int, int] = field(default_factory=dict)
+    objects: int = 0
+
+
+@dataclass(frozen=True)
+class InputObject:
+    bucket: str
+    key: str
+    output_name: str  # the key relative to the input prefix's folder: `<output prefix>/<output_name>.out`
+
+
+def run_instance(spec: JobSpec, objects: list[InputObject]) -> InstanceOutcome:
+    """Transform `objects` in order; the first failing object fails the instance (and the job)."""
+    s3 = _s3_client(spec.s3_endpoint)
+    predictor = _predictor(s3, spec.model_data_url)
+    outcome = InstanceOutcome()
+    for item in objects:
+        _transform_object(spec, predictor, s3, item, outcome)
+        outcome.objects += 1
+    return outcome
+
+
+def _s3_client(endpoint: str) -> Any:
+    import boto3
+
+    return boto3.session.Session().client("s3", endpoint_url=endpoint, region_name="us-east-1")
+
+
+def _predictor(s3: Any, model_data_url: str) -> KMeansPredictor:
+    from model_build.errors import BuildError
+
+    bucket, key = split_s3_uri(model_data_url)
+    try:
+        return KMeansPredictor.from_artifact(s3.get_object(Bucket=bucket, Key=key)["Body"].read(), model_data_url)
+    except BuildError as error:
+        raise TransformFailedError(f"ClientError: the model could not be loaded: {error}") from error
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    without = uri.removeprefix("s3://")
+    bucket, _, key = without.partition("/")
+    return bucket, key
+
+
+def _transform_object(
+    spec: JobSpec, predictor: KMeansPredictor, s3: Any, item: InputObject, outcome: InstanceOutcome
+) -> None:
+    where = f"s3://{item.bucket}/{item.key}"
+    handle, staging = tempfile.mkstemp(prefix="transform-", suffix=".out")
+    try:
+        with os.fdopen(handle, "wb") as output:
+            body = s3.get_object(Bucket=item.bucket, Key=item.key)["Body"]
+            records = _records(_decompressed(body, spec.compression, where), spec.split_type, where)
+            for batch in _batches(_filtered(records, spec, where), spec, where):
+                _check_stop(spec)
+                _write_batch(spec, predictor, batch, output=output, outcome=outcome, where=where)
+        key = f"{spec.output_prefix.rstrip('/')}/{item.output_name}.out".lstrip("/")
+        s3.upload_file(staging, spec.output_bucket, key)  # only now: a failed object leaves no partial .out
+    finally:
+        Path(staging).unlink(missing_ok=True)
+
+
+def _check_stop(spec: JobSpec) -> None:
+    if os.path.exists(spec.stop_file):
+        raise TransformStoppedError
+
+
+def _decompressed(body: Any, compression: str, where: str) -> Any:
+    if compression != "Gzip":
+        return body
+    stream = gzip.GzipFile(fileobj=body)
+    try:
+        stream.peek(1)
+    except (OSError, EOFError) as error:
+        raise TransformFailedError(f"ClientError: {where} could not be decompressed as Gzip ({error})") from error
+    return stream
+
+
+@dataclass(frozen=True)
+class Record:
+    """One input record: its bytes as read, and what the model is sent (after InputFilter)."""
+
+    raw: bytes
+    sent: bytes
+
+
+def _records(stream: IO[bytes], split_type: str, where: str) -> Iterator[bytes]:
+    try:
+        if split_type == "Line":
+            yield from (line.rstrip(b"\r\n") for line in _lines(stream) if line.strip())
+        elif split_type == "RecordIO":
+            yield from _recordio_records(stream, where)
+        else:
+            yield stream.read()
+    except (OSError, EOFError) as error:
+        raise TransformFailedError(f"ClientError: {where} could not be read ({error})") from error
+
+
+def _lines(stream: IO[bytes]) -> Iterator[bytes]:
+    pending = b""
+    while chunk := stream.read(READ_CHUNK):
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        yield from complete
+    if pending:
+        yield pending
+
+
+_RECORDIO_HEADER = struct.Struct("<II")
+
+
+def _recordio_records(stream: IO[bytes], where: str) -> Iterator[bytes]:
+    """Each RecordIO frame, with its header, as one record (what the container is sent)."""
+    while header := stream.read(_RECORDIO_HEADER.size):
+        if len(header) < _RECORDIO_HEADER.size:
+            raise TransformFailedError(f"ClientError: {where}: truncated RecordIO header")
+        magic, length = _RECORDIO_HEADER.unpack(header)
+        if magic != RECORDIO_MAGIC:
+            raise TransformFailedError(f"ClientError: {where}: not RecordIO (magic {magic:#x})")
+        padded = length + (-length % 4)
+        payload = stream.read(padded)
+        if len(payload) < padded:
+            raise TransformFailedError(f"ClientError: {where}: truncated RecordIO record")
+        yield header + payload
+
+
+def _filtered(records: Iterable[bytes], spec: JobSpec, where: str) -> Iterator[Record]:
+    path = parse(spec.input_filter) if spec.input_filter else None
+    for raw in records:
+        yield Record(raw, _select(path, raw, spec.content_type, where) if path else raw)
+
+
+def _select(path: JsonPath, raw: bytes, content_type: str, where: str) -> bytes:
+    try:
+        if content_type == CSV:
+            return _csv_text(path.apply(raw.decode().split(","))).encode()
+        return json.dumps(path.apply(json.loads(raw))).encode()
+    except (JsonPathError, ValueError) as error:
+        raise TransformFailedError(f"ClientError: {where}: InputFilter {path.text}: {error}") from error
+
+
+def _csv_text(value: Any) -> str:
+    return ",".join(str(item) for item in value) if isinstance(value, list) else str(value)
+
+
+def _batches(records: Iterable[Record], spec: JobSpec, where: str) -> Iterator[list[Record]]:
+    batch: list[Record] = []
+    size = 0
+    for record in records:
+        if len(record.sent) > spec.max_payload_bytes:
+            raise TransformFailedError(
+                f"ClientError: {where}: a record of {len(record.sent)} bytes is larger than MaxPayloadInMB "
+                f"({spec.max_payload_bytes // (1024 * 1024)} MB)"
+            )
+        if batch and (spec.batch_strategy == "SingleRecord" or size + len(record.sent) + 1 > spec.max_payload_bytes):
+            yield batch
+            batch, size = [], 0
+        batch.append(record)
+        size += len(record.sent) + 1
+    if batch:
+        yield batch
+
+
+def _write_batch(
+    spec: JobSpec,
+    predictor: KMeansPredictor,
+    batch: list[Record],
+    *,
+    output: IO[bytes],
+    outcome: InstanceOutcome,
+    where: str,
+) -> None:
+    separator = b"" if spec.content_type == PROTOBUF else b"\n"
+    try:
+        rows = parse_rows(spec.content_type, separator.join(record.sent for record in batch))
+        predictions = predictor.predict(rows)
+    except (PayloadError, ValueError) as error:
+        raise TransformFailedError(
+            f"ClientError: {where}: the model container answered 400 (invalid input: {error})"
+        ) from error
+    closest = predictions.closest_cluster.astype(np.int64)
+    for cluster, count in zip(*np.unique(closest, return_counts=True), strict=True):
+        outcome.cluster_sizes[int(cluster)] = outcome.cluster_sizes.get(int(cluster), 0) + int(count)
+    outcome.rows += len(closest)
+    if len(closest) != len(batch) and (spec.join_input or spec.assemble_with == "Line"):
+        raise TransformFailedError(f"ClientError: {where}: {len(batch)} records gave {len(closest)} answers")
+    # The answers exactly as the endpoint renders them: one line per row, in CSV or JSON Lines.
+    answers = render(predictions, spec.accept).decode().splitlines()
+    for text in _output_records(spec, batch, answers, where):
+        output.write(text + (b"\n" if spec.assemble_with == "Line" else b""))
+
+
+def _output_records(spec: JobSpec, batch: list[Record], answers: list[str], where: str) -> Iterator[bytes]:
+    output_filter = parse(spec.output_filter) if spec.output_filter else None
+    as_csv = spec.accept == CSV
+    for record, line in zip(batch, answers, strict=False):
+        answer: Any = line.split(",") if as_csv else json.loads(line)
+        joined = _joined(record.raw, answer, as_csv) if spec.join_input else answer
+        try:
+            selected = output_filter.apply(joined) if output_filter else joined
+        except JsonPathError as error:
+            raise TransformFailedError(f"ClientError: {where}: OutputFilter: {error}") from error
+        yield (_csv_text(selected) if as_csv else json.dumps(selected)).encode()
+
+
+def _joined(raw: bytes, answer: Any, as_csv: bool) -> Any:
+    """JoinSource Input: CSV fields then the answer's; a JSON object gains `SageMakerOutput`."""
+    if as_csv:
+        return [*raw.decode().split(","), *answer]
+    record = json.loads(raw)
+    if not isinstance(record, dict):
+        raise TransformFailedError("ClientError: JoinSource Input needs JSON objects as input records")
+    return {**record, "SageMakerOutput": answer}
