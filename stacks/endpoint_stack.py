@@ -19,6 +19,7 @@ from stacks.settings import Challenger, Scaling, Settings, read_artifact
 
 if TYPE_CHECKING:
     from stacks.constructs.capture import CaptureBucket
+    from stacks.constructs.scoring import ScoringBucket
 
 
 class KMeansEndpointStack(Stack):
@@ -38,6 +39,7 @@ class KMeansEndpointStack(Stack):
             self, "Logs", endpoint_name=self.endpoint_name, retention_days=settings.log_retention_days, key=key.key
         )
         capture = self._capture_bucket(key, settings.data_capture_sampling_percent) if settings.data_capture else None
+        scoring = self._scoring_bucket(key, settings.scoring_bucket_name) if settings.scoring_enabled else None
         image = KMeansImage(self, "Image")
         alarms = [self._alarms(settings, "Alarms", settings.variant_name)]
         if challenger:
@@ -45,11 +47,13 @@ class KMeansEndpointStack(Stack):
         artifacts = [found for found in (artifact, challenger_artifact, shadow_artifact) if found]
         role = self._role(
             settings, artifacts=artifacts, image=image, key=key, log_group_arn=log_group_arn, capture=capture,
-            alarms=alarms,
+            alarms=alarms, scoring=scoring,
         )  # fmt: skip
         model = self._model(settings, "Model", artifact, image, role)
         served = [ServedModel(settings.variant_name, model.model_name, settings.production_weight_percent)]
         outputs = {"ModelName": model.model_name}
+        if scoring is not None:
+            outputs["ScoringBucketName"] = scoring.bucket_name
         if challenger and challenger_artifact:
             challenger_served, more = self._candidate(
                 "Challenger", settings, candidate=challenger, artifact=challenger_artifact, image=image, role=role
@@ -117,6 +121,7 @@ class KMeansEndpointStack(Stack):
         log_group_arn: str,
         capture: CaptureBucket | None,
         alarms: list[RollbackAlarms],
+        scoring: ScoringBucket | None,
     ) -> ExecutionRole:
         return ExecutionRole(
             self,
@@ -128,6 +133,7 @@ class KMeansEndpointStack(Stack):
             rollback_alarm_arns=[arn for group in alarms for arn in group.alarm_arns],
             capture_objects_arn=capture.objects_arn if capture else None,
             network=settings.network,
+            scoring=scoring.access if scoring else None,
         )
 
     def _model(
@@ -184,6 +190,11 @@ class KMeansEndpointStack(Stack):
         from stacks.constructs.capture import CaptureBucket
 
         return CaptureBucket(self, "DataCapture", key=key.key, sampling_percent=sampling_percent)
+
+    def _scoring_bucket(self, key: EncryptionKey, bucket_name: str | None) -> ScoringBucket:
+        from stacks.constructs.scoring import ScoringBucket
+
+        return ScoringBucket(self, "Scoring", key=key.key, bucket_name=bucket_name)
 
     def _autoscaling(self, construct_id: str, scaling: Scaling, variant_name: str) -> Construct:
         from stacks.constructs.scaling import VariantAutoscaling

@@ -48,6 +48,7 @@ BURSTABLE_PREFIX = "ml.t"
 SETTING_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 KMS_KEY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+$")
 SNS_TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+BUCKET_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 SUBNET_PATTERN = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 SECURITY_GROUP_PATTERN = re.compile(r"^sg-[0-9a-f]{8,17}$")
 BUILD_COMMAND = "make build (or: python -m model_build --out DIR)"
@@ -229,6 +230,8 @@ class Settings:
     challenger_artifact_dir: Path | None = _setting(None, _as_path)
     challenger_weight: int = _setting(10, _as_int)
     shadow_artifact_dir: Path | None = _setting(None, _as_path)
+    scoring: bool = _setting(False, _as_bool)
+    scoring_bucket_name: str | None = _setting(None, _as_str)
     tags: Mapping[str, str] = field(default_factory=dict, metadata={PARSER: _as_tags})
 
     @property
@@ -313,6 +316,11 @@ class Settings:
         return Challenger(artifact_dir=self.shadow_artifact_dir, weight_percent=100, variant_name=SHADOW_VARIANT_NAME)
 
     @property
+    def scoring_enabled(self) -> bool:
+        """Batch scoring: asked for, or a bucket brought for it."""
+        return self.scoring or self.scoring_bucket_name is not None
+
+    @property
     def production_weight_percent(self) -> int:
         """The production variant's share of traffic: what the challenger leaves."""
         return 100 - self.challenger_weight if self.challenger else 100
@@ -354,7 +362,7 @@ def validate(settings: Settings, *, check_artifact: bool = True) -> None:
     """Raise SettingsError naming the first bad key or impossible combination."""
     checks = (
         _check_names, _check_capacity, _check_serverless, _check_network, _check_deployment, _check_alarms,
-        _check_challenger, _check_shadow,
+        _check_challenger, _check_shadow, _check_scoring,
     )  # fmt: skip
     for check in checks:
         check(settings)
@@ -508,6 +516,11 @@ def _check_challenger(settings: Settings) -> None:
     _in_range("challenger_weight", settings.challenger_weight, 1, 99)
     if settings.challenger and settings.variant_name == CHALLENGER_VARIANT_NAME:
         raise SettingsError(f"context variant_name: {CHALLENGER_VARIANT_NAME} is the challenger's variant name")
+
+
+def _check_scoring(settings: Settings) -> None:
+    if settings.scoring_bucket_name is not None:
+        _matches("scoring_bucket_name", settings.scoring_bucket_name, BUCKET_NAME_PATTERN, "an S3 bucket name")
 
 
 def _check_shadow(settings: Settings) -> None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.nag import acknowledge_wildcard_resource
 from stacks.settings import Network
+
+if TYPE_CHECKING:
+    from stacks.constructs.scoring import ScoringAccess
 
 ECR_PULL_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
 LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
@@ -42,6 +47,7 @@ class ExecutionRole(Construct):
         rollback_alarm_arns: list[str],
         capture_objects_arn: str | None,
         network: Network,
+        scoring: ScoringAccess | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         log_streams_arn = f"{log_group_arn}:log-stream:*"
@@ -63,6 +69,8 @@ class ExecutionRole(Construct):
         ]
         if capture_objects_arn is not None:
             statements.append(_allow("WriteCapturedData", ["s3:PutObject"], [capture_objects_arn]))
+        if scoring is not None:
+            statements.extend(_scoring_statements(scoring))
         if network.in_vpc:
             statements.extend(_vpc_statements(self, network))
         role = iam.Role(
@@ -72,6 +80,14 @@ class ExecutionRole(Construct):
         self.policy = iam.ManagedPolicy(self, "Policy", statements=statements, roles=[role])
         self.role_arn = role.role_arn
         self._acknowledge(log_streams_arn, capture_objects_arn, network)
+        if scoring is not None:
+            for objects_arn in (scoring.input_objects_arn, *scoring.written_objects_arns):
+                acknowledge_wildcard_resource(
+                    self.policy,
+                    objects_arn,
+                    "Batch transform and asynchronous inference read and write objects whose names the job and "
+                    "the caller choose; the grant is one prefix of this stack's scoring bucket.",
+                )
 
     def _acknowledge(self, log_streams_arn: str, capture_objects_arn: str | None, network: Network) -> None:
         acknowledge_wildcard_resource(
@@ -102,6 +118,20 @@ class ExecutionRole(Construct):
                 "creation is limited to the configured subnets and security groups, and the other actions by an "
                 "ec2:Subnet condition to those subnets.",
             )
+
+
+def _scoring_statements(scoring: ScoringAccess) -> list[iam.PolicyStatement]:
+    """Transforms list and read `input/`, and write `output/` and `failures/`: those prefixes only."""
+    return [
+        iam.PolicyStatement(
+            sid="ListScoringInput",
+            actions=["s3:ListBucket"],
+            resources=[scoring.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": ["input/*", "input"]}},
+        ),
+        _allow("ReadScoringInput", ["s3:GetObject"], [scoring.input_objects_arn]),
+        _allow("WriteScoringResults", ["s3:PutObject"], list(scoring.written_objects_arns)),
+    ]
 
 
 def _ec2_arn(scope: Construct, resource: str, name: str) -> str:

@@ -54,7 +54,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "autoscaling_min": "2",
         "autoscaling_max": "4",
     },
-    "shadow": {"shadow_artifact_dir": CHALLENGER_BUILD, "data_capture": "true"},
+    "shadow": {"shadow_artifact_dir": CHALLENGER_BUILD, "data_capture": "true", "scoring": "true"},
 }
 
 

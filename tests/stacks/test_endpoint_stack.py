@@ -437,3 +437,25 @@ def test_shadow_is_a_shadow_variant_of_its_own_model_beside_one_production_varia
     assert config["DataCaptureConfig"]["EnableCapture"] is True
     assert len(policy_statements(with_shadow)["ReadModelArtifact"]["Resource"]) == 2
     assert {"ShadowModelName", "ShadowArtifactSha256"} <= set(with_shadow.body["Outputs"])
+
+
+# Batch scoring
+
+
+def test_scoring_bucket_is_encrypted_logged_and_the_role_gets_exactly_its_prefixes(
+    with_shadow: Synthesized, default: Synthesized
+) -> None:
+    statements = policy_statements(with_shadow)
+
+    read, write, listing = (statements[sid] for sid in ("ReadScoringInput", "WriteScoringResults", "ListScoringInput"))
+
+    assert actions(read) == {"s3:GetObject"}
+    assert actions(write) == {"s3:PutObject"}
+    assert actions(listing) == {"s3:ListBucket"}
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["input/*", "input"]}}
+    assert "input/*" in json.dumps(read["Resource"])
+    assert "output/*" in json.dumps(write["Resource"])
+    assert "failures/*" in json.dumps(write["Resource"])
+    assert "ScoringBucketName" in with_shadow.body["Outputs"]
+    assert "ScoringBucketName" not in default.body["Outputs"]
+    assert "ReadScoringInput" not in policy_statements(default)

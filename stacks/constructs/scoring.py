@@ -1,0 +1,56 @@
+"""Batch scoring's bucket: transform and async-inference input, output and failures, under one key.
+
+SageMaker reads `input/` and writes `output/` and `failures/` as the Model's execution role; the grants
+are exactly those prefixes (`ScoringAccess`), nothing wider.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.constructs.buckets import LoggedBucket
+
+INPUT_PREFIX, OUTPUT_PREFIX, FAILURES_PREFIX = "input", "output", "failures"
+
+
+@dataclass(frozen=True)
+class ScoringAccess:
+    """What the execution role may do in the scoring bucket: list it, read inputs, write outputs and failures."""
+
+    bucket_arn: str
+    input_objects_arn: str
+    written_objects_arns: tuple[str, str]
+
+
+class ScoringBucket(Construct):
+    """Exposes `bucket_name`, `access` and `s3_uri(prefix)`; a bucket brought by name is used, not created."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey, bucket_name: str | None) -> None:
+        super().__init__(scope, construct_id)
+        bucket: s3.IBucket
+        if bucket_name is None:
+            bucket = LoggedBucket(
+                self,
+                "Store",
+                key=key,
+                log_prefix="scoring-bucket/",
+                removal_policy=RemovalPolicy.DESTROY,
+                replication_reason="Scored data stays in the endpoint's region; replicating it is a data-residency "
+                "decision for its owner, not a default.",
+            ).bucket
+        else:
+            bucket = s3.Bucket.from_bucket_name(self, "Brought", bucket_name)  # yours: neither created nor emptied
+        self.bucket_name = bucket.bucket_name
+        self.access = ScoringAccess(
+            bucket_arn=bucket.bucket_arn,
+            input_objects_arn=bucket.arn_for_objects(f"{INPUT_PREFIX}/*"),
+            written_objects_arns=(
+                bucket.arn_for_objects(f"{OUTPUT_PREFIX}/*"),
+                bucket.arn_for_objects(f"{FAILURES_PREFIX}/*"),
+            ),
+        )
