@@ -1,0 +1,1 @@
+"""Score data of any size with the stack's Model: SageMaker Batch Transform (and the local AWS's)."""

@@ -1,0 +1,54 @@
+"""Batch scoring end to end on the local AWS: the stack's scoring bucket, `python -m scoring transform`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model_build.alignment import load_model
+from model_build.reference import nearest_two
+from tests.conftest import RunningLocalAws
+from tests.test_end_to_end import STACK, bootstrapped, cdk, deploy, inventory
+
+pytestmark = pytest.mark.slow
+__all__ = ["bootstrapped"]  # the fixture, imported for its registration
+
+
+def test_a_transform_with_an_id_column_returns_id_cluster_distance(
+    bootstrapped: RunningLocalAws, artifact_dir: Path, tmp_path: Path
+) -> None:
+    values = np.random.default_rng(9).random((500, 64), dtype=np.float32) * 16
+    data = tmp_path / "customers"
+    data.mkdir()
+    for part in range(2):
+        rows = values[part * 250 : (part + 1) * 250]
+        lines = [f"c{part * 250 + i}," + ",".join(repr(float(v)) for v in row) for i, row in enumerate(rows)]
+        (data / f"part-{part}.csv").write_text("\n".join(lines) + "\n")
+    before = inventory(bootstrapped)
+
+    deploy(bootstrapped, artifact_dir, tmp_path / "outputs.json", "scoring=true")
+    scored = bootstrapped.run(
+        sys.executable, "-m", "scoring", "transform", "--input", str(data), "--output", str(tmp_path / "scored"),
+        "--input-filter", "$[1:]", "--join-input", "--output-filter", "$[0,-2,-1]", "--instances", "2",
+        "--max-payload-mb", "1",
+    )  # fmt: skip
+    emptied = bootstrapped.run(sys.executable, "-m", "teardown", "--stack", STACK, "--force")
+    cdk(bootstrapped, artifact_dir, "destroy", STACK, "--force", "--no-notices", "-c", "scoring=true")
+
+    assert scored.returncode == 0, scored.stdout + scored.stderr
+    assert "500 rows in 2 object(s)" in scored.stdout
+    lines = [
+        line.split(",")
+        for part in range(2)
+        for line in (tmp_path / "scored" / f"part-{part}.csv.out").read_text().splitlines()
+    ]
+    centroids = load_model(artifact_dir, "test").centroids
+    nearest, _ = nearest_two(values, centroids)
+    assert [fields[0] for fields in lines] == [f"c{i}" for i in range(500)]
+    assert [int(float(fields[1])) for fields in lines] == nearest.cluster.tolist()
+    np.testing.assert_allclose([float(f[2]) for f in lines], np.sqrt(nearest.squared_distance), rtol=1e-5)
+    assert emptied.returncode == 0, emptied.stderr
+    assert inventory(bootstrapped) == before
