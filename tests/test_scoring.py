@@ -40,15 +40,15 @@ def test_a_transform_with_an_id_column_returns_id_cluster_distance(
 
     assert scored.returncode == 0, scored.stdout + scored.stderr
     assert "500 rows in 2 object(s)" in scored.stdout
-    lines = [
+    fields_by_row = [
         line.split(",")
         for part in range(2)
         for line in (tmp_path / "scored" / f"part-{part}.csv.out").read_text().splitlines()
     ]
     centroids = load_model(artifact_dir, "test").centroids
     nearest, _ = nearest_two(values, centroids)
-    assert [fields[0] for fields in lines] == [f"c{i}" for i in range(500)]
-    assert [int(float(fields[1])) for fields in lines] == nearest.cluster.tolist()
-    np.testing.assert_allclose([float(f[2]) for f in lines], np.sqrt(nearest.squared_distance), rtol=1e-5)
+    assert [fields[0] for fields in fields_by_row] == [f"c{i}" for i in range(500)]
+    assert [int(float(fields[1])) for fields in fields_by_row] == nearest.cluster.tolist()
+    np.testing.assert_allclose([float(f[2]) for f in fields_by_row], np.sqrt(nearest.squared_distance), rtol=1e-5)
     assert emptied.returncode == 0, emptied.stderr
     assert inventory(bootstrapped) == before
