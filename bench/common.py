@@ -128,7 +128,7 @@ class LocalEndpoint:
         sagemaker.create_endpoint(EndpointName=self.ENDPOINT, EndpointConfigName="bench-config")
 
     def _hosting_role(self) -> str:
-        """A role the strict local AWS lets host the model: artifact, image, logs."""
+        """A role the strict local AWS lets host the model (artifact, image, logs) and write transform outputs."""
         trust = {
             "Version": "2012-10-17",
             "Statement": [
@@ -143,6 +143,7 @@ class LocalEndpoint:
                     "Resource": "*",
                     "Action": [
                         "s3:GetObject",
+                        "s3:PutObject",  # batch transform outputs
                         "ecr:GetAuthorizationToken",
                         "ecr:BatchGetImage",
                         "ecr:GetDownloadUrlForLayer",

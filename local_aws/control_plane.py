@@ -44,6 +44,7 @@ from moto.utilities.utils import get_partition
 from werkzeug.serving import run_simple
 from werkzeug.wrappers import Request, Response
 
+from local_aws.config import CONTROL_PORT_VARIABLE
 from local_aws.strict.authorization import authorize, patch_authorization, sagemaker_request
 from local_aws.strict.autoscaling import patch_autoscaling
 from local_aws.strict.change_sets import patch_change_sets
@@ -192,6 +193,8 @@ def run(argv: list[str]) -> None:
     parser.add_argument("-p", "--port", type=int, required=True)
     args = parser.parse_args(argv)
     os.environ.setdefault("MOTO_PORT", str(args.port))
+    # What this process (and the transform workers it starts) call back into: its own S3.
+    os.environ[CONTROL_PORT_VARIABLE] = str(args.port)
     patch_moto()
     app = AuthorizeRoute(DomainDispatcherApplication(create_backend_app))
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)

@@ -13,6 +13,7 @@ StopTransformJob; developer guide "Batch transform" and "Associate prediction re
 from __future__ import annotations
 
 import json
+import multiprocessing
 import tempfile
 import threading
 from concurrent.futures import ProcessPoolExecutor
@@ -216,7 +217,8 @@ def _authorize(model: Any, action: str, resource: str) -> None:
 def _run_instances(spec: JobSpec, objects: list[InputObject], instances: int) -> list[InstanceOutcome]:
     """One worker process per instance, objects dealt round-robin; the first failure fails the job."""
     shares = [objects[index::instances] for index in range(instances) if objects[index::instances]]
-    with ProcessPoolExecutor(max_workers=len(shares)) as pool:
+    # Spawned, not forked: forking moto's threaded server could copy a held lock into the child.
+    with ProcessPoolExecutor(max_workers=len(shares), mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(run_instance, spec, share) for share in shares]
         return [future.result() for future in futures]
 
