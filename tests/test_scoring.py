@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -35,6 +36,10 @@ def test_a_transform_with_an_id_column_returns_id_cluster_distance(
         "--input-filter", "$[1:]", "--join-input", "--output-filter", "$[0,-2,-1]", "--instances", "2",
         "--max-payload-mb", "1",
     )  # fmt: skip
+    verified = bootstrapped.run(
+        sys.executable, "-m", "verification", "--stack", STACK, "--reference", str(artifact_dir), "--batch",
+        "--content-types", "text/csv", "--json", str(tmp_path / "report.json"),
+    )  # fmt: skip
     emptied = bootstrapped.run(sys.executable, "-m", "teardown", "--stack", STACK, "--force")
     cdk(bootstrapped, artifact_dir, "destroy", STACK, "--force", "--no-notices", "-c", "scoring=true")
 
@@ -50,5 +55,9 @@ def test_a_transform_with_an_id_column_returns_id_cluster_distance(
     assert [fields[0] for fields in fields_by_row] == [f"c{i}" for i in range(500)]
     assert [int(float(fields[1])) for fields in fields_by_row] == nearest.cluster.tolist()
     np.testing.assert_allclose([float(f[2]) for f in fields_by_row], np.sqrt(nearest.squared_distance), rtol=1e-5)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    checks = {check["name"]: check for check in json.loads((tmp_path / "report.json").read_text())["checks"]}
+    assert checks["batch transform"]["passed"] is True
+    assert checks["batch transform"]["rows"] == 100
     assert emptied.returncode == 0, emptied.stderr
     assert inventory(bootstrapped) == before

@@ -11,6 +11,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
+from verification.batch import batch_transform
 from verification.candidate import candidate_checks
 from verification.checks import (
     CheckResult,
@@ -61,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--wait", type=int, default=600, help="seconds to wait for InService (default 600)")
     parser.add_argument("--rtol", type=float, default=Tolerance.rtol, help="relative distance tolerance")
     parser.add_argument("--atol", type=float, default=Tolerance.atol, help="absolute distance tolerance")
+    parser.add_argument(
+        "--batch", action="store_true", help="also verify through a Batch Transform job (needs -c scoring=true)"
+    )
     gate = parser.add_argument_group("candidate-vs-live gate (instead of checking the deployed builds)")
     gate.add_argument("--candidate", type=Path, help="a retrained build folder: the live endpoint labels its rows")
     gate.add_argument(
@@ -146,7 +150,7 @@ def verify(args: argparse.Namespace, report: Report) -> None:
         return
     builds = [load_expected(path) for path in args.reference or [DEFAULT_REFERENCE]]
     content_types = _content_types(args.content_types)
-    clients, run, config = _live_endpoint(args, report, builds[0])
+    clients, run, config, target = _live_endpoint(args, report, builds[0])
     local_sha256s = [build.build.artifact_sha256 for build in builds]
     artifact = deployed_artifacts(clients["sagemaker"], clients["s3"], config, local_sha256s)
     report.add(artifact)
@@ -154,7 +158,10 @@ def verify(args: argparse.Namespace, report: Report) -> None:
         variant_run = replace(run, expected=expected_for(variant["VariantName"], artifact, builds))
         for content_type in content_types:
             report.add(_predictions_with_progress(variant_run, variant, content_type))
-    if not all(check.passed for check in report.checks if check.name.startswith("predictions")):
+    if args.batch:
+        report.add(batch_transform(clients, target.outputs, builds[0], run.tolerance, args.wait))
+    answers = ("predictions", "batch transform")
+    if not all(check.passed for check in report.checks if check.name.startswith(answers)):
         report.code = ExitCode.PREDICTION_MISMATCH
     elif not artifact.passed:
         report.code = ExitCode.ARTIFACT_DIFFERS
@@ -162,8 +169,8 @@ def verify(args: argparse.Namespace, report: Report) -> None:
 
 def _live_endpoint(
     args: argparse.Namespace, report: Report, expected: Expected
-) -> tuple[dict[str, Any], PredictionRun, dict[str, Any]]:
-    """The stack and endpoint checks; then the clients, a run against the endpoint, and its config."""
+) -> tuple[dict[str, Any], PredictionRun, dict[str, Any], Target]:
+    """The stack and endpoint checks; then the clients, a run against the endpoint, its config and target."""
     local_target = _local_target(args)
     clients = _clients()
     target = local_target or _stack_target(args, clients["cloudformation"], report)
@@ -176,7 +183,7 @@ def _live_endpoint(
         clients["sagemaker-runtime"], target.endpoint_name, expected, Tolerance(rtol=args.rtol, atol=args.atol),
         args.concurrency, wait_s=args.wait,
     )  # fmt: skip
-    return clients, run, config
+    return clients, run, config, target
 
 
 def _gate_candidate(args: argparse.Namespace, report: Report) -> None:
@@ -184,7 +191,7 @@ def _gate_candidate(args: argparse.Namespace, report: Report) -> None:
     if not 0 <= args.min_agreement <= 1:
         raise VerificationError(f"--min-agreement must be between 0 and 1, got {args.min_agreement}", ExitCode.USAGE)
     candidate = load_expected(args.candidate)
-    _, run, config = _live_endpoint(args, report, candidate)
+    _, run, config, _ = _live_endpoint(args, report, candidate)
     variants = {variant["VariantName"]: variant for variant in config["ProductionVariants"]}
     name = args.variant or next(iter(variants))
     if name not in variants:

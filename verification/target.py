@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ class Target:
     stack_name: str | None = None
     endpoint_config_name: str | None = None
     model_name: str | None = None
+    outputs: dict[str, str] = field(default_factory=dict)  # the stack's outputs, when read
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ def target_from_outputs(outputs: dict[str, str], stack_name: str | None, where: 
         stack_name=stack_name,
         endpoint_config_name=outputs.get("EndpointConfigName"),
         model_name=outputs.get("ModelName"),
+        outputs=dict(outputs),
     )
 
 

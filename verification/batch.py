@@ -1,0 +1,83 @@
+"""`--batch`: verify the Model through SageMaker Batch Transform, the offline path, row by row.
+
+The reference rows go to the stack's scoring bucket as one CSV object; a transform job of the stack's
+Model answers them; every output line is compared with the reference set as the real-time check does.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import numpy as np
+
+from verification.checks import CheckResult, aws_error
+from verification.compare import Tolerance, compare
+from verification.errors import ExitCode, VerificationError
+from verification.payloads import csv_lines
+from verification.target import Expected
+
+TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
+POLL_INTERVAL_S = 1.0
+
+
+def batch_transform(
+    clients: dict[str, Any], outputs: dict[str, str], expected: Expected, tolerance: Tolerance, wait_s: float
+) -> CheckResult:
+    bucket, model = outputs.get("ScoringBucketName"), outputs.get("ModelName")
+    if not bucket or not model:
+        raise VerificationError(
+            "--batch needs the stack's ModelName and ScoringBucketName outputs: deploy with -c scoring=true",
+            ExitCode.USAGE,
+        )
+    name = f"kmeans-verify-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    rows = expected.reference.rows
+    clients["s3"].put_object(Bucket=bucket, Key=f"input/{name}/reference.csv", Body=b"\n".join(csv_lines(rows)))
+    described = _run_job(clients["sagemaker"], name, model, bucket, wait_s)
+    if described["TransformJobStatus"] != "Completed":
+        reason = described.get("FailureReason") or "no FailureReason given"
+        return CheckResult("batch transform", False, f"job {name} is {described['TransformJobStatus']}: {reason}")
+    body = clients["s3"].get_object(Bucket=bucket, Key=f"output/{name}/reference.csv.out")["Body"].read()
+    answers = [line.split(b",") for line in body.splitlines() if line.strip()]
+    if len(answers) != len(rows):
+        return CheckResult("batch transform", False, f"job {name}: {len(answers)} answers for {len(rows)} rows")
+    closest = np.array([float(fields[0]) for fields in answers])
+    distances = np.array([float(fields[1]) for fields in answers])
+    outcome = compare(expected.reference, closest, distances, tolerance)
+    detail = f"job {name}: {outcome.rows} rows, {len(outcome.ties)} ties, {len(outcome.mismatches)} mismatches"
+    data = {"job": name, "rows": outcome.rows, "metric": outcome.metric, "ties": outcome.ties}
+    return CheckResult(
+        "batch transform", outcome.passed, detail, {**data, "mismatches": [m.__dict__ for m in outcome.mismatches]}
+    )
+
+
+def _run_job(sagemaker: Any, name: str, model: str, bucket: str, wait_s: float) -> dict[str, Any]:
+    from botocore.exceptions import ClientError
+
+    try:
+        sagemaker.create_transform_job(
+            TransformJobName=name,
+            ModelName=model,
+            MaxPayloadInMB=6,
+            BatchStrategy="MultiRecord",
+            TransformInput={
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/input/{name}/"}},
+                "ContentType": "text/csv",
+                "SplitType": "Line",
+            },
+            TransformOutput={
+                "S3OutputPath": f"s3://{bucket}/output/{name}",
+                "Accept": "text/csv",
+                "AssembleWith": "Line",
+            },
+            TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+        )
+    except ClientError as error:
+        raise VerificationError(f"CreateTransformJob: {aws_error(error)}", ExitCode.NOT_READY) from error
+    deadline = time.monotonic() + wait_s
+    while True:
+        described: dict[str, Any] = sagemaker.describe_transform_job(TransformJobName=name)
+        if described["TransformJobStatus"] in TERMINAL or time.monotonic() > deadline:
+            return described
+        time.sleep(POLL_INTERVAL_S)
