@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 CDK_OUT ?= cdk.out
 CDK = npx --no-install cdk -c artifact_dir=$(BUILD_DIR) --output $(CDK_OUT)
 
-.PHONY: setup setup-deploy check format test test-fast demo demo-down up-local deploy-local deploy-local-stack verify verify-local \
+.PHONY: setup setup-deploy check format test test-fast demo demo-batch demo-down up-local deploy-local deploy-local-stack verify verify-local \
 	promote-local retrain-local build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align golden clean
 
 PROTO_OUT := recordio/aialgs_data_pb2.py
@@ -93,6 +93,21 @@ demo:
 	$(call step,verify the endpoint,$(MAKE) --no-print-directory verify-local)
 	@$(PY) -m local_aws hint --outputs-file $(BUILD_DIR)/outputs.json
 
+# Batch scoring on the local AWS: the stack with its scoring bucket, a transform of example rows whose id
+# column InputFilter drops and JoinSource brings back, then the verifier through a transform job too.
+demo-batch:
+	@mkdir -p $(dir $(DEMO_LOG)) && : > $(DEMO_LOG)
+	$(call step,install (.venv and the CDK CLI),$(MAKE) --no-print-directory setup-deploy)
+	$(call step,build the model ($(BUILD_DIR)/),$(MAKE) --no-print-directory build)
+	$(call step,start the local AWS,$(PY) -m local_aws up)
+	$(call step,cdk bootstrap,$(LOCAL) $(CDK) bootstrap $(LOCAL_ACCOUNT) --no-notices)
+	$(call step,cdk deploy $(STACK) -c scoring=true,$(MAKE) --no-print-directory deploy-local-stack DEPLOY_CONTEXT="-c scoring=true")
+	$(call step,example rows with an id column,$(PY) scripts/example_rows.py --out $(BUILD_DIR)/batch-input)
+	$(LOCAL) $(PY) -m scoring transform --input $(BUILD_DIR)/batch-input --output $(BUILD_DIR)/batch-output \
+		--input-filter '$$[1:]' --join-input --output-filter '$$[0,-2,-1]' --instances 2
+	@head -n 3 $(BUILD_DIR)/batch-output/part-0.csv.out
+	$(call step,verify: real time and batch transform,$(LOCAL) $(MAKE) --no-print-directory verify BATCH=1)
+
 up-local: setup-deploy
 	$(PY) -m local_aws up
 
@@ -113,7 +128,7 @@ OUT ?= $(BUILD_DIR)/verification
 VERIFY_TARGET = $(if $(ENDPOINT),--endpoint "$(ENDPOINT)" $(if $(EXPECT_CONFIG),--expect-config "$(EXPECT_CONFIG)"),--stack "$(STACK)")
 verify:
 	$(PY) -m verification $(VERIFY_TARGET) --reference $(REFERENCE) $(if $(CHALLENGER_REFERENCE),--reference $(CHALLENGER_REFERENCE)) \
-		--json $(OUT).json --junit $(OUT).xml
+		$(if $(BATCH),--batch) --json $(OUT).json --junit $(OUT).xml
 
 verify-local:
 	$(LOCAL) $(MAKE) --no-print-directory verify
