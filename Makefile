@@ -14,7 +14,7 @@ CDK_OUT ?= cdk.out
 CDK = npx --no-install cdk -c artifact_dir=$(BUILD_DIR) --output $(CDK_OUT)
 
 .PHONY: setup setup-deploy check format test test-fast demo demo-batch demo-down up-local deploy-local deploy-local-stack verify verify-local \
-	promote-local retrain-local build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align golden clean
+	promote-local retrain-local build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform golden clean
 
 PROTO_OUT := recordio/aialgs_data_pb2.py
 
@@ -199,7 +199,7 @@ deploy: setup-deploy $(ARTIFACT)
 destroy: setup-deploy
 	$(call empty_and_destroy,,$(STACK))
 
-bench: bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align
+bench: bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform
 
 bench-build: setup
 	$(PY) bench/build_vs_notebook.py
@@ -218,6 +218,9 @@ bench-verify-seed: setup
 
 bench-align: setup
 	$(PY) bench/align.py
+
+bench-transform: setup
+	$(PY) bench/transform_vs_numpy.py
 
 # Regenerate the golden NDArray files with real MXNet (commit the result).
 golden: .venv-mxnet/.installed

@@ -36,6 +36,10 @@ RULES = {
     "autoscaled-instance-type": "an update changing the instance type of an autoscaled variant fails",
     "invoke-authorization": "InvokeEndpoint is authorized against the caller's role",
     "serverless-concurrency": "more concurrent invocations than MaxConcurrency are throttled",
+    "transform-job-limits": "CreateTransformJob refuses MaxPayloadInMB outside 1-100, more than 100 MB in flight, "
+    "an unsupported JSONPath, and JoinSource across formats",
+    "transform-execution-role": "a transform job fails unless its role may read the input and write the output",
+    "transform-record-size": "a record larger than MaxPayloadInMB fails its transform job",
     "serverless-cold-start": "the first invocation after a serverless (re)deploy can answer ModelNotReadyException",
 }
 

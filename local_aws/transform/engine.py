@@ -23,6 +23,7 @@ import numpy as np
 
 from local_aws.runtime.formats import CSV, parse_rows, render
 from local_aws.runtime.predictor import KMeansPredictor, PayloadError
+from local_aws.strict.rules import enforced
 from local_aws.transform.jsonpath import JsonPath, JsonPathError, parse
 from recordio.framing import RECORDIO_MAGIC
 
@@ -212,7 +213,7 @@ def _batches(records: Iterable[Record], spec: JobSpec, where: str) -> Iterator[l
     batch: list[Record] = []
     size = 0
     for record in records:
-        if len(record.sent) > spec.max_payload_bytes:
+        if len(record.sent) > spec.max_payload_bytes and enforced("transform-record-size"):
             raise TransformFailedError(
                 f"ClientError: {where}: a record of {len(record.sent)} bytes is larger than MaxPayloadInMB "
                 f"({spec.max_payload_bytes // (1024 * 1024)} MB)"
