@@ -10,12 +10,12 @@ from constructs import Construct
 from stacks.constructs.alarms import RollbackAlarms
 from stacks.constructs.artifact import ModelArtifact
 from stacks.constructs.encryption import EncryptionKey
-from stacks.constructs.endpoint import Endpoint, EndpointConfig, ServedModel
+from stacks.constructs.endpoint import AsyncTarget, Endpoint, EndpointConfig, ServedModel
 from stacks.constructs.logs import EndpointLogGroup, endpoint_log_group_arn
 from stacks.constructs.model import KMeansImage, KMeansModel
 from stacks.constructs.role import ExecutionRole
 from stacks.names import STACK_TAG_KEY
-from stacks.settings import Challenger, Scaling, Settings, read_artifact
+from stacks.settings import Challenger, Settings, read_artifact
 
 if TYPE_CHECKING:
     from stacks.constructs.capture import CaptureBucket
@@ -66,12 +66,15 @@ class KMeansEndpointStack(Stack):
                 "Shadow", settings, candidate=shadow, artifact=shadow_artifact, image=image, role=role
             )
             outputs |= more
-        config = self._config(settings, served, key, capture, shadow_served)
+        config = self._config(
+            settings, served, key, capture=capture, shadow=shadow_served,
+            asynchronous=self._async_target(settings, scoring),
+        )  # fmt: skip
         endpoint = self._endpoint(settings, config, [name for group in alarms for name in group.alarm_names])
         endpoint.node.add_dependency(logs)
         if settings.scaling:
             for prefix, variant in zip(("", "Challenger"), served, strict=False):
-                scaling = self._autoscaling(f"{prefix}Autoscaling", settings.scaling, variant.variant_name)
+                scaling = self._autoscaling(f"{prefix}Autoscaling", settings, variant.variant_name)
                 scaling.node.add_dependency(endpoint)
         self.outputs = self._outputs(
             EndpointName=endpoint.endpoint_name,
@@ -134,6 +137,7 @@ class KMeansEndpointStack(Stack):
             capture_objects_arn=capture.objects_arn if capture else None,
             network=settings.network,
             scoring=scoring.access if scoring else None,
+            notify_topic_arns=settings.asynchronous.topic_arns if settings.asynchronous else None,
         )
 
     def _model(
@@ -158,14 +162,17 @@ class KMeansEndpointStack(Stack):
         settings: Settings,
         served: list[ServedModel],
         key: EncryptionKey,
+        *,
         capture: CaptureBucket | None,
         shadow: ServedModel | None,
+        asynchronous: AsyncTarget | None,
     ) -> EndpointConfig:
         config = EndpointConfig(
             self,
             "EndpointConfig",
             served=served,
             shadow=shadow,
+            asynchronous=asynchronous,
             capacity=settings.capacity,
             key_arn=key.key_arn,
             capture=capture.target if capture else None,
@@ -191,14 +198,34 @@ class KMeansEndpointStack(Stack):
 
         return CaptureBucket(self, "DataCapture", key=key.key, sampling_percent=sampling_percent)
 
+    @staticmethod
+    def _async_target(settings: Settings, scoring: ScoringBucket | None) -> AsyncTarget | None:
+        found = settings.asynchronous
+        if found is None or scoring is None:
+            return None
+        return AsyncTarget(
+            output_uri=scoring.async_output_uri,
+            failure_uri=scoring.async_failure_uri,
+            max_concurrent_invocations=found.max_concurrent_invocations,
+            success_topic_arn=found.success_topic_arn,
+            error_topic_arn=found.error_topic_arn,
+        )
+
     def _scoring_bucket(self, key: EncryptionKey, bucket_name: str | None) -> ScoringBucket:
         from stacks.constructs.scoring import ScoringBucket
 
         return ScoringBucket(self, "Scoring", key=key.key, bucket_name=bucket_name)
 
-    def _autoscaling(self, construct_id: str, scaling: Scaling, variant_name: str) -> Construct:
-        from stacks.constructs.scaling import VariantAutoscaling
+    def _autoscaling(self, construct_id: str, settings: Settings, variant_name: str) -> Construct:
+        from stacks.constructs.scaling import BacklogAutoscaling, VariantAutoscaling
 
+        scaling, asynchronous = settings.scaling, settings.asynchronous
+        assert scaling is not None
+        if asynchronous is not None:
+            return BacklogAutoscaling(
+                self, construct_id, endpoint_name=self.endpoint_name, variant_name=variant_name, scaling=scaling,
+                target_backlog_per_instance=asynchronous.target_backlog_per_instance,
+            )  # fmt: skip
         return VariantAutoscaling(
             self, construct_id, endpoint_name=self.endpoint_name, variant_name=variant_name, scaling=scaling
         )

@@ -190,6 +190,20 @@ class Scaling:
 
 
 @dataclass(frozen=True)
+class AsyncInference:
+    """Asynchronous inference: S3 in, S3 out, notifications, and how a backlog scales the fleet."""
+
+    max_concurrent_invocations: int
+    success_topic_arn: str | None
+    error_topic_arn: str | None
+    target_backlog_per_instance: int
+
+    @property
+    def topic_arns(self) -> list[str]:
+        return [arn for arn in (self.success_topic_arn, self.error_topic_arn) if arn]
+
+
+@dataclass(frozen=True)
 class Challenger:
     """Another variant (A/B challenger or shadow): its own build, a share of the traffic, production's capacity."""
 
@@ -232,6 +246,11 @@ class Settings:
     shadow_artifact_dir: Path | None = _setting(None, _as_path)
     scoring: bool = _setting(False, _as_bool)
     scoring_bucket_name: str | None = _setting(None, _as_str)
+    async_inference: bool = _setting(False, _as_bool)
+    async_max_concurrent_invocations: int = _setting(4, _as_int)
+    async_target_backlog_per_instance: int = _setting(5, _as_int)
+    async_success_topic_arn: str | None = _setting(None, _as_str)
+    async_error_topic_arn: str | None = _setting(None, _as_str)
     tags: Mapping[str, str] = field(default_factory=dict, metadata={PARSER: _as_tags})
 
     @property
@@ -317,8 +336,19 @@ class Settings:
 
     @property
     def scoring_enabled(self) -> bool:
-        """Batch scoring: asked for, or a bucket brought for it."""
-        return self.scoring or self.scoring_bucket_name is not None
+        """The scoring bucket: asked for, brought by name, or needed by asynchronous inference."""
+        return self.scoring or self.scoring_bucket_name is not None or self.async_inference
+
+    @property
+    def asynchronous(self) -> AsyncInference | None:
+        if not self.async_inference:
+            return None
+        return AsyncInference(
+            max_concurrent_invocations=self.async_max_concurrent_invocations,
+            success_topic_arn=self.async_success_topic_arn,
+            error_topic_arn=self.async_error_topic_arn,
+            target_backlog_per_instance=self.async_target_backlog_per_instance,
+        )
 
     @property
     def production_weight_percent(self) -> int:
@@ -362,7 +392,7 @@ def validate(settings: Settings, *, check_artifact: bool = True) -> None:
     """Raise SettingsError naming the first bad key or impossible combination."""
     checks = (
         _check_names, _check_capacity, _check_serverless, _check_network, _check_deployment, _check_alarms,
-        _check_challenger, _check_shadow, _check_scoring,
+        _check_challenger, _check_shadow, _check_scoring, _check_async,
     )  # fmt: skip
     for check in checks:
         check(settings)
@@ -405,7 +435,8 @@ def _check_names(settings: Settings) -> None:
 def _check_capacity(settings: Settings) -> None:
     _check_instance_type(settings.instance_type)
     _in_range("instance_count", settings.instance_count, 1, 100)
-    _in_range("autoscaling_min", settings.autoscaling_min, 1, 100)
+    # Only an asynchronous endpoint may scale to zero: its requests wait in a queue, not on a connection.
+    _in_range("autoscaling_min", settings.autoscaling_min, 0 if settings.async_inference else 1, 100)
     if settings.autoscaling_max < settings.autoscaling_min:
         raise SettingsError(
             f"context autoscaling_max: {settings.autoscaling_max} is below autoscaling_min {settings.autoscaling_min}"
@@ -516,6 +547,27 @@ def _check_challenger(settings: Settings) -> None:
     _in_range("challenger_weight", settings.challenger_weight, 1, 99)
     if settings.challenger and settings.variant_name == CHALLENGER_VARIANT_NAME:
         raise SettingsError(f"context variant_name: {CHALLENGER_VARIANT_NAME} is the challenger's variant name")
+
+
+def _check_async(settings: Settings) -> None:
+    if not settings.async_inference:
+        return
+    _in_range("async_max_concurrent_invocations", settings.async_max_concurrent_invocations, 1, 1000)
+    _in_range("async_target_backlog_per_instance", settings.async_target_backlog_per_instance, 1, 1_000_000)
+    for key in ("async_success_topic_arn", "async_error_topic_arn"):
+        value = getattr(settings, key)
+        if value is not None:
+            _matches(key, value, SNS_TOPIC_ARN_PATTERN, "an SNS topic ARN")
+    conflicts = {
+        "serverless_memory_mb": settings.serverless,
+        "challenger_artifact_dir": settings.challenger is not None,
+        "shadow_artifact_dir": settings.shadow is not None,
+    }
+    for key, conflicting in conflicts.items():
+        if conflicting:
+            raise SettingsError(
+                f"context async_inference with {key}: asynchronous endpoints take one instance-based variant"
+            )
 
 
 def _check_scoring(settings: Settings) -> None:

@@ -29,6 +29,17 @@ class ServedModel:
 
 
 @dataclass(frozen=True)
+class AsyncTarget:
+    """Where an asynchronous endpoint writes answers and failures, who hears of them, and its concurrency."""
+
+    output_uri: str
+    failure_uri: str
+    max_concurrent_invocations: int
+    success_topic_arn: str | None
+    error_topic_arn: str | None
+
+
+@dataclass(frozen=True)
 class CaptureTarget:
     """Where data capture writes, and what share of requests it keeps."""
 
@@ -52,6 +63,7 @@ class EndpointConfig(Construct):
         key_arn: str,
         capture: CaptureTarget | None,
         shadow: ServedModel | None = None,
+        asynchronous: AsyncTarget | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         config = sagemaker.CfnEndpointConfig(
@@ -59,6 +71,7 @@ class EndpointConfig(Construct):
             "Config",
             production_variants=[_variant(capacity, model) for model in served],
             shadow_production_variants=[_variant(capacity, shadow)] if shadow else None,
+            async_inference_config=_async_config(asynchronous, key_arn) if asynchronous else None,
             kms_key_id=key_arn if capacity.volume_key_allowed else None,
             data_capture_config=_capture_config(capture, key_arn) if capture else None,
         )
@@ -90,6 +103,25 @@ def _variant(capacity: Capacity, served: ServedModel) -> sagemaker.CfnEndpointCo
         initial_variant_weight=served.weight_percent / 100,
         instance_type=capacity.instance_type,
         initial_instance_count=capacity.instance_count,
+    )
+
+
+def _async_config(target: AsyncTarget, key_arn: str) -> sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty:
+    notification = None
+    if target.success_topic_arn or target.error_topic_arn:
+        notification = sagemaker.CfnEndpointConfig.AsyncInferenceNotificationConfigProperty(
+            success_topic=target.success_topic_arn, error_topic=target.error_topic_arn
+        )
+    return sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty(
+        client_config=sagemaker.CfnEndpointConfig.AsyncInferenceClientConfigProperty(
+            max_concurrent_invocations_per_instance=target.max_concurrent_invocations
+        ),
+        output_config=sagemaker.CfnEndpointConfig.AsyncInferenceOutputConfigProperty(
+            s3_output_path=target.output_uri,
+            s3_failure_path=target.failure_uri,
+            kms_key_id=key_arn,
+            notification_config=notification,
+        ),
     )
 
 

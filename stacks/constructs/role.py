@@ -48,6 +48,7 @@ class ExecutionRole(Construct):
         capture_objects_arn: str | None,
         network: Network,
         scoring: ScoringAccess | None = None,
+        notify_topic_arns: list[str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         log_streams_arn = f"{log_group_arn}:log-stream:*"
@@ -71,6 +72,8 @@ class ExecutionRole(Construct):
             statements.append(_allow("WriteCapturedData", ["s3:PutObject"], [capture_objects_arn]))
         if scoring is not None:
             statements.extend(_scoring_statements(scoring))
+        if notify_topic_arns:
+            statements.append(_allow("NotifyAsyncResults", ["sns:Publish"], notify_topic_arns))
         if network.in_vpc:
             statements.extend(_vpc_statements(self, network))
         role = iam.Role(

@@ -46,6 +46,9 @@ class ScoringBucket(Construct):
         else:
             bucket = s3.Bucket.from_bucket_name(self, "Brought", bucket_name)  # yours: neither created nor emptied
         self.bucket_name = bucket.bucket_name
+        # Where an asynchronous endpoint writes its answers and failures: inside the granted prefixes.
+        self.async_output_uri = bucket.s3_url_for_object(f"{OUTPUT_PREFIX}/async")
+        self.async_failure_uri = bucket.s3_url_for_object(f"{FAILURES_PREFIX}/async")
         self.access = ScoringAccess(
             bucket_arn=bucket.bucket_arn,
             input_objects_arn=bucket.arn_for_objects(f"{INPUT_PREFIX}/*"),

@@ -55,6 +55,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "autoscaling_max": "4",
     },
     "shadow": {"shadow_artifact_dir": CHALLENGER_BUILD, "data_capture": "true", "scoring": "true"},
+    "async": {
+        "async_inference": "true",
+        "autoscaling_min": "0",
+        "autoscaling_max": "3",
+        "async_max_concurrent_invocations": "8",
+        "async_success_topic_arn": TOPIC_ARN,
+    },
 }
 
 
@@ -95,6 +102,11 @@ def synthesized(
         name: synthesize(artifact_dir, tmp_path_factory.mktemp(f"cdk-{name}"), context, challenger_dir)
         for name, context in VARIANTS.items()
     }
+
+
+@pytest.fixture(scope="session")
+def asynchronous(synthesized: dict[str, Synthesized]) -> Synthesized:
+    return synthesized["async"]
 
 
 @pytest.fixture(scope="session")

@@ -266,7 +266,7 @@ def test_every_stateful_resource_is_removed_on_destroy(all_options: Synthesized)
 
 
 def test_no_lambda_backed_custom_resources(synthesized: dict[str, Synthesized]) -> None:
-    assert set(synthesized) == {"default", "serverless", "all-options", "challenger", "shadow"}
+    assert set(synthesized) == {"default", "serverless", "all-options", "challenger", "shadow", "async"}
     for name, stack in synthesized.items():
         types = {resource["Type"] for resource in stack.body["Resources"].values()}
         assert not {t for t in types if t.startswith("Custom::") or t.startswith("AWS::Lambda::")}, name
@@ -459,3 +459,24 @@ def test_scoring_bucket_is_encrypted_logged_and_the_role_gets_exactly_its_prefix
     assert "ScoringBucketName" in with_shadow.body["Outputs"]
     assert "ScoringBucketName" not in default.body["Outputs"]
     assert "ReadScoringInput" not in policy_statements(default)
+
+
+# Asynchronous inference
+
+
+def test_async_endpoint_writes_into_the_scoring_bucket_and_scales_on_its_backlog(asynchronous: Synthesized) -> None:
+    config = only(asynchronous.resources("AWS::SageMaker::EndpointConfig"))["Properties"]["AsyncInferenceConfig"]
+    target = only(asynchronous.resources("AWS::ApplicationAutoScaling::ScalableTarget"))["Properties"]
+    policies = asynchronous.resources("AWS::ApplicationAutoScaling::ScalingPolicy").values()
+    metrics = json.dumps([policy["Properties"] for policy in policies])
+
+    assert config["ClientConfig"] == {"MaxConcurrentInvocationsPerInstance": 8}
+    assert "output/async" in json.dumps(config["OutputConfig"]["S3OutputPath"])
+    assert "failures/async" in json.dumps(config["OutputConfig"]["S3FailurePath"])
+    assert config["OutputConfig"]["NotificationConfig"] == {"SuccessTopic": TOPIC_ARN}
+    assert target["MinCapacity"] == 0
+    assert "ApproximateBacklogSizePerInstance" in metrics
+    assert "StepScaling" in metrics
+    alarms = [a["Properties"]["MetricName"] for a in asynchronous.resources("AWS::CloudWatch::Alarm").values()]
+    assert "HasBacklogWithoutCapacity" in alarms
+    assert actions(policy_statements(asynchronous)["NotifyAsyncResults"]) == {"sns:Publish"}

@@ -237,3 +237,33 @@ def test_a_shadow_of_another_width_is_refused_at_synth(artifact_dir: Path, tmp_p
 
     with pytest.raises(SettingsError, match=r"context shadow_artifact_dir: .* has 5 features"):
         settings_from_context(context)
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"autoscaling_min": "0", "autoscaling_max": "2"}, "context autoscaling_min: 0 is outside 1..100"),
+        (
+            {"async_inference": "true", "serverless_memory_mb": "2048", "serverless_max_concurrency": "5"},
+            "context async_inference with serverless_memory_mb: asynchronous endpoints take one instance-based",
+        ),
+        (
+            {"async_inference": "true", "challenger_artifact_dir": "b"},
+            "context async_inference with challenger_artifact_dir",
+        ),
+        ({"async_inference": "true", "async_error_topic_arn": "oops"}, "context async_error_topic_arn: 'oops' is not"),
+    ],
+)
+def test_async_combinations_aws_refuses_are_refused(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        settings_from_context(context, check_artifact=False)
+
+
+def test_only_an_async_endpoint_may_scale_to_zero() -> None:
+    settings = settings_from_context(
+        {"async_inference": "true", "autoscaling_min": "0", "autoscaling_max": "2"}, check_artifact=False
+    )
+
+    assert settings.scaling is not None
+    assert settings.scaling.min_capacity == 0
+    assert settings.scoring_enabled
