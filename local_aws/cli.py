@@ -160,6 +160,7 @@ def _runtime_worker(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     import boto3
 
     from local_aws.runtime.app import RuntimeApi, RuntimeExtras, predict_variant
+    from local_aws.runtime.asynchronous import AsyncInvocations
     from local_aws.runtime.authorizer import ControlPlaneAuthorizer
     from local_aws.runtime.capture import DataCapture
     from local_aws.runtime.network import NetworkEmulation
@@ -170,8 +171,12 @@ def _runtime_worker(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     resolver = EndpointResolver(session.client("sagemaker"), session.client("s3"))
     authorizer = ControlPlaneAuthorizer(config.control_url)
     capture = DataCapture(session.client("s3"))
+    asynchronous = AsyncInvocations(session.client("s3"), session.client("sns"), predict_variant)
     extras = RuntimeExtras(
-        network=NetworkEmulation.from_environment(), capture=capture, shadow=ShadowMirror(predict_variant, capture)
+        network=NetworkEmulation.from_environment(),
+        capture=capture,
+        shadow=ShadowMirror(predict_variant, capture),
+        asynchronous=asynchronous,
     )
     _serve_forever(_with_ping(RuntimeApi(resolver, authorizer=authorizer, extras=extras)), args.port)
     return 0

@@ -168,7 +168,7 @@ def patch_moto() -> None:
 
 
 class AuthorizeRoute:
-    """POST /_local_aws/authorize {access_key_id, endpoint_name}: the runtime asks who may invoke what.
+    """POST /_local_aws/authorize {access_key_id, endpoint_name, action}: the runtime asks who may invoke what.
 
     The runtime is another process; IAM's state lives here.
     """
@@ -180,7 +180,9 @@ class AuthorizeRoute:
         if environ.get("PATH_INFO") != AUTHORIZE_PATH:
             return self.app(environ, start_response)
         asked = json.loads(Request(environ).get_data() or b"{}")
-        request = sagemaker_request("InvokeEndpoint", {"EndpointName": asked.get("endpoint_name", "")})
+        # InvokeEndpoint or InvokeEndpointAsync: each is its own IAM action.
+        action = "InvokeEndpointAsync" if asked.get("action") == "InvokeEndpointAsync" else "InvokeEndpoint"
+        request = sagemaker_request(action, {"EndpointName": asked.get("endpoint_name", "")})
         verdict = authorize(asked.get("access_key_id"), request) if enforced("invoke-authorization") else ALLOWED
         body = json.dumps({"allowed": verdict.allowed, "message": verdict.message})
         return Response(body, content_type="application/json")(environ, start_response)

@@ -13,6 +13,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from local_aws.config import ACCOUNT_ID, REGION
+from local_aws.runtime.asynchronous import AsyncInvocations, AsyncRequest, accepted_request
 from local_aws.runtime.authorizer import ControlPlaneAuthorizer
 from local_aws.runtime.capture import DataCapture, Exchange
 from local_aws.runtime.formats import parse_rows, render, response_type
@@ -78,6 +79,7 @@ class RuntimeExtras:
     network: NetworkEmulation = field(default_factory=NetworkEmulation)
     capture: DataCapture | None = None
     shadow: ShadowMirror | None = None
+    asynchronous: AsyncInvocations | None = None
 
 
 class RuntimeApi:
@@ -94,20 +96,26 @@ class RuntimeApi:
         self.authorizer = authorizer
         self.extras = extras or RuntimeExtras()
         self.chooser = chooser or random.Random()
-        self.routes = Map([Rule("/endpoints/<name>/invocations", endpoint="invoke", methods=["POST"])])
+        self.routes = Map(
+            [
+                Rule("/endpoints/<name>/invocations", endpoint="invoke", methods=["POST"]),
+                Rule("/endpoints/<name>/async-invocations", endpoint="invoke_async", methods=["POST"]),
+            ]
+        )
 
     def __call__(self, environ: WSGIEnvironment, start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
         try:
-            _, arguments = self.routes.bind_to_environ(environ).match()
-            response = self.invoke(request, arguments["name"])
+            route, arguments = self.routes.bind_to_environ(environ).match()
+            handler = self.invoke_async if route == "invoke_async" else self.invoke
+            response = handler(request, arguments["name"])
         except HTTPException as error:
             response = _error(error.code or 404, "UnknownOperationException", str(error.description))
         return response(environ, start_response)
 
-    def _refusal(self, request: Request, name: str) -> Response | None:
+    def _refusal(self, request: Request, name: str, action: str = "InvokeEndpoint") -> Response | None:
         """What the service refuses before it routes the request: the caller's permission, bad headers."""
-        denial = self.authorizer.denial(request.headers, name) if self.authorizer else None
+        denial = self.authorizer.denial(request.headers, name, action) if self.authorizer else None
         if denial is not None:
             return _error(400, "AccessDeniedException", denial)
         attributes = request.headers.get(CUSTOM_ATTRIBUTES)
@@ -116,16 +124,10 @@ class RuntimeApi:
         return None
 
     def invoke(self, request: Request, name: str) -> Response:
-        refusal = self._refusal(request, name)
-        if refusal is not None:
-            return refusal
-        try:
-            endpoint = self.resolver.resolve(name)
-            variant = self._variant(endpoint, request.headers.get(TARGET_VARIANT))
-        except LookupError as error:  # EndpointNotFoundError, or an unknown target variant
-            return _error(400, "ValidationError", str(error))
-        except ModelNotLoadableError as error:
-            return _model_error(name, 500, str(error))
+        routed = self._routed(request, name)
+        if isinstance(routed, Response):
+            return routed
+        endpoint, variant = routed
         if (request.content_length or 0) > variant.body_limit:
             return _error(400, "ValidationError", f"Request body exceeds the {variant.body_limit} byte limit")
         admitted = self._admit(endpoint, variant)
@@ -137,6 +139,53 @@ class RuntimeApi:
             admitted()
         self.extras.network.wait(request.content_length or 0, response.content_length or 0)
         return response
+
+    def _routed(self, request: Request, name: str) -> Response | tuple[Endpoint, Variant]:
+        """The endpoint and variant a real-time request goes to, or the refusal."""
+        refusal = self._refusal(request, name)
+        if refusal is not None:
+            return refusal
+        try:
+            endpoint = self.resolver.resolve(name)
+            variant = self._variant(endpoint, request.headers.get(TARGET_VARIANT))
+        except LookupError as error:  # EndpointNotFoundError, or an unknown target variant
+            return _error(400, "ValidationError", str(error))
+        except ModelNotLoadableError as error:
+            return _model_error(name, 500, str(error))
+        if endpoint.async_config is not None:  # modelled as refused: an async endpoint answers from its queue
+            message = f"Endpoint {name} is an asynchronous endpoint: use InvokeEndpointAsync"
+            return _error(400, "ValidationError", message)
+        return endpoint, variant
+
+    def invoke_async(self, request: Request, name: str) -> Response:
+        """InvokeEndpointAsync: queue the request, answer 202 with where the answer (or error) will be."""
+        accepted = self._accepted(request, name)
+        if isinstance(accepted, Response):
+            return accepted
+        assert self.extras.asynchronous is not None  # _accepted checked it
+        if not self.extras.asynchronous.offer(accepted):
+            return _error(503, "ServiceUnavailable", "the asynchronous request queue is full")
+        headers = {
+            "X-Amzn-SageMaker-OutputLocation": accepted.output_location,
+            "X-Amzn-SageMaker-FailureLocation": accepted.failure_location,
+        }
+        body = json.dumps({"InferenceId": accepted.inference_id})
+        return Response(body, status=202, content_type="application/json", headers=headers)
+
+    def _accepted(self, request: Request, name: str) -> Response | AsyncRequest:
+        refusal = self._refusal(request, name, "InvokeEndpointAsync")
+        if refusal is not None:
+            return refusal
+        try:
+            endpoint = self.resolver.resolve(name)
+        except LookupError as error:
+            return _error(400, "ValidationError", str(error))
+        except ModelNotLoadableError as error:
+            return _model_error(name, 500, str(error))
+        if endpoint.async_config is None or self.extras.asynchronous is None:
+            return _error(400, "ValidationError", f"Endpoint {name} has no AsyncInferenceConfig")
+        accepted = accepted_request(endpoint, endpoint.variants[0], request.headers, endpoint.async_config)
+        return _error(400, "ValidationError", accepted) if isinstance(accepted, str) else accepted
 
     def _admit(self, endpoint: Endpoint, variant: Variant) -> Response | Callable[[], None]:
         if variant.max_concurrency is None:

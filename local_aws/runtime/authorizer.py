@@ -22,14 +22,14 @@ class ControlPlaneAuthorizer:
     def __init__(self, control_url: str, ttl_s: float = VERDICT_TTL_S) -> None:
         self.url = control_url + AUTHORIZE_PATH
         self.ttl_s = ttl_s
-        self._verdicts: dict[tuple[str, str], tuple[float, str | None]] = {}
+        self._verdicts: dict[tuple[str, str, str], tuple[float, str | None]] = {}
         self._lock = threading.Lock()
 
-    def denial(self, headers: Any, endpoint_name: str) -> str | None:
+    def denial(self, headers: Any, endpoint_name: str, action: str = "InvokeEndpoint") -> str | None:
         found = CREDENTIAL.search(headers.get("Authorization", "") or "")
         if found is None or found.group(1) == DUMMY_KEY_ID:
             return None  # unsigned (the container contract) or the administrator's key
-        key = (found.group(1), endpoint_name)
+        key = (found.group(1), endpoint_name, action)
         with self._lock:
             cached = self._verdicts.get(key)
         if cached is not None and time.monotonic() - cached[0] < self.ttl_s:
@@ -39,8 +39,9 @@ class ControlPlaneAuthorizer:
             self._verdicts[key] = (time.monotonic(), message)
         return message
 
-    def _ask(self, access_key_id: str, endpoint_name: str) -> str | None:
-        body = json.dumps({"access_key_id": access_key_id, "endpoint_name": endpoint_name}).encode()
+    def _ask(self, access_key_id: str, endpoint_name: str, action: str) -> str | None:
+        asked = {"access_key_id": access_key_id, "endpoint_name": endpoint_name, "action": action}
+        body = json.dumps(asked).encode()
         request = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=10) as response:
             verdict = json.loads(response.read())

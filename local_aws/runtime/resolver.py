@@ -43,6 +43,7 @@ class Endpoint:
     config_name: str = ""
     capture: dict[str, Any] | None = None  # the config's DataCaptureConfig, when capture is on
     shadow: Variant | None = None  # the config's shadow variant: gets a copy of each request, answers no one
+    async_config: dict[str, Any] | None = None  # the config's AsyncInferenceConfig: an asynchronous endpoint
 
 
 class EndpointResolver:
@@ -76,7 +77,10 @@ class EndpointResolver:
         capture = config.get("DataCaptureConfig") or None
         shadows = [self._variant(v, None) for v in config.get("ShadowProductionVariants") or []]
         shadow = shadows[0] if shadows else None
-        return Endpoint(name, variants, time.monotonic(), described["EndpointConfigName"], capture, shadow)
+        asynchronous = config.get("AsyncInferenceConfig") or None
+        return Endpoint(
+            name, variants, time.monotonic(), described["EndpointConfigName"], capture, shadow, asynchronous
+        )
 
     def _variant(self, declared: dict[str, Any], current_weight: float | None) -> Variant:
         model = self.sagemaker.describe_model(ModelName=declared["ModelName"])

@@ -35,6 +35,7 @@ SAGEMAKER_RESOURCES = {
     "UpdateEndpoint": ("endpoint", "EndpointName"),
     "DeleteEndpoint": ("endpoint", "EndpointName"),
     "InvokeEndpoint": ("endpoint", "EndpointName"),
+    "InvokeEndpointAsync": ("endpoint", "EndpointName"),
     "DescribeEndpointConfig": ("endpoint-config", "EndpointConfigName"),
     "DeleteEndpointConfig": ("endpoint-config", "EndpointConfigName"),
     "DescribeModel": ("model", "ModelName"),

@@ -216,3 +216,80 @@ def test_types_outside_the_capture_headers_are_base64_and_keys_carry_minute_seco
     assert record["captureData"]["endpointInput"]["encoding"] == "BASE64"
     assert record["captureData"]["endpointInput"]["data"] == "AAE="
     assert capture_key("/prefix/", exchange, when).startswith("prefix/e/v/2026/11/25/21/07-03-123-")
+
+
+def _async_endpoint(account: StrictAccount, topics: dict[str, str]) -> str:
+    config = unique("async")
+    account.client("sagemaker").create_endpoint_config(
+        EndpointConfigName=config,
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": account.model(), "InstanceType": "ml.m5.large",
+             "InitialInstanceCount": 1, "InitialVariantWeight": 1.0}
+        ],
+        AsyncInferenceConfig={
+            "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 2},
+            "OutputConfig": {
+                "S3OutputPath": f"s3://{account.bucket}/async-out",
+                "S3FailurePath": f"s3://{account.bucket}/async-failed",
+                "NotificationConfig": topics,
+            },
+        },
+    )  # fmt: skip
+    return str(account.endpoint(config)["EndpointName"])
+
+
+def _subscribed_queue(account: StrictAccount, topic_arn: str) -> str:
+    sqs = account.client("sqs")
+    url: str = sqs.create_queue(QueueName=unique("notified"))["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    account.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return url
+
+
+def _notified(account: StrictAccount, queue_url: str) -> dict[str, Any]:
+    for _ in range(50):
+        messages = account.client("sqs").receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get("Messages", [])
+        if messages:
+            message: dict[str, Any] = json.loads(json.loads(messages[0]["Body"])["Message"])
+            return message
+    raise AssertionError("no notification arrived")
+
+
+def test_an_async_invocation_answers_202_then_writes_s3_and_notifies(account: StrictAccount) -> None:
+    sns = account.client("sns")
+    success, error = (sns.create_topic(Name=unique(kind))["TopicArn"] for kind in ("done", "failed"))
+    succeeded_queue, failed_queue = _subscribed_queue(account, success), _subscribed_queue(account, error)
+    endpoint = _async_endpoint(account, {"SuccessTopic": success, "ErrorTopic": error})
+    s3, runtime = account.client("s3"), account.client("sagemaker-runtime")
+    s3.put_object(Bucket=account.bucket, Key="async-in/good.csv", Body=("1," * 63 + "1").encode())
+    s3.put_object(Bucket=account.bucket, Key="async-in/bad.csv", Body=b"1,2,3")
+
+    good = runtime.invoke_endpoint_async(
+        EndpointName=endpoint, InputLocation=f"s3://{account.bucket}/async-in/good.csv", ContentType="text/csv"
+    )
+    bad = runtime.invoke_endpoint_async(
+        EndpointName=endpoint, InputLocation=f"s3://{account.bucket}/async-in/bad.csv", ContentType="text/csv",
+        InferenceId="the-bad-one",
+    )  # fmt: skip
+    done, failed = _notified(account, succeeded_queue), _notified(account, failed_queue)
+
+    assert good["ResponseMetadata"]["HTTPStatusCode"] == 202
+    assert good["OutputLocation"] == f"s3://{account.bucket}/async-out/{good['InferenceId']}.out"
+    answer = json.loads(s3.get_object(Bucket=account.bucket, Key=f"async-out/{good['InferenceId']}.out")["Body"].read())
+    assert len(answer["predictions"]) == 1
+    assert done["invocationStatus"] == "Completed"
+    assert done["responseParameters"]["outputLocation"] == good["OutputLocation"]
+    assert bad["FailureLocation"] == f"s3://{account.bucket}/async-failed/the-bad-one-error.out"
+    assert failed["invocationStatus"] == "Failed"
+    assert failed["inferenceId"] == "the-bad-one"
+    failure = s3.get_object(Bucket=account.bucket, Key="async-failed/the-bad-one-error.out")["Body"].read()
+    assert b"features" in failure
+
+
+def test_an_async_endpoint_refuses_real_time_invocations(account: StrictAccount) -> None:
+    endpoint = _async_endpoint(account, {})
+
+    with pytest.raises(ClientError) as raised:
+        invoke(account, endpoint)
+
+    assert "use InvokeEndpointAsync" in raised.value.response["Error"]["Message"]
