@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 CDK_OUT ?= cdk.out
 CDK = npx --no-install cdk -c artifact_dir=$(BUILD_DIR) --output $(CDK_OUT)
 
-.PHONY: setup setup-deploy check format test test-fast demo demo-batch demo-down up-local deploy-local deploy-local-stack verify verify-local \
+.PHONY: setup setup-deploy check format test test-fast demo demo-batch demo-down up-local deploy-local bootstrap-local deploy-local-stack verify verify-local \
 	promote-local retrain-local build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform golden clean
 
 PROTO_OUT := recordio/aialgs_data_pb2.py
@@ -115,6 +115,10 @@ deploy-local: up-local $(ARTIFACT)
 	$(LOCAL) $(CDK) bootstrap $(LOCAL_ACCOUNT) --no-notices
 	$(MAKE) --no-print-directory deploy-local-stack
 
+# Every cdk command synthesizes the app, which needs a build: BUILD_DIR must hold one.
+bootstrap-local:
+	$(LOCAL) $(CDK) bootstrap $(LOCAL_ACCOUNT) --no-notices
+
 deploy-local-stack:
 	$(LOCAL) $(CDK) deploy $(STACK) $(CDK_LOCAL_FLAGS) $(DEPLOY_CONTEXT) --outputs-file $(BUILD_DIR)/outputs.json
 
@@ -156,9 +160,9 @@ CANDIDATE_ARGS ?= --seed 3
 MIN_AGREEMENT ?= 0.9
 RETRAIN_DEPLOY = $(MAKE) --no-print-directory deploy-local-stack
 retrain-local: setup-deploy up-local
-	$(LOCAL) $(CDK) bootstrap $(LOCAL_ACCOUNT) --no-notices
 	@echo "== live: build and deploy"
 	$(PY) -m model_build $(LIVE_ARGS) --out $(RETRAIN_DIR)/live
+	$(MAKE) --no-print-directory bootstrap-local BUILD_DIR=$(RETRAIN_DIR)/live
 	$(RETRAIN_DEPLOY) BUILD_DIR=$(RETRAIN_DIR)/live DEPLOY_CONTEXT="-c data_capture=true"
 	@echo "== candidate: retrain, keeping the live model's cluster ids"
 	$(PY) -m model_build $(CANDIDATE_ARGS) --align-to $(RETRAIN_DIR)/live --out $(RETRAIN_DIR)/candidate

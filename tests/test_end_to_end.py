@@ -201,13 +201,13 @@ def test_retrain_local_gates_a_candidate_and_promotes_it(
 
     flow = bootstrapped.run("make", "retrain-local", f"RETRAIN_DIR={retrain}", f"CDK_OUT={tmp_path / 'cdk.out'}",
                             timeout=900)  # fmt: skip
+    assert flow.returncode == 0, flow.stdout[-3000:] + flow.stderr[-3000:]
     other_optimum = gate(bootstrapped, wrong_model, tmp_path / "other.json")
     renumbered = gate(bootstrapped, unaligned, tmp_path / "renumbered.json")
     captured = captured_variants(bootstrapped)
     bootstrapped.run(sys.executable, "-m", "teardown", "--stack", STACK, "--force")  # the capture bucket
     cdk(bootstrapped, retrain / "candidate", "destroy", STACK, "--force", "--no-notices", "-c", "data_capture=true")
 
-    assert flow.returncode == 0, flow.stdout[-3000:] + flow.stderr[-3000:]
     assert "PASS  candidate agreement" in flow.stdout
     assert "== shadow" in flow.stdout
     assert {"AllTraffic", "Shadow"} <= captured  # the gate's requests reached the shadow, and both were kept
