@@ -61,3 +61,34 @@ def test_a_transform_with_an_id_column_returns_id_cluster_distance(
     assert checks["batch transform"]["rows"] == 100
     assert emptied.returncode == 0, emptied.stderr
     assert inventory(bootstrapped) == before
+
+
+def test_an_async_endpoint_deploys_scales_from_zero_and_verifies_through_invoke_endpoint_async(
+    bootstrapped: RunningLocalAws, artifact_dir: Path, tmp_path: Path
+) -> None:
+    context = ["async_inference=true", "autoscaling_min=0", "autoscaling_max=2"]
+    before = inventory(bootstrapped)
+
+    deploy(bootstrapped, artifact_dir, tmp_path / "outputs.json", *context)
+    verified = bootstrapped.run(
+        sys.executable, "-m", "verification", "--stack", STACK, "--reference", str(artifact_dir),
+        "--json", str(tmp_path / "report.json"),
+    )  # fmt: skip
+    targets = bootstrapped.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="sagemaker")
+    bootstrapped.run(sys.executable, "-m", "teardown", "--stack", STACK, "--force")
+    cdk(
+        bootstrapped,
+        artifact_dir,
+        "destroy",
+        STACK,
+        "--force",
+        "--no-notices",
+        *[a for c in context for a in ("-c", c)],
+    )
+
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    checks = {check["name"]: check for check in json.loads((tmp_path / "report.json").read_text())["checks"]}
+    assert checks["predictions async"]["passed"] is True
+    assert not any(name.startswith("predictions AllTraffic") for name in checks)
+    assert [t["MinCapacity"] for t in targets["ScalableTargets"]] == [0]
+    assert inventory(bootstrapped) == before

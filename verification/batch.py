@@ -1,4 +1,4 @@
-"""`--batch`: verify the Model through SageMaker Batch Transform, the offline path, row by row.
+"""The offline paths: `--batch` (a Batch Transform job) and asynchronous endpoints (InvokeEndpointAsync).
 
 The reference rows go to the stack's scoring bucket as one CSV object; a transform job of the stack's
 Model answers them; every output line is compared with the reference set as the real-time check does.
@@ -15,7 +15,7 @@ import numpy as np
 from verification.checks import CheckResult, aws_error
 from verification.compare import Tolerance, compare
 from verification.errors import ExitCode, VerificationError
-from verification.payloads import csv_lines
+from verification.payloads import csv_lines, parse_response
 from verification.target import Expected
 
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
@@ -81,3 +81,52 @@ def _run_job(sagemaker: Any, name: str, model: str, bucket: str, wait_s: float) 
         if described["TransformJobStatus"] in TERMINAL or time.monotonic() > deadline:
             return described
         time.sleep(POLL_INTERVAL_S)
+
+
+def async_predictions(
+    clients: dict[str, Any], outputs: dict[str, str], endpoint_name: str, expected: Expected, *, tolerance: Tolerance,
+    wait_s: float,
+) -> CheckResult:  # fmt: skip
+    """An asynchronous endpoint answers only InvokeEndpointAsync: the reference rows go through it, S3 in, S3 out."""
+    bucket = outputs.get("ScoringBucketName")
+    if not bucket:
+        raise VerificationError("an asynchronous endpoint needs the stack's ScoringBucketName output", ExitCode.USAGE)
+    name = f"kmeans-verify-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    rows = expected.reference.rows
+    key = f"input/{name}.csv"
+    clients["s3"].put_object(Bucket=bucket, Key=key, Body=b"\n".join(csv_lines(rows)))
+    started = clients["sagemaker-runtime"].invoke_endpoint_async(
+        EndpointName=endpoint_name, InputLocation=f"s3://{bucket}/{key}", ContentType="text/csv",
+        Accept="application/json", InferenceId=name,
+    )  # fmt: skip
+    body = _awaited(clients["s3"], started["OutputLocation"], started["FailureLocation"], wait_s)
+    if body is None:
+        return CheckResult(
+            "predictions async", False, f"{name}: no answer at {started['OutputLocation']} in {wait_s:g} s"
+        )
+    if isinstance(body, str):
+        return CheckResult("predictions async", False, f"{name} failed: {body}")
+    closest, distances = parse_response("application/json", body)
+    outcome = compare(expected.reference, np.array(closest), np.array(distances), tolerance)
+    detail = (
+        f"{outcome.rows} rows via InvokeEndpointAsync, {len(outcome.ties)} ties, {len(outcome.mismatches)} mismatches"
+    )
+    data = {"inference_id": name, "rows": outcome.rows, "metric": outcome.metric, "ties": outcome.ties}
+    return CheckResult(
+        "predictions async", outcome.passed, detail, {**data, "mismatches": [m.__dict__ for m in outcome.mismatches]}
+    )
+
+
+def _awaited(s3: Any, output: str, failure: str, wait_s: float) -> bytes | str | None:
+    """The answer's bytes, the failure's text, or None when neither appeared within `wait_s`."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        for location, is_failure in ((output, False), (failure, True)):
+            bucket, _, key = location.removeprefix("s3://").partition("/")
+            try:
+                data: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            except s3.exceptions.NoSuchKey:
+                continue
+            return data.decode(errors="replace") if is_failure else data
+        time.sleep(POLL_INTERVAL_S)
+    return None

@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
-from verification.batch import batch_transform
+from verification.batch import async_predictions, batch_transform
 from verification.candidate import candidate_checks
 from verification.checks import (
     CheckResult,
@@ -154,13 +154,20 @@ def verify(args: argparse.Namespace, report: Report) -> None:
     local_sha256s = [build.build.artifact_sha256 for build in builds]
     artifact = deployed_artifacts(clients["sagemaker"], clients["s3"], config, local_sha256s)
     report.add(artifact)
-    for variant in config["ProductionVariants"]:
-        variant_run = replace(run, expected=expected_for(variant["VariantName"], artifact, builds))
-        for content_type in content_types:
-            report.add(_predictions_with_progress(variant_run, variant, content_type))
+    if config.get("AsyncInferenceConfig"):  # it answers no real-time request: S3 in, S3 out
+        expected = expected_for(config["ProductionVariants"][0]["VariantName"], artifact, builds)
+        answered = async_predictions(
+            clients, target.outputs, target.endpoint_name, expected, tolerance=run.tolerance, wait_s=args.wait
+        )
+        report.add(answered)
+    else:
+        for variant in config["ProductionVariants"]:
+            variant_run = replace(run, expected=expected_for(variant["VariantName"], artifact, builds))
+            for content_type in content_types:
+                report.add(_predictions_with_progress(variant_run, variant, content_type))
     if args.batch:
         report.add(batch_transform(clients, target.outputs, builds[0], run.tolerance, args.wait))
-    answers = ("predictions", "batch transform")
+    answers = ("predictions", "batch transform")  # "predictions async" too
     if not all(check.passed for check in report.checks if check.name.startswith(answers)):
         report.code = ExitCode.PREDICTION_MISMATCH
     elif not artifact.passed:
