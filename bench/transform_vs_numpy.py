@@ -4,8 +4,9 @@ Input: 100,000 x 784 MNIST-like rows (whole pixel values), written as 10 CSV obj
 Floor: the same bytes parsed with Arrow's CSV reader (what the runtime uses) and labelled by one matrix
 product and an argmin, in this process, nothing else. Local transform: CreateTransformJob on the local
 AWS with 2 instances (worker processes), MultiRecord batches of 6 MB, CSV answers written to S3.
-Targets: throughput >= 0.5x the floor's rows/s; the local AWS's peak RSS (control plane, runtime and
-transform workers, as PSS so pages they share count once, sampled every 0.1 s) under 1 GiB: the objects are streamed, not loaded whole.
+Targets: throughput >= 0.5x the floor's rows/s; the local AWS's peak memory (control plane, runtime and
+transform workers, as PSS so that pages they share count once, sampled every 0.1 s) under 1 GiB: the
+objects are streamed, not loaded whole.
 """
 
 from __future__ import annotations
