@@ -10,9 +10,6 @@ local control plane's SNS). Sources: API InvokeEndpointAsync; developer guide "A
 from __future__ import annotations
 
 import json
-import logging
-import queue
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,9 +19,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from local_aws.config import REGION
+from local_aws.runtime.background import BackgroundQueue
 from local_aws.runtime.resolver import Endpoint, Variant
 
-LOG = logging.getLogger(__name__)
 QUEUE_LIMIT = 1024
 Predict = Callable[[Variant, str, str | None, bytes], tuple[bytes, str]]
 
@@ -67,28 +64,13 @@ class AsyncInvocations:
 
     def __init__(self, s3: Any, sns: Any, predict: Predict) -> None:
         self.s3, self.sns, self._predict = s3, sns, predict
-        self._queue: queue.Queue[AsyncRequest] = queue.Queue(QUEUE_LIMIT)
-        threading.Thread(target=self._answer_forever, name="async-invocations", daemon=True).start()
+        self._queue = BackgroundQueue[AsyncRequest]("async-invocations", self._answer, QUEUE_LIMIT)
 
     def offer(self, request: AsyncRequest) -> bool:
-        try:
-            self._queue.put_nowait(request)
-        except queue.Full:
-            return False
-        return True
+        return self._queue.offer(request)
 
     def drain(self) -> None:
-        self._queue.join()
-
-    def _answer_forever(self) -> None:
-        while True:
-            request = self._queue.get()
-            try:
-                self._answer(request)
-            except Exception:  # one bad request must not stop the queue
-                LOG.exception("async invocation %s failed", request.inference_id)
-            finally:
-                self._queue.task_done()
+        self._queue.drain()
 
     def _answer(self, request: AsyncRequest) -> None:
         try:

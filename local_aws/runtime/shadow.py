@@ -6,16 +6,13 @@ kept where data capture keeps production's (its own variant folder), so the two 
 
 from __future__ import annotations
 
-import logging
-import queue
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from local_aws.runtime.background import BackgroundQueue
 from local_aws.runtime.capture import DataCapture, Exchange
 from local_aws.runtime.resolver import Endpoint, Variant
 
-LOG = logging.getLogger(__name__)
 QUEUE_LIMIT = 256  # requests waiting for the shadow; beyond it copies are dropped, never the caller slowed
 
 Predict = Callable[[Variant, str, str | None, bytes], tuple[bytes, str]]
@@ -31,34 +28,18 @@ class MirroredRequest:
 
 
 class ShadowMirror:
-    """One background thread answers the shadow copies in arrival order."""
+    """One background thread answers the shadow copies in arrival order; a full queue drops copies, never slows."""
 
     def __init__(self, predict: Predict, capture: DataCapture | None) -> None:
         self._predict = predict
         self._capture = capture
-        self._queue: queue.Queue[MirroredRequest] = queue.Queue(QUEUE_LIMIT)
-        self._worker = threading.Thread(target=self._answer_forever, name="shadow-variant", daemon=True)
-        self._worker.start()
+        self._queue = BackgroundQueue[MirroredRequest]("shadow-variant", self._answer, QUEUE_LIMIT)
 
     def offer(self, request: MirroredRequest) -> None:
-        try:
-            self._queue.put_nowait(request)
-        except queue.Full:
-            LOG.warning("shadow queue full: dropped a copy for %s", request.shadow.name)
+        self._queue.offer(request)
 
     def drain(self) -> None:
-        """Wait until every copy offered so far has been answered (tests, shutdown)."""
-        self._queue.join()
-
-    def _answer_forever(self) -> None:
-        while True:
-            request = self._queue.get()
-            try:
-                self._answer(request)
-            except Exception:  # a failing shadow must never stop the mirror; SageMaker only logs it too
-                LOG.exception("shadow variant %s failed", request.shadow.name)
-            finally:
-                self._queue.task_done()
+        self._queue.drain()
 
     def _answer(self, request: MirroredRequest) -> None:
         body, kind = self._predict(request.shadow, request.content_type, request.accept, request.body)

@@ -15,15 +15,7 @@ class VariantAutoscaling(Construct):
         self, scope: Construct, construct_id: str, *, endpoint_name: str, variant_name: str, scaling: Scaling
     ) -> None:
         super().__init__(scope, construct_id)
-        target = appscaling.ScalableTarget(
-            self,
-            "Target",
-            service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
-            resource_id=f"endpoint/{endpoint_name}/variant/{variant_name}",
-            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-            min_capacity=scaling.min_capacity,
-            max_capacity=scaling.max_capacity,
-        )
+        target = _variant_target(self, endpoint_name, variant_name, scaling)
         target.scale_to_track_metric(
             "InvocationsPerInstance",
             target_value=scaling.target_invocations,
@@ -47,15 +39,7 @@ class BacklogAutoscaling(Construct):
         target_backlog_per_instance: int,
     ) -> None:
         super().__init__(scope, construct_id)
-        target = appscaling.ScalableTarget(
-            self,
-            "Target",
-            service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
-            resource_id=f"endpoint/{endpoint_name}/variant/{variant_name}",
-            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-            min_capacity=scaling.min_capacity,
-            max_capacity=scaling.max_capacity,
-        )
+        target = _variant_target(self, endpoint_name, variant_name, scaling)
         dimensions = {"EndpointName": endpoint_name}
         target.scale_to_track_metric(
             "BacklogPerInstance",
@@ -72,6 +56,20 @@ class BacklogAutoscaling(Construct):
             adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
             cooldown=Duration.minutes(5),
         )
+
+
+def _variant_target(
+    scope: Construct, endpoint_name: str, variant_name: str, scaling: Scaling
+) -> appscaling.ScalableTarget:
+    return appscaling.ScalableTarget(
+        scope,
+        "Target",
+        service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
+        resource_id=f"endpoint/{endpoint_name}/variant/{variant_name}",
+        scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+        min_capacity=scaling.min_capacity,
+        max_capacity=scaling.max_capacity,
+    )
 
 
 def _sagemaker_metric(name: str, dimensions: dict[str, str]) -> cloudwatch.Metric:

@@ -185,17 +185,6 @@ def test_bad_challenger_settings_are_refused(context: dict[str, Any], message: s
         settings_from_context(context, check_artifact=False)
 
 
-def test_a_challenger_of_another_width_is_refused_at_synth(artifact_dir: Path, tmp_path: Path) -> None:
-    from model_build.cli import main
-
-    centroids = tmp_path / "narrow.npy"
-    np.save(centroids, np.ones((3, 5), dtype=np.float32))
-    assert main(["--centroids", str(centroids), "--out", str(tmp_path / "narrow")]) == 0
-
-    with pytest.raises(SettingsError, match=r"context challenger_artifact_dir: .* has 5 features, the production"):
-        settings_from_context({"artifact_dir": str(artifact_dir), "challenger_artifact_dir": str(tmp_path / "narrow")})
-
-
 def test_a_missing_challenger_build_names_its_folder(artifact_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match=re.escape(f"{tmp_path / 'nope'}/manifest.json: not a usable build")):
         settings_from_context({"artifact_dir": str(artifact_dir), "challenger_artifact_dir": str(tmp_path / "nope")})
@@ -223,19 +212,20 @@ def test_shadow_combinations_aws_or_the_stack_cannot_serve_are_refused(context: 
         settings_from_context(context, check_artifact=False)
 
 
-def test_a_shadow_of_another_width_is_refused_at_synth(artifact_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("key", "extra"), [("challenger_artifact_dir", {}), ("shadow_artifact_dir", {"data_capture": "true"})]
+)
+def test_a_candidate_of_another_width_is_refused_at_synth(
+    artifact_dir: Path, tmp_path: Path, key: str, extra: dict[str, str]
+) -> None:
     from model_build.cli import main
 
     centroids = tmp_path / "narrow.npy"
     np.save(centroids, np.ones((3, 5), dtype=np.float32))
     assert main(["--centroids", str(centroids), "--out", str(tmp_path / "narrow")]) == 0
-    context = {
-        "artifact_dir": str(artifact_dir),
-        "shadow_artifact_dir": str(tmp_path / "narrow"),
-        "data_capture": "true",
-    }
+    context = {"artifact_dir": str(artifact_dir), key: str(tmp_path / "narrow"), **extra}
 
-    with pytest.raises(SettingsError, match=r"context shadow_artifact_dir: .* has 5 features"):
+    with pytest.raises(SettingsError, match=rf"context {key}: .* has 5 features, the production build"):
         settings_from_context(context)
 
 
