@@ -93,20 +93,22 @@ demo:
 	$(call step,verify the endpoint,$(MAKE) --no-print-directory verify-local)
 	@$(PY) -m local_aws hint --outputs-file $(BUILD_DIR)/outputs.json
 
-# Batch scoring on the local AWS: the stack with its scoring bucket, a transform of example rows whose id
-# column InputFilter drops and JoinSource brings back, then the verifier through a transform job too.
+# Batch scoring on the local AWS: an asynchronous endpoint with its scoring bucket, a transform of example
+# rows whose id column InputFilter drops and JoinSource brings back, then the verifier through
+# InvokeEndpointAsync (an async endpoint answers nothing else) and through a transform job.
 demo-batch:
 	@mkdir -p $(dir $(DEMO_LOG)) && : > $(DEMO_LOG)
 	$(call step,install (.venv and the CDK CLI),$(MAKE) --no-print-directory setup-deploy)
 	$(call step,build the model ($(BUILD_DIR)/),$(MAKE) --no-print-directory build)
 	$(call step,start the local AWS,$(PY) -m local_aws up)
 	$(call step,cdk bootstrap,$(LOCAL) $(CDK) bootstrap $(LOCAL_ACCOUNT) --no-notices)
-	$(call step,cdk deploy $(STACK) -c scoring=true,$(MAKE) --no-print-directory deploy-local-stack DEPLOY_CONTEXT="-c scoring=true")
+	$(call step,cdk deploy $(STACK) -c async_inference=true,$(MAKE) --no-print-directory deploy-local-stack DEPLOY_CONTEXT="-c async_inference=true")
 	$(call step,example rows with an id column,$(PY) scripts/example_rows.py --out $(BUILD_DIR)/batch-input)
 	$(LOCAL) $(PY) -m scoring transform --input $(BUILD_DIR)/batch-input --output $(BUILD_DIR)/batch-output \
 		--input-filter '$$[1:]' --join-input --output-filter '$$[0,-2,-1]' --instances 2
 	@head -n 3 $(BUILD_DIR)/batch-output/part-0.csv.out
-	$(call step,verify: real time and batch transform,$(LOCAL) $(MAKE) --no-print-directory verify BATCH=1)
+	$(call step,verify: async invocation + batch transform,$(LOCAL) $(MAKE) --no-print-directory verify BATCH=1)
+	@grep -o '"name": "predictions async"\|"name": "batch transform"' $(OUT).json
 
 up-local: setup-deploy
 	$(PY) -m local_aws up
@@ -146,7 +148,7 @@ promote-local: setup-deploy build up-local
 		$(LOCAL) $(CDK) deploy $(STACK)-$$stage -c stage=$$stage $(CDK_LOCAL_FLAGS) \
 			--outputs-file $(BUILD_DIR)/outputs-$$stage.json; \
 		echo "== $$stage: verify"; \
-		$(LOCAL) $(MAKE) --no-print-directory verify STACK=$(STACK)-$$stage OUT=$(BUILD_DIR)/verification-$$stage; \
+		$(LOCAL) $(MAKE) --no-print-directory verify STACK=$(STACK)-$$stage OUT=$(BUILD_DIR)/verification-$$stage BATCH=$(BATCH); \
 	done
 	@echo "promoted through: $(STAGES)"
 

@@ -247,3 +247,24 @@ def test_a_stopped_job_ends_stopped(account: StrictAccount, model: str) -> None:
         j["TransformJobName"] for j in sagemaker.list_transform_jobs(NameContains="stopped")["TransformJobSummaries"]
     ]
     assert name in listed
+
+
+def test_recordio_protobuf_split_by_record(account: StrictAccount, model: str, centroids: np.ndarray) -> None:
+    from recordio.codec import encode_rows
+
+    prefix = unique("recordio")
+    values = rows(30, seed=5)
+    put(account, f"{prefix}/rows.rec", encode_rows(values))
+
+    job = run_job(
+        account,
+        model,
+        prefix,
+        TransformInput={"ContentType": "application/x-recordio-protobuf", "SplitType": "RecordIO"},
+        TransformOutput={"Accept": "application/jsonlines"},
+        MaxPayloadInMB=1,
+    )
+
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    lines = outputs(account, job)["rows.rec.out"].decode().splitlines()
+    assert [int(json.loads(line)["closest_cluster"]) for line in lines] == expected_clusters(centroids, values)
