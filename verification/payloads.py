@@ -91,8 +91,9 @@ def double_rounding_risk(values: npt.NDArray[np.float32]) -> npt.NDArray[np.bool
 def csv_lines(rows: npt.NDArray[np.float32]) -> list[bytes]:
     """Each row as comma-separated numbers that read back, directly or through float64, as the same float32s.
 
-    orjson writes each float32's shortest text at C speed (~7x faster than "%.9g" and 10% fewer bytes); the
-    rare row holding a value whose shortest text could be rounded twice is written with "%.9g" instead.
+    orjson writes each float32's shortest text at C speed (0.3 s for 7.8 million values where "%.9g" takes
+    2.1 s, and 10% fewer bytes); the rare row holding a value whose shortest text could be rounded twice is
+    written with "%.9g" instead.
     """
     if not len(rows):
         return []
