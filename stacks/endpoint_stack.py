@@ -15,7 +15,7 @@ from stacks.constructs.logs import EndpointLogGroup, endpoint_log_group_arn
 from stacks.constructs.model import KMeansImage, KMeansModel
 from stacks.constructs.role import ExecutionRole
 from stacks.names import STACK_TAG_KEY
-from stacks.settings import Challenger, Settings, read_artifact
+from stacks.settings import CandidateVariant, Settings, read_artifact
 
 if TYPE_CHECKING:
     from stacks.constructs.capture import CaptureBucket
@@ -88,7 +88,9 @@ class KMeansEndpointStack(Stack):
         for tag, value in settings.tags.items():
             Tags.of(self).add(tag, value)
 
-    def _artifact(self, construct_id: str, settings: Settings, candidate: Challenger | None) -> ModelArtifact | None:
+    def _artifact(
+        self, construct_id: str, settings: Settings, candidate: CandidateVariant | None
+    ) -> ModelArtifact | None:
         if candidate is None:
             return None
         return ModelArtifact(self, construct_id, build=read_artifact(settings, candidate.artifact_dir))
@@ -98,7 +100,7 @@ class KMeansEndpointStack(Stack):
         prefix: str,
         settings: Settings,
         *,
-        candidate: Challenger,
+        candidate: CandidateVariant,
         artifact: ModelArtifact,
         image: KMeansImage,
         role: ExecutionRole,

@@ -204,7 +204,7 @@ class AsyncInference:
 
 
 @dataclass(frozen=True)
-class Challenger:
+class CandidateVariant:
     """Another variant (A/B challenger or shadow): its own build, a share of the traffic, production's capacity."""
 
     artifact_dir: Path
@@ -322,17 +322,19 @@ class Settings:
         )
 
     @property
-    def challenger(self) -> Challenger | None:
+    def challenger(self) -> CandidateVariant | None:
         if self.challenger_artifact_dir is None:
             return None
-        return Challenger(artifact_dir=self.challenger_artifact_dir, weight_percent=self.challenger_weight)
+        return CandidateVariant(artifact_dir=self.challenger_artifact_dir, weight_percent=self.challenger_weight)
 
     @property
-    def shadow(self) -> Challenger | None:
+    def shadow(self) -> CandidateVariant | None:
         """A candidate that gets a copy of every request and answers no one (its weight: the share copied)."""
         if self.shadow_artifact_dir is None:
             return None
-        return Challenger(artifact_dir=self.shadow_artifact_dir, weight_percent=100, variant_name=SHADOW_VARIANT_NAME)
+        return CandidateVariant(
+            artifact_dir=self.shadow_artifact_dir, weight_percent=100, variant_name=SHADOW_VARIANT_NAME
+        )
 
     @property
     def scoring_enabled(self) -> bool:
@@ -594,7 +596,7 @@ def _check_shadow(settings: Settings) -> None:
             raise SettingsError(f"context shadow_artifact_dir with {key}: {why}")
 
 
-def _check_candidate_build(settings: Settings, candidate: Challenger) -> None:
+def _check_candidate_build(settings: Settings, candidate: CandidateVariant) -> None:
     """A challenger or shadow answers the same requests as production, so it must take rows of the same width."""
     key = "challenger_artifact_dir" if candidate.variant_name == CHALLENGER_VARIANT_NAME else "shadow_artifact_dir"
     production, other = read_artifact(settings), read_artifact(settings, candidate.artifact_dir)

@@ -33,7 +33,7 @@ def batch_transform(
         )
     name = f"kmeans-verify-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     rows = expected.reference.rows
-    clients["s3"].put_object(Bucket=bucket, Key=f"input/{name}/reference.csv", Body=b"\n".join(csv_lines(rows)))
+    _upload_rows(clients["s3"], bucket, f"input/{name}/reference.csv", expected)
     described = _run_job(clients["sagemaker"], name, model, bucket, wait_s)
     if described["TransformJobStatus"] != "Completed":
         reason = described.get("FailureReason") or "no FailureReason given"
@@ -50,6 +50,11 @@ def batch_transform(
     return CheckResult(
         "batch transform", outcome.passed, detail, {**data, "mismatches": [m.__dict__ for m in outcome.mismatches]}
     )
+
+
+def _upload_rows(s3: Any, bucket: str, key: str, expected: Expected) -> None:
+    """The reference rows as exact CSV, one object."""
+    s3.put_object(Bucket=bucket, Key=key, Body=b"\n".join(csv_lines(expected.reference.rows)))
 
 
 def _run_job(sagemaker: Any, name: str, model: str, bucket: str, wait_s: float) -> dict[str, Any]:
@@ -92,9 +97,8 @@ def async_predictions(
     if not bucket:
         raise VerificationError("an asynchronous endpoint needs the stack's ScoringBucketName output", ExitCode.USAGE)
     name = f"kmeans-verify-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    rows = expected.reference.rows
     key = f"input/{name}.csv"
-    clients["s3"].put_object(Bucket=bucket, Key=key, Body=b"\n".join(csv_lines(rows)))
+    _upload_rows(clients["s3"], bucket, key, expected)
     started = clients["sagemaker-runtime"].invoke_endpoint_async(
         EndpointName=endpoint_name, InputLocation=f"s3://{bucket}/{key}", ContentType="text/csv",
         Accept="application/json", InferenceId=name,

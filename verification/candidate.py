@@ -8,7 +8,6 @@ ids (it does when built with `--align-to`).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +16,8 @@ import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score
 
-from verification.checks import CheckResult, PredictionRun, concurrency_for, payload_limit
-from verification.invoke import invoke_batches
-from verification.payloads import PROTOBUF, batches
+from verification.checks import CheckResult, PredictionRun, variant_answers
+from verification.payloads import PROTOBUF
 
 
 @dataclass(frozen=True)
@@ -59,18 +57,7 @@ def label_agreement(live: npt.NDArray[np.int64], candidate: npt.NDArray[np.int64
 
 def live_labels(run: PredictionRun, variant: dict[str, Any]) -> npt.NDArray[np.int64]:
     """The live variant's closest_cluster for every candidate reference row (RecordIO-protobuf: exact rows)."""
-    rows = run.expected.reference.rows
-    answers = invoke_batches(
-        run.runtime,
-        endpoint_name=run.endpoint_name,
-        variant=variant["VariantName"],
-        content_type=PROTOBUF,
-        batches=batches(rows, PROTOBUF, payload_limit(variant)),
-        rows=len(rows),
-        concurrency=concurrency_for(run, variant),
-        not_ready_until=time.monotonic() + run.wait_s,
-    )
-    return answers.closest.astype(np.int64)
+    return variant_answers(run, variant, PROTOBUF).closest.astype(np.int64)
 
 
 def candidate_checks(run: PredictionRun, variant: dict[str, Any], min_agreement: float) -> list[CheckResult]:

@@ -132,6 +132,24 @@ def payload_limit(variant: dict[str, Any]) -> int:
     return SERVERLESS_LIMIT if variant.get("ServerlessConfig") else REAL_TIME_LIMIT
 
 
+def variant_answers(
+    run: PredictionRun, variant: dict[str, Any], content_type: str, on_sent: Callable[[Batch], None] = lambda _: None
+) -> VariantAnswers:
+    """Every reference row's answer from one variant, in batches under its payload limit and concurrency."""
+    rows = run.expected.reference.rows
+    return invoke_batches(
+        run.runtime,
+        endpoint_name=run.endpoint_name,
+        variant=variant["VariantName"],
+        content_type=content_type,
+        batches=batches(rows, content_type, payload_limit(variant)),
+        rows=len(rows),
+        concurrency=concurrency_for(run, variant),
+        not_ready_until=time.monotonic() + run.wait_s,
+        on_sent=on_sent,
+    )
+
+
 def predictions(run: PredictionRun, variant: dict[str, Any], content_type: str, progress: Any) -> CheckResult:
     rows = run.expected.reference.rows
     sizes: list[int] = []
@@ -141,17 +159,7 @@ def predictions(run: PredictionRun, variant: dict[str, Any], content_type: str, 
         progress.update(len(batch.body))
 
     progress.total = (progress.total or 0) + rows.nbytes  # an estimate: the bar counts request bytes
-    answers: VariantAnswers = invoke_batches(
-        run.runtime,
-        endpoint_name=run.endpoint_name,
-        variant=variant["VariantName"],
-        content_type=content_type,
-        batches=batches(rows, content_type, payload_limit(variant)),
-        rows=len(rows),
-        concurrency=concurrency_for(run, variant),
-        not_ready_until=time.monotonic() + run.wait_s,
-        on_sent=sent,
-    )
+    answers = variant_answers(run, variant, content_type, on_sent=sent)
     outcome: Comparison = compare(run.expected.reference, answers.closest, answers.distances, run.tolerance)
     name = f"predictions {variant['VariantName']} {content_type}"
     detail = (

@@ -31,11 +31,11 @@ from local_aws.strict.provisioning import role_may
 from local_aws.strict.rules import enforced
 from local_aws.transform.engine import (
     InputObject,
-    InstanceOutcome,
     JobSpec,
     TransformFailedError,
     TransformStoppedError,
     run_instance,
+    s3_client,
     split_s3_uri,
 )
 from local_aws.transform.jsonpath import JsonPathError, parse
@@ -163,18 +163,11 @@ def _transform_input(job: FakeTransformJob) -> dict[str, Any]:
     return dict(job.transform_input)
 
 
-def _s3() -> Any:
-    import boto3
-
-    endpoint = LocalAwsConfig.from_environment().control_url
-    return boto3.session.Session().client("s3", endpoint_url=endpoint, region_name="us-east-1")
-
-
 def _input_objects(job: FakeTransformJob, model: Any) -> list[InputObject]:
     """The objects under the prefix (or named by the manifest), each checked readable by the execution role."""
     source: dict[str, Any] = _transform_input(job)["DataSource"]["S3DataSource"]
     bucket, prefix = split_s3_uri(source["S3Uri"])
-    s3 = _s3()
+    s3 = s3_client(LocalAwsConfig.from_environment().control_url)
     if source.get("S3DataType") == "ManifestFile":
         keys = _manifest_keys(s3, bucket, prefix)
     else:
@@ -219,13 +212,14 @@ def _authorize(model: Any, action: str, resource: str) -> None:
         )
 
 
-def _run_instances(spec: JobSpec, objects: list[InputObject], instances: int) -> list[InstanceOutcome]:
+def _run_instances(spec: JobSpec, objects: list[InputObject], instances: int) -> None:
     """One worker process per instance, objects dealt round-robin; the first failure fails the job."""
     shares = [objects[index::instances] for index in range(instances) if objects[index::instances]]
     # Spawned, not forked: forking moto's threaded server could copy a held lock into the child.
     with ProcessPoolExecutor(max_workers=len(shares), mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(run_instance, spec, share) for share in shares]
-        return [future.result() for future in futures]
+        for future in futures:
+            future.result()  # re-raises a worker's TransformFailedError here
 
 
 def stop_transform_job(name: str) -> None:

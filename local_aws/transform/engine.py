@@ -15,11 +15,9 @@ import os
 import struct
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
-
-import numpy as np
 
 from local_aws.runtime.formats import CSV, parse_rows, render
 from local_aws.runtime.predictor import KMeansPredictor, PayloadError
@@ -61,13 +59,6 @@ class JobSpec:
     s3_endpoint: str
 
 
-@dataclass
-class InstanceOutcome:
-    rows: int = 0
-    cluster_sizes: dict[int, int] = field(default_factory=dict)
-    objects: int = 0
-
-
 @dataclass(frozen=True)
 class InputObject:
     bucket: str
@@ -75,18 +66,15 @@ class InputObject:
     output_name: str  # the key relative to the input prefix's folder: `<output prefix>/<output_name>.out`
 
 
-def run_instance(spec: JobSpec, objects: list[InputObject]) -> InstanceOutcome:
+def run_instance(spec: JobSpec, objects: list[InputObject]) -> None:
     """Transform `objects` in order; the first failing object fails the instance (and the job)."""
-    s3 = _s3_client(spec.s3_endpoint)
+    s3 = s3_client(spec.s3_endpoint)
     predictor = _predictor(s3, spec.model_data_url)
-    outcome = InstanceOutcome()
     for item in objects:
-        _transform_object(spec, predictor, s3, item, outcome)
-        outcome.objects += 1
-    return outcome
+        _transform_object(spec, predictor, s3, item)
 
 
-def _s3_client(endpoint: str) -> Any:
+def s3_client(endpoint: str) -> Any:
     import boto3
 
     return boto3.session.Session().client("s3", endpoint_url=endpoint, region_name="us-east-1")
@@ -108,9 +96,7 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def _transform_object(
-    spec: JobSpec, predictor: KMeansPredictor, s3: Any, item: InputObject, outcome: InstanceOutcome
-) -> None:
+def _transform_object(spec: JobSpec, predictor: KMeansPredictor, s3: Any, item: InputObject) -> None:
     where = f"s3://{item.bucket}/{item.key}"
     handle, staging = tempfile.mkstemp(prefix="transform-", suffix=".out")
     try:
@@ -118,12 +104,12 @@ def _transform_object(
             body = s3.get_object(Bucket=item.bucket, Key=item.key)["Body"]
             stream = _decompressed(body, spec.compression, where)
             if _plain_lines(spec):
-                _transform_lines(spec, predictor, stream, output=output, outcome=outcome, where=where)
+                _transform_lines(spec, predictor, stream, output=output, where=where)
             else:
                 records = _records(stream, spec.split_type, where)
                 for batch in _batches(_filtered(records, spec, where), spec, where):
                     _check_stop(spec)
-                    _write_batch(spec, predictor, batch, output=output, outcome=outcome, where=where)
+                    _write_batch(spec, predictor, batch, output=output, where=where)
         key = f"{spec.output_prefix.rstrip('/')}/{item.output_name}.out".lstrip("/")
         s3.upload_file(staging, spec.output_bucket, key)  # only now: a failed object leaves no partial .out
     finally:
@@ -137,8 +123,7 @@ def _plain_lines(spec: JobSpec) -> bool:
 
 
 def _transform_lines(
-    spec: JobSpec, predictor: KMeansPredictor, stream: IO[bytes], *, output: IO[bytes], outcome: InstanceOutcome,
-    where: str,
+    spec: JobSpec, predictor: KMeansPredictor, stream: IO[bytes], *, output: IO[bytes], where: str,
 ) -> None:  # fmt: skip
     """The common case at C speed: batches are runs of whole lines, answers are written as rendered."""
     for body in _line_batches(stream, spec, where):
@@ -149,7 +134,6 @@ def _transform_lines(
             raise TransformFailedError(
                 f"ClientError: {where}: the model container answered 400 (invalid input: {error})"
             ) from error
-        _count(predictions.closest_cluster, outcome)
         output.write(render(predictions, spec.accept))
 
 
@@ -186,13 +170,6 @@ def _cut(pending: bytes, limit: int, strategy: str, where: str) -> int | None:
             )
         return None
     return end + 1
-
-
-def _count(closest: np.ndarray, outcome: InstanceOutcome) -> None:
-    clusters, counts = np.unique(closest.astype(np.int64), return_counts=True)
-    for cluster, count in zip(clusters.tolist(), counts.tolist(), strict=True):
-        outcome.cluster_sizes[cluster] = outcome.cluster_sizes.get(cluster, 0) + count
-    outcome.rows += len(closest)
 
 
 def _check_stop(spec: JobSpec) -> None:
@@ -302,7 +279,6 @@ def _write_batch(
     batch: list[Record],
     *,
     output: IO[bytes],
-    outcome: InstanceOutcome,
     where: str,
 ) -> None:
     separator = b"" if spec.content_type == PROTOBUF else b"\n"
@@ -314,7 +290,6 @@ def _write_batch(
             f"ClientError: {where}: the model container answered 400 (invalid input: {error})"
         ) from error
     closest = predictions.closest_cluster
-    _count(closest, outcome)
     if len(closest) != len(batch) and (spec.join_input or spec.assemble_with == "Line"):
         raise TransformFailedError(f"ClientError: {where}: {len(batch)} records gave {len(closest)} answers")
     # The answers exactly as the endpoint renders them: one line per row, in CSV or JSON Lines.
