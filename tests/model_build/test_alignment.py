@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,8 +14,9 @@ from model_build import ndarray
 from model_build.alignment import align, load_model
 from model_build.cli import main
 from model_build.comparison import compare_models
-from model_build.manifest import ALIGNED_TO, ARTIFACT_NAME, read_build
+from model_build.manifest import ALIGNED_TO, ARTIFACT_NAME, REFERENCE_FILE_NAME, read_build
 from model_build.packaging import package_model
+from model_build.reference import ReferenceSet
 
 # Seeds 2 and 3 on the bundled digits converge to nearby solutions; seed 6 to another local optimum.
 NEAR_SEEDS, OTHER_OPTIMUM_SEED = (2, 3), 6
@@ -135,11 +137,25 @@ def test_compare_gates_a_near_candidate_through_and_another_optimum_out(
 
 
 def test_compare_uses_the_new_builds_reference_rows(
-    builds: dict[str, Path], capsys: pytest.CaptureFixture[str]
+    builds: dict[str, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     assert main(["compare", str(builds["live"]), str(builds["aligned"]), "--json"]) == 0
 
     assert json.loads(capsys.readouterr().out)["rows"] == 100
+    # Both builds hold the same 100 leading rows: a copy of the new one with 37 tells whose rows were used.
+    fewer = _with_reference_rows(builds["aligned"], 37, tmp_path / "fewer")
+    assert main(["compare", str(builds["live"]), str(fewer), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == 37
+    assert main(["compare", str(fewer), str(builds["live"]), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == 100
+
+
+def _with_reference_rows(build_dir: Path, count: int, copy: Path) -> Path:
+    shutil.copytree(build_dir, copy)
+    reference = ReferenceSet.from_npz_bytes((copy / REFERENCE_FILE_NAME).read_bytes())
+    fewer = ReferenceSet(**{name: array[:count] for name, array in reference.__dict__.items()})
+    (copy / REFERENCE_FILE_NAME).write_bytes(fewer.to_npz_bytes())
+    return copy
 
 
 def _digits_rows() -> np.ndarray:

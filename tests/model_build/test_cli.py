@@ -14,8 +14,10 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 
 from model_build import ndarray
 from model_build.cli import main
+from model_build.datasets import load_dataset
 from model_build.packaging import unpack_model
 from model_build.reference import ReferenceSet
+from model_build.training import fit_kmeans
 from tests.conftest import run_module
 from tests.model_build.fixtures import (
     mnist_like_pixels,
@@ -143,8 +145,15 @@ def test_every_mnist_form_trains_the_same_model(tmp_path: Path) -> None:
 
 
 def test_max_rows_keeps_the_leading_rows(tmp_path: Path) -> None:
+    leading = load_dataset("digits", None, None).rows[:50]
+
     assert main(["--max-rows", "50", "--clusters", "5", "--out", str(tmp_path)]) == 0
+
     assert (manifest(tmp_path)["source"]["rows"], manifest(tmp_path)["source"]["rows_available"]) == (50, 1797)
+    # The reference set holds the training rows (fewer than its 100), and the model is the fit of those rows.
+    reference = ReferenceSet.from_npz_bytes((tmp_path / "reference.npz").read_bytes())
+    np.testing.assert_array_equal(reference.rows, leading)
+    np.testing.assert_array_equal(built_centroids(tmp_path), fit_kmeans(leading.copy(), 5, 0).centroids)
 
 
 def test_inspect_describes_a_built_artifact(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
