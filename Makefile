@@ -20,16 +20,18 @@ PROTO_OUT := recordio/aialgs_data_pb2.py
 
 setup: setup-deploy .venv-mxnet/.installed .venv-checkov/.installed
 
-# What building, deploying and verifying need, without the test-only MXNet oracle and checkov venvs.
+# What building, deploying, verifying and the local AWS need (requirements-local-aws.txt: moto and the runtime's
+# server), without the test-only MXNet oracle and checkov venvs.
 setup-deploy: $(VENV)/.installed node_modules/.installed $(PROTO_OUT)
 
 # protobuf's advice: generate the gencode, don't commit it. grpcio-tools' protoc matches the runtime.
 $(PROTO_OUT): recordio/aialgs_data.proto $(VENV)/.installed
 	$(PY) -m grpc_tools.protoc -Irecordio --python_out=recordio --pyi_out=recordio recordio/aialgs_data.proto
 
-# Each virtual environment from its requirements: the project's (dev tools pinned), the MXNet oracle, checkov.
+# Each virtual environment from its requirements (the first file; the others are what it includes): the project's
+# (dev tools pinned, over the local AWS's, over the runtime's), the MXNet oracle, checkov.
 VENVS := $(VENV) .venv-mxnet .venv-checkov
-REQUIREMENTS_$(VENV) := requirements-dev.txt requirements.txt
+REQUIREMENTS_$(VENV) := requirements-dev.txt requirements-local-aws.txt requirements.txt
 REQUIREMENTS_.venv-mxnet := requirements-mxnet.txt
 REQUIREMENTS_.venv-checkov := requirements-checkov.txt
 .SECONDEXPANSION:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ MAY_IMPORT_CDK = ("app", "stacks", "bench.empty_app")  # bench.empty_app: the ba
 LOCAL_AWS_MUST_NOT_IMPORT = frozenset({"verification", "scoring", "stacks"})
 # Only a package itself imports these (tests import tests, benchmarks import benchmarks).
 IMPORTED_BY_NOTHING_ELSE = frozenset({"bench", "tests"})
+# What requirements-local-aws.txt adds to requirements.txt; each distribution is imported under its own name.
+LOCAL_AWS_REQUIREMENTS = frozenset({"moto", "waitress", "werkzeug"})
 
 
 def code_roots(root: Path = REPO_ROOT) -> list[str]:
@@ -116,6 +119,12 @@ def violations(modules: dict[str, Path], forbidden: frozenset[str]) -> dict[str,
     return {name: roots for name, roots in found.items() if roots}
 
 
+def requirement_names(file_name: str) -> set[str]:
+    """The distributions a requirements file names itself (not those of the files it includes with -r)."""
+    lines = (line.split("#")[0].strip() for line in (REPO_ROOT / file_name).read_text().splitlines())
+    return {re.split(r"[\[<>=!~; ]", line)[0].lower() for line in lines if line and not line.startswith("-")}
+
+
 def test_every_package_is_found_without_a_list() -> None:
     roots = code_roots()
     known = {"app", "aws_facts", "bench", "local_aws", "model_build", "recordio", "scoring", "scripts", "stacks"}
@@ -181,3 +190,14 @@ def test_sub_packages_import_each_other_one_way(package: str) -> None:
     graph = sub_package_graph(package)
     assert graph, f"no modules found in {package}"
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph) or [])
+
+
+def test_only_the_local_aws_imports_what_its_requirements_add() -> None:
+    assert requirement_names("requirements-local-aws.txt") == LOCAL_AWS_REQUIREMENTS
+    assert not LOCAL_AWS_REQUIREMENTS & requirement_names("requirements.txt")
+    modules = project_modules()
+    assert violations(
+        {name: modules[name] for name in ("local_aws.cli", "local_aws.control_plane")}, LOCAL_AWS_REQUIREMENTS
+    )
+    others = {name: path for name, path in modules.items() if name.split(".")[0] not in {"local_aws", "bench"}}
+    assert violations(others, LOCAL_AWS_REQUIREMENTS) == {}
