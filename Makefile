@@ -185,12 +185,16 @@ retrain-local: setup-deploy up-local
 # $(1): command prefix (the local AWS wrapper or nothing), $(2): stack, $(3): extra cdk flags.
 empty_and_destroy = $(1) $(PY) -m teardown --stack $(2) --force && $(1) $(CDK) destroy $(2) $(3) --force
 
-# Destroys the stack (if the local AWS runs), then stops the local AWS.
+# Destroys the demo's and promote-local's stacks that exist on the local AWS (if it runs), then stops it.
+# A stage stack is STACK-stage, destroyed with -c stage=stage; stacks never deployed are left alone, silently.
+DEMO_STACKS = $(STACK) $(foreach stage,$(STAGES),$(STACK)-$(stage))
 demo-down:
-	if $(PY) -m local_aws status >/dev/null 2>&1; then \
-		$(call empty_and_destroy,$(LOCAL),$(STACK),--no-notices) && \
-		for stage in $(STAGES); do \
-			$(call empty_and_destroy,$(LOCAL),$(STACK)-$$stage,-c stage=$$stage --no-notices) || exit 1; \
+	@if $(PY) -m local_aws status >/dev/null 2>&1; then \
+		existing=$$($(LOCAL) $(PY) -m teardown.existing $(DEMO_STACKS)) || exit 1; \
+		for stack in $$existing; do \
+			stage=$${stack#$(STACK)}; stage=$${stage#-}; \
+			echo "== destroy $$stack"; \
+			$(call empty_and_destroy,$(LOCAL),$$stack,$${stage:+-c stage=$$stage} --no-notices) || exit 1; \
 		done; \
 	fi
 	$(PY) -m local_aws down
