@@ -11,7 +11,9 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 # The app reads the artifact from BUILD_DIR, so `make deploy BUILD_DIR=x` deploys what it built.
 CDK_OUT ?= cdk.out
-CDK = npx --no-install cdk -c artifact_dir=$(BUILD_DIR) --output $(CDK_OUT)
+# CDK_APP: the end-to-end tests pass `--app ...` to synthesize through a warm process (tests/warm_synth.py).
+CDK_APP ?=
+CDK = npx --no-install cdk $(CDK_APP) -c artifact_dir=$(BUILD_DIR) --output $(CDK_OUT)
 
 .PHONY: setup setup-deploy check format test test-fast demo demo-batch demo-down up-local deploy-local bootstrap-local deploy-local-stack verify verify-local \
 	promote-local retrain-local build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform golden clean

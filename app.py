@@ -11,13 +11,17 @@ from stacks.composition import compose
 from stacks.settings import SettingsError
 
 
-def main() -> None:
-    app = cdk.App()
+def synthesize(app: cdk.App) -> None:
+    """Compose `app` from its context and write the cloud assembly; a bad setting exits with one line."""
     try:
         compose(app)
     except SettingsError as error:
         sys.exit(f"error: {error}")
     app.synth()
+
+
+def main() -> None:
+    synthesize(cdk.App())
 
 
 if __name__ == "__main__":

@@ -89,14 +89,42 @@ class RunningLocalAws:
         )
 
 
+_warm_synth: dict[str, Any] = {}
+
+
+def warm_synth_environment() -> dict[str, str]:
+    """This worker's warm synthesizer (tests/warm_synth.py), started on first use and stopped at exit."""
+    if not _warm_synth:
+        import atexit
+        import tempfile
+
+        from tests.warm_synth import SOCKET_VARIABLE
+
+        socket_path = str(Path(tempfile.mkdtemp(prefix="warm-synth-")) / "socket")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "tests.warm_synth", "serve", socket_path],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"},
+        )
+        assert server.stdout is not None
+        assert server.stdout.readline().strip() == "ready"
+        atexit.register(server.terminate)
+        _warm_synth.update(server=server, environment={SOCKET_VARIABLE: socket_path})
+    environment: dict[str, str] = _warm_synth["environment"]
+    return environment
+
+
 @contextmanager
 def started_local_aws(state_dir: Path, **settings: str) -> Iterator[RunningLocalAws]:
     """`python -m local_aws up` on free ports with its own state folder and `settings`; `down` afterwards."""
     config = LocalAwsConfig(control_port=free_port(), runtime_port=free_port(), state_dir=state_dir)
     tools = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "CDK_DISABLE_VERSION_CHECK": "1"}
     base = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    synth = warm_synth_environment()
     running = RunningLocalAws(
-        config, {**base, **config.environment(), **tools, **settings, **config.client_environment()}
+        config, {**base, **config.environment(), **tools, **synth, **settings, **config.client_environment()}
     )
     started = running.run(sys.executable, "-m", "local_aws", "up", timeout=120)
     assert started.returncode == 0, started.stderr

@@ -17,13 +17,15 @@ import pytest
 from model_build.cli import main as build_model
 from tests.conftest import RunningLocalAws
 from tests.stacks.conftest import VARIANTS
+from tests.warm_synth import client_command
 
 pytestmark = pytest.mark.slow
 STACK = "KMeansEndpoint"
-CDK = ["npx", "--no-install", "cdk"]
+CDK = ["npx", "--no-install", "cdk", "--app", client_command()]  # synthesized by the warm synthesizer
 # Each pytest worker synthesizes into its own folder: the CDK CLI locks its output folder.
 CDK_OUT = Path(tempfile.gettempdir()) / f"kmeans-byom-e2e-{os.getpid()}" / "cdk.out"
 QUIET = ["--no-notices", "--require-approval", "never"]
+WARM_APP = f"CDK_APP=--app '{client_command()}'"  # the Makefile's cdk commands, through the warm synthesizer
 
 
 def cdk(local_aws: RunningLocalAws, artifact: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -177,7 +179,7 @@ def test_promote_local_deploys_and_verifies_every_stage(bootstrapped: RunningLoc
     before = inventory(bootstrapped)
 
     build = f"BUILD_DIR={tmp_path / 'build'}"
-    result = bootstrapped.run("make", "promote-local", build, f"CDK_OUT={tmp_path / 'cdk.out'}", timeout=900)
+    result = bootstrapped.run("make", "promote-local", build, f"CDK_OUT={tmp_path / 'cdk.out'}", WARM_APP, timeout=900)
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert result.stdout.count("verification passed (exit 0: passed)") == 2
@@ -200,7 +202,7 @@ def test_retrain_local_gates_a_candidate_and_promotes_it(
     assert build_model(["--seed", "3", "--out", str(unaligned)]) == 0
 
     flow = bootstrapped.run("make", "retrain-local", f"RETRAIN_DIR={retrain}", f"CDK_OUT={tmp_path / 'cdk.out'}",
-                            timeout=900)  # fmt: skip
+                            WARM_APP, timeout=900)  # fmt: skip
     assert flow.returncode == 0, flow.stdout[-3000:] + flow.stderr[-3000:]
     other_optimum = gate(bootstrapped, wrong_model, tmp_path / "other.json")
     renumbered = gate(bootstrapped, unaligned, tmp_path / "renumbered.json")

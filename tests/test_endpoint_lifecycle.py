@@ -24,12 +24,13 @@ from model_build.cli import main as build_model
 from model_build.reference import ReferenceSet
 from tests.conftest import RunningLocalAws, started_local_aws
 from tests.local_aws.strict_account import StrictAccount, unique
+from tests.warm_synth import client_command
 
 pytestmark = pytest.mark.slow
 STACK = "KMeansEndpoint"
 BAKE_S = 8
 CDK_OUT = Path(tempfile.gettempdir()) / f"kmeans-byom-lifecycle-{os.getpid()}" / "cdk.out"
-CDK = ["npx", "--no-install", "cdk", "--output", str(CDK_OUT)]
+CDK = ["npx", "--no-install", "cdk", "--app", client_command(), "--output", str(CDK_OUT)]
 QUIET = ["--no-notices", "--require-approval", "never"]
 
 

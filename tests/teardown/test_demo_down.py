@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunningLocalAws, started_local_aws
+from tests.test_end_to_end import WARM_APP
 
 pytestmark = pytest.mark.slow
 BUCKET_TEMPLATE = json.dumps({"Resources": {"Capture": {"Type": "AWS::S3::Bucket"}}})
@@ -21,7 +22,9 @@ def test_demo_down_destroys_the_stacks_that_exist_and_stops_the_local_aws(artifa
     with started_local_aws(tmp_path / "local_aws") as local_aws:
         deployed = [deploy_stand_in(local_aws, name) for name in ("KMeansEndpoint", "KMeansEndpoint-staging")]
 
-        result = local_aws.run("make", "demo-down", f"BUILD_DIR={artifact_dir}", f"CDK_OUT={tmp_path / 'cdk.out'}")
+        result = local_aws.run(
+            "make", "demo-down", f"BUILD_DIR={artifact_dir}", f"CDK_OUT={tmp_path / 'cdk.out'}", WARM_APP
+        )
         status = local_aws.run(sys.executable, "-m", "local_aws", "status")
 
     output = result.stdout + result.stderr
