@@ -8,8 +8,8 @@
 3. `job.plan(spec, inputs, run)`: one share of the work per worker (`channels.deal` and `channels.shares`
    deal objects by `ShardedByS3Key` or `FullyReplicated`); the type may check more rights here.
 4. One worker process per share, spawned, each running `job.worker(instance, spec, share)`; the engine
-   copies each instance's log lines into its CloudWatch stream as they come; the first failure (in
-   instance order) fails the job, a stop request stops it.
+   copies each instance's log lines into its CloudWatch stream as they come (if the role may write it,
+   see `logs`); the first failure (in instance order) fails the job, a stop request stops it.
 5. Outputs the workers committed are published to S3, each allowed `s3:PutObject` by the role, only when
    the job completed, or when the type keeps the outputs of the units it finished (batch transform does).
 """
@@ -41,7 +41,7 @@ from local_aws.jobs.lifecycle import (
     JobStoppedError,
     Snapshot,
 )
-from local_aws.jobs.logs import InstanceLog, stream_name
+from local_aws.jobs.logs import InstanceLog, group_arn, group_exists, stream_arn, stream_name
 
 RoleCheck = Callable[[str, str], "str | None"]  # (action, resource) -> None if the job's role may, else why not
 Worker = Callable[[Instance, Any, Any], None]  # (instance, spec, share); a module-level function: it is pickled
@@ -152,7 +152,7 @@ def _outcome(job: JobType, state: JobState, run: Run) -> tuple[str, str]:
         return FAILED, str(failure)
     state.advance(job.working_status, f"{job.working_status} in progress")
     instances = [_instance(job, run, index, len(shares)) for index in range(len(shares))]
-    logs = [_log(job, instance) for instance in instances]
+    logs = [_log(job, instance, run) for instance in instances]
     status, reason = _work(job, spec, list(zip(instances, shares, strict=True)), logs, run)
     if status == COMPLETED and state.snapshot.stop_requested:
         status = STOPPED
@@ -179,10 +179,19 @@ def _instance(job: JobType, run: Run, index: int, count: int) -> Instance:
     return Instance(job.name, index, count, job.host(index), str(folder), str(run.stop_file), run.s3_endpoint)
 
 
-def _log(job: JobType, instance: Instance) -> InstanceLog:
-    log = InstanceLog(job.log_group, stream_name(job.name, instance.host, time.time()), Path(instance.folder))
+def _log(job: JobType, instance: Instance, run: Run) -> InstanceLog:
+    stream = stream_name(job.name, instance.host, time.time())
+    log = InstanceLog(job.log_group, stream, Path(instance.folder), _may_log(job.log_group, stream, run))
     log.write(f"{job.name}: instance {instance.index + 1} of {instance.count} ({instance.host}) starting")
     return log
+
+
+def _may_log(group: str, stream: str, run: Run) -> bool:
+    """Whether the job's role may write the stream (creating its group first if there is none)."""
+    needed = [("logs:CreateLogStream", stream_arn(group, stream)), ("logs:PutLogEvents", stream_arn(group, stream))]
+    if not group_exists(group):
+        needed.append(("logs:CreateLogGroup", group_arn(group)))
+    return all(run.role_check(action, resource) is None for action, resource in needed)
 
 
 def _work(

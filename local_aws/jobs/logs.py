@@ -5,6 +5,10 @@ AI"): `/aws/sagemaker/TransformJobs` `[transform-job-name]/[instance-id]-[epoch_
 `/aws/sagemaker/TrainingJobs` `[training-job-name]/algo-[instance-number-in-cluster]-[epoch_timestamp]`,
 `/aws/sagemaker/ProcessingJobs` `[processing-job-name]/[hostname]-[epoch_timestamp]`: one rule,
 `<job name>/<host>-<epoch seconds>`, the host being what each type calls its instances.
+
+SageMaker writes them as the job's execution role, which needs `logs:CreateLogStream` and `logs:PutLogEvents`
+(and `logs:CreateLogGroup` while the group does not exist; developer guide "How to use SageMaker AI execution
+roles", the Create*Job API permissions): without them the job runs, unlogged.
 """
 
 from __future__ import annotations
@@ -28,6 +32,19 @@ _LOCK = threading.Lock()  # moto's log streams append without a lock of their ow
 
 def stream_name(job_name: str, host: str, started: float) -> str:
     return f"{job_name}/{host}-{int(started)}"
+
+
+def group_arn(group: str) -> str:
+    return f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{group}"
+
+
+def stream_arn(group: str, stream: str) -> str:
+    return f"{group_arn(group)}:log-stream:{stream}"
+
+
+def group_exists(group: str) -> bool:
+    with _LOCK:
+        return group in _backend().groups
 
 
 def _backend() -> Any:
@@ -58,15 +75,17 @@ class InstanceLog:
     group: str
     stream: str
     folder: Path
+    enabled: bool = True  # False when the job's role may not write it
     _read: int = field(default=0)
 
     def write(self, message: str) -> None:
-        put_lines(self.group, self.stream, [(int(time.time() * 1000), message)])
+        if self.enabled:
+            put_lines(self.group, self.stream, [(int(time.time() * 1000), message)])
 
     def pump(self) -> None:
         """Copy the worker's complete new lines into the stream."""
         path = self.folder / LOG_FILE
-        if not path.exists():
+        if not self.enabled or not path.exists():
             return
         with open(path, "rb") as log:
             log.seek(self._read)

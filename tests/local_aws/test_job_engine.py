@@ -305,3 +305,23 @@ def test_the_role_is_checked_on_every_object_read_and_written(s3_server: str, de
     assert ended.status == FAILED
     assert f"Access Denied: the execution role may not {denied}" in ended.failure_reason
     assert outputs(s3_server, job) == {}
+
+
+@pytest.mark.slow
+def test_a_role_that_may_not_write_logs_runs_its_job_unlogged(s3_server: str) -> None:
+    job = new_job(s3_server, ["a"], instances=1)
+
+    def role_check(action: str, resource: str) -> str | None:
+        return "no statement allows it" if action.startswith("logs:") else None
+
+    ended = run_to_end(job, role_check)
+
+    assert ended.status == COMPLETED, ended.failure_reason
+    logs = client("logs", s3_server)
+    groups = logs.describe_log_groups(logGroupNamePrefix=TRAINING_JOBS)["logGroups"]
+    streams = (
+        logs.describe_log_streams(logGroupName=TRAINING_JOBS, logStreamNamePrefix=job.name)["logStreams"]
+        if groups
+        else []
+    )
+    assert streams == []
