@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,8 +74,8 @@ class Instance:
         outcome allows (a Completed job, or a type that keeps the outputs of the units it finished)."""
         outputs = Path(self.folder) / OUTPUTS_DIR
         outputs.mkdir(exist_ok=True)
-        target = outputs / f"{len(list(outputs.iterdir()))}"
-        os.replace(path, target)
+        target = outputs / uuid.uuid4().hex
+        shutil.move(path, target)
         with open(Path(self.folder) / OUTPUTS_FILE, "a", encoding="utf-8") as index:
             index.write(json.dumps({"path": str(target), "bucket": bucket, "key": key}) + "\n")
 
