@@ -3,8 +3,9 @@
 Each object is read as a stream (decompressed if Gzip), split into records (Line, RecordIO or None),
 filtered (InputFilter), batched (MultiRecord up to MaxPayloadInMB, or SingleRecord), predicted,
 joined with its input (JoinSource), filtered again (OutputFilter) and written, assembled by Line or
-not, to a local file that is uploaded as `<object>.out` only when the whole object succeeded: a
-failed object leaves no partial output. Memory holds one batch, whatever the object's size.
+not, to a local file that is committed as `<object>.out` only when the whole object succeeded: a
+failed object leaves no partial output (the job engine, local_aws.jobs, publishes what was committed).
+Memory holds one batch, whatever the object's size.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import gzip
 import json
 import os
 import struct
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any
 
+from local_aws.jobs.channels import s3_client, split_s3_uri
+from local_aws.jobs.instance import Instance
+from local_aws.jobs.lifecycle import JobFailedError, JobStoppedError
 from local_aws.runtime.formats import CSV, parse_rows, render
 from local_aws.runtime.predictor import KMeansPredictor, PayloadError
 from local_aws.strict.rules import enforced
@@ -29,11 +31,11 @@ PROTOBUF = "application/x-recordio-protobuf"
 READ_CHUNK = 1 << 20
 
 
-class TransformFailedError(Exception):
+class TransformFailedError(JobFailedError):
     """The job fails with this FailureReason."""
 
 
-class TransformStoppedError(Exception):
+class TransformStoppedError(JobStoppedError):
     """StopTransformJob was called."""
 
 
@@ -66,18 +68,21 @@ class InputObject:
     output_name: str  # the key relative to the input prefix's folder: `<output prefix>/<output_name>.out`
 
 
-def run_instance(spec: JobSpec, objects: list[InputObject]) -> None:
+def run_instance(instance: Instance, spec: JobSpec, objects: list[InputObject]) -> None:
     """Transform `objects` in order; the first failing object fails the instance (and the job)."""
     s3 = s3_client(spec.s3_endpoint)
     predictor = _predictor(s3, spec.model_data_url)
+    instance.log(
+        f"MaxPayloadInMB={spec.max_payload_bytes // (1024 * 1024)}, BatchStrategy={spec.batch_strategy}, "
+        f"{len(objects)} objects to transform"
+    )
     for item in objects:
-        _transform_object(spec, predictor, s3, item)
+        _transform_object(spec, predictor, s3, item, instance)
 
 
-def s3_client(endpoint: str) -> Any:
-    import boto3
-
-    return boto3.session.Session().client("s3", endpoint_url=endpoint, region_name="us-east-1")
+def output_key(spec: JobSpec, item: InputObject) -> str:
+    """Where `item`'s answers go: `<S3OutputPath>/<key below the input prefix>.out`."""
+    return f"{spec.output_prefix.rstrip('/')}/{item.output_name}.out".lstrip("/")
 
 
 def _predictor(s3: Any, model_data_url: str) -> KMeansPredictor:
@@ -90,17 +95,13 @@ def _predictor(s3: Any, model_data_url: str) -> KMeansPredictor:
         raise TransformFailedError(f"ClientError: the model could not be loaded: {error}") from error
 
 
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    without = uri.removeprefix("s3://")
-    bucket, _, key = without.partition("/")
-    return bucket, key
-
-
-def _transform_object(spec: JobSpec, predictor: KMeansPredictor, s3: Any, item: InputObject) -> None:
+def _transform_object(
+    spec: JobSpec, predictor: KMeansPredictor, s3: Any, item: InputObject, instance: Instance
+) -> None:
     where = f"s3://{item.bucket}/{item.key}"
-    handle, staging = tempfile.mkstemp(prefix="transform-", suffix=".out")
+    staging = instance.staging_file(suffix=".out")
     try:
-        with os.fdopen(handle, "wb") as output:
+        with open(staging, "wb") as output:
             body = s3.get_object(Bucket=item.bucket, Key=item.key)["Body"]
             stream = _decompressed(body, spec.compression, where)
             if _plain_lines(spec):
@@ -110,10 +111,11 @@ def _transform_object(spec: JobSpec, predictor: KMeansPredictor, s3: Any, item: 
                 for batch in _batches(_filtered(records, spec, where), spec, where):
                     _check_stop(spec)
                     _write_batch(spec, predictor, batch, output=output, where=where)
-        key = f"{spec.output_prefix.rstrip('/')}/{item.output_name}.out".lstrip("/")
-        s3.upload_file(staging, spec.output_bucket, key)  # only now: a failed object leaves no partial .out
+        key = output_key(spec, item)
+        instance.commit(staging, spec.output_bucket, key)  # only now: a failed object leaves no partial .out
+        instance.log(f"{where}: transformed, s3://{spec.output_bucket}/{key}")
     finally:
-        Path(staging).unlink(missing_ok=True)
+        staging.unlink(missing_ok=True)
 
 
 def _plain_lines(spec: JobSpec) -> bool:

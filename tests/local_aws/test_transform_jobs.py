@@ -268,3 +268,31 @@ def test_recordio_protobuf_split_by_record(account: StrictAccount, model: str, c
     assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
     lines = outputs(account, job)["rows.rec.out"].decode().splitlines()
     assert [int(json.loads(line)["closest_cluster"]) for line in lines] == expected_clusters(centroids, values)
+
+
+def test_a_role_that_may_write_logs_gets_one_stream_per_instance(account: StrictAccount) -> None:
+    writes = allow(["s3:PutObject"], [f"arn:aws:s3:::{account.bucket}/output/*"])
+    logs = allow(
+        ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+        ["arn:aws:logs:us-east-1:*:log-group:/aws/sagemaker/TransformJobs*"],
+    )
+    logged = account.model(account.role([*hosting_statements(account.bucket), writes, logs]))
+    prefix = unique("logged")
+    for index in range(2):
+        put(account, f"{prefix}/part-{index}.csv", csv_text(rows(5, seed=index)))
+
+    job = run_job(account, logged, prefix + "/", TransformResources={"InstanceCount": 2})
+
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    client = account.client("logs")
+    group = "/aws/sagemaker/TransformJobs"
+    streams = client.describe_log_streams(logGroupName=group, logStreamNamePrefix=job["TransformJobName"] + "/")
+    names = [stream["logStreamName"] for stream in streams["logStreams"]]
+    assert len(names) == 2
+    messages = [
+        event["message"]
+        for name in names
+        for event in client.get_log_events(logGroupName=group, logStreamName=name)["events"]
+    ]
+    assert sum("transformed" in message for message in messages) == 2
+    assert sum(message == "instance finished" for message in messages) == 2
