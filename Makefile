@@ -60,7 +60,7 @@ format: $(VENV)/.installed
 # The three installs are independent: run them side by side (pip waits on the network and the disk).
 test:
 	$(MAKE) --no-print-directory -j3 setup
-	$(PY) -m pytest -n 2
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 # Everything but the end-to-end tests (servers, the CDK CLI): a minute, for the edit-test loop.
 test-fast: setup

@@ -56,7 +56,7 @@ def test_with_the_rules_switched_off_their_tests_fail(tmp_path: Path) -> None:
             "no:xdist",
             "--junitxml",
             str(report),
-            *sorted({node.split("::")[0] for node in quick.values()}),
+            *sorted(set(quick.values())),  # just the rules' own tests: the rest of their files proves nothing here
         ],
         cwd=REPO_ROOT,
         env=environment,

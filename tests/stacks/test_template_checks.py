@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
@@ -37,33 +38,70 @@ TEMPLATE_NAMES = [
 ]
 
 
-@pytest.mark.parametrize("variant", TEMPLATE_NAMES)
-def test_cfn_lint_finds_no_errors_or_warnings(templates: dict[str, Path], variant: str) -> None:
+# Each tool runs once over every template (its start-up is most of its time); each template is then its own test.
+# One xdist group keeps the templates' tests on one worker, so each tool runs once per session.
+ONE_WORKER = pytest.mark.xdist_group("template-checks")
+
+
+@pytest.fixture(scope="session")
+def cfn_lint_matches(templates: dict[str, Path]) -> dict[Path, list[dict[str, Any]]]:
+    """cfn-lint's findings by template, from one run over all of them."""
+    paths = [templates[name].resolve() for name in TEMPLATE_NAMES]
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), str(templates[variant])],
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "json", *map(str, paths)],
         capture_output=True,
         text=True,
         check=False,
-        timeout=300,
+        timeout=600,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("["), result.stdout[-2000:] + result.stderr[-2000:]  # it ran and reported
+    findings: dict[Path, list[dict[str, Any]]] = {path: [] for path in paths}
+    for match in json.loads(result.stdout):
+        findings[Path(match["Filename"]).resolve()].append(match)
+    return findings
 
 
-@pytest.mark.parametrize("variant", TEMPLATE_NAMES)
-def test_checkov_passes_or_skips_with_a_reason(templates: dict[str, Path], variant: str) -> None:
+@pytest.fixture(scope="session")
+def checkov_report(templates: dict[str, Path]) -> dict[str, Any]:
+    """checkov's JSON report from one run over every template."""
     assert CHECKOV.exists(), "run `make setup`: the checkov venv is missing"
-    command = [CHECKOV, "-f", templates[variant], "--framework", "cloudformation"]
+    files = [str(templates[name].resolve()) for name in TEMPLATE_NAMES]
     result = subprocess.run(
-        [*map(str, command), "--skip-download", "--output", "json"],
+        [str(CHECKOV), "-f", *files, "--framework", "cloudformation", "--skip-download", "--output", "json"],
         capture_output=True,
         text=True,
         check=False,
-        timeout=300,
+        timeout=600,
     )
-    report = json.loads(result.stdout)
-    assert report["summary"]["failed"] == 0, [c["check_id"] for c in report["results"]["failed_checks"]]
-    assert report["summary"]["passed"] > 10
-    for skipped in report["results"]["skipped_checks"]:  # may be none: skips are only where a finding is accepted
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+@ONE_WORKER
+@pytest.mark.parametrize("variant", TEMPLATE_NAMES)
+def test_cfn_lint_finds_no_errors_or_warnings(
+    cfn_lint_matches: dict[Path, list[dict[str, Any]]], templates: dict[str, Path], variant: str
+) -> None:
+    path = templates[variant].resolve()
+
+    assert path in cfn_lint_matches, "cfn-lint did not lint it"
+    assert cfn_lint_matches[path] == []
+
+
+@ONE_WORKER
+@pytest.mark.parametrize("variant", TEMPLATE_NAMES)
+def test_checkov_passes_or_skips_with_a_reason(
+    checkov_report: dict[str, Any], templates: dict[str, Path], variant: str
+) -> None:
+    path = str(templates[variant].resolve())
+    results = {
+        kind: [check for check in checkov_report["results"][kind] if check["file_abs_path"] == path]
+        for kind in ("passed_checks", "failed_checks", "skipped_checks")
+    }
+
+    assert results["failed_checks"] == [], [c["check_id"] for c in results["failed_checks"]]
+    assert len(results["passed_checks"]) > 10
+    for skipped in results["skipped_checks"]:  # may be none: skips are only where a finding is accepted
         assert len(skipped["check_result"]["suppress_comment"]) > 30, skipped["check_id"]
 
 
