@@ -142,6 +142,20 @@ def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLocal
         yield running
 
 
+@pytest.fixture(scope="session")
+def bootstrapped(
+    local_aws: RunningLocalAws, artifact_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> RunningLocalAws:
+    """The session's local AWS, CDK-bootstrapped once for every end-to-end module of this worker."""
+    from tests.warm_synth import client_command
+
+    cdk = ["npx", "--no-install", "cdk", "--app", client_command(), "-c", f"artifact_dir={artifact_dir}"]
+    output = tmp_path_factory.mktemp("bootstrap") / "cdk.out"
+    result = local_aws.run(*cdk, "--output", output, "bootstrap", "aws://123456789012/us-east-1", "--no-notices")
+    assert result.returncode == 0, result.stderr[-4000:]
+    return local_aws
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The slow end-to-end tests first: with two workers the quick ones then fill the gaps, not the tail."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)

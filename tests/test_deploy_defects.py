@@ -21,7 +21,7 @@ from model_build import ndarray
 from model_build.cli import main as build_model
 from model_build.packaging import package_model
 from tests.conftest import RunningLocalAws
-from tests.test_end_to_end import CDK, CDK_OUT, QUIET, bootstrapped
+from tests.test_end_to_end import CDK, CDK_OUT, QUIET
 
 pytestmark = pytest.mark.slow
 STACK = "KMeansEndpoint"
@@ -30,9 +30,6 @@ AUTOSCALED = ["instance_count=2", "autoscaling_min=2", "autoscaling_max=6"]
 
 def autoscaled(instance_type: str = "ml.c5.xlarge") -> list[str]:
     return [f"instance_type={instance_type}", *AUTOSCALED]
-
-
-__all__ = ["bootstrapped"]  # the fixture, imported for its registration
 
 
 def deploy(local_aws: RunningLocalAws, artifact: Path, *context: str) -> Any:

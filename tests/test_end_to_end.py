@@ -45,12 +45,6 @@ def verify(local_aws: RunningLocalAws, reference: Path, *args: str) -> subproces
 
 
 @pytest.fixture(scope="module")
-def bootstrapped(local_aws: RunningLocalAws, artifact_dir: Path) -> RunningLocalAws:
-    cdk(local_aws, artifact_dir, "bootstrap", "aws://123456789012/us-east-1", "--no-notices")
-    return local_aws
-
-
-@pytest.fixture(scope="module")
 def wrong_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wrong-model")
     assert build_model(["--max-rows", "400", "--seed", "11", "--clusters", "9", "--out", str(out)]) == 0

@@ -12,10 +12,9 @@ import pytest
 from model_build.alignment import load_model
 from model_build.reference import nearest_two
 from tests.conftest import RunningLocalAws
-from tests.test_end_to_end import STACK, bootstrapped, cdk, deploy, inventory
+from tests.test_end_to_end import STACK, cdk, deploy, inventory
 
 pytestmark = pytest.mark.slow
-__all__ = ["bootstrapped"]  # the fixture, imported for its registration
 
 
 def test_a_transform_with_an_id_column_returns_id_cluster_distance(

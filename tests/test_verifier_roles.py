@@ -25,7 +25,7 @@ from stacks.pipeline_stack import stage_endpoint
 from stacks.verifier_access import VerifiedEndpoints, verifier_statements
 from tests.conftest import RunningLocalAws
 from tests.intrinsics import resolve
-from tests.test_end_to_end import QUIET, bootstrapped
+from tests.test_end_to_end import QUIET
 from tests.test_end_to_end import cdk as cdk_run
 
 pytestmark = pytest.mark.slow
@@ -35,7 +35,6 @@ TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
 }
-__all__ = ["bootstrapped"]  # the fixture, imported for its registration
 
 
 @pytest.fixture(scope="module")
