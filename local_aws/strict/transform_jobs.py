@@ -26,6 +26,9 @@ from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import FakeTransformJob, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
+from aws_facts.payloads import MB
+from aws_facts.payloads import TRANSFORM_DEFAULT_PAYLOAD_MB as DEFAULT_PAYLOAD_MB
+from aws_facts.payloads import TRANSFORM_MAX_PAYLOAD_MB as MAX_PAYLOAD_MB
 from local_aws.config import LocalAwsConfig
 from local_aws.strict.provisioning import role_may
 from local_aws.strict.rules import enforced
@@ -39,11 +42,10 @@ from local_aws.transform.engine import (
     split_s3_uri,
 )
 from local_aws.transform.jsonpath import JsonPathError, parse
+from wire.media_types import CSV, JSONLINES
+from wire.media_types import TRANSFORM_ACCEPTS as ACCEPTS
+from wire.media_types import TRANSFORM_CONTENT_TYPES as CONTENT_TYPES
 
-CONTENT_TYPES = ("text/csv", "application/jsonlines", "application/x-recordio-protobuf")
-ACCEPTS = ("text/csv", "application/jsonlines")
-MAX_PAYLOAD_MB = 100  # and MaxConcurrentTransforms x MaxPayloadInMB <= 100
-DEFAULT_PAYLOAD_MB = 6
 _RUNNING: dict[str, Path] = {}  # job name -> its stop file
 _LOCK = threading.Lock()
 
@@ -79,7 +81,7 @@ def check_transform_job(request: dict[str, Any], model_exists: bool) -> None:
 
 
 def _family(media_type: str) -> str:
-    return "csv" if media_type == "text/csv" else "json"
+    return "csv" if media_type == CSV else "json"
 
 
 _original_create = SageMakerModelBackend.create_transform_job
@@ -136,7 +138,7 @@ def _spec(job: FakeTransformJob, model: Any, stop_file: Path) -> JobSpec:
     content_type = transform_input.get("ContentType", "")
     if content_type not in CONTENT_TYPES:
         raise TransformFailedError(f"ClientError: the k-means container does not accept {content_type or 'no'} input")
-    accept = job.transform_output.get("Accept") or "application/jsonlines"
+    accept = job.transform_output.get("Accept") or JSONLINES
     if accept not in ACCEPTS:
         raise TransformFailedError(f"ClientError: the k-means container cannot answer in {accept}")
     return JobSpec(
@@ -146,7 +148,7 @@ def _spec(job: FakeTransformJob, model: Any, stop_file: Path) -> JobSpec:
         split_type=transform_input.get("SplitType") or "None",
         compression=transform_input.get("CompressionType") or "None",
         batch_strategy=job.batch_strategy,
-        max_payload_bytes=int(job.max_payload_in_mb) * 1024 * 1024,
+        max_payload_bytes=int(job.max_payload_in_mb) * MB,
         accept=accept,
         assemble_with=job.transform_output.get("AssembleWith") or "None",
         input_filter=processing.get("InputFilter"),
