@@ -65,3 +65,21 @@ MANAGE_INTERFACES_IN_SUBNETS = Grant(
 
 HOSTING = (READ_MODEL_ARTIFACT, GET_REGISTRY_TOKEN, PULL_IMAGE, WRITE_ENDPOINT_LOGS)
 """What any role needs for SageMaker to host the model: the artifact, the image and the endpoint's logs."""
+GRANTS = (
+    READ_MODEL_ARTIFACT,
+    PULL_IMAGE,
+    GET_REGISTRY_TOKEN,
+    WRITE_ENDPOINT_LOGS,
+    USE_ENCRYPTION_KEY,
+    READ_ROLLBACK_ALARMS,
+    PUBLISH_ENDPOINT_METRICS,
+    WRITE_CAPTURED_DATA,
+    LIST_SCORING_INPUT,
+    READ_SCORING_INPUT,
+    WRITE_SCORING_RESULTS,
+    NOTIFY_ASYNC_RESULTS,
+    DESCRIBE_VPC,
+    CREATE_INTERFACE_IN_SUBNETS,
+    MANAGE_INTERFACES_IN_SUBNETS,
+)
+"""Every row: each is one statement of the role in some configuration of the stack."""

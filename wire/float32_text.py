@@ -16,8 +16,18 @@ def _row_format(width: int) -> str:
 
 
 def full_precision(row: npt.NDArray[np.float32]) -> str:
-    """The row as comma-separated numbers that parse back to exactly the same float32 values."""
-    return _row_format(len(row)) % tuple(row.tolist())
+    """The row as comma-separated numbers that parse back to exactly the same float32 values.
+
+    -0.0 is written `-0.0`, not `%.9g`'s `-0`: a JSON reader takes `-0` for the integer 0 and loses the sign.
+    """
+    text = _row_format(len(row)) % tuple(row.tolist())
+    negative_zeros = np.flatnonzero((row == 0) & np.signbit(row))
+    if not len(negative_zeros):
+        return text
+    fields = text.split(",")
+    for index in negative_zeros:
+        fields[index] = "-0.0"
+    return ",".join(fields)
 
 
 _POWERS_OF_TEN = 10.0 ** np.arange(-60, 61)  # [k + 60] is 10**k (nearest float64)

@@ -222,7 +222,7 @@ def _recordio_records(stream: IO[bytes], where: str) -> Iterator[bytes]:
     try:
         yield from read_frames(stream)
     except FramingError as error:
-        raise TransformFailedError(f"ClientError: {where}: not RecordIO ({error})") from error
+        raise TransformFailedError(f"ClientError: {where}: {error}") from error
 
 
 def _filtered(records: Iterable[bytes], spec: JobSpec, where: str) -> Iterator[Record]:
