@@ -129,29 +129,18 @@ class LocalEndpoint:
 
     def _hosting_role(self) -> str:
         """A role the strict local AWS lets host the model (artifact, image, logs) and write transform outputs."""
+        from contract.execution_role import HOSTING, WRITE_SCORING_RESULTS
+
         trust = {
             "Version": "2012-10-17",
             "Statement": [
                 {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "sagemaker.amazonaws.com"}}
             ],
         }
+        actions = [action for grant in (*HOSTING, WRITE_SCORING_RESULTS) for action in grant.actions]
         grants = {
             "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Resource": "*",
-                    "Action": [
-                        "s3:GetObject",
-                        "s3:PutObject",  # batch transform outputs
-                        "ecr:GetAuthorizationToken",
-                        "ecr:BatchGetImage",
-                        "ecr:GetDownloadUrlForLayer",
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                    ],
-                }
-            ],
+            "Statement": [{"Effect": "Allow", "Resource": "*", "Action": sorted(set(actions))}],
         }
         iam = self.client("iam")
         arn: str = iam.create_role(RoleName="bench", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]

@@ -20,9 +20,10 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from aws_facts.payloads import REAL_TIME_BODY_LIMIT
 from bench.common import LocalEndpoint
+from wire.media_types import CSV, JSON
 
-PAYLOAD_LIMIT = 6 * 1024 * 1024
 FEATURES = 784
 
 
@@ -31,7 +32,7 @@ def csv_request(rows: npt.NDArray[np.float32]) -> tuple[bytes, int]:
     lines, size = [], 0
     for row in rows:
         line = (",".join(repr(float(v)) for v in row) + "\n").encode()
-        if size + len(line) > PAYLOAD_LIMIT:
+        if size + len(line) > REAL_TIME_BODY_LIMIT:
             break
         lines.append(line)
         size += len(line)
@@ -46,7 +47,7 @@ def floor_predict(body: bytes, centroids: npt.NDArray[np.float64], norms: npt.ND
 
 def post(connection: http.client.HTTPConnection, body: bytes) -> None:
     path = f"/endpoints/{LocalEndpoint.ENDPOINT}/invocations"
-    connection.request("POST", path, body=body, headers={"Content-Type": "text/csv", "Accept": "application/json"})
+    connection.request("POST", path, body=body, headers={"Content-Type": CSV, "Accept": JSON})
     response = connection.getresponse()
     payload = response.read()
     if response.status != 200:

@@ -12,10 +12,10 @@ objects are streamed, not loaded whole.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +23,11 @@ import numpy.typing as npt
 import orjson
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-from botocore.exceptions import WaiterError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import LocalEndpoint
+from scoring.transform import TransformRequest, poll, start
 
 FEATURES, OBJECTS = 784, 10
 THROUGHPUT_TARGET, RSS_TARGET_BYTES = 0.5, 1 << 30
@@ -105,25 +105,10 @@ def local_transform(endpoint: LocalEndpoint, bodies: list[bytes]) -> tuple[float
         s3.put_object(Bucket="bench", Key=f"input/part-{index:02d}.csv", Body=body)
     with PeakRss(list(read_pids(endpoint.config).values())) as rss:
         started = time.perf_counter()
-        sagemaker.create_transform_job(
-            TransformJobName="bench-transform",
-            ModelName="bench-model",
-            MaxPayloadInMB=6,
-            BatchStrategy="MultiRecord",
-            TransformInput={
-                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bench/input/"}},
-                "ContentType": "text/csv",
-                "SplitType": "Line",
-            },
-            TransformOutput={"S3OutputPath": "s3://bench/output", "Accept": "text/csv", "AssembleWith": "Line"},
-            TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 2},
-        )
-        with contextlib.suppress(WaiterError):  # Failed: reported below
-            sagemaker.get_waiter("transform_job_completed_or_stopped").wait(
-                TransformJobName="bench-transform", WaiterConfig={"Delay": 0.25, "MaxAttempts": 4000}
-            )
+        request = TransformRequest.of_csv("bench-model", "s3://bench/input/", "s3://bench/output")
+        start(sagemaker, replace(request, instances=2), "bench-transform")
+        status = poll(sagemaker, "bench-transform", timeout_s=1000, poll_s=0.25)  # Failed: reported below
         elapsed = time.perf_counter() - started
-    status = sagemaker.describe_transform_job(TransformJobName="bench-transform")
     if status["TransformJobStatus"] != "Completed":
         raise SystemExit(f"transform {status['TransformJobStatus']}: {status.get('FailureReason')}")
     return elapsed, rss.peak

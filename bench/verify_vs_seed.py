@@ -23,13 +23,14 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from aws_facts.payloads import REAL_TIME_BODY_LIMIT
 from bench.common import LocalEndpoint
 from bench.verify_vs_sequential import _NoProgress, unbuilt_model
 from model_build.reference import ReferenceSet, build_reference_set
 from verification.checks import PredictionRun, predictions
 from verification.compare import Tolerance
-from verification.payloads import CSV, PROTOBUF, REAL_TIME_LIMIT
 from verification.target import Expected
+from wire.media_types import CSV, PROTOBUF
 
 SEED_ROWS_PER_CALL = 100
 TARGETS = {"0": 1.0, "20": 3.0}
@@ -100,7 +101,8 @@ def main() -> None:
         )
         print(
             f"      largest request: seed {got['seed_largest']} bytes, verifier {got['ours_largest']} bytes "
-            f"in {got['ours_requests']} requests (limit {REAL_TIME_LIMIT}); seed's wrong clusters: {got['seed_wrong']}"
+            f"in {got['ours_requests']} requests (limit {REAL_TIME_BODY_LIMIT}); "
+            f"seed's wrong clusters: {got['seed_wrong']}"
         )
         protobuf_ratio = got["seed_s"] / got["protobuf_s"]
         print(f"      also: the verifier's RecordIO-protobuf check {got['protobuf_s']:.2f} s ({protobuf_ratio:.2f}x)")

@@ -21,13 +21,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from aws_facts.payloads import REAL_TIME_BODY_LIMIT
 from bench.common import LocalEndpoint
 from model_build.manifest import BuiltModel
 from model_build.reference import ReferenceSet, build_reference_set
 from verification.checks import PredictionRun, predictions
 from verification.compare import Tolerance
-from verification.payloads import CSV, REAL_TIME_LIMIT, batches
 from verification.target import Expected
+from wire.media_types import CSV
+from wire.requests import batches
 
 
 class _NoProgress:
@@ -63,7 +65,7 @@ def main() -> None:
     rng = np.random.default_rng(5)
     centroids = rng.random((10, 784), dtype=np.float32)
     reference = build_reference_set(rng.random((args.rows, 784), dtype=np.float32), centroids)
-    bodies = [batch.body for batch in batches(reference.rows, CSV, REAL_TIME_LIMIT)]
+    bodies = [batch.body for batch in batches(reference.rows, CSV, REAL_TIME_BODY_LIMIT)]
     variant = {"VariantName": "AllTraffic"}
 
     with LocalEndpoint(centroids) as endpoint:
@@ -80,7 +82,7 @@ def main() -> None:
         times: dict[str, list[float]] = {"baseline": [], "transport": [], "ours": []}
         results = []
         for _ in range(args.repeats):  # interleaved, so every side sees the same machine
-            encoded = (batch.body for batch in batches(reference.rows, CSV, REAL_TIME_LIMIT))
+            encoded = (batch.body for batch in batches(reference.rows, CSV, REAL_TIME_BODY_LIMIT))
             times["baseline"].append(timed(lambda: sequential(plain, encoded)))  # noqa: B023
             times["transport"].append(timed(lambda: sequential(plain, bodies)))
             times["ours"].append(timed(lambda: results.append(predictions(run, variant, CSV, _NoProgress()))))
@@ -94,7 +96,7 @@ def main() -> None:
     print(f"  sequential verifier (encode + invoke_endpoint per batch): {rate['baseline']:8.0f} rows/s")
     print(f"  ratio verifier/sequential verifier = {rate['ours'] / rate['baseline']:.2f}x")
     largest = max(result.data["largest_request_bytes"] for result in results)
-    print(f"  largest request: {largest} bytes (limit {REAL_TIME_LIMIT})")
+    print(f"  largest request: {largest} bytes (limit {REAL_TIME_BODY_LIMIT})")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from contract.stack import Output
 from local_aws.config import HOST, LocalAwsConfig
 from local_aws.processes import LocalAwsError, alive, answers, read_pids, servers, start, stop
 
@@ -115,7 +116,7 @@ def _hint(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     except (OSError, ValueError) as error:
         raise LocalAwsError(f"{args.outputs_file}: no deploy outputs ({error}); deploy first") from error
     row_file, expected = _example_row(args.outputs_file.parent)
-    print(HINT.format(endpoint=outputs["EndpointName"], runtime=config.runtime_url, row=row_file, **expected))
+    print(HINT.format(endpoint=outputs[Output.ENDPOINT_NAME], runtime=config.runtime_url, row=row_file, **expected))
     return 0
 
 

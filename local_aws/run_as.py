@@ -7,6 +7,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from contract.stack import read_outputs
 from local_aws.config import ACCOUNT_ID, DUMMY_KEY_ID, DUMMY_SECRET, REGION, RUN_AS_SESSION_NAME, LocalAwsConfig
 from local_aws.processes import LocalAwsError
 
@@ -37,10 +38,9 @@ def role_arn(role: str, config: LocalAwsConfig) -> str:
 
 def _stack_output(stack: str, output: str, config: LocalAwsConfig) -> str:
     try:
-        (described,) = _client("cloudformation", config).describe_stacks(StackName=stack)["Stacks"]
+        outputs = read_outputs(stack, _client("cloudformation", config))
     except ClientError as error:
         raise LocalAwsError(f"--as {stack}.{output}: no stack {stack} ({error})") from error
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
     if output not in outputs:
         raise LocalAwsError(f"--as {stack}.{output}: the stack has no output {output} (it has {sorted(outputs)})")
     return str(outputs[output])

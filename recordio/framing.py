@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Iterator
+from typing import IO
 
 RECORDIO_MAGIC = 0xCED7230A
 _HEADER = struct.Struct("<II")
@@ -31,13 +32,45 @@ def unframe(data: bytes) -> Iterator[bytes]:
         if offset + _HEADER.size > len(data):
             raise FramingError(f"truncated RecordIO header at byte {offset}")
         magic, word = _HEADER.unpack_from(data, offset)
-        if magic != RECORDIO_MAGIC:
-            raise FramingError(f"bad RecordIO magic {magic:#010x} at byte {offset}")
-        if word >> 29:
-            raise FramingError(f"multi-part RecordIO record at byte {offset} is not supported")
-        length = word & _LENGTH_MASK
+        length = _payload_length(magic, word, offset)
         start = offset + _HEADER.size
         if start + length > len(data):
             raise FramingError(f"RecordIO record at byte {offset} needs {length} bytes, {len(data) - start} left")
         yield data[start : start + length]
         offset = start + length + (-length % 4)
+
+
+def read_frames(stream: IO[bytes]) -> Iterator[bytes]:
+    """Yield each record of a stream whole, header and padding included, reading one record at a time.
+
+    The same checks as `unframe`, for inputs too big to hold (a batch transform's objects).
+    """
+    offset = 0
+    while header := _read_exactly(stream, _HEADER.size):
+        if len(header) < _HEADER.size:
+            raise FramingError(f"truncated RecordIO header at byte {offset}")
+        magic, word = _HEADER.unpack(header)
+        length = _payload_length(magic, word, offset)
+        padded = length + (-length % 4)
+        payload = _read_exactly(stream, padded)
+        if len(payload) < padded:
+            raise FramingError(f"RecordIO record at byte {offset} needs {padded} bytes, {len(payload)} left")
+        yield header + payload
+        offset += _HEADER.size + padded
+
+
+def _payload_length(magic: int, word: int, offset: int) -> int:
+    if magic != RECORDIO_MAGIC:
+        raise FramingError(f"bad RecordIO magic {magic:#010x} at byte {offset}")
+    if word >> 29:
+        raise FramingError(f"multi-part RecordIO record at byte {offset} is not supported")
+    return word & _LENGTH_MASK
+
+
+def _read_exactly(stream: IO[bytes], size: int) -> bytes:
+    """`size` bytes, fewer only at the end of the stream (a read may return less than asked before it)."""
+    parts, missing = [], size
+    while missing and (chunk := stream.read(missing)):
+        parts.append(chunk)
+        missing -= len(chunk)
+    return b"".join(parts)

@@ -10,13 +10,16 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
+from aws_facts.payloads import TRANSFORM_DEFAULT_PAYLOAD_MB, TRANSFORM_MAX_PAYLOAD_MB, TRANSFORM_MIN_PAYLOAD_MB
+from contract.clients import NoRegionError, aws_clients
+from contract.stack import STACK_BASE_NAME, Output, read_outputs
 from scoring.errors import ScoringError
-from scoring.transform import SPLIT_FOR, Summary, TransformRequest, job_name, start, summarise, upload_inputs, wait
+from scoring.transform import Summary, TransformRequest, job_name, start, summarise, upload_inputs, wait
+from wire.media_types import CSV, JSONLINES, SPLIT_TYPE_FOR, TRANSFORM_ACCEPTS, TRANSFORM_CONTENT_TYPES
 
 PROGRAM = "python -m scoring"
-DEFAULT_STACK = "KMeansEndpoint"
-CONTENT_TYPES = tuple(SPLIT_FOR)
-ACCEPTS = ("application/jsonlines", "text/csv")
+DEFAULT_STACK = STACK_BASE_NAME
+PAYLOAD_MB = f"{TRANSFORM_MIN_PAYLOAD_MB}..{TRANSFORM_MAX_PAYLOAD_MB}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,13 +29,18 @@ def build_parser() -> argparse.ArgumentParser:
     transform.add_argument("--input", required=True, help="a file, a folder (uploaded first) or an s3:// prefix")
     transform.add_argument("--output", required=True, help="an s3:// prefix, or a folder the .out files land in")
     transform.add_argument("--stack", default=DEFAULT_STACK, help=f"stack with the Model (default {DEFAULT_STACK})")
-    transform.add_argument("--content-type", choices=CONTENT_TYPES, default="text/csv")
+    transform.add_argument("--content-type", choices=TRANSFORM_CONTENT_TYPES, default=CSV)
     transform.add_argument(
-        "--accept", choices=ACCEPTS, help="answer format (default: CSV for CSV input, else JSON Lines)"
+        "--accept", choices=TRANSFORM_ACCEPTS, help="answer format (default: CSV for CSV input, else JSON Lines)"
     )
     transform.add_argument("--split-type", choices=("Line", "RecordIO", "None"), help="default: by content type")
     transform.add_argument("--gzip", action="store_true", help="the input objects are gzip-compressed")
-    transform.add_argument("--max-payload-mb", type=int, default=6, help="largest request per batch (1-100, default 6)")
+    transform.add_argument(
+        "--max-payload-mb",
+        type=int,
+        default=TRANSFORM_DEFAULT_PAYLOAD_MB,
+        help=f"largest request per batch ({PAYLOAD_MB}, default {TRANSFORM_DEFAULT_PAYLOAD_MB})",
+    )
     transform.add_argument("--instances", type=int, default=1, help="instances the objects are spread over")
     transform.add_argument("--instance-type", default="ml.m5.large")
     transform.add_argument("--input-filter", help="JSONPath picking the features, e.g. '$[1:]' drops an id column")
@@ -57,32 +65,29 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _clients() -> dict[str, Any]:
-    import boto3
-
-    session = boto3.session.Session()
-    if session.region_name is None:
-        raise ScoringError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)")
-    return {name: session.client(name) for name in ("cloudformation", "sagemaker", "s3")}
+    try:
+        return aws_clients(("cloudformation", "sagemaker", "s3"))
+    except NoRegionError as error:
+        raise ScoringError(str(error)) from error
 
 
 def stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:
     try:
-        (described,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+        outputs = read_outputs(stack, cloudformation)
     except ClientError as error:
         raise ScoringError(f"--stack {stack}: {error.response.get('Error', {}).get('Message', error)}") from error
-    outputs = {output["OutputKey"]: output["OutputValue"] for output in described.get("Outputs", [])}
-    if "ModelName" not in outputs:
-        raise ScoringError(f"--stack {stack}: no ModelName output (is this the k-means stack?)")
+    if Output.MODEL_NAME not in outputs:
+        raise ScoringError(f"--stack {stack}: no {Output.MODEL_NAME} output (is this the k-means stack?)")
     return outputs
 
 
 def run_transform(args: argparse.Namespace, clients: dict[str, Any]) -> int:
     outputs = stack_outputs(clients["cloudformation"], args.stack)
     name = job_name()
-    bucket = outputs.get("ScoringBucketName")
+    bucket = outputs.get(Output.SCORING_BUCKET_NAME)
     input_uri = args.input if args.input.startswith("s3://") else _uploaded(clients["s3"], args, bucket, name)
     output_uri = args.output if args.output.startswith("s3://") else _scoring_uri(bucket, f"output/{name}", "--output")
-    request = _request(args, outputs["ModelName"], input_uri, output_uri.rstrip("/"))
+    request = _request(args, outputs[Output.MODEL_NAME], input_uri, output_uri.rstrip("/"))
     start(clients["sagemaker"], request, name)
     print(f"started transform job {name}: {input_uri} -> {output_uri}")
     if not args.wait:
@@ -100,8 +105,8 @@ def run_transform(args: argparse.Namespace, clients: dict[str, Any]) -> int:
 
 
 def _check(args: argparse.Namespace) -> None:
-    if not 1 <= args.max_payload_mb <= 100:
-        raise ScoringError(f"--max-payload-mb {args.max_payload_mb} is outside 1..100")
+    if not TRANSFORM_MIN_PAYLOAD_MB <= args.max_payload_mb <= TRANSFORM_MAX_PAYLOAD_MB:
+        raise ScoringError(f"--max-payload-mb {args.max_payload_mb} is outside {PAYLOAD_MB}")
     if args.instances < 1:
         raise ScoringError(f"--instances must be at least 1, got {args.instances}")
     if not args.input.startswith("s3://") and not Path(args.input).exists():
@@ -121,14 +126,14 @@ def _uploaded(s3: Any, args: argparse.Namespace, bucket: str | None, name: str) 
 
 
 def _request(args: argparse.Namespace, model: str, input_uri: str, output_uri: str) -> TransformRequest:
-    accept = args.accept or ("text/csv" if args.content_type == "text/csv" else "application/jsonlines")
+    accept = args.accept or (CSV if args.content_type == CSV else JSONLINES)
     return TransformRequest(
         model_name=model,
         input_uri=input_uri,
         output_uri=output_uri,
         content_type=args.content_type,
         accept=accept,
-        split_type=args.split_type or SPLIT_FOR[args.content_type],
+        split_type=args.split_type or SPLIT_TYPE_FOR[args.content_type],
         max_payload_mb=args.max_payload_mb,
         instances=args.instances,
         instance_type=args.instance_type,

@@ -1,7 +1,8 @@
 """A batch transform of the stack's Model: upload local input, CreateTransformJob, wait, summarise.
 
 Everything here is the ordinary SageMaker API (boto3), so the same command runs against AWS or the
-local AWS; a user could do the same with the AWS CLI.
+local AWS; a user could do the same with the AWS CLI. The one place a transform job is submitted and
+polled: `python -m scoring`, the verifier's `--batch` and the transform benchmark all come here.
 """
 
 from __future__ import annotations
@@ -10,17 +11,20 @@ import json
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from aws_facts.payloads import TRANSFORM_DEFAULT_PAYLOAD_MB
 from scoring.errors import ScoringError
+from wire.media_types import CSV, SPLIT_TYPE_FOR
 
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 POLL_S = 1.0
-SPLIT_FOR = {"text/csv": "Line", "application/jsonlines": "Line", "application/x-recordio-protobuf": "RecordIO"}
+JOB_PREFIX = "kmeans-transform"
 
 
 @dataclass(frozen=True)
@@ -31,13 +35,18 @@ class TransformRequest:
     content_type: str
     accept: str
     split_type: str
-    max_payload_mb: int
-    instances: int
-    instance_type: str
-    input_filter: str | None
-    join_input: bool
-    output_filter: str | None
+    max_payload_mb: int = TRANSFORM_DEFAULT_PAYLOAD_MB
+    instances: int = 1
+    instance_type: str = "ml.m5.large"
+    input_filter: str | None = None
+    join_input: bool = False
+    output_filter: str | None = None
     compression: str = "None"
+
+    @classmethod
+    def of_csv(cls, model_name: str, input_uri: str, output_uri: str) -> TransformRequest:
+        """CSV in, CSV out, split by line, on one instance: the simplest job over exact rows."""
+        return cls(model_name, input_uri, output_uri, content_type=CSV, accept=CSV, split_type=SPLIT_TYPE_FOR[CSV])
 
     def api_arguments(self, job_name: str) -> dict[str, Any]:
         """CreateTransformJob's arguments, as they would be written by hand."""
@@ -69,8 +78,9 @@ class TransformRequest:
         return arguments
 
 
-def job_name() -> str:
-    return f"kmeans-transform-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+def job_name(prefix: str = JOB_PREFIX) -> str:
+    """A unique, sortable job name: `<prefix>-<UTC date>-<time>-<6 hex>`."""
+    return f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
 
 def upload_inputs(s3: Any, local: Path, bucket: str, prefix: str) -> str:
@@ -92,19 +102,36 @@ def start(sagemaker: Any, request: TransformRequest, name: str) -> None:
         raise ScoringError(f"CreateTransformJob refused: {details.get('Code')}: {details.get('Message')}") from error
 
 
-def wait(sagemaker: Any, name: str, progress: Any, timeout_s: float) -> dict[str, Any]:
-    """Poll DescribeTransformJob until it ends (or `timeout_s`); `progress` shows the status as it changes."""
+def poll(
+    sagemaker: Any,
+    name: str,
+    timeout_s: float,
+    *,
+    on_status: Callable[[str], None] = lambda status: None,
+    poll_s: float = POLL_S,
+) -> dict[str, Any]:
+    """DescribeTransformJob until the job ends or `timeout_s` passes: the last description, ended or not."""
     deadline = time.monotonic() + timeout_s
     while True:
         described: dict[str, Any] = sagemaker.describe_transform_job(TransformJobName=name)
-        status = described["TransformJobStatus"]
+        on_status(described["TransformJobStatus"])
+        if described["TransformJobStatus"] in TERMINAL or time.monotonic() > deadline:
+            return described
+        time.sleep(poll_s)
+
+
+def wait(sagemaker: Any, name: str, progress: Any, timeout_s: float) -> dict[str, Any]:
+    """Poll until the job ends (ScoringError after `timeout_s`); `progress` shows the status as it changes."""
+
+    def show(status: str) -> None:
         progress.set_postfix_str(status)
         progress.update(0)
-        if status in TERMINAL:
-            return described
-        if time.monotonic() > deadline:
-            raise ScoringError(f"transform job {name} is still {status} after --timeout {timeout_s:g} s")
-        time.sleep(POLL_S)
+
+    described = poll(sagemaker, name, timeout_s, on_status=show)
+    status = described["TransformJobStatus"]
+    if status not in TERMINAL:
+        raise ScoringError(f"transform job {name} is still {status} after --timeout {timeout_s:g} s")
+    return described
 
 
 @dataclass(frozen=True)
@@ -130,7 +157,7 @@ def summarise(s3: Any, output_uri: str, accept: str, cluster_field: int | None) 
 
 
 def _cluster(line: bytes, accept: str, cluster_field: int | None) -> int:
-    if accept == "text/csv":
+    if accept == CSV:
         fields = line.split(b",")
         return int(float(fields[cluster_field if cluster_field is not None else 0]))
     record = json.loads(line)

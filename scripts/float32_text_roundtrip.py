@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from verification.payloads import csv_lines
+from wire.float32_text import csv_lines
 
 CHUNK = 1 << 22
 ROW = 8  # values per row: a flagged value sends its row the long way, so keep rows short here

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
+from contract.stack import STACK_BASE_NAME
 from stacks.endpoint_stack import KMeansEndpointStack
-from stacks.names import GITHUB_OIDC_STACK_NAME, PIPELINE_STACK_NAME, STACK_BASE_NAME, stage_stack_name
+from stacks.names import GITHUB_OIDC_STACK_NAME, PIPELINE_STACK_NAME, stage_stack_name
 from stacks.settings import SettingsError, settings_from_context
 from stacks.stages import COMPOSITION_KEYS, load_stages, stage_settings
 

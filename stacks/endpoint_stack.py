@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from aws_cdk import Aws, CfnOutput, Stack, Tags
 from constructs import Construct
 
+from contract.stack import Output
 from stacks.constructs.alarms import RollbackAlarms
 from stacks.constructs.artifact import ModelArtifact
 from stacks.constructs.encryption import EncryptionKey
@@ -51,9 +52,9 @@ class KMeansEndpointStack(Stack):
         )  # fmt: skip
         model = self._model(settings, "Model", artifact, image, role)
         served = [ServedModel(settings.variant_name, model.model_name, settings.production_weight_percent)]
-        outputs = {"ModelName": model.model_name}
+        outputs = {Output.MODEL_NAME: model.model_name}
         if scoring is not None:
-            outputs["ScoringBucketName"] = scoring.bucket_name
+            outputs[Output.SCORING_BUCKET_NAME] = scoring.bucket_name
         if challenger and challenger_artifact:
             challenger_served, more = self._candidate(
                 "Challenger", settings, candidate=challenger, artifact=challenger_artifact, image=image, role=role
@@ -77,13 +78,15 @@ class KMeansEndpointStack(Stack):
                 scaling = self._autoscaling(f"{prefix}Autoscaling", settings, variant.variant_name)
                 scaling.node.add_dependency(endpoint)
         self.outputs = self._outputs(
-            EndpointName=endpoint.endpoint_name,
-            EndpointConfigName=config.config_name,
-            ExecutionRoleArn=role.role_arn,
-            ModelDataUrl=artifact.model_data_url,
-            ArtifactSha256=artifact.sha256,
-            Region=Aws.REGION,
-            **outputs,
+            {
+                Output.ENDPOINT_NAME: endpoint.endpoint_name,
+                Output.ENDPOINT_CONFIG_NAME: config.config_name,
+                Output.EXECUTION_ROLE_ARN: role.role_arn,
+                Output.MODEL_DATA_URL: artifact.model_data_url,
+                Output.ARTIFACT_SHA256: artifact.sha256,
+                Output.REGION: Aws.REGION,
+                **outputs,
+            }
         )
         for tag, value in settings.tags.items():
             Tags.of(self).add(tag, value)
@@ -108,7 +111,10 @@ class KMeansEndpointStack(Stack):
         """A challenger's or shadow's Model, how the config serves it, and the outputs that name it."""
         model = self._model(settings, f"{prefix}Model", artifact, image, role)
         served = ServedModel(candidate.variant_name, model.model_name, candidate.weight_percent)
-        return served, {f"{prefix}ModelName": model.model_name, f"{prefix}ArtifactSha256": artifact.sha256}
+        return served, {
+            Output.of_candidate(prefix, Output.MODEL_NAME): model.model_name,
+            Output.of_candidate(prefix, Output.ARTIFACT_SHA256): artifact.sha256,
+        }
 
     def _alarms(self, settings: Settings, construct_id: str, variant_name: str) -> RollbackAlarms:
         return RollbackAlarms(
@@ -232,5 +238,5 @@ class KMeansEndpointStack(Stack):
             self, construct_id, endpoint_name=self.endpoint_name, variant_name=variant_name, scaling=scaling
         )
 
-    def _outputs(self, **values: str) -> dict[str, CfnOutput]:
+    def _outputs(self, values: dict[str, str]) -> dict[str, CfnOutput]:
         return {name: CfnOutput(self, name, value=value) for name, value in values.items()}

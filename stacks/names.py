@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-STACK_BASE_NAME = "KMeansEndpoint"
+from contract.stack import STACK_BASE_NAME
+
 PIPELINE_STACK_NAME = "KMeansPipeline"
 GITHUB_OIDC_STACK_NAME = "KMeansGitHubOidc"
 

@@ -17,6 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import pipelines
 from constructs import Construct
 
+from contract.stack import Output
 from stacks.checkov import skip_check
 from stacks.constructs.buckets import LoggedBucket
 from stacks.endpoint_stack import KMeansEndpointStack
@@ -160,8 +161,8 @@ class PipelineStack(cdk.Stack):
             input=source,
             additional_inputs={"build": self._build_output},
             env_from_cfn_outputs={
-                "VERIFY_ENDPOINT_NAME": endpoint.outputs["EndpointName"],
-                "VERIFY_ENDPOINT_CONFIG_NAME": endpoint.outputs["EndpointConfigName"],
+                "VERIFY_ENDPOINT_NAME": endpoint.outputs[Output.ENDPOINT_NAME],
+                "VERIFY_ENDPOINT_CONFIG_NAME": endpoint.outputs[Output.ENDPOINT_CONFIG_NAME],
             },
             commands=["make setup-deploy", VERIFY_COMMAND],
             partial_build_spec=codebuild.BuildSpec.from_object(

@@ -9,10 +9,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.stack import DELETED_STATUS, describe_stack, is_missing_stack
+
 BUCKET_TYPE = "AWS::S3::Bucket"
 # CloudFormation deletes a resource unless its DeletionPolicy says otherwise.
 DELETED_BY_DEFAULT = "Delete"
-MISSING_STACK_CODES = {"ValidationError"}
 MISSING_BUCKET_CODES = {"NoSuchBucket"}
 
 
@@ -28,12 +29,12 @@ class StackBucket:
 
 def stack_exists(cloudformation: Any, stack_name: str) -> bool:
     try:
-        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+        stack = describe_stack(stack_name, cloudformation)
     except ClientError as error:
-        if error.response["Error"]["Code"] in MISSING_STACK_CODES and "does not exist" in str(error):
+        if is_missing_stack(error):
             return False
         raise
-    return any(stack["StackStatus"] != "DELETE_COMPLETE" for stack in stacks)
+    return stack.status != DELETED_STATUS
 
 
 def buckets_deleted_with(cloudformation: Any, stack_name: str) -> list[StackBucket]:

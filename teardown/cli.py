@@ -13,10 +13,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from contract.clients import NoRegionError, aws_clients
+from contract.stack import STACK_BASE_NAME
 from teardown.buckets import TeardownError, buckets_deleted_with, count_versions, empty_bucket, stack_exists
 
 PROGRAM = "python -m teardown"
-DEFAULT_STACK = "KMeansEndpoint"
+DEFAULT_STACK = STACK_BASE_NAME
 
 
 class ExitCode(IntEnum):
@@ -80,11 +82,7 @@ def _report_only(stack_name: str, versions: dict[str, int]) -> ExitCode:
 
 
 def _clients() -> dict[str, Any]:
-    import boto3
-    from botocore.config import Config
-
-    session = boto3.session.Session()
-    if session.region_name is None:
-        raise TeardownError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)")
-    retrying = Config(retries={"mode": "standard", "max_attempts": 5})
-    return {name: session.client(name, config=retrying) for name in ("cloudformation", "s3")}
+    try:
+        return aws_clients(("cloudformation", "s3"))
+    except NoRegionError as error:
+        raise TeardownError(str(error)) from error

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from contract.stack import STACK_BASE_NAME, describe_stack
 from model_build import ndarray
 from model_build.cli import main as build_model
 from model_build.packaging import package_model
@@ -24,7 +25,7 @@ from tests.conftest import RunningLocalAws
 from tests.test_end_to_end import CDK, CDK_OUT, QUIET
 
 pytestmark = pytest.mark.slow
-STACK = "KMeansEndpoint"
+STACK = STACK_BASE_NAME
 AUTOSCALED = ["instance_count=2", "autoscaling_min=2", "autoscaling_max=6"]
 
 
@@ -182,8 +183,7 @@ def test_a_model_the_container_cannot_load_fails_the_deploy_and_leaves_nothing(
 
     assert failed.returncode != 0
     assert "did not pass the ping health check" in failed.stdout + failed.stderr
-    (described,) = stack.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"]
-    assert described["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert describe_stack(STACK, stack.client("cloudformation")).status == "ROLLBACK_COMPLETE"
     assert sagemaker_inventory(stack) == before
     # Listing a rolled-back stack's resources (teardown does) must not bring any of them back.
     stack.client("cloudformation").list_stack_resources(StackName=STACK)

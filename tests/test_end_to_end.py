@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 
+from contract.stack import STACK_BASE_NAME, describe_stack
 from model_build.cli import main as build_model
 from tests.conftest import RunningLocalAws
 from tests.stacks.conftest import VARIANTS
 from tests.warm_synth import client_command
 
 pytestmark = pytest.mark.slow
-STACK = "KMeansEndpoint"
+STACK = STACK_BASE_NAME
 CDK = ["npx", "--no-install", "cdk", "--app", client_command()]  # synthesized by the warm synthesizer
 # Each pytest worker synthesizes into its own folder: the CDK CLI locks its output folder.
 CDK_OUT = Path(tempfile.gettempdir()) / f"kmeans-byom-e2e-{os.getpid()}" / "cdk.out"
@@ -231,9 +232,9 @@ def stack_shape(local_aws: RunningLocalAws) -> tuple[list[tuple[str, str]], list
     """What a deploy made: resources by logical id and type, output names, status."""
     cloudformation = local_aws.client("cloudformation")
     resources = cloudformation.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
-    (stack,) = cloudformation.describe_stacks(StackName=STACK)["Stacks"]
+    stack = describe_stack(STACK, cloudformation)
     shape = sorted((r["LogicalResourceId"], r["ResourceType"]) for r in resources)
-    return shape, sorted(o["OutputKey"] for o in stack.get("Outputs", [])), stack["StackStatus"]
+    return shape, sorted(stack.outputs), stack.status
 
 
 def change_set_replacements(local_aws: RunningLocalAws, artifact: Path, *context: str) -> dict[str, str]:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from contract.stack import STACK_BASE_NAME
 from local_aws.runtime.predictor import KMeansPredictor
 from model_build.cli import main as build_model
 from model_build.reference import ReferenceSet
@@ -27,7 +28,7 @@ from tests.local_aws.strict_account import StrictAccount, unique
 from tests.warm_synth import client_command
 
 pytestmark = pytest.mark.slow
-STACK = "KMeansEndpoint"
+STACK = STACK_BASE_NAME
 BAKE_S = 8
 CDK_OUT = Path(tempfile.gettempdir()) / f"kmeans-byom-lifecycle-{os.getpid()}" / "cdk.out"
 CDK = ["npx", "--no-install", "cdk", "--app", client_command(), "--output", str(CDK_OUT)]

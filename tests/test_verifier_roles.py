@@ -21,6 +21,7 @@ from aws_cdk import aws_iam as iam
 from stacks.composition import compose_endpoint
 from stacks.endpoint_stack import KMeansEndpointStack
 from stacks.github_oidc_stack import every_stage
+from stacks.names import stage_stack_name
 from stacks.pipeline_stack import stage_endpoint
 from stacks.verifier_access import VerifiedEndpoints, verifier_statements
 from tests.conftest import RunningLocalAws
@@ -30,7 +31,7 @@ from tests.test_end_to_end import cdk as cdk_run
 
 pytestmark = pytest.mark.slow
 STAGE = "staging"
-STACK = f"KMeansEndpoint-{STAGE}"
+STACK = stage_stack_name(STAGE)
 TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],

@@ -1,37 +1,43 @@
 """The offline paths: `--batch` (a Batch Transform job) and asynchronous endpoints (InvokeEndpointAsync).
 
 The reference rows go to the stack's scoring bucket as one CSV object; a transform job of the stack's
-Model answers them; every output line is compared with the reference set as the real-time check does.
+Model answers them (submitted and polled by `scoring`, as `python -m scoring` does); every output line is
+compared with the reference set as the real-time check does.
 """
 
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import numpy as np
 
-from verification.checks import CheckResult, aws_error
+from contract.stack import Output
+from scoring.errors import ScoringError
+from scoring.transform import TransformRequest, job_name, poll, start
+from verification.checks import CheckResult
 from verification.compare import Tolerance, compare
 from verification.errors import ExitCode, VerificationError
-from verification.payloads import csv_lines, parse_response
 from verification.target import Expected
+from wire.answers import read_answers
+from wire.float32_text import csv_lines
+from wire.media_types import CSV, JSON
 
-TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
+JOB_PREFIX = "kmeans-verify"
 POLL_INTERVAL_S = 1.0
 
 
 def batch_transform(
     clients: dict[str, Any], outputs: dict[str, str], expected: Expected, tolerance: Tolerance, wait_s: float
 ) -> CheckResult:
-    bucket, model = outputs.get("ScoringBucketName"), outputs.get("ModelName")
+    bucket, model = outputs.get(Output.SCORING_BUCKET_NAME), outputs.get(Output.MODEL_NAME)
     if not bucket or not model:
         raise VerificationError(
-            "--batch needs the stack's ModelName and ScoringBucketName outputs: deploy with -c scoring=true",
+            f"--batch needs the stack's {Output.MODEL_NAME} and {Output.SCORING_BUCKET_NAME} outputs: "
+            "deploy with -c scoring=true",
             ExitCode.USAGE,
         )
-    name = f"kmeans-verify-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    name = job_name(JOB_PREFIX)
     rows = expected.reference.rows
     _upload_rows(clients["s3"], bucket, f"input/{name}/reference.csv", expected)
     described = _run_job(clients["sagemaker"], name, model, bucket, wait_s)
@@ -39,12 +45,10 @@ def batch_transform(
         reason = described.get("FailureReason") or "no FailureReason given"
         return CheckResult("batch transform", False, f"job {name} is {described['TransformJobStatus']}: {reason}")
     body = clients["s3"].get_object(Bucket=bucket, Key=f"output/{name}/reference.csv.out")["Body"].read()
-    answers = [line.split(b",") for line in body.splitlines() if line.strip()]
-    if len(answers) != len(rows):
-        return CheckResult("batch transform", False, f"job {name}: {len(answers)} answers for {len(rows)} rows")
-    closest = np.array([float(fields[0]) for fields in answers])
-    distances = np.array([float(fields[1]) for fields in answers])
-    outcome = compare(expected.reference, closest, distances, tolerance)
+    closest, distances = read_answers(CSV, body)
+    if len(closest) != len(rows):
+        return CheckResult("batch transform", False, f"job {name}: {len(closest)} answers for {len(rows)} rows")
+    outcome = compare(expected.reference, np.array(closest), np.array(distances), tolerance)
     detail = f"job {name}: {outcome.rows} rows, {len(outcome.ties)} ties, {len(outcome.mismatches)} mismatches"
     data = {"job": name, "rows": outcome.rows, "metric": outcome.metric, "ties": outcome.ties}
     return CheckResult(
@@ -58,34 +62,13 @@ def _upload_rows(s3: Any, bucket: str, key: str, expected: Expected) -> None:
 
 
 def _run_job(sagemaker: Any, name: str, model: str, bucket: str, wait_s: float) -> dict[str, Any]:
-    from botocore.exceptions import ClientError
-
+    """The job's last description: ended, or still running after `wait_s` (the check then fails)."""
+    request = TransformRequest.of_csv(model, f"s3://{bucket}/input/{name}/", f"s3://{bucket}/output/{name}")
     try:
-        sagemaker.create_transform_job(
-            TransformJobName=name,
-            ModelName=model,
-            MaxPayloadInMB=6,
-            BatchStrategy="MultiRecord",
-            TransformInput={
-                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/input/{name}/"}},
-                "ContentType": "text/csv",
-                "SplitType": "Line",
-            },
-            TransformOutput={
-                "S3OutputPath": f"s3://{bucket}/output/{name}",
-                "Accept": "text/csv",
-                "AssembleWith": "Line",
-            },
-            TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
-        )
-    except ClientError as error:
-        raise VerificationError(f"CreateTransformJob: {aws_error(error)}", ExitCode.NOT_READY) from error
-    deadline = time.monotonic() + wait_s
-    while True:
-        described: dict[str, Any] = sagemaker.describe_transform_job(TransformJobName=name)
-        if described["TransformJobStatus"] in TERMINAL or time.monotonic() > deadline:
-            return described
-        time.sleep(POLL_INTERVAL_S)
+        start(sagemaker, request, name)
+    except ScoringError as error:
+        raise VerificationError(str(error), ExitCode.NOT_READY) from error
+    return poll(sagemaker, name, wait_s)
 
 
 def async_predictions(
@@ -93,15 +76,17 @@ def async_predictions(
     wait_s: float,
 ) -> CheckResult:  # fmt: skip
     """An asynchronous endpoint answers only InvokeEndpointAsync: the reference rows go through it, S3 in, S3 out."""
-    bucket = outputs.get("ScoringBucketName")
+    bucket = outputs.get(Output.SCORING_BUCKET_NAME)
     if not bucket:
-        raise VerificationError("an asynchronous endpoint needs the stack's ScoringBucketName output", ExitCode.USAGE)
-    name = f"kmeans-verify-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        raise VerificationError(
+            f"an asynchronous endpoint needs the stack's {Output.SCORING_BUCKET_NAME} output", ExitCode.USAGE
+        )
+    name = job_name(JOB_PREFIX)
     key = f"input/{name}.csv"
     _upload_rows(clients["s3"], bucket, key, expected)
     started = clients["sagemaker-runtime"].invoke_endpoint_async(
-        EndpointName=endpoint_name, InputLocation=f"s3://{bucket}/{key}", ContentType="text/csv",
-        Accept="application/json", InferenceId=name,
+        EndpointName=endpoint_name, InputLocation=f"s3://{bucket}/{key}", ContentType=CSV, Accept=JSON,
+        InferenceId=name,
     )  # fmt: skip
     body = _awaited(clients["s3"], started["OutputLocation"], started["FailureLocation"], wait_s)
     if body is None:
@@ -110,7 +95,7 @@ def async_predictions(
         )
     if isinstance(body, str):
         return CheckResult("predictions async", False, f"{name} failed: {body}")
-    closest, distances = parse_response("application/json", body)
+    closest, distances = read_answers(JSON, body)
     outcome = compare(expected.reference, np.array(closest), np.array(distances), tolerance)
     detail = (
         f"{outcome.rows} rows via InvokeEndpointAsync, {len(outcome.ties)} ties, {len(outcome.mismatches)} mismatches"

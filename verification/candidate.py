@@ -17,7 +17,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score
 
 from verification.checks import CheckResult, PredictionRun, variant_answers
-from verification.payloads import PROTOBUF
+from wire.media_types import PROTOBUF
 
 
 @dataclass(frozen=True)

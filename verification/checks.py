@@ -12,11 +12,13 @@ from urllib.parse import urlparse
 import numpy as np
 from botocore.exceptions import ClientError
 
+from contract.stack import describe_stack
 from verification.compare import Comparison, Tolerance, compare
 from verification.errors import ExitCode, VerificationError
 from verification.invoke import VariantAnswers, invoke_batches
-from verification.payloads import REAL_TIME_LIMIT, SERVERLESS_LIMIT, Batch, batches
+from verification.payloads import payload_limit
 from verification.target import Expected
+from wire.requests import Batch, batches
 
 COMPLETE_SUFFIX = "_COMPLETE"
 # DescribeEndpoint statuses that will not become InService by waiting (botocore's waiter knows only Failed).
@@ -41,14 +43,13 @@ class CheckResult:
 def stack_complete(cloudformation: Any, stack_name: str) -> tuple[CheckResult, dict[str, str]]:
     """The stack must be *_COMPLETE (no rollback); returns the check and the stack's outputs."""
     try:
-        (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+        stack = describe_stack(stack_name, cloudformation)
     except ClientError as error:
         raise VerificationError(f"stack {stack_name}: {aws_error(error)}", ExitCode.NOT_READY) from error
-    status = stack["StackStatus"]
+    status = stack.status
     if not status.endswith(COMPLETE_SUFFIX) or "ROLLBACK" in status or status.startswith("DELETE"):
         raise VerificationError(f"stack {stack_name} is {status}, not a completed deploy", ExitCode.NOT_READY)
-    outputs = {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
-    return CheckResult("stack complete", True, f"{stack_name} is {status}"), outputs
+    return CheckResult("stack complete", True, f"{stack_name} is {status}"), stack.outputs
 
 
 def endpoint_in_service(
@@ -126,10 +127,6 @@ def concurrency_for(run: PredictionRun, variant: dict[str, Any]) -> int:
     """Never more requests in flight than a serverless variant's MaxConcurrency (beyond it: throttled)."""
     serverless = variant.get("ServerlessConfig") or {}
     return min(run.concurrency, int(serverless.get("MaxConcurrency", run.concurrency)))
-
-
-def payload_limit(variant: dict[str, Any]) -> int:
-    return SERVERLESS_LIMIT if variant.get("ServerlessConfig") else REAL_TIME_LIMIT
 
 
 def variant_answers(

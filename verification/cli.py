@@ -11,6 +11,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
+from contract.stack import STACK_BASE_NAME
 from verification.batch import async_predictions, batch_transform
 from verification.candidate import candidate_checks
 from verification.checks import (
@@ -30,7 +31,7 @@ from verification.report import Report, print_summary, write_json, write_junit
 from verification.target import Expected, Target, load_expected, outputs_from_file, target_from_outputs
 
 PROGRAM = "python -m verification"
-DEFAULT_STACK = "KMeansEndpoint"
+DEFAULT_STACK = STACK_BASE_NAME
 DEFAULT_REFERENCE = Path("build")
 EPILOG = """exit codes: 0 passed; 1 prediction mismatch (--candidate: agreement below --min-agreement, or ids not kept);
 2 usage or configuration error;

@@ -16,9 +16,10 @@ import numpy as np
 import numpy.typing as npt
 from botocore.exceptions import ClientError
 
-from verification.payloads import PROTOBUF, Batch, parse_response
+from wire.answers import read_answers
+from wire.media_types import JSON, PROTOBUF
+from wire.requests import Batch
 
-JSON_ACCEPT = "application/json"
 NOT_READY_CODE = "ModelNotReadyException"
 FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 8.0
@@ -35,7 +36,7 @@ class VariantAnswers:
 
 def accept_for(content_type: str) -> str:
     """Protobuf requests ask for protobuf answers; CSV and JSON ones for JSON: both parsers get used."""
-    return PROTOBUF if content_type == PROTOBUF else JSON_ACCEPT
+    return PROTOBUF if content_type == PROTOBUF else JSON
 
 
 def invoke_batches(
@@ -72,7 +73,7 @@ def invoke_batches(
         response = retrying_not_ready(lambda: invoke(batch), not_ready_until)
         body = response["Body"].read()
         latencies.append(time.perf_counter() - started)
-        got_closest, got_distances = parse_response(response["ContentType"], body)
+        got_closest, got_distances = read_answers(response["ContentType"], body)
         if len(got_closest) != batch.stop - batch.start:
             raise ValueError(f"rows {batch.start}..{batch.stop}: {len(got_closest)} answers")
         closest[batch.start : batch.stop] = got_closest

@@ -1,150 +1,19 @@
-"""Rows to request bodies in each content type, in batches that stay under the payload limit."""
+"""What the verifier sends: the content types it checks, in batches under the variant's payload limit.
+
+The bodies themselves (exact float32 text, JSON, RecordIO-protobuf) are written by the `wire` library, the
+same one the local AWS reads them with.
+"""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-import orjson
+from aws_facts.payloads import REAL_TIME_BODY_LIMIT, SERVERLESS_BODY_LIMIT
+from wire.media_types import CSV, JSON, PROTOBUF
 
-from recordio.codec import decode_predictions, encode_rows
-
-CSV = "text/csv"
-JSON = "application/json"
-PROTOBUF = "application/x-recordio-protobuf"
-CONTENT_TYPES = (CSV, JSON, PROTOBUF)
-REAL_TIME_LIMIT = 6 * 1024 * 1024
-SERVERLESS_LIMIT = 4 * 1024 * 1024
+CONTENT_TYPES = (CSV, JSON, PROTOBUF)  # JSON Lines requests read as JSON ones do: not checked twice
 
 
-@dataclass(frozen=True)
-class Batch:
-    """Rows [start, stop) of the reference set as one request body."""
-
-    start: int
-    stop: int
-    body: bytes
-
-
-@dataclass(frozen=True)
-class Encoding:
-    """How one content type frames rows: each row's bytes (a block of rows at a time), what wraps and joins them."""
-
-    content_type: str
-    rows: Callable[[npt.NDArray[np.float32]], list[bytes]]
-    prefix: bytes
-    separator: bytes
-    suffix: bytes
-
-    def wrap(self, parts: list[bytes]) -> bytes:
-        return self.prefix + self.separator.join(parts) + self.suffix
-
-    def overhead(self, count: int) -> int:
-        return len(self.prefix) + len(self.suffix) + len(self.separator) * max(count - 1, 0)
-
-
-@functools.cache
-def _row_format(width: int) -> str:
-    # 9 significant digits identify every float32 exactly; one format per row keeps it at C speed.
-    return ",".join(["%.9g"] * width)
-
-
-def full_precision(row: npt.NDArray[np.float32]) -> str:
-    """The row as comma-separated numbers that parse back to exactly the same float32 values."""
-    return _row_format(len(row)) % tuple(row.tolist())
-
-
-_POWERS_OF_TEN = 10.0 ** np.arange(-60, 61)  # [k + 60] is 10**k (nearest float64)
-_NEAR_INTEGER = 1e-5  # in units of the 9th significant digit; the arithmetic below errs by < 1e-6
-
-
-def double_rounding_risk(values: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
-    """Values whose shortest text might read back, through float64, as a neighbouring float32.
-
-    The shortest text d of a float32 x lies inside x's rounding interval, whose ends are x +- half a gap;
-    read as float64 it stays inside, except when d is within a float64 rounding of an end: then the second
-    rounding, to float32, is a tie and may leave x. A text of at most 9 significant digits is that close to
-    an end only if the end itself is within 1e-7 of a 9-digit decimal, so every end that is within 1e-5 of
-    one is flagged (about 2 values in 100,000 of uniform data), and so are zero, subnormals and non-finite
-    values. scripts/float32_text_roundtrip.py checks the encoder this guards against random and known cases.
-    """
-    bits = np.abs(values).view(np.uint32)
-    exponent = (bits >> 23).astype(np.int32)
-    normal = (exponent > 0) & (exponent < 255)
-    magnitude = np.abs(values.astype(np.float64))
-    half_gap = (bits & np.uint32(0x7F800000)).view(np.float32).astype(np.float64) * 2.0**-24
-    power_of_two = (bits & np.uint32(0x7FFFFF)) == 0
-    decimal_exponent = ((exponent - 127) * 78913) >> 18  # floor((exponent - 127) * log10 2): exact here
-    scale = _POWERS_OF_TEN[np.clip(8 - decimal_exponent, -60, 60) + 60]
-    risky = ~normal
-    for end in (magnitude + half_gap, magnitude - np.where(power_of_two, 0.5 * half_gap, half_gap)):
-        digits = end * scale  # the end in units of its 9th significant digit: in [1e8, 1e10)
-        digits = np.where(digits >= 1e9, digits * 0.1, digits)
-        fraction = digits - digits.astype(np.int64)
-        risky |= (digits < 1e8) | (fraction < _NEAR_INTEGER) | (fraction > 1 - _NEAR_INTEGER)
-    return risky
-
-
-def csv_lines(rows: npt.NDArray[np.float32]) -> list[bytes]:
-    """Each row as comma-separated numbers that read back, directly or through float64, as the same float32s.
-
-    orjson writes each float32's shortest text at C speed (0.3 s for 7.8 million values where "%.9g" takes
-    2.1 s, and 10% fewer bytes); the rare row holding a value whose shortest text could be rounded twice is
-    written with "%.9g" instead.
-    """
-    if not len(rows):
-        return []
-    block = np.ascontiguousarray(rows, dtype=np.float32)
-    lines = orjson.dumps(block, option=orjson.OPT_SERIALIZE_NUMPY)[2:-2].split(b"],[")
-    for index in np.flatnonzero(double_rounding_risk(block).any(axis=1)):
-        lines[index] = full_precision(block[index]).encode()
-    return lines
-
-
-def _json_rows(rows: npt.NDArray[np.float32]) -> list[bytes]:
-    return [b'{"features":[' + line + b"]}" for line in csv_lines(rows)]
-
-
-def _protobuf_rows(rows: npt.NDArray[np.float32]) -> list[bytes]:
-    return [encode_rows(row[None, :]) for row in rows]
-
-
-ENCODINGS = {
-    CSV: Encoding(CSV, csv_lines, b"", b"\n", b""),
-    JSON: Encoding(JSON, _json_rows, b'{"instances":[', b",", b"]}"),
-    PROTOBUF: Encoding(PROTOBUF, _protobuf_rows, b"", b"", b""),
-}
-ROWS_PER_BLOCK = 512  # rows encoded together: C speed, and memory bounded whatever the reference size
-
-
-def batches(rows: npt.NDArray[np.float32], content_type: str, limit: int) -> Iterator[Batch]:
-    """Greedy batches: as many consecutive rows as fit under `limit` bytes (a lone row must fit)."""
-    encoding = ENCODINGS[content_type]
-    parts: list[bytes] = []
-    start = size = 0
-    for index, part in enumerate(_row_parts(rows, encoding)):
-        if parts and size + len(part) + encoding.overhead(len(parts) + 1) > limit:
-            yield Batch(start, index, encoding.wrap(parts))
-            parts, start, size = [], index, 0
-        parts.append(part)
-        size += len(part)
-        if size + encoding.overhead(len(parts)) > limit:
-            raise ValueError(f"row {index} alone is {len(part)} bytes, over the {limit}-byte payload limit")
-    if parts:
-        yield Batch(start, len(rows), encoding.wrap(parts))
-
-
-def _row_parts(rows: npt.NDArray[np.float32], encoding: Encoding) -> Iterator[bytes]:
-    for start in range(0, len(rows), ROWS_PER_BLOCK):
-        yield from encoding.rows(rows[start : start + ROWS_PER_BLOCK])
-
-
-def parse_response(content_type: str, body: bytes) -> tuple[list[float], list[float]]:
-    """(closest_cluster, distance_to_cluster) from a response in `content_type`."""
-    if content_type.split(";", maxsplit=1)[0].strip() == PROTOBUF:
-        return decode_predictions(body)
-    predictions = orjson.loads(body)["predictions"]
-    return [p["closest_cluster"] for p in predictions], [p["distance_to_cluster"] for p in predictions]
+def payload_limit(variant: dict[str, Any]) -> int:
+    """The largest request body the variant takes: serverless endpoints take less."""
+    return SERVERLESS_BODY_LIMIT if variant.get("ServerlessConfig") else REAL_TIME_BODY_LIMIT

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from contract.stack import Output
 from model_build.manifest import REFERENCE_FILE_NAME, BuiltModel, ManifestError, read_build
 from model_build.reference import ReferenceSet
 from verification.errors import ExitCode, VerificationError
@@ -33,13 +34,15 @@ class Expected:
 
 
 def target_from_outputs(outputs: dict[str, str], stack_name: str | None, where: str) -> Target:
-    if "EndpointName" not in outputs:
-        raise VerificationError(f"{where}: no EndpointName output (is this the k-means stack?)", ExitCode.USAGE)
+    if Output.ENDPOINT_NAME not in outputs:
+        raise VerificationError(
+            f"{where}: no {Output.ENDPOINT_NAME} output (is this the k-means stack?)", ExitCode.USAGE
+        )
     return Target(
-        endpoint_name=outputs["EndpointName"],
+        endpoint_name=outputs[Output.ENDPOINT_NAME],
         stack_name=stack_name,
-        endpoint_config_name=outputs.get("EndpointConfigName"),
-        model_name=outputs.get("ModelName"),
+        endpoint_config_name=outputs.get(Output.ENDPOINT_CONFIG_NAME),
+        model_name=outputs.get(Output.MODEL_NAME),
         outputs=dict(outputs),
     )
 

@@ -18,10 +18,11 @@ from local_aws.runtime.authorizer import ControlPlaneAuthorizer
 from local_aws.runtime.capture import DataCapture, Exchange
 from local_aws.runtime.formats import parse_rows, render, response_type
 from local_aws.runtime.network import NetworkEmulation
-from local_aws.runtime.predictor import KMeansPredictor, PayloadError
+from local_aws.runtime.predictor import KMeansPredictor
 from local_aws.runtime.resolver import Endpoint, EndpointResolver, ModelNotLoadableError, Variant
 from local_aws.runtime.serverless import Refusal, ServerlessGate
 from local_aws.runtime.shadow import MirroredRequest, ShadowMirror
+from wire.errors import PayloadError
 
 CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
 TARGET_VARIANT = "X-Amzn-SageMaker-Target-Variant"

@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from local_aws.config import REGION
 from local_aws.runtime.background import BackgroundQueue
 from local_aws.runtime.resolver import Endpoint, Variant
+from wire.media_types import JSON
 
 QUEUE_LIMIT = 1024
 Predict = Callable[[Variant, str, str | None, bytes], tuple[bytes, str]]
@@ -111,7 +112,7 @@ def notification(request: AsyncRequest, status: str, failure: str | None) -> dic
             "endpointName": request.endpoint.name,
             "inputLocation": request.input_location,
         },
-        "responseParameters": {"contentType": request.accept or "application/json"},
+        "responseParameters": {"contentType": request.accept or JSON},
         "inferenceId": request.inference_id,
         "eventVersion": "1.0",
         "eventSource": "aws:sagemaker",

@@ -10,10 +10,7 @@ import numpy.typing as npt
 from model_build import ndarray
 from model_build.errors import BuildError
 from model_build.packaging import unpack_model
-
-
-class PayloadError(ValueError):
-    """A request the model cannot evaluate (the container's HTTP 400)."""
+from wire.errors import PayloadError
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,13 @@ from urllib.parse import urlparse
 
 from moto.s3.models import s3_backends
 
+from contract.execution_role import (
+    GET_REGISTRY_TOKEN,
+    PULL_IMAGE,
+    READ_MODEL_ARTIFACT,
+    READ_ROLLBACK_ALARMS,
+    WRITE_ENDPOINT_LOGS,
+)
 from local_aws.config import ACCOUNT_ID, REGION
 from local_aws.runtime.predictor import KMeansPredictor
 from local_aws.strict.iam_policy import AuthorizationRequest
@@ -73,11 +80,8 @@ def _check_image_pull(fleet: Fleet, variant: dict[str, Any], model: Any) -> str 
         return f"The image {image} of model {model.model_name} is not in an Amazon ECR registry."
     name = repository.split(":")[0].split("@")[0]
     repository_arn = f"arn:aws:ecr:{found['region']}:{found['account']}:repository/{name}"
-    for action, resource in (
-        ("ecr:GetAuthorizationToken", "*"),
-        ("ecr:BatchGetImage", repository_arn),
-        ("ecr:GetDownloadUrlForLayer", repository_arn),
-    ):
+    needed = [(action, "*") for action in GET_REGISTRY_TOKEN.used]
+    for action, resource in needed + [(action, repository_arn) for action in PULL_IMAGE.used]:
         denial = role_may(model, action, resource)
         if denial:
             return f"The execution role for model {model.model_name} cannot pull image {image}: {denial}"
@@ -88,7 +92,7 @@ def _check_artifact_read(fleet: Fleet, variant: dict[str, Any], model: Any) -> s
     if not enforced("execution-role-artifact"):
         return None
     url, bucket, key = _artifact_location(model)
-    if role_may(model, "s3:GetObject", f"arn:aws:s3:::{bucket}/{key}") is None:
+    if all(role_may(model, action, f"arn:aws:s3:::{bucket}/{key}") is None for action in READ_MODEL_ARTIFACT.used):
         return None
     return (
         f'Could not access model data at {url}. Please ensure that the role "{model.execution_role_arn}" exists '
@@ -104,7 +108,7 @@ def _check_logs(fleet: Fleet, variant: dict[str, Any], model: Any) -> str | None
     group = f"/aws/sagemaker/Endpoints/{fleet.endpoint_name}"
     # CloudWatch Logs authorizes both actions on the stream's ARN, so `log-group:NAME:*` covers them.
     stream = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{group}:log-stream:{variant['VariantName']}/i-0"
-    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+    for action in WRITE_ENDPOINT_LOGS.used:
         denial = role_may(model, action, stream)
         if denial:
             return f"The execution role for model {model.model_name} cannot write the endpoint's logs: {denial}"
@@ -115,9 +119,10 @@ def _check_rollback_alarms(fleet: Fleet, variant: dict[str, Any], model: Any) ->
     if not enforced("execution-role-alarms"):
         return None
     for alarm in fleet.rollback_alarms:
-        denial = role_may(model, "cloudwatch:DescribeAlarms", f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{alarm}")
-        if denial:
-            return f"Unable to describe the auto-rollback alarms of the deployment: {denial}"
+        for action in READ_ROLLBACK_ALARMS.used:
+            denial = role_may(model, action, f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{alarm}")
+            if denial:
+                return f"Unable to describe the auto-rollback alarms of the deployment: {denial}"
     return None
 
 

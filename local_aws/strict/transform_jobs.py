@@ -19,15 +19,15 @@ from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import FakeTransformJob, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
+from aws_facts.payloads import TRANSFORM_DEFAULT_PAYLOAD_MB as DEFAULT_PAYLOAD_MB
+from aws_facts.payloads import TRANSFORM_MAX_PAYLOAD_MB as MAX_PAYLOAD_MB
 from local_aws.jobs import engine
 from local_aws.jobs.logs import TRANSFORM_JOBS
 from local_aws.strict.provisioning import role_may
 from local_aws.strict.rules import enforced
 from local_aws.transform.job import TransformJobType
 from local_aws.transform.jsonpath import JsonPathError, parse
-
-MAX_PAYLOAD_MB = 100  # and MaxConcurrentTransforms x MaxPayloadInMB <= 100
-DEFAULT_PAYLOAD_MB = 6
+from wire.media_types import CSV
 
 
 def check_transform_job(request: dict[str, Any], model_exists: bool) -> None:
@@ -61,7 +61,7 @@ def check_transform_job(request: dict[str, Any], model_exists: bool) -> None:
 
 
 def _family(media_type: str) -> str:
-    return "csv" if media_type == "text/csv" else "json"
+    return "csv" if media_type == CSV else "json"
 
 
 _original_create = SageMakerModelBackend.create_transform_job

@@ -13,21 +13,22 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+from aws_facts.payloads import MB
 from local_aws.jobs.channels import s3_client, split_s3_uri
 from local_aws.jobs.instance import Instance
 from local_aws.jobs.lifecycle import JobFailedError, JobStoppedError
-from local_aws.runtime.formats import CSV, parse_rows, render
-from local_aws.runtime.predictor import KMeansPredictor, PayloadError
+from local_aws.runtime.formats import parse_rows, render
+from local_aws.runtime.predictor import KMeansPredictor
 from local_aws.strict.rules import enforced
 from local_aws.transform.jsonpath import JsonPath, JsonPathError, parse
-from recordio.framing import RECORDIO_MAGIC
+from recordio.framing import FramingError, read_frames
+from wire.errors import PayloadError
+from wire.media_types import CSV, PROTOBUF
 
-PROTOBUF = "application/x-recordio-protobuf"
 READ_CHUNK = 1 << 20
 
 
@@ -73,7 +74,7 @@ def run_instance(instance: Instance, spec: JobSpec, objects: list[InputObject]) 
     s3 = s3_client(spec.s3_endpoint)
     predictor = _predictor(s3, spec.model_data_url)
     instance.log(
-        f"MaxPayloadInMB={spec.max_payload_bytes // (1024 * 1024)}, BatchStrategy={spec.batch_strategy}, "
+        f"MaxPayloadInMB={spec.max_payload_bytes // MB}, BatchStrategy={spec.batch_strategy}, "
         f"{len(objects)} objects to transform"
     )
     for item in objects:
@@ -167,9 +168,7 @@ def _cut(pending: bytes, limit: int, strategy: str, where: str) -> int | None:
     end = pending.rfind(b"\n", 0, limit + 1)
     if end < 0:
         if len(pending) > limit and enforced("transform-record-size"):
-            raise TransformFailedError(
-                f"ClientError: {where}: a record larger than MaxPayloadInMB ({limit // (1024 * 1024)} MB)"
-            )
+            raise TransformFailedError(f"ClientError: {where}: a record larger than MaxPayloadInMB ({limit // MB} MB)")
         return None
     return end + 1
 
@@ -220,22 +219,12 @@ def _lines(stream: IO[bytes]) -> Iterator[bytes]:
         yield pending
 
 
-_RECORDIO_HEADER = struct.Struct("<II")
-
-
 def _recordio_records(stream: IO[bytes], where: str) -> Iterator[bytes]:
     """Each RecordIO frame, with its header, as one record (what the container is sent)."""
-    while header := stream.read(_RECORDIO_HEADER.size):
-        if len(header) < _RECORDIO_HEADER.size:
-            raise TransformFailedError(f"ClientError: {where}: truncated RecordIO header")
-        magic, length = _RECORDIO_HEADER.unpack(header)
-        if magic != RECORDIO_MAGIC:
-            raise TransformFailedError(f"ClientError: {where}: not RecordIO (magic {magic:#x})")
-        padded = length + (-length % 4)
-        payload = stream.read(padded)
-        if len(payload) < padded:
-            raise TransformFailedError(f"ClientError: {where}: truncated RecordIO record")
-        yield header + payload
+    try:
+        yield from read_frames(stream)
+    except FramingError as error:
+        raise TransformFailedError(f"ClientError: {where}: {error}") from error
 
 
 def _filtered(records: Iterable[bytes], spec: JobSpec, where: str) -> Iterator[Record]:
@@ -264,7 +253,7 @@ def _batches(records: Iterable[Record], spec: JobSpec, where: str) -> Iterator[l
         if len(record.sent) > spec.max_payload_bytes and enforced("transform-record-size"):
             raise TransformFailedError(
                 f"ClientError: {where}: a record of {len(record.sent)} bytes is larger than MaxPayloadInMB "
-                f"({spec.max_payload_bytes // (1024 * 1024)} MB)"
+                f"({spec.max_payload_bytes // MB} MB)"
             )
         if batch and (spec.batch_strategy == "SingleRecord" or size + len(record.sent) + 1 > spec.max_payload_bytes):
             yield batch

@@ -14,14 +14,15 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from aws_facts.payloads import MB
 from local_aws.jobs.channels import SHARDED_BY_S3_KEY, Channel, S3Object, deal, relative_key, split_s3_uri
 from local_aws.jobs.engine import Run, Worker
 from local_aws.jobs.lifecycle import TERMINAL, Snapshot
 from local_aws.jobs.logs import TRANSFORM_JOBS
 from local_aws.transform.engine import InputObject, JobSpec, TransformFailedError, output_key, run_instance
-
-CONTENT_TYPES = ("text/csv", "application/jsonlines", "application/x-recordio-protobuf")
-ACCEPTS = ("text/csv", "application/jsonlines")
+from wire.media_types import JSONLINES
+from wire.media_types import TRANSFORM_ACCEPTS as ACCEPTS
+from wire.media_types import TRANSFORM_CONTENT_TYPES as CONTENT_TYPES
 
 
 class TransformJobType:
@@ -57,7 +58,7 @@ class TransformJobType:
             raise TransformFailedError(
                 f"ClientError: the k-means container does not accept {content_type or 'no'} input"
             )
-        accept = job.transform_output.get("Accept") or "application/jsonlines"
+        accept = job.transform_output.get("Accept") or JSONLINES
         if accept not in ACCEPTS:
             raise TransformFailedError(f"ClientError: the k-means container cannot answer in {accept}")
         return JobSpec(
@@ -67,7 +68,7 @@ class TransformJobType:
             split_type=transform_input.get("SplitType") or "None",
             compression=transform_input.get("CompressionType") or "None",
             batch_strategy=job.batch_strategy,
-            max_payload_bytes=int(job.max_payload_in_mb) * 1024 * 1024,
+            max_payload_bytes=int(job.max_payload_in_mb) * MB,
             accept=accept,
             assemble_with=job.transform_output.get("AssembleWith") or "None",
             input_filter=processing.get("InputFilter"),

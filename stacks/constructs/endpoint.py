@@ -10,6 +10,7 @@ from constructs import Construct
 from aws_facts.deployment import MAXIMUM_EXECUTION_TIMEOUT_S
 from stacks.nag import NIST, acknowledge
 from stacks.settings import Capacity, Deployment
+from wire.media_types import CSV, JSON
 
 SM = sagemaker.CfnEndpoint
 TRAFFIC_TYPES = {"all-at-once": "ALL_AT_ONCE", "canary": "CANARY", "linear": "LINEAR"}
@@ -136,7 +137,7 @@ def _capture_config(capture: CaptureTarget, key_arn: str) -> sagemaker.CfnEndpoi
             sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),
         ],
         capture_content_type_header=sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
-            csv_content_types=["text/csv"], json_content_types=["application/json"]
+            csv_content_types=[CSV], json_content_types=[JSON]
         ),
     )
 

@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from contract import execution_role as grants
 from stacks.nag import acknowledge_wildcard_resource
 from stacks.settings import Network
 
 if TYPE_CHECKING:
     from stacks.constructs.scoring import ScoringAccess
 
-ECR_PULL_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
-LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
-KMS_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
-VPC_DESCRIBE_ACTIONS = [
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeVpcs",
-    "ec2:DescribeDhcpOptions",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeSecurityGroups",
-]
-VPC_INTERFACE_ACTIONS = [
-    "ec2:CreateNetworkInterfacePermission",
-    "ec2:DeleteNetworkInterface",
-    "ec2:DeleteNetworkInterfacePermission",
-]
 SAGEMAKER_METRIC_NAMESPACE = "/aws/sagemaker/Endpoints"
 
 
@@ -53,27 +39,26 @@ class ExecutionRole(Construct):
         super().__init__(scope, construct_id)
         log_streams_arn = f"{log_group_arn}:log-stream:*"
         statements = [
-            _allow("ReadModelArtifact", ["s3:GetObject"], artifact_object_arns),
-            _allow("PullKMeansImage", ECR_PULL_ACTIONS, [image_repository_arn]),
+            _allow(grants.READ_MODEL_ARTIFACT, artifact_object_arns),
+            _allow(grants.PULL_IMAGE, [image_repository_arn]),
             # GetAuthorizationToken has no resource-level permissions.
-            _allow("GetRegistryToken", ["ecr:GetAuthorizationToken"], ["*"]),
-            _allow("WriteEndpointLogs", LOG_ACTIONS, [log_group_arn, log_streams_arn]),
-            _allow("UseEncryptionKey", KMS_ACTIONS, [key_arn]),
+            _allow(grants.GET_REGISTRY_TOKEN, ["*"]),
+            _allow(grants.WRITE_ENDPOINT_LOGS, [log_group_arn, log_streams_arn]),
+            _allow(grants.USE_ENCRYPTION_KEY, [key_arn]),
             # Blue/green auto-rollback reads its alarms as this role; without it the first update fails.
-            _allow("ReadRollbackAlarms", ["cloudwatch:DescribeAlarms"], rollback_alarm_arns),
-            iam.PolicyStatement(
-                sid="PublishEndpointMetrics",
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
+            _allow(grants.READ_ROLLBACK_ALARMS, rollback_alarm_arns),
+            _allow(
+                grants.PUBLISH_ENDPOINT_METRICS,
+                ["*"],
                 conditions={"StringLike": {"cloudwatch:namespace": f"{SAGEMAKER_METRIC_NAMESPACE}*"}},
             ),
         ]
         if capture_objects_arn is not None:
-            statements.append(_allow("WriteCapturedData", ["s3:PutObject"], [capture_objects_arn]))
+            statements.append(_allow(grants.WRITE_CAPTURED_DATA, [capture_objects_arn]))
         if scoring is not None:
             statements.extend(_scoring_statements(scoring))
         if notify_topic_arns:
-            statements.append(_allow("NotifyAsyncResults", ["sns:Publish"], notify_topic_arns))
+            statements.append(_allow(grants.NOTIFY_ASYNC_RESULTS, notify_topic_arns))
         if network.in_vpc:
             statements.extend(_vpc_statements(self, network))
         role = iam.Role(
@@ -126,14 +111,13 @@ class ExecutionRole(Construct):
 def _scoring_statements(scoring: ScoringAccess) -> list[iam.PolicyStatement]:
     """Transforms list and read `input/`, and write `output/` and `failures/`: those prefixes only."""
     return [
-        iam.PolicyStatement(
-            sid="ListScoringInput",
-            actions=["s3:ListBucket"],
-            resources=[scoring.bucket_arn],
+        _allow(
+            grants.LIST_SCORING_INPUT,
+            [scoring.bucket_arn],
             conditions={"StringLike": {"s3:prefix": ["input/*", "input"]}},
         ),
-        _allow("ReadScoringInput", ["s3:GetObject"], [scoring.input_objects_arn]),
-        _allow("WriteScoringResults", ["s3:PutObject"], list(scoring.written_objects_arns)),
+        _allow(grants.READ_SCORING_INPUT, [scoring.input_objects_arn]),
+        _allow(grants.WRITE_SCORING_RESULTS, list(scoring.written_objects_arns)),
     ]
 
 
@@ -148,16 +132,11 @@ def _vpc_statements(scope: Construct, network: Network) -> list[iam.PolicyStatem
     interfaces = _ec2_arn(scope, "network-interface", "*")
     return [
         # The Describe actions have no resource-level permissions.
-        _allow("DescribeVpc", VPC_DESCRIBE_ACTIONS, ["*"]),
-        _allow("CreateInterfaceInSubnets", ["ec2:CreateNetworkInterface"], [*subnets, *groups, interfaces]),
-        iam.PolicyStatement(
-            sid="ManageInterfacesInSubnets",
-            actions=VPC_INTERFACE_ACTIONS,
-            resources=[interfaces],
-            conditions={"ArnEquals": {"ec2:Subnet": subnets}},
-        ),
+        _allow(grants.DESCRIBE_VPC, ["*"]),
+        _allow(grants.CREATE_INTERFACE_IN_SUBNETS, [*subnets, *groups, interfaces]),
+        _allow(grants.MANAGE_INTERFACES_IN_SUBNETS, [interfaces], conditions={"ArnEquals": {"ec2:Subnet": subnets}}),
     ]
 
 
-def _allow(sid: str, actions: list[str], resources: list[str]) -> iam.PolicyStatement:
-    return iam.PolicyStatement(sid=sid, actions=actions, resources=resources)
+def _allow(grant: grants.Grant, resources: list[str], conditions: dict[str, Any] | None = None) -> iam.PolicyStatement:
+    return iam.PolicyStatement(sid=grant.sid, actions=list(grant.actions), resources=resources, conditions=conditions)

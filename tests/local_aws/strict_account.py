@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contract.execution_role import GET_REGISTRY_TOKEN, PULL_IMAGE, READ_MODEL_ARTIFACT, WRITE_ENDPOINT_LOGS
 from tests.conftest import RunningLocalAws
 
 IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
@@ -30,16 +31,13 @@ def allow(actions: list[str], resources: list[str], condition: dict[str, Any] | 
 
 
 def hosting_statements(bucket: str) -> list[dict[str, Any]]:
-    """What an execution role needs for the container: the artifact, the image, the logs."""
+    """What an execution role needs for the container, and no more: the artifact, the image, the logs."""
     return [
-        allow(["s3:GetObject"], [f"arn:aws:s3:::{bucket}/*"]),
-        allow(["ecr:GetAuthorizationToken"], ["*"]),
+        allow(list(READ_MODEL_ARTIFACT.used), [f"arn:aws:s3:::{bucket}/*"]),
+        allow(list(GET_REGISTRY_TOKEN.used), ["*"]),
+        allow(list(PULL_IMAGE.used), ["arn:aws:ecr:us-east-1:382416733822:repository/kmeans"]),
         allow(
-            ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            ["arn:aws:ecr:us-east-1:382416733822:repository/kmeans"],
-        ),
-        allow(
-            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            list(WRITE_ENDPOINT_LOGS.used),
             [f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/sagemaker/Endpoints/*"],
         ),
     ]

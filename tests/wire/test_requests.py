@@ -8,16 +8,10 @@ import numpy as np
 import pytest
 
 from recordio.codec import decode_rows
-from verification.payloads import (
-    CONTENT_TYPES,
-    CSV,
-    JSON,
-    PROTOBUF,
-    batches,
-    csv_lines,
-    double_rounding_risk,
-    full_precision,
-)
+from verification.payloads import CONTENT_TYPES
+from wire.float32_text import csv_lines, double_rounding_risk, full_precision
+from wire.media_types import CSV, JSON, PROTOBUF
+from wire.requests import batches
 
 EDGES = [np.finfo(np.float32).max, np.finfo(np.float32).tiny, np.finfo(np.float32).smallest_subnormal, -0.0, 1 / 3]
 # The shortest float32 text of this value, 7.038531e-26, reads back through float64 as its neighbour.
