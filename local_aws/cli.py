@@ -135,8 +135,8 @@ def _example_row(build_dir: Path) -> tuple[Path, dict[str, str]]:
 
 
 def _serve(args: argparse.Namespace, config: LocalAwsConfig) -> int:
+    from local_aws.kmeans import KMeansPredictor
     from local_aws.runtime.app import ContainerApi
-    from local_aws.runtime.predictor import KMeansPredictor
     from model_build import ndarray
     from model_build.errors import BuildError
 

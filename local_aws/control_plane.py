@@ -45,15 +45,15 @@ from werkzeug.serving import run_simple
 from werkzeug.wrappers import Request, Response
 
 from local_aws.config import CONTROL_PORT_VARIABLE
-from local_aws.strict.authorization import authorize, patch_authorization, sagemaker_request
+from local_aws.rules import enforced
 from local_aws.strict.autoscaling import patch_autoscaling
-from local_aws.strict.change_sets import patch_change_sets
-from local_aws.strict.cloudformation import patch_cloudformation
+from local_aws.strict.cloudformation.change_sets import patch_change_sets
+from local_aws.strict.cloudformation.stacks import patch_cloudformation
+from local_aws.strict.cloudformation.template import references
 from local_aws.strict.cloudwatch import patch_cloudwatch
-from local_aws.strict.principals import Verdict
-from local_aws.strict.rules import enforced
-from local_aws.strict.sagemaker_backend import patch_sagemaker
-from local_aws.strict.template import references
+from local_aws.strict.iam.authorization import authorize, patch_authorization, sagemaker_request
+from local_aws.strict.iam.principals import Verdict
+from local_aws.strict.sagemaker.backend import patch_sagemaker
 from local_aws.strict.transform_jobs import patch_transform_jobs
 
 AUTHORIZE_PATH = "/_local_aws/authorize"

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from local_aws.runtime.predictor import KMeansPredictor
+from local_aws.kmeans import KMeansPredictor
 from model_build.cli import main as build_model
 from model_build.reference import ReferenceSet
 from tests.conftest import RunningLocalAws, started_local_aws

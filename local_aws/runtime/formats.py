@@ -13,7 +13,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from local_aws.runtime.predictor import PayloadError, Predictions
+from local_aws.kmeans import PayloadError, Predictions
 from recordio.codec import RecordError, decode_rows, densify, encode_predictions
 
 CSV = "text/csv"

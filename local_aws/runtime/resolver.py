@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
-from local_aws.runtime.predictor import KMeansPredictor
+from local_aws.kmeans import KMeansPredictor
 from model_build.errors import BuildError
 
 REAL_TIME_BODY_LIMIT = 6 * 1024 * 1024

@@ -27,8 +27,8 @@ from moto.sagemaker.models import FakeTransformJob, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
 from local_aws.config import LocalAwsConfig
-from local_aws.strict.provisioning import role_may
-from local_aws.strict.rules import enforced
+from local_aws.rules import enforced
+from local_aws.strict.sagemaker.provisioning import role_may
 from local_aws.transform.engine import (
     InputObject,
     JobSpec,

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from local_aws.kmeans import KMeansPredictor, PayloadError
+from local_aws.rules import enforced
 from local_aws.runtime.formats import CSV, parse_rows, render
-from local_aws.runtime.predictor import KMeansPredictor, PayloadError
-from local_aws.strict.rules import enforced
 from local_aws.transform.jsonpath import JsonPath, JsonPathError, parse
 from recordio.framing import RECORDIO_MAGIC
 

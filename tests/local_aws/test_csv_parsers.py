@@ -6,8 +6,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from local_aws.kmeans import PayloadError
 from local_aws.runtime import formats
-from local_aws.runtime.predictor import PayloadError
 
 
 def csv_of(rows: npt.NDArray[np.float32]) -> bytes:

@@ -20,7 +20,7 @@ from moto.cloudwatch.models import cloudwatch_backends
 from moto.sagemaker.models import FakeEndpoint
 
 from local_aws.config import ACCOUNT_ID, REGION
-from local_aws.strict.rules import enforced
+from local_aws.rules import enforced
 
 PROVISION_SECONDS_VARIABLE = "LOCAL_AWS_PROVISION_SECONDS"  # Creating -> InService/Failed (API calls)
 BAKE_SECONDS_VARIABLE = "LOCAL_AWS_BAKE_SECONDS"  # Updating, alarms watched -> InService or RollingBack

@@ -19,10 +19,10 @@ from moto.cloudformation.models import Stack as FakeStack
 from moto.core.exceptions import ServiceException, _RESTError
 from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, Model, sagemaker_backends
 
-from local_aws.strict import lifecycle
-from local_aws.strict.rules import enforced
-from local_aws.strict.sagemaker_backend import EndpointFailedError, create_endpoint, update_endpoint
-from local_aws.strict.template import references
+from local_aws.rules import enforced
+from local_aws.strict.cloudformation.template import references
+from local_aws.strict.sagemaker import lifecycle
+from local_aws.strict.sagemaker.backend import EndpointFailedError, create_endpoint, update_endpoint
 
 SAGEMAKER_NAMED_BY_LOGICAL_ID = frozenset({"AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig"})
 SUFFIX_LENGTH = 12

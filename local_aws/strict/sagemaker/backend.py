@@ -21,10 +21,10 @@ from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import arn_formatter as moto_arn_formatter
 
 from local_aws.config import ACCOUNT_ID, REGION
-from local_aws.strict import lifecycle
-from local_aws.strict.provisioning import Fleet, failure_reason
-from local_aws.strict.rules import enforced
-from local_aws.strict.sagemaker_validation import (
+from local_aws.rules import enforced
+from local_aws.strict.sagemaker import lifecycle
+from local_aws.strict.sagemaker.provisioning import Fleet, failure_reason
+from local_aws.strict.sagemaker.validation import (
     SageMakerValidationError,
     check_deployment_config,
     check_endpoint_config,

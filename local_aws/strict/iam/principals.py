@@ -11,7 +11,7 @@ from moto.iam.models import iam_backends
 from moto.sts.models import sts_backends
 
 from local_aws.config import ACCOUNT_ID, RUN_AS_SESSION_NAME
-from local_aws.strict.iam_policy import AuthorizationRequest, Decision, PolicyError, evaluate
+from local_aws.strict.iam.policy import AuthorizationRequest, Decision, PolicyError, evaluate
 
 PARTITION = "aws"
 

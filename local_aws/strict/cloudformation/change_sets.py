@@ -19,7 +19,7 @@ from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
 from moto.core.exceptions import _RESTError
 
-from local_aws.strict.template import references
+from local_aws.strict.cloudformation.template import references
 
 SSM_TYPE = "AWS::SSM::Parameter::Value"
 EVERY_PROPERTY = frozenset({"*"})

@@ -20,10 +20,10 @@ from urllib.parse import urlparse
 from moto.s3.models import s3_backends
 
 from local_aws.config import ACCOUNT_ID, REGION
-from local_aws.runtime.predictor import KMeansPredictor
-from local_aws.strict.iam_policy import AuthorizationRequest
-from local_aws.strict.principals import PARTITION, judge
-from local_aws.strict.rules import enforced
+from local_aws.kmeans import KMeansPredictor
+from local_aws.rules import enforced
+from local_aws.strict.iam.policy import AuthorizationRequest
+from local_aws.strict.iam.principals import PARTITION, judge
 from model_build.errors import BuildError
 
 ECR_REGISTRY = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")

@@ -22,9 +22,9 @@ from moto.s3.exceptions import S3ClientError
 from moto.sagemaker.models import sagemaker_backends
 
 from local_aws.config import ACCOUNT_ID, REGION
-from local_aws.strict.iam_policy import AuthorizationRequest, ContextValue
-from local_aws.strict.principals import Verdict, assumed_role_arn, judge
-from local_aws.strict.rules import enforced
+from local_aws.rules import enforced
+from local_aws.strict.iam.policy import AuthorizationRequest, ContextValue
+from local_aws.strict.iam.principals import Verdict, assumed_role_arn, judge
 
 CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
 S3_ACTIONS = {("GET", True): "GetObject", ("HEAD", True): "GetObject", ("PUT", True): "PutObject",

@@ -14,7 +14,7 @@ from typing import Any
 
 from aws_facts import deployment as limits
 from aws_facts.instance_types import closest_types, has_local_storage, production_variant_types
-from local_aws.strict.rules import enforced
+from local_aws.rules import enforced
 
 
 class SageMakerValidationError(ValueError):
