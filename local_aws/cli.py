@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _up(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     already = {name for name, pid in read_pids(config).items() if alive(pid)}
+    if "control-plane" not in already:
+        _check_moto()
     pids = start(config, config.client_environment())
     state = "already up, reused" if already >= set(pids) else "up"
     print(
@@ -64,6 +66,16 @@ def _up(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     )
     print(f'point tools at it with: eval "$({PROGRAM} env)"')
     return 0
+
+
+def _check_moto() -> None:
+    """Refuse, in one line, to start a control plane over a moto the patch registry does not fit."""
+    from local_aws.patches import PatchError, check
+
+    try:
+        check()
+    except PatchError as error:
+        raise LocalAwsError(str(error)) from error
 
 
 def _down(args: argparse.Namespace, config: LocalAwsConfig) -> int:

@@ -230,7 +230,7 @@ def stop_transform_job(name: str) -> None:
     stop_file.touch()
 
 
-def _stop_transform_job_response(self: SageMakerResponse) -> Any:
+def stop_transform_job_response(self: SageMakerResponse) -> Any:
     name = self._get_param("TransformJobName")
     job = self.sagemaker_backend.transform_jobs.get(name)
     if job is None:
@@ -239,8 +239,3 @@ def _stop_transform_job_response(self: SageMakerResponse) -> Any:
         job.transform_job_status = "Stopping"
         stop_transform_job(name)
     return EmptyResult()
-
-
-def patch_transform_jobs() -> None:
-    SageMakerModelBackend.create_transform_job = create_transform_job  # type: ignore[method-assign, assignment]
-    SageMakerResponse.stop_transform_job = _stop_transform_job_response  # type: ignore[attr-defined]

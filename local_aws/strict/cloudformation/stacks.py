@@ -1,33 +1,46 @@
-"""moto's CloudFormation, made strict: SageMaker names as AWS generates them, failed resources roll back.
+"""moto's CloudFormation stacks, made strict: failed resources roll back, updates reach what depends on them.
 
 moto answers a resource that fails to create with an error on CreateStack/UpdateStack itself and keeps
 what it had made. CloudFormation accepts the call, fails the resource, and rolls back: a failed create
 deletes everything (ROLLBACK_COMPLETE), a failed update restores the previous template
 (UPDATE_ROLLBACK_COMPLETE). The CDK CLI then reports the resource's reason and exits non-zero.
+
+Also closed here (rule ids in local_aws/rules.py):
+- `cfn-previous-parameters`: on update, the CDK CLI passes `UsePreviousValue` for `BootstrapVersion`, an
+  SSM-typed parameter moto never recorded at create time, and moto fails with a KeyError; an unrecorded
+  previous value is now left out, so the template's default applies, as it did at create time.
+- `cfn-update-dependents`: moto decides what an update modifies by comparing unresolved templates, so
+  replacing the Model (a new artifact) does not reach the EndpointConfig whose resolved ModelName changes,
+  nor the Endpoint after it. Resources that Ref or GetAtt a modified one are now modified too, in template
+  order (CDK writes a resource after what it references).
+- `cfn-delete-failed`: deleting a stack whose bucket still holds objects (or any resource that cannot be
+  deleted), moto drops the stack and silently leaves the bucket behind. CloudFormation fails the resource,
+  deletes the rest, and leaves the stack in DELETE_FAILED until it is emptied and deleted again; so does
+  this now, so `cdk destroy` without `python -m teardown` first fails here as it does on AWS.
 """
 
 from __future__ import annotations
 
-import random
-import string
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError as TemplateError
+from moto.cloudformation.models import CloudFormationBackend
 from moto.cloudformation.models import Stack as FakeStack
 from moto.core.exceptions import ServiceException, _RESTError
-from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, Model, sagemaker_backends
 
 from local_aws.rules import enforced
+from local_aws.strict import backends
 from local_aws.strict.cloudformation.template import references
-from local_aws.strict.sagemaker import lifecycle
-from local_aws.strict.sagemaker.backend import EndpointFailedError, create_endpoint, update_endpoint
 
-SAGEMAKER_NAMED_BY_LOGICAL_ID = frozenset({"AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig"})
-SUFFIX_LENGTH = 12
-SETTLE_TIMEOUT_S = 900.0  # bounds CloudFormation's wait for the endpoint, whatever the delays are set to
-SAGEMAKER_NAME_LIMIT = 63
+CLEANUP_ATTRIBUTE = "local_aws_cleanup"  # on moto's CloudFormation backend: the replaced resources to delete
+_CLEANUP_LOCK = threading.Lock()  # the server is threaded: requests append and drain concurrently
+
+
+class ResourceHandlerError(RuntimeError):
+    """A resource that failed as a resource handler fails on AWS; CloudFormation reports it as the resource's."""
 
 
 class ResourceFailedError(RuntimeError):
@@ -36,78 +49,20 @@ class ResourceFailedError(RuntimeError):
         self.logical_id, self.reason = logical_id, reason
 
 
-def sagemaker_generated_name(logical_id: str) -> str:
-    """`Model-pR9dIu4ZjVhk`: the logical id and 12 random characters, no stack prefix (aws-cli#4021)."""
-    suffix = "".join(random.choices(string.ascii_letters + string.digits, k=SUFFIX_LENGTH))
-    return f"{logical_id[: SAGEMAKER_NAME_LIMIT - SUFFIX_LENGTH - 1]}-{suffix}"
-
-
-_original_generate_resource_name = parsing.generate_resource_name
-
-
-def _generate_resource_name(resource_type: str, stack_name: str, logical_id: str) -> str:
-    if resource_type in SAGEMAKER_NAMED_BY_LOGICAL_ID and enforced("cfn-sagemaker-names"):
-        return sagemaker_generated_name(logical_id)
-    name: str = _original_generate_resource_name(resource_type, stack_name, logical_id)
-    return name
-
-
-def _create_endpoint(
-    resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-) -> FakeEndpoint:
-    properties = cloudformation_json["Properties"]
-    backend = sagemaker_backends[account_id][region_name]
-    endpoint = create_endpoint(
-        backend,
-        endpoint_name=resource_name,
-        endpoint_config_name=properties["EndpointConfigName"],
-        tags=properties.get("Tags", []),
-        deployment_config=properties.get("DeploymentConfig"),
-    )
-    lifecycle.settle(endpoint, SETTLE_TIMEOUT_S)  # CloudFormation waits for InService
-    if endpoint.endpoint_status == "Failed":
-        reason = endpoint.failure_reason
-        backend.delete_endpoint(resource_name)  # what the rollback would delete
-        raise EndpointFailedError(f"Endpoint {resource_name} failed: {reason}")
-    return endpoint
-
-
-def _update_endpoint(
-    original_resource: FakeEndpoint,
-    new_resource_name: str,
-    cloudformation_json: Any,
-    account_id: str,
-    region_name: str,
-) -> FakeEndpoint:
-    """UpdateEndpoint in place (moto deletes and recreates), with the template's retention settings."""
-    properties = cloudformation_json["Properties"]
-    name = properties.get("EndpointName", original_resource.endpoint_name)
-    if name != original_resource.endpoint_name:  # a new name replaces the endpoint
-        FakeEndpoint.delete_from_cloudformation_json(
-            original_resource.arn, cloudformation_json, account_id, region_name
-        )
-        return _create_endpoint(name, cloudformation_json, account_id, region_name)
-    endpoint = update_endpoint(
-        sagemaker_backends[account_id][region_name],
-        endpoint_name=name,
-        endpoint_config_name=properties["EndpointConfigName"],
-        retain_all_variant_properties=str(properties.get("RetainAllVariantProperties", False)).lower() == "true",
-        exclude_retained_variant_properties=properties.get("ExcludeRetainedVariantProperties"),
-        deployment_config=properties.get("DeploymentConfig"),
-    )
-    lifecycle.settle(endpoint, SETTLE_TIMEOUT_S)
-    if endpoint.failure_reason:
-        raise EndpointFailedError(f"Endpoint {name} update failed and was rolled back: {endpoint.failure_reason}")
-    return endpoint
-
-
 # Replaced resources, deleted once the stack operation is done: CloudFormation creates the replacement,
 # updates what depends on it, and deletes the old one in its cleanup phase (moto deletes it first, so an
 # endpoint update that fails would have no old config left to keep serving).
-_REPLACED: list[Callable[[], None]] = []
+def defer_cleanup(account_id: str, region_name: str, delete: Callable[[], None]) -> None:
+    """Run `delete` once the stack operation in `account_id`/`region_name` is done."""
+    backend = backends.cloudformation(account_id, region_name)
+    with _CLEANUP_LOCK:
+        queue: list[Callable[[], None]] = backend.__dict__.setdefault(CLEANUP_ATTRIBUTE, [])
+        queue.append(delete)
 
 
-def _replaced_in_cleanup(resource_class: Any) -> Any:
+def replaced_in_cleanup(resource_class: Any) -> Callable[..., Any]:
+    """An update_from_cloudformation_json that creates the replacement and deletes the original in cleanup."""
+
     def update(
         original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
     ) -> Any:
@@ -115,34 +70,46 @@ def _replaced_in_cleanup(resource_class: Any) -> Any:
             new_resource_name, cloudformation_json, account_id, region_name
         )
         old = original_resource.physical_resource_id
-        _REPLACED.append(
-            lambda: resource_class.delete_from_cloudformation_json(old, cloudformation_json, account_id, region_name)
+        defer_cleanup(
+            account_id,
+            region_name,
+            lambda: resource_class.delete_from_cloudformation_json(old, cloudformation_json, account_id, region_name),
         )
         return replacement
 
-    return staticmethod(update)
+    return update
 
 
-def _clean_up_replaced() -> None:
-    while _REPLACED:
-        _REPLACED.pop(0)()
+def _clean_up_replaced(stack: FakeStack) -> None:
+    backend = backends.cloudformation(stack.account_id, stack.region_name)
+    with _CLEANUP_LOCK:
+        queue: list[Callable[[], None]] = backend.__dict__.setdefault(CLEANUP_ATTRIBUTE, [])
+        due, queue[:] = list(queue), []
+    for delete in due:
+        delete()
 
 
-FAILURES = (EndpointFailedError, ServiceException, _RESTError)
+FAILURES = (ResourceHandlerError, ServiceException, _RESTError)
 
 
 def _failing_as(operation: Any) -> Any:
     """Wrap moto's create/update of one resource so a failure names its logical id."""
 
-    def run(logical_id: str, *args: Any, **kwargs: Any) -> Any:
+    def run(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
+    ) -> Any:
         try:
-            return operation(logical_id, *args, **kwargs)
+            return operation(logical_id, resource_json, resources_map, account_id, region_name)
         except FAILURES as error:
             if isinstance(error, TemplateError) or not enforced("stack-rollback"):
                 raise  # a template error is refused by CreateStack/UpdateStack itself, as on AWS
             raise ResourceFailedError(logical_id, _reason(error)) from error
 
     return run
+
+
+parse_and_create_resource = _failing_as(parsing.parse_and_create_resource)
+parse_and_update_resource = _failing_as(parsing.parse_and_update_resource)
 
 
 def _reason(error: Exception) -> str:
@@ -154,7 +121,7 @@ _original_create_resources = FakeStack.create_resources
 _original_update = FakeStack.update
 
 
-def _create_resources(self: FakeStack) -> None:
+def create_resources(self: FakeStack) -> None:
     try:
         _original_create_resources(self)
     except ResourceFailedError as failure:
@@ -173,11 +140,17 @@ def _create_resources(self: FakeStack) -> None:
         self._add_stack_event("ROLLBACK_COMPLETE")
 
 
-def _update(self: FakeStack, template: str, *args: Any, **kwargs: Any) -> None:
+def update(
+    self: FakeStack,
+    template: str,
+    role_arn: str | None = None,
+    parameters: dict[str, Any] | None = None,
+    tags: dict[str, str] | None = None,
+) -> None:
     previous_template, previous_parameters = self.template, dict(self.resource_map.input_parameters or {})
     try:
-        _original_update(self, template, *args, **kwargs)
-        _clean_up_replaced()
+        _original_update(self, template, role_arn, parameters, tags)
+        _clean_up_replaced(self)
     except ResourceFailedError as failure:
         # The rollback replaces the replaced resources once more, from the previous template; the originals
         # are deleted with everything else after it, once the endpoint serves the rolled-back config.
@@ -187,7 +160,7 @@ def _update(self: FakeStack, template: str, *args: Any, **kwargs: Any) -> None:
         self._parse_template()
         self.resource_map.update(self.template_dict, previous_parameters)
         self.output_map = self._create_output_map()
-        _clean_up_replaced()
+        _clean_up_replaced(self)
         self.status = "UPDATE_ROLLBACK_COMPLETE"
         self._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
 
@@ -234,7 +207,7 @@ def _first_pass(self: Any, template: dict[str, Any], later: set[str]) -> dict[st
     return {**first, "Resources": resources}
 
 
-def _resource_map_update(self: Any, template: dict[str, Any], parameters: Any = None) -> None:
+def resource_map_update(self: Any, template: dict[str, Any], parameters: Any = None) -> None:
     """Update in dependency order, and forget what the template removed: moto keeps a removed resource in its
     map, so adding the same logical id back later would not create it."""
     later = _added_after_modified(self, template, parameters)
@@ -247,14 +220,58 @@ def _resource_map_update(self: Any, template: dict[str, Any], parameters: Any = 
             self._parsed_resources.pop(name)
 
 
-def patch_cloudformation() -> None:
-    parsing.generate_resource_name = _generate_resource_name
-    parsing.parse_and_create_resource = _failing_as(parsing.parse_and_create_resource)
-    parsing.parse_and_update_resource = _failing_as(parsing.parse_and_update_resource)
-    for replaced in (Model, FakeEndpointConfig):
-        replaced.update_from_cloudformation_json = _replaced_in_cleanup(replaced)  # type: ignore[method-assign]
-    FakeEndpoint.create_from_cloudformation_json = staticmethod(_create_endpoint)  # type: ignore[method-assign]
-    FakeEndpoint.update_from_cloudformation_json = staticmethod(_update_endpoint)  # type: ignore[method-assign]
-    parsing.ResourceMap.update = _resource_map_update  # type: ignore[method-assign]
-    FakeStack.create_resources = _create_resources  # type: ignore[method-assign]
-    FakeStack.update = _update  # type: ignore[method-assign]
+_original_resolve_update_parameters = CloudFormationBackend._resolve_update_parameters
+
+
+def resolve_update_parameters(self: Any, instance: Any, incoming_params: list[dict[str, str]]) -> dict[str, str]:
+    """`UsePreviousValue` of a parameter never recorded is left out, so the template's default applies."""
+    if not enforced("cfn-previous-parameters"):
+        resolved: dict[str, str] = _original_resolve_update_parameters(self, instance, incoming_params)
+        return resolved
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in incoming_params if "ParameterValue" in p}
+    for parameter in incoming_params:
+        key = parameter["ParameterKey"]
+        if parameter.get("UsePreviousValue", False) and key in instance.parameters:
+            parameters[key] = instance.parameters[key]
+    return parameters
+
+
+_original_build_resource_diff = parsing.ResourceMap.build_resource_diff
+
+
+def build_resource_diff(self: Any, other_template: dict[str, Any], parameters: Any = None) -> dict[str, Any]:
+    """moto's diff, plus every resource that references a modified one, in template order."""
+    actions: dict[str, Any] = _original_build_resource_diff(self, other_template, parameters)
+    if not enforced("cfn-update-dependents"):
+        return actions
+    resources = other_template["Resources"]
+    modified = set(actions["Modify"])
+    changed = True
+    while changed:
+        dependents = {
+            name
+            for name, body in resources.items()
+            if name in self._parsed_resources and name not in modified and references(body) & modified
+        }
+        modified |= dependents
+        changed = bool(dependents)
+    actions["Modify"] = [name for name in resources if name in modified]
+    return actions
+
+
+_original_delete_stack = CloudFormationBackend.delete_stack
+
+
+def delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
+    """A resource CloudFormation cannot delete fails the delete, and the stack stays (DELETE_FAILED)."""
+    stacks = dict(self.stacks)
+    try:
+        _original_delete_stack(self, name_or_stack_id)
+    except (ResourceHandlerError, ServiceException, _RESTError) as error:
+        if not enforced("cfn-delete-failed"):
+            raise
+        for stack_id, stack in stacks.items():
+            if stack_id not in self.stacks:  # the one moto popped before failing
+                stack.status = "DELETE_FAILED"
+                stack._add_stack_event("DELETE_FAILED", resource_status_reason=str(error))
+                self.stacks[stack_id] = stack
