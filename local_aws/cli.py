@@ -70,11 +70,13 @@ def _up(args: argparse.Namespace, config: LocalAwsConfig) -> int:
 
 def _check_moto() -> None:
     """Refuse, in one line, to start a control plane over a moto the patch registry does not fit."""
-    from local_aws.patches import PatchError, check
-
     try:
-        check()
-    except PatchError as error:
+        from local_aws import patches
+    except (ImportError, AttributeError) as error:  # a name the local AWS imports from moto is gone
+        raise LocalAwsError(f"local AWS refuses to start: moto does not fit: {error}") from error
+    try:
+        patches.check()
+    except patches.PatchError as error:
         raise LocalAwsError(str(error)) from error
 
 

@@ -27,7 +27,7 @@ from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, Model, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
-from local_aws.strict import autoscaling, cloudwatch, kms, s3, transform_jobs
+from local_aws.strict import autoscaling, cloudwatch, kms, originals, s3, transform_jobs
 from local_aws.strict.cloudformation import change_sets, stacks
 from local_aws.strict.iam import authorization
 from local_aws.strict.iam import resources as iam_resources
@@ -175,6 +175,8 @@ def install(patches: Iterable[Patch] = PATCHES, version: str | None = None) -> N
     check(rows, version)
     for patch in rows:
         if not installed(patch):
+            if patch.kind != ADDED:
+                originals.keep(patch.target, patch.attribute)
             replacement: Any = staticmethod(patch.replacement) if patch.kind == STATIC else patch.replacement
             setattr(patch.target, patch.attribute, replacement)
     parsing.get_model_map.cache_clear()

@@ -11,8 +11,7 @@ from moto.s3.models import FakeBucket
 from local_aws.rules import enforced
 from local_aws.strict import backends
 from local_aws.strict.cloudformation.stacks import ResourceHandlerError
-
-_original_delete_bucket = FakeBucket.delete_from_cloudformation_json
+from local_aws.strict.originals import original
 
 
 class BucketNotEmptyError(ResourceHandlerError):
@@ -21,7 +20,9 @@ class BucketNotEmptyError(ResourceHandlerError):
 
 def delete_bucket(resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
     if not enforced("cfn-delete-failed"):
-        _original_delete_bucket(resource_name, cloudformation_json, account_id, region_name)
+        original(FakeBucket, "delete_from_cloudformation_json")(
+            resource_name, cloudformation_json, account_id, region_name
+        )
         return
     backend = backends.s3(account_id, region_name)
     if backend.get_bucket(resource_name).keys:

@@ -21,6 +21,7 @@ from moto.core.exceptions import _RESTError
 
 from local_aws.rules import enforced
 from local_aws.strict.cloudformation.template import references
+from local_aws.strict.originals import original
 
 SSM_TYPE = "AWS::SSM::Parameter::Value"
 EVERY_PROPERTY = frozenset({"*"})
@@ -77,14 +78,9 @@ def replacement(resource_type: str, old: dict[str, Any], new: dict[str, Any], ch
     return "False"
 
 
-_original_diff = ChangeSet.diff
-_original_execute_change_set = CloudFormationBackend.execute_change_set
-_original_delete_change_set = CloudFormationBackend.delete_change_set
-
-
 def diff(self: ChangeSet) -> Any:
     if not enforced("cfn-change-sets"):
-        return _original_diff(self)
+        return original(ChangeSet, "diff")(self)
     actions = self.stack.resource_map.build_change_set_actions(self.template_dict)
     current = self.stack.template_dict.get("Resources", {}) if self.stack.template_dict else {}
     new = self.template_dict.get("Resources", {})
@@ -100,7 +96,7 @@ def diff(self: ChangeSet) -> Any:
 
 def execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
     if not enforced("cfn-change-sets"):
-        _original_execute_change_set(self, change_set_name, stack_name)
+        original(CloudFormationBackend, "execute_change_set")(self, change_set_name, stack_name)
         return
     change_set = self.describe_change_set(change_set_name)
     if change_set is None or change_set.execution_status != "AVAILABLE":
@@ -148,23 +144,22 @@ class ChangeSetNotFoundError(_RESTError):
     code = 404
 
 
-_original_describe_change_set = CloudFormationBackend.describe_change_set
-
-
 def describe_change_set(self: CloudFormationBackend, change_set_name: str) -> ChangeSet | None:
-    if not enforced("cfn-change-sets"):
-        return _original_describe_change_set(self, change_set_name)
+    describe = original(CloudFormationBackend, "describe_change_set")
     try:
-        return _original_describe_change_set(self, change_set_name)
+        found: ChangeSet | None = describe(self, change_set_name)
     except ValidationError as error:
+        if not enforced("cfn-change-sets"):
+            raise
         raise ChangeSetNotFoundError("ChangeSetNotFound", f"ChangeSet [{change_set_name}] does not exist") from error
+    return found
 
 
 def delete_change_set(self: CloudFormationBackend, change_set_name: str) -> None:
     """Succeeds for a change set that does not exist, as AWS does (the CDK CLI relies on it before each
     deploy); moto fails with an UnboundLocalError."""
     if not enforced("cfn-change-sets"):
-        _original_delete_change_set(self, change_set_name)
+        original(CloudFormationBackend, "delete_change_set")(self, change_set_name)
         return
     for change_set_id, change_set in list(self.change_sets.items()):
         if change_set_name in (change_set_id, change_set.change_set_name):

@@ -34,6 +34,7 @@ from moto.core.exceptions import ServiceException, _RESTError
 from local_aws.rules import enforced
 from local_aws.strict import backends
 from local_aws.strict.cloudformation.template import references
+from local_aws.strict.originals import original
 
 CLEANUP_ATTRIBUTE = "local_aws_cleanup"  # on moto's CloudFormation backend: the replaced resources to delete
 _CLEANUP_LOCK = threading.Lock()  # the server is threaded: requests append and drain concurrently
@@ -92,14 +93,14 @@ def _clean_up_replaced(stack: FakeStack) -> None:
 FAILURES = (ResourceHandlerError, ServiceException, _RESTError)
 
 
-def _failing_as(operation: Any) -> Any:
-    """Wrap moto's create/update of one resource so a failure names its logical id."""
+def _failing_as(operation: str) -> Callable[..., Any]:
+    """Wrap moto's `parsing.<operation>` of one resource so a failure names its logical id."""
 
     def run(
         logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
     ) -> Any:
         try:
-            return operation(logical_id, resource_json, resources_map, account_id, region_name)
+            return original(parsing, operation)(logical_id, resource_json, resources_map, account_id, region_name)
         except FAILURES as error:
             if isinstance(error, TemplateError) or not enforced("stack-rollback"):
                 raise  # a template error is refused by CreateStack/UpdateStack itself, as on AWS
@@ -108,8 +109,8 @@ def _failing_as(operation: Any) -> Any:
     return run
 
 
-parse_and_create_resource = _failing_as(parsing.parse_and_create_resource)
-parse_and_update_resource = _failing_as(parsing.parse_and_update_resource)
+parse_and_create_resource = _failing_as("parse_and_create_resource")
+parse_and_update_resource = _failing_as("parse_and_update_resource")
 
 
 def _reason(error: Exception) -> str:
@@ -117,13 +118,9 @@ def _reason(error: Exception) -> str:
     return f'Resource handler returned message: "{message}"'
 
 
-_original_create_resources = FakeStack.create_resources
-_original_update = FakeStack.update
-
-
 def create_resources(self: FakeStack) -> None:
     try:
-        _original_create_resources(self)
+        original(FakeStack, "create_resources")(self)
     except ResourceFailedError as failure:
         self._add_stack_event("CREATE_FAILED", resource_status_reason=f"{failure.logical_id}: {failure.reason}")
         self._add_stack_event(
@@ -149,7 +146,7 @@ def update(
 ) -> None:
     previous_template, previous_parameters = self.template, dict(self.resource_map.input_parameters or {})
     try:
-        _original_update(self, template, role_arn, parameters, tags)
+        original(FakeStack, "update")(self, template, role_arn, parameters, tags)
         _clean_up_replaced(self)
     except ResourceFailedError as failure:
         # The rollback replaces the replaced resources once more, from the previous template; the originals
@@ -163,9 +160,6 @@ def update(
         _clean_up_replaced(self)
         self.status = "UPDATE_ROLLBACK_COMPLETE"
         self._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
-
-
-_original_resource_map_update = parsing.ResourceMap.update
 
 
 def _depends_on(body: dict[str, Any]) -> set[str]:
@@ -212,21 +206,20 @@ def resource_map_update(self: Any, template: dict[str, Any], parameters: Any = N
     map, so adding the same logical id back later would not create it."""
     later = _added_after_modified(self, template, parameters)
     if later:
-        _original_resource_map_update(self, _first_pass(self, template, later), parameters)
-    _original_resource_map_update(self, template, parameters)
+        original(parsing.ResourceMap, "update")(self, _first_pass(self, template, later), parameters)
+    original(parsing.ResourceMap, "update")(self, template, parameters)
     resources, declared = template.get("Resources", {}), template.get("Parameters", {})
     for name, parsed in list(self._parsed_resources.items()):
         if name not in resources and name not in declared and not isinstance(parsed, str | list | dict):
             self._parsed_resources.pop(name)
 
 
-_original_resolve_update_parameters = CloudFormationBackend._resolve_update_parameters
-
-
 def resolve_update_parameters(self: Any, instance: Any, incoming_params: list[dict[str, str]]) -> dict[str, str]:
     """`UsePreviousValue` of a parameter never recorded is left out, so the template's default applies."""
     if not enforced("cfn-previous-parameters"):
-        resolved: dict[str, str] = _original_resolve_update_parameters(self, instance, incoming_params)
+        resolved: dict[str, str] = original(CloudFormationBackend, "_resolve_update_parameters")(
+            self, instance, incoming_params
+        )
         return resolved
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in incoming_params if "ParameterValue" in p}
     for parameter in incoming_params:
@@ -236,12 +229,9 @@ def resolve_update_parameters(self: Any, instance: Any, incoming_params: list[di
     return parameters
 
 
-_original_build_resource_diff = parsing.ResourceMap.build_resource_diff
-
-
 def build_resource_diff(self: Any, other_template: dict[str, Any], parameters: Any = None) -> dict[str, Any]:
     """moto's diff, plus every resource that references a modified one, in template order."""
-    actions: dict[str, Any] = _original_build_resource_diff(self, other_template, parameters)
+    actions: dict[str, Any] = original(parsing.ResourceMap, "build_resource_diff")(self, other_template, parameters)
     if not enforced("cfn-update-dependents"):
         return actions
     resources = other_template["Resources"]
@@ -259,14 +249,11 @@ def build_resource_diff(self: Any, other_template: dict[str, Any], parameters: A
     return actions
 
 
-_original_delete_stack = CloudFormationBackend.delete_stack
-
-
 def delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
     """A resource CloudFormation cannot delete fails the delete, and the stack stays (DELETE_FAILED)."""
     stacks = dict(self.stacks)
     try:
-        _original_delete_stack(self, name_or_stack_id)
+        original(CloudFormationBackend, "delete_stack")(self, name_or_stack_id)
     except (ResourceHandlerError, ServiceException, _RESTError) as error:
         if not enforced("cfn-delete-failed"):
             raise

@@ -15,14 +15,14 @@ from moto.iam.models import ManagedPolicy
 
 from local_aws.rules import enforced
 from local_aws.strict import backends
-
-_original_delete = ManagedPolicy.delete_from_cloudformation_json
-_original_update = ManagedPolicy.update_from_cloudformation_json
+from local_aws.strict.originals import original
 
 
 def delete_managed_policy(resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
     if not enforced("cfn-managed-policy-delete"):
-        _original_delete(resource_name, cloudformation_json, account_id, region_name)
+        original(ManagedPolicy, "delete_from_cloudformation_json")(
+            resource_name, cloudformation_json, account_id, region_name
+        )
         return
     backend = backends.iam(account_id, region_name)
     policy_arn = resource_name  # the physical id of a managed policy is its ARN
@@ -36,7 +36,9 @@ def replace_managed_policy(
     original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
 ) -> Any:
     if not enforced("cfn-managed-policy-update"):
-        return _original_update(original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+        return original(ManagedPolicy, "update_from_cloudformation_json")(
+            original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        )
     delete_managed_policy(original_resource.arn, cloudformation_json, account_id, region_name)
     return ManagedPolicy.create_from_cloudformation_json(
         new_resource_name, cloudformation_json, account_id, region_name

@@ -21,6 +21,7 @@ from moto.sagemaker.utils import arn_formatter as moto_arn_formatter
 from local_aws.rules import enforced
 from local_aws.strict import backends
 from local_aws.strict.cloudformation.stacks import ResourceHandlerError
+from local_aws.strict.originals import original
 from local_aws.strict.sagemaker import lifecycle
 from local_aws.strict.sagemaker.provisioning import Fleet, failure_reason
 from local_aws.strict.sagemaker.validation import (
@@ -53,9 +54,6 @@ def _validated(check: Any, *args: Any) -> None:
         raise ValidationError(message=str(error)) from error
 
 
-_original_create_endpoint_config = SageMakerModelBackend.create_endpoint_config
-
-
 def create_endpoint_config(  # noqa: PLR0917  # moto's parameters, by moto's names
     self: SageMakerModelBackend,
     endpoint_config_name: str,
@@ -72,7 +70,7 @@ def create_endpoint_config(  # noqa: PLR0917  # moto's parameters, by moto's nam
     _validated(check_shadow_variants, variants, shadows)
     every = [*variants, *shadows]
     _validated(check_endpoint_config, every, kms_key_id, data_capture_config, exists)
-    config = _original_create_endpoint_config(
+    config: FakeEndpointConfig = original(SageMakerModelBackend, "create_endpoint_config")(
         self,
         endpoint_config_name=endpoint_config_name,
         production_variants=production_variants,
@@ -270,50 +268,43 @@ def create_endpoint_response(self: SageMakerResponse) -> Any:
     return ActionResult({"EndpointArn": endpoint.arn})
 
 
-_original_resource_from_arn = SageMakerModelBackend._get_resource_from_arn
-
-
 def resource_from_arn(self: SageMakerModelBackend, arn: str) -> Any:
-    """Lower-case ARNs still find resources named in mixed case (SageMaker names are case-insensitive)."""
+    """Lower-case ARNs still find resources named in mixed case (SageMaker names are case-insensitive), and a
+    resource that does not exist is a ValidationError, as moto means it to be (its lookup returns None, and
+    AddTags, ListTags and DeleteTags then fail with an internal error)."""
     kind, _, name = arn.rsplit(":", maxsplit=1)[-1].partition("/")
-    if kind in backends.SAGEMAKER_COLLECTIONS:
-        found = backends.find_sagemaker(self, kind, name)
-        if found is not None:
-            return found
-    return _original_resource_from_arn(self, arn)
-
-
-_original_describe_endpoint = SageMakerModelBackend.describe_endpoint
-_original_list_endpoints = SageMakerModelBackend.list_endpoints
-_original_delete_model = SageMakerModelBackend.delete_model
-_original_delete_endpoint_config = SageMakerModelBackend.delete_endpoint_config
-_original_delete_endpoint = SageMakerModelBackend.delete_endpoint
+    found = backends.find_sagemaker(self, kind, name) if kind in backends.SAGEMAKER_COLLECTIONS else None
+    if found is None:
+        found = original(SageMakerModelBackend, "_get_resource_from_arn")(self, arn)
+    if found is None:
+        raise ValidationError(message=f"Could not find {kind} with name {name}")
+    return found
 
 
 def describe_endpoint(self: SageMakerModelBackend, endpoint_name: str) -> dict[str, Any]:
     if endpoint_name in self.endpoints:
         lifecycle.advance(self.endpoints[endpoint_name])
-    described: dict[str, Any] = _original_describe_endpoint(self, endpoint_name)
+    described: dict[str, Any] = original(SageMakerModelBackend, "describe_endpoint")(self, endpoint_name)
     return described
 
 
 def list_endpoints(self: SageMakerModelBackend, *args: Any, **kwargs: Any) -> Any:
     for endpoint in list(self.endpoints.values()):
         lifecycle.advance(endpoint)
-    return _original_list_endpoints(self, *args, **kwargs)
+    return original(SageMakerModelBackend, "list_endpoints")(self, *args, **kwargs)
 
 
 # Deletes find a resource by its name in any case: CloudFormation deletes by the (lower-case) ARN's name.
 def delete_model(self: SageMakerModelBackend, model_name: str) -> None:
-    _original_delete_model(self, backends.stored_name(self._models, model_name) or model_name)
+    original(SageMakerModelBackend, "delete_model")(self, backends.stored_name(self._models, model_name) or model_name)
 
 
 def delete_endpoint_config(self: SageMakerModelBackend, endpoint_config_name: str) -> None:
     stored = backends.stored_name(self.endpoint_configs, endpoint_config_name)
-    _original_delete_endpoint_config(self, stored or endpoint_config_name)
+    original(SageMakerModelBackend, "delete_endpoint_config")(self, stored or endpoint_config_name)
 
 
 def delete_endpoint(self: SageMakerModelBackend, endpoint_name: str) -> None:
     stored = backends.stored_name(self.endpoints, endpoint_name) or endpoint_name
-    _original_delete_endpoint(self, stored)
+    original(SageMakerModelBackend, "delete_endpoint")(self, stored)
     lifecycle.forget(stored)

@@ -21,6 +21,7 @@ from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, Model
 from local_aws.rules import enforced
 from local_aws.strict import backends
 from local_aws.strict.cloudformation.stacks import replaced_in_cleanup
+from local_aws.strict.originals import original
 from local_aws.strict.sagemaker import lifecycle
 from local_aws.strict.sagemaker.backend import (
     EndpointFailedError,
@@ -41,22 +42,16 @@ def sagemaker_generated_name(logical_id: str) -> str:
     return f"{logical_id[: SAGEMAKER_NAME_LIMIT - SUFFIX_LENGTH - 1]}-{suffix}"
 
 
-_original_generate_resource_name = parsing.generate_resource_name
-
-
 def generate_resource_name(resource_type: str, stack_name: str, logical_id: str) -> str:
     if resource_type in SAGEMAKER_NAMED_BY_LOGICAL_ID and enforced("cfn-sagemaker-names"):
         return sagemaker_generated_name(logical_id)
-    name: str = _original_generate_resource_name(resource_type, stack_name, logical_id)
+    name: str = original(parsing, "generate_resource_name")(resource_type, stack_name, logical_id)
     return name
-
-
-_original_endpoint_name_type = FakeEndpoint.cloudformation_name_type
 
 
 def endpoint_name_property() -> str:
     """The property CloudFormation names an AWS::SageMaker::Endpoint by."""
-    return "EndpointName" if enforced("cfn-endpoint-name") else _original_endpoint_name_type()
+    return "EndpointName" if enforced("cfn-endpoint-name") else original(FakeEndpoint, "cloudformation_name_type")()
 
 
 def endpoint_from_template(
