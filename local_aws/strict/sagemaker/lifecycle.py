@@ -86,7 +86,9 @@ def settle(endpoint: FakeEndpoint, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         advance(endpoint)
-        if endpoint.endpoint_name not in _TRANSITIONS:
+        with _LOCK:
+            settled = endpoint.endpoint_name not in _TRANSITIONS
+        if settled:
             return
         time.sleep(POLL_S)
 
