@@ -72,11 +72,10 @@ def _class_name(target: type) -> str:
 
 
 def _rows() -> tuple[Patch, ...]:
-    cfn, sm = "cloudformation", "sagemaker"
     return (
         # CloudFormation: stacks and change sets
         Patch(parsing, "parse_and_create_resource", stacks.parse_and_create_resource, FUNCTION, "stack-rollback",
-              f"a failed resource names its logical id; the {cfn} stack rolls back instead of the call failing"),
+              "a failed resource names its logical id; the stack rolls back instead of the call failing"),
         Patch(parsing, "parse_and_update_resource", stacks.parse_and_update_resource, FUNCTION, "stack-rollback",
               "as above, for updates"),
         Patch(FakeStack, "create_resources", stacks.create_resources, METHOD, "stack-rollback",
@@ -113,7 +112,7 @@ def _rows() -> tuple[Patch, ...]:
         Patch(FakeEndpoint, "cloudformation_name_type", sagemaker_resources.endpoint_name_property, STATIC,
               "cfn-endpoint-name", "moto ignores EndpointName and invents a name"),
         Patch(FakeEndpoint, "create_from_cloudformation_json", sagemaker_resources.endpoint_from_template, STATIC,
-              "model-health-check", f"created as CreateEndpoint does; {cfn} waits for InService or fails"),
+              "model-health-check", "created as CreateEndpoint does; CloudFormation waits for InService or fails"),
         Patch(FakeEndpoint, "update_from_cloudformation_json", sagemaker_resources.endpoint_update_from_template,
               STATIC, "retain-variant-properties", "UpdateEndpoint in place; moto deletes and recreates"),
         Patch(FakeEndpointConfig, "create_from_cloudformation_json", sagemaker_resources.endpoint_config_from_template,
@@ -125,15 +124,15 @@ def _rows() -> tuple[Patch, ...]:
               "stack-rollback", "the replaced Model is deleted in cleanup, after the endpoint moved off it"),
         # SageMaker
         Patch(sagemaker_models, "arn_formatter", sagemaker.arn_formatter, FUNCTION, "sagemaker-arn-lower-case",
-              f"{sm} ARNs carry model, endpoint-config and endpoint names in lower case"),
+              "SageMaker ARNs carry model, endpoint-config and endpoint names in lower case"),
         Patch(SageMakerModelBackend, "_get_resource_from_arn", sagemaker.resource_from_arn, METHOD,
               "sagemaker-arn-lower-case", "a lower-case ARN finds a resource named in mixed case"),
         Patch(SageMakerModelBackend, "delete_model", sagemaker.delete_model, METHOD, "sagemaker-arn-lower-case",
-              f"{cfn} deletes by the lower-case ARN's name"),
+              "CloudFormation deletes by the lower-case ARN's name"),
         Patch(SageMakerModelBackend, "delete_endpoint_config", sagemaker.delete_endpoint_config, METHOD,
-              "sagemaker-arn-lower-case", f"{cfn} deletes by the lower-case ARN's name"),
+              "sagemaker-arn-lower-case", "CloudFormation deletes by the lower-case ARN's name"),
         Patch(SageMakerModelBackend, "delete_endpoint", sagemaker.delete_endpoint, METHOD, "sagemaker-arn-lower-case",
-              f"{cfn} deletes by the lower-case ARN's name; the endpoint's pending transitions go with it"),
+              "CloudFormation deletes by the lower-case ARN's name; pending transitions go with it"),
         Patch(FakeEndpointConfig, "validate_instance_type", sagemaker.validate_instance_type, METHOD,
               "instance-type-enum", "moto's own instance-type list is outdated; botocore's is checked instead"),
         Patch(SageMakerModelBackend, "create_endpoint_config", sagemaker.create_endpoint_config, METHOD,
