@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _up(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     already = {name for name, pid in read_pids(config).items() if alive(pid)}
+    if "control-plane" not in already:
+        _check_moto()
     pids = start(config, config.client_environment())
     state = "already up, reused" if already >= set(pids) else "up"
     print(
@@ -65,6 +67,18 @@ def _up(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     )
     print(f'point tools at it with: eval "$({PROGRAM} env)"')
     return 0
+
+
+def _check_moto() -> None:
+    """Refuse, in one line, to start a control plane over a moto the patch registry does not fit."""
+    try:
+        from local_aws import patches
+    except (ImportError, AttributeError) as error:  # a name the local AWS imports from moto is gone
+        raise LocalAwsError(f"local AWS refuses to start: moto does not fit: {error}") from error
+    try:
+        patches.check()
+    except patches.PatchError as error:
+        raise LocalAwsError(str(error)) from error
 
 
 def _down(args: argparse.Namespace, config: LocalAwsConfig) -> int:
@@ -136,8 +150,8 @@ def _example_row(build_dir: Path) -> tuple[Path, dict[str, str]]:
 
 
 def _serve(args: argparse.Namespace, config: LocalAwsConfig) -> int:
+    from local_aws.kmeans import KMeansPredictor
     from local_aws.runtime.app import ContainerApi
-    from local_aws.runtime.predictor import KMeansPredictor
     from model_build import ndarray
     from model_build.errors import BuildError
 

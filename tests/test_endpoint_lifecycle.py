@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from contract.stack import STACK_BASE_NAME
-from local_aws.runtime.predictor import KMeansPredictor
+from local_aws.kmeans import KMeansPredictor
 from model_build.cli import main as build_model
 from model_build.reference import ReferenceSet
 from tests.conftest import RunningLocalAws, started_local_aws

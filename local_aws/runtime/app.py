@@ -13,12 +13,12 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from local_aws.config import ACCOUNT_ID, REGION
+from local_aws.kmeans import KMeansPredictor
 from local_aws.runtime.asynchronous import AsyncInvocations, AsyncRequest, accepted_request
 from local_aws.runtime.authorizer import ControlPlaneAuthorizer
 from local_aws.runtime.capture import DataCapture, Exchange
 from local_aws.runtime.formats import parse_rows, render, response_type
 from local_aws.runtime.network import NetworkEmulation
-from local_aws.runtime.predictor import KMeansPredictor
 from local_aws.runtime.resolver import Endpoint, EndpointResolver, ModelNotLoadableError, Variant
 from local_aws.runtime.serverless import Refusal, ServerlessGate
 from local_aws.runtime.shadow import MirroredRequest, ShadowMirror

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from local_aws.runtime.predictor import Predictions
+from local_aws.kmeans import Predictions
 from wire.answers import encode_answers
 from wire.errors import PayloadError, UnsupportedMediaTypeError
 from wire.media_types import JSON, RESPONSE_TYPES, media_type

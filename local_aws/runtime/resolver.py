@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 from botocore.exceptions import ClientError
 
 from aws_facts.payloads import REAL_TIME_BODY_LIMIT, SERVERLESS_BODY_LIMIT
-from local_aws.runtime.predictor import KMeansPredictor
+from local_aws.kmeans import KMeansPredictor
 from model_build.errors import BuildError
 
 ENDPOINT_TTL_S = 1.0  # how soon a new deploy is seen; the artifact itself is cached by ETag

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from local_aws.strict.rules import enforced
+from local_aws.rules import enforced
 
 COLD_STARTS_VARIABLE = "LOCAL_AWS_SERVERLESS_COLD_STARTS"
 DEFAULT_COLD_STARTS = 1

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.applicationautoscaling.models import applicationautoscaling_backends
-from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
+
+from local_aws.strict import backends
 
 
 class ScalableTarget(CloudFormationModel):
@@ -36,7 +36,7 @@ class ScalableTarget(CloudFormationModel):
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
     ) -> ScalableTarget:
         properties = cloudformation_json["Properties"]
-        applicationautoscaling_backends[account_id][region_name].register_scalable_target(
+        backends.autoscaling(account_id, region_name).register_scalable_target(
             namespace=properties["ServiceNamespace"],
             r_id=properties["ResourceId"],
             dimension=properties["ScalableDimension"],
@@ -58,11 +58,6 @@ class ScalableTarget(CloudFormationModel):
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
     ) -> None:
         properties = cloudformation_json["Properties"]
-        applicationautoscaling_backends[account_id][region_name].deregister_scalable_target(
+        backends.autoscaling(account_id, region_name).deregister_scalable_target(
             properties["ServiceNamespace"], properties["ResourceId"], properties["ScalableDimension"]
         )
-
-
-def patch_autoscaling() -> None:
-    """Make moto's CloudFormation see the class above (its type map is computed once and cached)."""
-    parsing.get_model_map.cache_clear()

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.cloudformation import parsing
-from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
+
+from local_aws.strict import backends
 
 
 class AlarmResource(CloudFormationModel):
@@ -47,7 +47,7 @@ class AlarmResource(CloudFormationModel):
         properties = cloudformation_json["Properties"]
         statistic = properties.get("Statistic")
         extended = properties.get("ExtendedStatistic")
-        alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+        alarm = backends.cloudwatch(account_id, region_name).put_metric_alarm(
             name=resource_name,
             namespace=properties.get("Namespace", ""),
             metric_name=properties.get("MetricName", ""),
@@ -75,9 +75,4 @@ class AlarmResource(CloudFormationModel):
     def delete_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
     ) -> None:
-        cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
-
-
-def patch_cloudwatch() -> None:
-    """Make moto's CloudFormation see the class above (its type map is computed once and cached)."""
-    parsing.get_model_map.cache_clear()
+        backends.cloudwatch(account_id, region_name).delete_alarms([resource_name])

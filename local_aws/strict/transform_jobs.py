@@ -23,8 +23,9 @@ from aws_facts.payloads import TRANSFORM_DEFAULT_PAYLOAD_MB as DEFAULT_PAYLOAD_M
 from aws_facts.payloads import TRANSFORM_MAX_PAYLOAD_MB as MAX_PAYLOAD_MB
 from local_aws.jobs import engine
 from local_aws.jobs.logs import TRANSFORM_JOBS
-from local_aws.strict.provisioning import role_may
-from local_aws.strict.rules import enforced
+from local_aws.rules import enforced
+from local_aws.strict import originals
+from local_aws.strict.sagemaker.provisioning import role_may
 from local_aws.transform.job import TransformJobType
 from local_aws.transform.jsonpath import JsonPathError, parse
 from wire.media_types import CSV
@@ -64,9 +65,6 @@ def _family(media_type: str) -> str:
     return "csv" if media_type == CSV else "json"
 
 
-_original_create = SageMakerModelBackend.create_transform_job
-
-
 def create_transform_job(self: SageMakerModelBackend, **kwargs: Any) -> FakeTransformJob:
     request = {
         "ModelName": kwargs["model_name"],
@@ -77,7 +75,8 @@ def create_transform_job(self: SageMakerModelBackend, **kwargs: Any) -> FakeTran
         "TransformOutput": kwargs["transform_output"],
     }
     check_transform_job(request, kwargs["model_name"] in self._models)
-    job: FakeTransformJob = _original_create(self, **kwargs)
+    create = originals.original(SageMakerModelBackend, "create_transform_job")
+    job: FakeTransformJob = create(self, **kwargs)
     job.max_payload_in_mb = kwargs.get("max_payload_in_mb") or DEFAULT_PAYLOAD_MB
     job.batch_strategy = kwargs.get("batch_strategy") or "MultiRecord"
     model = self._models[job.model_name]
@@ -89,15 +88,10 @@ def _role_may(model: Any, action: str, resource: str) -> str | None:
     return role_may(model, action, resource) if enforced("transform-execution-role") else None
 
 
-def _stop_transform_job_response(self: SageMakerResponse) -> Any:
+def stop_transform_job_response(self: SageMakerResponse) -> Any:
     name = self._get_param("TransformJobName")
     job = self.sagemaker_backend.transform_jobs.get(name)
     if job is None:
         raise ValidationError(message=f"Could not find transform job '{name}'.")
     engine.request_stop(TRANSFORM_JOBS, name)
     return EmptyResult()
-
-
-def patch_transform_jobs() -> None:
-    SageMakerModelBackend.create_transform_job = create_transform_job  # type: ignore[method-assign, assignment]
-    SageMakerResponse.stop_transform_job = _stop_transform_job_response  # type: ignore[attr-defined]

@@ -21,9 +21,9 @@ from aws_facts.payloads import MB
 from local_aws.jobs.channels import s3_client, split_s3_uri
 from local_aws.jobs.instance import Instance
 from local_aws.jobs.lifecycle import JobFailedError, JobStoppedError
+from local_aws.kmeans import KMeansPredictor
+from local_aws.rules import enforced
 from local_aws.runtime.formats import parse_rows, render
-from local_aws.runtime.predictor import KMeansPredictor
-from local_aws.strict.rules import enforced
 from local_aws.transform.jsonpath import JsonPath, JsonPathError, parse
 from recordio.framing import FramingError, read_frames
 from wire.errors import PayloadError

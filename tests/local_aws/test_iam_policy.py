@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from local_aws.strict.iam_policy import AuthorizationRequest, Decision, PolicyError, evaluate, glob_matches
+from local_aws.strict.iam.policy import AuthorizationRequest, Decision, PolicyError, evaluate, glob_matches
 
 BUCKET_OBJECT = "arn:aws:s3:::reports/2026/q4.csv"
 

@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from local_aws.strict.rules import RELAX_VARIABLE, RULES
+from local_aws.rules import RELAX_VARIABLE, RULES
 from tests.conftest import REPO_ROOT
 
 ROW = re.compile(r"^\| `(?P<rule>[a-z0-9-]+)` \| (?P<what>[^|]+) \| (?P<source>[^|]+) \| `(?P<test>[^`]+)` \|$")

@@ -10,8 +10,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from local_aws.kmeans import Predictions
 from local_aws.runtime.formats import parse_rows, render
-from local_aws.runtime.predictor import Predictions
 from wire.answers import read_answers
 from wire.media_types import REQUEST_TYPES, RESPONSE_TYPES
 from wire.requests import batches, encode_request

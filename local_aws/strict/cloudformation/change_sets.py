@@ -19,7 +19,9 @@ from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
 from moto.core.exceptions import _RESTError
 
-from local_aws.strict.template import references
+from local_aws.rules import enforced
+from local_aws.strict.cloudformation.template import references
+from local_aws.strict.originals import original
 
 SSM_TYPE = "AWS::SSM::Parameter::Value"
 EVERY_PROPERTY = frozenset({"*"})
@@ -76,7 +78,9 @@ def replacement(resource_type: str, old: dict[str, Any], new: dict[str, Any], ch
     return "False"
 
 
-def _diff(self: ChangeSet) -> list[ResourceChange]:
+def diff(self: ChangeSet) -> Any:
+    if not enforced("cfn-change-sets"):
+        return original(ChangeSet, "diff")(self)
     actions = self.stack.resource_map.build_change_set_actions(self.template_dict)
     current = self.stack.template_dict.get("Resources", {}) if self.stack.template_dict else {}
     new = self.template_dict.get("Resources", {})
@@ -90,7 +94,10 @@ def _diff(self: ChangeSet) -> list[ResourceChange]:
     return changes
 
 
-def _execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
+def execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
+    if not enforced("cfn-change-sets"):
+        original(CloudFormationBackend, "execute_change_set")(self, change_set_name, stack_name)
+        return
     change_set = self.describe_change_set(change_set_name)
     if change_set is None or change_set.execution_status != "AVAILABLE":
         raise ValidationError(stack_name, message=f"ChangeSet [{change_set_name}] cannot be executed in its state")
@@ -120,7 +127,7 @@ def _execute_change_set(self: CloudFormationBackend, change_set_name: str, stack
 def _without_previous_ssm_values(stack: Stack, change_set: ChangeSet) -> dict[str, str]:
     """moto's CreateChangeSet turns `UsePreviousValue` of an SSM-typed parameter (the CDK's BootstrapVersion)
     into the value it resolved to, which moto would then look up as a parameter name; left out, the template's
-    default (the SSM parameter's name) resolves again, as on AWS (control_plane.py gap 2 for UpdateStack)."""
+    default (the SSM parameter's name) resolves again, as on AWS (rule cfn-previous-parameters for UpdateStack)."""
     declared = change_set.template_dict.get("Parameters", {})
     previous = stack.stack_parameters
     return {
@@ -137,26 +144,23 @@ class ChangeSetNotFoundError(_RESTError):
     code = 404
 
 
-_original_describe_change_set = CloudFormationBackend.describe_change_set
-
-
-def _describe_change_set(self: CloudFormationBackend, change_set_name: str) -> ChangeSet | None:
+def describe_change_set(self: CloudFormationBackend, change_set_name: str) -> ChangeSet | None:
+    describe = original(CloudFormationBackend, "describe_change_set")
     try:
-        return _original_describe_change_set(self, change_set_name)
+        found: ChangeSet | None = describe(self, change_set_name)
     except ValidationError as error:
+        if not enforced("cfn-change-sets"):
+            raise
         raise ChangeSetNotFoundError("ChangeSetNotFound", f"ChangeSet [{change_set_name}] does not exist") from error
+    return found
 
 
-def _delete_change_set(self: CloudFormationBackend, change_set_name: str) -> None:
+def delete_change_set(self: CloudFormationBackend, change_set_name: str) -> None:
     """Succeeds for a change set that does not exist, as AWS does (the CDK CLI relies on it before each
     deploy); moto fails with an UnboundLocalError."""
+    if not enforced("cfn-change-sets"):
+        original(CloudFormationBackend, "delete_change_set")(self, change_set_name)
+        return
     for change_set_id, change_set in list(self.change_sets.items()):
         if change_set_name in (change_set_id, change_set.change_set_name):
             del self.change_sets[change_set_id]
-
-
-def patch_change_sets() -> None:
-    CloudFormationBackend.describe_change_set = _describe_change_set  # type: ignore[method-assign]
-    CloudFormationBackend.delete_change_set = _delete_change_set  # type: ignore[method-assign]
-    ChangeSet.diff = _diff  # type: ignore[method-assign, assignment]
-    CloudFormationBackend.execute_change_set = _execute_change_set  # type: ignore[method-assign]

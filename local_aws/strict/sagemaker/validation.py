@@ -14,7 +14,7 @@ from typing import Any
 
 from aws_facts import deployment as limits
 from aws_facts.instance_types import closest_types, has_local_storage, production_variant_types
-from local_aws.strict.rules import enforced
+from local_aws.rules import enforced
 
 
 class SageMakerValidationError(ValueError):
@@ -33,8 +33,9 @@ def check_endpoint_config(
         raise SageMakerValidationError(f"Variant names must be unique; {', '.join(duplicated)} is repeated.")
     for index, variant in enumerate(variants, start=1):
         _check_variant(index, variant, kms_key_id, bool(data_capture and data_capture.get("EnableCapture", True)))
-        if not model_exists(variant["ModelName"]):
-            raise SageMakerValidationError(f'Could not find model "{variant["ModelName"]}".')
+        model = variant.get("ModelName", "")  # optional in the API (inference components), required here
+        if not model_exists(model):
+            raise SageMakerValidationError(f'Could not find model "{model}".')
 
 
 def check_shadow_variants(production: list[dict[str, Any]], shadows: list[dict[str, Any]]) -> None:

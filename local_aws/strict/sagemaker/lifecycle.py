@@ -16,11 +16,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from moto.cloudwatch.models import cloudwatch_backends
 from moto.sagemaker.models import FakeEndpoint
 
-from local_aws.config import ACCOUNT_ID, REGION
-from local_aws.strict.rules import enforced
+from local_aws.rules import enforced
+from local_aws.strict import backends
 
 PROVISION_SECONDS_VARIABLE = "LOCAL_AWS_PROVISION_SECONDS"  # Creating -> InService/Failed (API calls)
 BAKE_SECONDS_VARIABLE = "LOCAL_AWS_BAKE_SECONDS"  # Updating, alarms watched -> InService or RollingBack
@@ -87,7 +86,9 @@ def settle(endpoint: FakeEndpoint, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         advance(endpoint)
-        if endpoint.endpoint_name not in _TRANSITIONS:
+        with _LOCK:
+            settled = endpoint.endpoint_name not in _TRANSITIONS
+        if settled:
             return
         time.sleep(POLL_S)
 
@@ -98,5 +99,5 @@ def forget(endpoint_name: str) -> None:
 
 
 def _any_in_alarm(names: tuple[str, ...]) -> bool:
-    alarms = cloudwatch_backends[ACCOUNT_ID][REGION].alarms
+    alarms = backends.cloudwatch().alarms
     return any(name in alarms and alarms[name].state_value == "ALARM" for name in names)

@@ -41,6 +41,15 @@ RULES = {
     "transform-execution-role": "a transform job fails unless its role may read the input and write the output",
     "transform-record-size": "a record larger than MaxPayloadInMB fails its transform job",
     "serverless-cold-start": "the first invocation after a serverless (re)deploy can answer ModelNotReadyException",
+    "cfn-endpoint-name": "AWS::SageMaker::Endpoint keeps the EndpointName its template declares",
+    "cfn-previous-parameters": "UsePreviousValue of a parameter never recorded leaves it out: its default applies",
+    "cfn-update-dependents": "an update modifies every resource that references a modified one, after it",
+    "cfn-managed-policy-delete": "deleting an AWS::IAM::ManagedPolicy detaches it from its roles and deletes it",
+    "cfn-managed-policy-update": "updating an AWS::IAM::ManagedPolicy deletes the old policy and creates the new one",
+    "cfn-kms-key-tags": "AWS::KMS::Key takes its tags as {Key, Value}",
+    "cfn-delete-failed": "a resource that cannot be deleted (a bucket holding objects) leaves the stack DELETE_FAILED",
+    "cfn-change-sets": "change sets run as CreateStack/UpdateStack do, say what they replace, and a missing one "
+    "answers ChangeSetNotFound",
 }
 
 

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from moto.s3.models import s3_backends
-
 from contract.execution_role import (
     GET_REGISTRY_TOKEN,
     PULL_IMAGE,
@@ -27,10 +25,11 @@ from contract.execution_role import (
     WRITE_ENDPOINT_LOGS,
 )
 from local_aws.config import ACCOUNT_ID, REGION
-from local_aws.runtime.predictor import KMeansPredictor
-from local_aws.strict.iam_policy import AuthorizationRequest
-from local_aws.strict.principals import PARTITION, judge
-from local_aws.strict.rules import enforced
+from local_aws.kmeans import KMeansPredictor
+from local_aws.rules import enforced
+from local_aws.strict import backends
+from local_aws.strict.iam.policy import AuthorizationRequest
+from local_aws.strict.iam.principals import judge
 from model_build.errors import BuildError
 
 ECR_REGISTRY = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
@@ -131,7 +130,7 @@ def _check_model_loads(fleet: Fleet, variant: dict[str, Any], model: Any) -> str
         return None
     url, bucket, key = _artifact_location(model)
     try:
-        stored = s3_backends[ACCOUNT_ID][PARTITION].get_object(bucket, key)
+        stored = backends.s3().get_object(bucket, key)
     except Exception:  # moto raises one kind for a missing bucket, another for a missing key
         stored = None
     if stored is None:

@@ -12,19 +12,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from moto.applicationautoscaling.models import applicationautoscaling_backends
 from moto.core.responses import ActionResult
-from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker.exceptions import ValidationError
-from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, SageMakerModelBackend, sagemaker_backends
+from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import arn_formatter as moto_arn_formatter
 
-from local_aws.config import ACCOUNT_ID, REGION
-from local_aws.strict import lifecycle
-from local_aws.strict.provisioning import Fleet, failure_reason
-from local_aws.strict.rules import enforced
-from local_aws.strict.sagemaker_validation import (
+from local_aws.rules import enforced
+from local_aws.strict import backends
+from local_aws.strict.cloudformation.stacks import ResourceHandlerError
+from local_aws.strict.originals import original
+from local_aws.strict.sagemaker import lifecycle
+from local_aws.strict.sagemaker.provisioning import Fleet, failure_reason
+from local_aws.strict.sagemaker.validation import (
     SageMakerValidationError,
     check_deployment_config,
     check_endpoint_config,
@@ -35,14 +35,16 @@ LOWER_CASE_ARN_TYPES = frozenset({"model", "endpoint-config", "endpoint"})
 SAGEMAKER_VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 
 
-class EndpointFailedError(RuntimeError):
+class EndpointFailedError(ResourceHandlerError):
     """The fleet did not come up; CloudFormation fails the resource with this reason."""
 
 
-def arn_formatter(resource_type: str, name: str, account_id: str, region_name: str) -> str:
-    if resource_type in LOWER_CASE_ARN_TYPES and enforced("sagemaker-arn-lower-case"):
-        name = name.lower()
-    return moto_arn_formatter(resource_type, name, account_id, region_name)
+def arn_formatter(_type: str, _id: str, account_id: str, region_name: str) -> str:
+    """moto's, with model, endpoint-config and endpoint names in lower case; moto passes `_type=`/`_id=` by
+    keyword in places, so the parameters keep moto's names."""
+    if _type in LOWER_CASE_ARN_TYPES and enforced("sagemaker-arn-lower-case"):
+        _id = _id.lower()
+    return moto_arn_formatter(_type, _id, account_id, region_name)
 
 
 def _validated(check: Any, *args: Any) -> None:
@@ -52,25 +54,37 @@ def _validated(check: Any, *args: Any) -> None:
         raise ValidationError(message=str(error)) from error
 
 
-_original_create_endpoint_config = SageMakerModelBackend.create_endpoint_config
-
-
-def _create_endpoint_config(
-    self: SageMakerModelBackend, shadow_production_variants: list[dict[str, Any]] | None = None, **kwargs: Any
+def create_endpoint_config(  # noqa: PLR0917  # moto's parameters, by moto's names
+    self: SageMakerModelBackend,
+    endpoint_config_name: str,
+    production_variants: list[dict[str, Any]],
+    data_capture_config: dict[str, Any],
+    async_inference_config: dict[str, Any],
+    tags: list[dict[str, str]],
+    kms_key_id: str,
+    shadow_production_variants: list[dict[str, Any]] | None = None,
 ) -> FakeEndpointConfig:
     """moto's, plus ShadowProductionVariants (moto drops them): validated like production variants, and kept."""
-    variants, shadows = kwargs["production_variants"], shadow_production_variants or []
+    variants, shadows = production_variants, shadow_production_variants or []
     exists = self._models.__contains__
     _validated(check_shadow_variants, variants, shadows)
     every = [*variants, *shadows]
-    _validated(check_endpoint_config, every, kwargs.get("kms_key_id"), kwargs.get("data_capture_config"), exists)
-    config = _original_create_endpoint_config(self, **kwargs)
+    _validated(check_endpoint_config, every, kms_key_id, data_capture_config, exists)
+    config: FakeEndpointConfig = original(SageMakerModelBackend, "create_endpoint_config")(
+        self,
+        endpoint_config_name=endpoint_config_name,
+        production_variants=production_variants,
+        data_capture_config=data_capture_config,
+        async_inference_config=async_inference_config,
+        tags=tags,
+        kms_key_id=kms_key_id,
+    )
     config.shadow_production_variants = shadows or None  # type: ignore[attr-defined]  # None: not described
     return config
 
 
-def _create_endpoint_config_response(self: SageMakerResponse) -> Any:
-    config = _create_endpoint_config(
+def create_endpoint_config_response(self: SageMakerResponse) -> Any:
+    config = create_endpoint_config(
         self.sagemaker_backend,
         endpoint_config_name=self._get_param("EndpointConfigName"),
         async_inference_config=self._get_param("AsyncInferenceConfig"),
@@ -83,25 +97,7 @@ def _create_endpoint_config_response(self: SageMakerResponse) -> Any:
     return ActionResult({"EndpointConfigArn": config.endpoint_config_arn})
 
 
-def _endpoint_config_from_template(
-    resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-) -> FakeEndpointConfig:
-    """AWS::SageMaker::EndpointConfig as moto creates it, with its ShadowProductionVariants."""
-    properties = cloudformation_json["Properties"]
-    backend: SageMakerModelBackend = sagemaker_backends[account_id][region_name]
-    return _create_endpoint_config(
-        backend,
-        shadow_production_variants=properties.get("ShadowProductionVariants"),
-        endpoint_config_name=resource_name,
-        production_variants=properties["ProductionVariants"],
-        data_capture_config=properties.get("DataCaptureConfig", {}),
-        async_inference_config=properties.get("AsyncInferenceConfig", {}),
-        kms_key_id=properties.get("KmsKeyId"),
-        tags=properties.get("Tags", []),
-    )
-
-
-def _variant_types_only(self: FakeEndpointConfig, instance_type: str) -> None:
+def validate_instance_type(self: FakeEndpointConfig, instance_type: str) -> None:
     """moto's own (outdated) instance-type list is replaced by botocore's, checked above."""
 
 
@@ -234,7 +230,8 @@ def _refuse_autoscaled_type_change(
     """Docs, "Update an endpoint that uses automatic scaling": changing an autoscaled variant's type fails."""
     if not enforced("autoscaled-instance-type"):
         return
-    targets = applicationautoscaling_backends[ACCOUNT_ID][REGION].targets.get(SAGEMAKER_VARIANT_DIMENSION, {})
+    autoscaling = backends.autoscaling(backend.account_id, backend.region_name)
+    targets = autoscaling.targets.get(SAGEMAKER_VARIANT_DIMENSION, {})
     serving = backend.endpoint_configs.get(endpoint.endpoint_config_name)
     old_types = {v["VariantName"]: v.get("InstanceType") for v in serving.production_variants} if serving else {}
     for variant in config.production_variants:
@@ -248,7 +245,7 @@ def _refuse_autoscaled_type_change(
             )
 
 
-def _update_endpoint_response(self: SageMakerResponse) -> Any:
+def update_endpoint_response(self: SageMakerResponse) -> Any:
     endpoint = update_endpoint(
         self.sagemaker_backend,
         endpoint_name=self._get_param("EndpointName"),
@@ -260,7 +257,7 @@ def _update_endpoint_response(self: SageMakerResponse) -> Any:
     return ActionResult({"EndpointArn": endpoint.arn})
 
 
-def _create_endpoint_response(self: SageMakerResponse) -> Any:
+def create_endpoint_response(self: SageMakerResponse) -> Any:
     endpoint = create_endpoint(
         self.sagemaker_backend,
         endpoint_name=self._get_param("EndpointName"),
@@ -271,68 +268,43 @@ def _create_endpoint_response(self: SageMakerResponse) -> Any:
     return ActionResult({"EndpointArn": endpoint.arn})
 
 
-_original_resource_from_arn = SageMakerModelBackend._get_resource_from_arn
-
-
-def _resource_from_arn(self: SageMakerModelBackend, arn: str) -> Any:
-    """Lower-case ARNs still find resources named in mixed case (SageMaker names are case-insensitive)."""
+def resource_from_arn(self: SageMakerModelBackend, arn: str) -> Any:
+    """Lower-case ARNs still find resources named in mixed case (SageMaker names are case-insensitive), and a
+    resource that does not exist is a ValidationError, as moto means it to be (its lookup returns None, and
+    AddTags, ListTags and DeleteTags then fail with an internal error)."""
     kind, _, name = arn.rsplit(":", maxsplit=1)[-1].partition("/")
-    collections: dict[str, dict[str, Any]] = {
-        "model": self._models,
-        "endpoint-config": self.endpoint_configs,
-        "endpoint": self.endpoints,
-    }
-    for stored_name, resource in collections.get(kind, {}).items():
-        if stored_name.lower() == name.lower():
-            return resource
-    return _original_resource_from_arn(self, arn)
+    found = backends.find_sagemaker(self, kind, name) if kind in backends.SAGEMAKER_COLLECTIONS else None
+    if found is None:
+        found = original(SageMakerModelBackend, "_get_resource_from_arn")(self, arn)
+    if found is None:
+        raise ValidationError(message=f"Could not find {kind} with name {name}")
+    return found
 
 
-_original_describe_endpoint = SageMakerModelBackend.describe_endpoint
-_original_list_endpoints = SageMakerModelBackend.list_endpoints
-_original_delete_endpoint = SageMakerModelBackend.delete_endpoint
-
-
-def _describe_endpoint(self: SageMakerModelBackend, endpoint_name: str) -> dict[str, Any]:
+def describe_endpoint(self: SageMakerModelBackend, endpoint_name: str) -> dict[str, Any]:
     if endpoint_name in self.endpoints:
         lifecycle.advance(self.endpoints[endpoint_name])
-    described: dict[str, Any] = _original_describe_endpoint(self, endpoint_name)
+    described: dict[str, Any] = original(SageMakerModelBackend, "describe_endpoint")(self, endpoint_name)
     return described
 
 
-def _list_endpoints(self: SageMakerModelBackend, *args: Any, **kwargs: Any) -> Any:
+def list_endpoints(self: SageMakerModelBackend, *args: Any, **kwargs: Any) -> Any:
     for endpoint in list(self.endpoints.values()):
         lifecycle.advance(endpoint)
-    return _original_list_endpoints(self, *args, **kwargs)
+    return original(SageMakerModelBackend, "list_endpoints")(self, *args, **kwargs)
 
 
-def _delete_endpoint(self: SageMakerModelBackend, endpoint_name: str) -> None:
-    _original_delete_endpoint(self, endpoint_name)
-    lifecycle.forget(endpoint_name)
+# Deletes find a resource by its name in any case: CloudFormation deletes by the (lower-case) ARN's name.
+def delete_model(self: SageMakerModelBackend, model_name: str) -> None:
+    original(SageMakerModelBackend, "delete_model")(self, backends.stored_name(self._models, model_name) or model_name)
 
 
-def _by_stored_name(original: Any, collection: str) -> Any:
-    """Deletes find a resource by its name in any case: CloudFormation deletes by the (lower-case) ARN's name."""
-
-    def delete(self: SageMakerModelBackend, name: str) -> None:
-        stored = next((key for key in getattr(self, collection) if key.lower() == name.lower()), name)
-        original(self, stored)
-
-    return delete
+def delete_endpoint_config(self: SageMakerModelBackend, endpoint_config_name: str) -> None:
+    stored = backends.stored_name(self.endpoint_configs, endpoint_config_name)
+    original(SageMakerModelBackend, "delete_endpoint_config")(self, stored or endpoint_config_name)
 
 
-def patch_sagemaker() -> None:
-    sagemaker_models.arn_formatter = arn_formatter  # type: ignore[attr-defined, assignment]
-    FakeEndpointConfig.validate_instance_type = _variant_types_only  # type: ignore[method-assign]
-    SageMakerModelBackend.create_endpoint_config = _create_endpoint_config  # type: ignore[method-assign, assignment]
-    SageMakerResponse.create_endpoint_config = _create_endpoint_config_response  # type: ignore[method-assign]
-    FakeEndpointConfig.create_from_cloudformation_json = staticmethod(_endpoint_config_from_template)  # type: ignore[method-assign]
-    SageMakerModelBackend._get_resource_from_arn = _resource_from_arn  # type: ignore[method-assign]
-    SageMakerModelBackend.describe_endpoint = _describe_endpoint  # type: ignore[method-assign]
-    SageMakerModelBackend.list_endpoints = _list_endpoints  # type: ignore[method-assign, assignment]
-    SageMakerModelBackend.delete_endpoint = _delete_endpoint  # type: ignore[method-assign]
-    for method, collection in (("delete_model", "_models"), ("delete_endpoint_config", "endpoint_configs"),
-                               ("delete_endpoint", "endpoints")):  # fmt: skip
-        setattr(SageMakerModelBackend, method, _by_stored_name(getattr(SageMakerModelBackend, method), collection))
-    SageMakerResponse.update_endpoint = _update_endpoint_response  # type: ignore[attr-defined]
-    SageMakerResponse.create_endpoint = _create_endpoint_response  # type: ignore[method-assign]
+def delete_endpoint(self: SageMakerModelBackend, endpoint_name: str) -> None:
+    stored = backends.stored_name(self.endpoints, endpoint_name) or endpoint_name
+    original(SageMakerModelBackend, "delete_endpoint")(self, stored)
+    lifecycle.forget(stored)

@@ -14,17 +14,14 @@ import re
 from collections.abc import Callable
 from typing import Any, cast
 
-from moto.cloudformation.models import cloudformation_backends
-from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import JsonRESTError, _RESTError
-from moto.iam.models import iam_backends
 from moto.s3.exceptions import S3ClientError
-from moto.sagemaker.models import sagemaker_backends
 
 from local_aws.config import ACCOUNT_ID, REGION
-from local_aws.strict.iam_policy import AuthorizationRequest, ContextValue
-from local_aws.strict.principals import Verdict, assumed_role_arn, judge
-from local_aws.strict.rules import enforced
+from local_aws.rules import enforced
+from local_aws.strict import backends
+from local_aws.strict.iam.policy import AuthorizationRequest, ContextValue
+from local_aws.strict.iam.principals import Verdict, assumed_role_arn, judge
 
 CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
 S3_ACTIONS = {("GET", True): "GetObject", ("HEAD", True): "GetObject", ("PUT", True): "PutObject",
@@ -84,13 +81,7 @@ def sagemaker_request(action: str, params: dict[str, Any]) -> AuthorizationReque
 def _sagemaker_tags(kind: str, name: str) -> dict[str, ContextValue]:
     if not enforced("iam-condition-keys"):
         return {}
-    backend = sagemaker_backends[ACCOUNT_ID][REGION]
-    collection: dict[str, dict[str, Any]] = {
-        "model": backend._models,
-        "endpoint-config": backend.endpoint_configs,
-        "endpoint": backend.endpoints,
-    }
-    resource = next((r for n, r in collection[kind].items() if n.lower() == name.lower()), None)
+    resource = backends.find_sagemaker(backends.sagemaker(), kind, name)
     tags = getattr(resource, "tags", None) or []
     return {f"aws:ResourceTag/{tag['Key']}": str(tag["Value"]) for tag in tags}
 
@@ -99,7 +90,7 @@ def _cloudformation_request(action: str, params: dict[str, Any]) -> Authorizatio
     name = params.get("StackName")
     if not name:
         return AuthorizationRequest(f"cloudformation:{action}", "*")
-    stacks = cloudformation_backends[ACCOUNT_ID][REGION].stacks.values()
+    stacks = backends.cloudformation().stacks.values()
     stack = next((s for s in stacks if name in (s.name, s.stack_id)), None)
     stack_id = stack.stack_id if stack else f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{name}/*"
     return AuthorizationRequest(f"cloudformation:{action}", stack_id)
@@ -111,7 +102,7 @@ def _sts_request(action: str, params: dict[str, Any]) -> AuthorizationRequest:
     if action != "AssumeRole" or not role_arn:
         return AuthorizationRequest(f"sts:{action}", "*")
     try:
-        role = iam_backends[ACCOUNT_ID]["aws"].get_role(str(role_arn).rsplit("/", 1)[-1])
+        role = backends.iam().get_role(str(role_arn).rsplit("/", 1)[-1])
     except Exception:  # moto's NoSuchEntity: no tags to offer, the ARN is still evaluated
         return AuthorizationRequest("sts:AssumeRole", str(role_arn))
     stored = cast("dict[str, dict[str, str]]", role.tags)  # moto keeps {lower-case key: {Key, Value}}
@@ -143,7 +134,8 @@ def _request_of(response: Any, resource: str, s3: bool) -> AuthorizationRequest:
     return builder(action, params) if builder else AuthorizationRequest(f"{response.service_name}:{action}", "*")
 
 
-def _authenticate_and_authorize_action(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+def authenticate_and_authorize_action(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+    """moto's hook before every action: calls made with an assumed role's credentials are authorized."""
     access_key = access_key_of(self.headers)
     if access_key is None or assumed_role_arn(access_key) is None:
         return
@@ -156,7 +148,3 @@ def _authenticate_and_authorize_action(self: Any, iam_request_cls: type, resourc
     if "json" in (self.headers.get("Content-Type") or ""):
         raise JsonRESTError("AccessDeniedException", verdict.message)
     raise QueryAccessDeniedError("AccessDenied", verdict.message)
-
-
-def patch_authorization() -> None:
-    ActionAuthenticatorMixin._authenticate_and_authorize_action = _authenticate_and_authorize_action  # type: ignore[method-assign]

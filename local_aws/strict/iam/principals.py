@@ -7,11 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from moto.iam.models import iam_backends
-from moto.sts.models import sts_backends
-
 from local_aws.config import ACCOUNT_ID, RUN_AS_SESSION_NAME
-from local_aws.strict.iam_policy import AuthorizationRequest, Decision, PolicyError, evaluate
+from local_aws.strict import backends
+from local_aws.strict.iam.policy import AuthorizationRequest, Decision, PolicyError, evaluate
 
 PARTITION = "aws"
 
@@ -33,7 +31,7 @@ class RoleNotFoundError(LookupError):
 def role_documents(role_arn: str) -> list[dict[str, Any]]:
     """The role's inline and attached managed policies, as parsed JSON."""
     try:
-        role = iam_backends[ACCOUNT_ID][PARTITION].get_role(role_name(role_arn))
+        role = backends.iam().get_role(role_name(role_arn))
     except Exception as error:  # moto's NoSuchEntity
         raise RoleNotFoundError(f"role {role_arn} does not exist") from error
     documents = [_parsed(document) for document in role.policies.values()]
@@ -57,7 +55,7 @@ def assumed_role_arn(access_key_id: str) -> tuple[str, str] | None:
     Only those sessions are evaluated: the CDK CLI also assumes roles, but the bootstrap roles are the CDK's
     (broad by design), not the project's, and the project's policies are what the local AWS is here to check.
     """
-    for assumed in sts_backends[ACCOUNT_ID][PARTITION].assumed_roles:
+    for assumed in backends.sts().assumed_roles:
         if assumed.access_key_id == access_key_id and assumed.session_name == RUN_AS_SESSION_NAME:
             session = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{role_name(assumed.role_arn)}/{assumed.session_name}"
             return assumed.role_arn, session

@@ -1,0 +1,71 @@
+"""The one way to reach moto's state: each service's backend, and SageMaker resources by name in any case.
+
+moto keys regional backends by account and region and global ones (IAM, STS, S3) by account and partition;
+only this module knows which is which.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.applicationautoscaling.models import ApplicationAutoscalingBackend, applicationautoscaling_backends
+from moto.cloudformation.models import CloudFormationBackend, cloudformation_backends
+from moto.cloudwatch.models import CloudWatchBackend, cloudwatch_backends
+from moto.iam.models import IAMBackend, iam_backends
+from moto.s3.models import S3Backend, s3_backends
+from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
+from moto.sts.models import STSBackend, sts_backends
+from moto.utilities.utils import get_partition
+
+from local_aws.config import ACCOUNT_ID, REGION
+
+SAGEMAKER_COLLECTIONS = {"model": "_models", "endpoint-config": "endpoint_configs", "endpoint": "endpoints"}
+
+
+def sagemaker(account_id: str = ACCOUNT_ID, region: str = REGION) -> SageMakerModelBackend:
+    return sagemaker_backends[account_id][region]
+
+
+def cloudformation(account_id: str = ACCOUNT_ID, region: str = REGION) -> CloudFormationBackend:
+    return cloudformation_backends[account_id][region]
+
+
+def cloudwatch(account_id: str = ACCOUNT_ID, region: str = REGION) -> CloudWatchBackend:
+    return cloudwatch_backends[account_id][region]
+
+
+def autoscaling(account_id: str = ACCOUNT_ID, region: str = REGION) -> ApplicationAutoscalingBackend:
+    return applicationautoscaling_backends[account_id][region]
+
+
+def iam(account_id: str = ACCOUNT_ID, region: str = REGION) -> IAMBackend:
+    return iam_backends[account_id][get_partition(region)]
+
+
+def sts(account_id: str = ACCOUNT_ID, region: str = REGION) -> STSBackend:
+    return sts_backends[account_id][get_partition(region)]
+
+
+def s3(account_id: str = ACCOUNT_ID, region: str = REGION) -> S3Backend:
+    return s3_backends[account_id][get_partition(region)]
+
+
+def sagemaker_collection(backend: SageMakerModelBackend, kind: str) -> dict[str, Any]:
+    """Models, endpoint configs or endpoints (`kind` as in their ARNs), by their stored names."""
+    collection: dict[str, Any] = getattr(backend, SAGEMAKER_COLLECTIONS[kind])
+    return collection
+
+
+def stored_name(collection: dict[str, Any], name: str) -> str | None:
+    """The name a resource is stored under, matched in any case: SageMaker names are case-insensitive and
+    its ARNs carry them in lower case."""
+    if name in collection:
+        return name
+    return next((stored for stored in collection if stored.lower() == name.lower()), None)
+
+
+def find_sagemaker(backend: SageMakerModelBackend, kind: str, name: str) -> Any:
+    """The model, endpoint config or endpoint named `name` in any case, or None."""
+    collection = sagemaker_collection(backend, kind)
+    found = stored_name(collection, name)
+    return None if found is None else collection[found]

@@ -1,0 +1,1 @@
+"""CloudFormation made strict: stacks that roll back, change sets, and reading templates."""

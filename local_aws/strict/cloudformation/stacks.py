@@ -1,0 +1,264 @@
+"""moto's CloudFormation stacks, made strict: failed resources roll back, updates reach what depends on them.
+
+moto answers a resource that fails to create with an error on CreateStack/UpdateStack itself and keeps
+what it had made. CloudFormation accepts the call, fails the resource, and rolls back: a failed create
+deletes everything (ROLLBACK_COMPLETE), a failed update restores the previous template
+(UPDATE_ROLLBACK_COMPLETE). The CDK CLI then reports the resource's reason and exits non-zero.
+
+Also closed here (rule ids in local_aws/rules.py):
+- `cfn-previous-parameters`: on update, the CDK CLI passes `UsePreviousValue` for `BootstrapVersion`, an
+  SSM-typed parameter moto never recorded at create time, and moto fails with a KeyError; an unrecorded
+  previous value is now left out, so the template's default applies, as it did at create time.
+- `cfn-update-dependents`: moto decides what an update modifies by comparing unresolved templates, so
+  replacing the Model (a new artifact) does not reach the EndpointConfig whose resolved ModelName changes,
+  nor the Endpoint after it. Resources that Ref or GetAtt a modified one are now modified too, in template
+  order (CDK writes a resource after what it references).
+- `cfn-delete-failed`: deleting a stack whose bucket still holds objects (or any resource that cannot be
+  deleted), moto drops the stack and silently leaves the bucket behind. CloudFormation fails the resource,
+  deletes the rest, and leaves the stack in DELETE_FAILED until it is emptied and deleted again; so does
+  this now, so `cdk destroy` without `python -m teardown` first fails here as it does on AWS.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from moto.cloudformation import parsing
+from moto.cloudformation.exceptions import ValidationError as TemplateError
+from moto.cloudformation.models import CloudFormationBackend
+from moto.cloudformation.models import Stack as FakeStack
+from moto.core.exceptions import ServiceException, _RESTError
+
+from local_aws.rules import enforced
+from local_aws.strict import backends
+from local_aws.strict.cloudformation.template import references
+from local_aws.strict.originals import original
+
+CLEANUP_ATTRIBUTE = "local_aws_cleanup"  # on moto's CloudFormation backend: the replaced resources to delete
+_CLEANUP_LOCK = threading.Lock()  # the server is threaded: requests append and drain concurrently
+
+
+class ResourceHandlerError(RuntimeError):
+    """A resource that failed as a resource handler fails on AWS; CloudFormation reports it as the resource's."""
+
+
+class ResourceFailedError(RuntimeError):
+    def __init__(self, logical_id: str, reason: str) -> None:
+        super().__init__(f"{logical_id}: {reason}")
+        self.logical_id, self.reason = logical_id, reason
+
+
+# Replaced resources, deleted once the stack operation is done: CloudFormation creates the replacement,
+# updates what depends on it, and deletes the old one in its cleanup phase (moto deletes it first, so an
+# endpoint update that fails would have no old config left to keep serving).
+def defer_cleanup(account_id: str, region_name: str, delete: Callable[[], None]) -> None:
+    """Run `delete` once the stack operation in `account_id`/`region_name` is done."""
+    backend = backends.cloudformation(account_id, region_name)
+    with _CLEANUP_LOCK:
+        queue: list[Callable[[], None]] = backend.__dict__.setdefault(CLEANUP_ATTRIBUTE, [])
+        queue.append(delete)
+
+
+def replaced_in_cleanup(resource_class: Any) -> Callable[..., Any]:
+    """An update_from_cloudformation_json that creates the replacement and deletes the original in cleanup."""
+
+    def update(
+        original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> Any:
+        replacement = resource_class.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+        old = original_resource.physical_resource_id
+        defer_cleanup(
+            account_id,
+            region_name,
+            lambda: resource_class.delete_from_cloudformation_json(old, cloudformation_json, account_id, region_name),
+        )
+        return replacement
+
+    return update
+
+
+def _clean_up_replaced(stack: FakeStack) -> None:
+    backend = backends.cloudformation(stack.account_id, stack.region_name)
+    with _CLEANUP_LOCK:
+        queue: list[Callable[[], None]] = backend.__dict__.setdefault(CLEANUP_ATTRIBUTE, [])
+        due, queue[:] = list(queue), []
+    for delete in due:
+        delete()
+
+
+FAILURES = (ResourceHandlerError, ServiceException, _RESTError)
+
+
+def _failing_as(operation: str) -> Callable[..., Any]:
+    """Wrap moto's `parsing.<operation>` of one resource so a failure names its logical id."""
+
+    def run(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
+    ) -> Any:
+        try:
+            return original(parsing, operation)(logical_id, resource_json, resources_map, account_id, region_name)
+        except FAILURES as error:
+            if isinstance(error, TemplateError) or not enforced("stack-rollback"):
+                raise  # a template error is refused by CreateStack/UpdateStack itself, as on AWS
+            raise ResourceFailedError(logical_id, _reason(error)) from error
+
+    return run
+
+
+parse_and_create_resource = _failing_as("parse_and_create_resource")
+parse_and_update_resource = _failing_as("parse_and_update_resource")
+
+
+def _reason(error: Exception) -> str:
+    message = getattr(error, "message", None) or str(error)
+    return f'Resource handler returned message: "{message}"'
+
+
+def create_resources(self: FakeStack) -> None:
+    try:
+        original(FakeStack, "create_resources")(self)
+    except ResourceFailedError as failure:
+        self._add_stack_event("CREATE_FAILED", resource_status_reason=f"{failure.logical_id}: {failure.reason}")
+        self._add_stack_event(
+            "ROLLBACK_IN_PROGRESS",
+            resource_status_reason="The following resource(s) failed to create: "
+            f"[{failure.logical_id}]. Rollback requested by user.",
+        )
+        self.resource_map.delete()
+        # moto's resource map creates a resource when it is first looked up, so listing the rolled-back stack's
+        # resources (teardown does, before destroy) would create them again, outside any stack: forget them.
+        self.resource_map._resource_json_map = {}
+        self.output_map = {}  # type: ignore[assignment]  # a rolled-back stack has no outputs
+        self.status = "ROLLBACK_COMPLETE"
+        self._add_stack_event("ROLLBACK_COMPLETE")
+
+
+def update(
+    self: FakeStack,
+    template: str,
+    role_arn: str | None = None,
+    parameters: dict[str, Any] | None = None,
+    tags: dict[str, str] | None = None,
+) -> None:
+    previous_template, previous_parameters = self.template, dict(self.resource_map.input_parameters or {})
+    try:
+        original(FakeStack, "update")(self, template, role_arn, parameters, tags)
+        _clean_up_replaced(self)
+    except ResourceFailedError as failure:
+        # The rollback replaces the replaced resources once more, from the previous template; the originals
+        # are deleted with everything else after it, once the endpoint serves the rolled-back config.
+        reason = f"The following resource(s) failed to update: [{failure.logical_id}]. {failure.reason}"
+        self._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
+        self.template = previous_template
+        self._parse_template()
+        self.resource_map.update(self.template_dict, previous_parameters)
+        self.output_map = self._create_output_map()
+        _clean_up_replaced(self)
+        self.status = "UPDATE_ROLLBACK_COMPLETE"
+        self._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+
+
+def _depends_on(body: dict[str, Any]) -> set[str]:
+    depends = body.get("DependsOn", [])
+    return references(body) | ({depends} if isinstance(depends, str) else set(depends))
+
+
+def _added_after_modified(self: Any, template: dict[str, Any], parameters: Any) -> set[str]:
+    """New resources that depend on a modified one: CloudFormation creates them after it is updated, moto before
+    (so a scalable target restored with a new instance type would be registered before the endpoint changed)."""
+    diff = self.build_resource_diff(template, parameters)
+    resources, later = template["Resources"], set[str]()
+    waiting_on = set(diff["Modify"])
+    changed = True
+    while changed:
+        found = {
+            name for name in diff["Add"] if name not in later and _depends_on(resources[name]) & (waiting_on | later)
+        }
+        later |= found
+        changed = bool(found)
+    return later
+
+
+def _without(template: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    resources = {k: v for k, v in template["Resources"].items() if k not in names}
+    outputs = {k: v for k, v in template.get("Outputs", {}).items() if not references(v) & names}
+    return {**template, "Resources": resources, "Outputs": outputs}
+
+
+def _first_pass(self: Any, template: dict[str, Any], later: set[str]) -> dict[str, Any]:
+    """The template without the resources added later; what references them keeps its previous body until then
+    (a new shadow Model is created after the role policy it depends on, and the config that names it after it)."""
+    first = _without(template, later)
+    previous = self._resource_json_map
+    resources = {
+        name: previous[name] if name in previous and _depends_on(body) & later else body
+        for name, body in first["Resources"].items()
+    }
+    return {**first, "Resources": resources}
+
+
+def resource_map_update(self: Any, template: dict[str, Any], parameters: Any = None) -> None:
+    """Update in dependency order, and forget what the template removed: moto keeps a removed resource in its
+    map, so adding the same logical id back later would not create it."""
+    later = _added_after_modified(self, template, parameters)
+    if later:
+        original(parsing.ResourceMap, "update")(self, _first_pass(self, template, later), parameters)
+    original(parsing.ResourceMap, "update")(self, template, parameters)
+    resources, declared = template.get("Resources", {}), template.get("Parameters", {})
+    for name, parsed in list(self._parsed_resources.items()):
+        if name not in resources and name not in declared and not isinstance(parsed, str | list | dict):
+            self._parsed_resources.pop(name)
+
+
+def resolve_update_parameters(self: Any, instance: Any, incoming_params: list[dict[str, str]]) -> dict[str, str]:
+    """`UsePreviousValue` of a parameter never recorded is left out, so the template's default applies."""
+    if not enforced("cfn-previous-parameters"):
+        resolved: dict[str, str] = original(CloudFormationBackend, "_resolve_update_parameters")(
+            self, instance, incoming_params
+        )
+        return resolved
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in incoming_params if "ParameterValue" in p}
+    for parameter in incoming_params:
+        key = parameter["ParameterKey"]
+        if parameter.get("UsePreviousValue", False) and key in instance.parameters:
+            parameters[key] = instance.parameters[key]
+    return parameters
+
+
+def build_resource_diff(self: Any, other_template: dict[str, Any], parameters: Any = None) -> dict[str, Any]:
+    """moto's diff, plus every resource that references a modified one, in template order."""
+    actions: dict[str, Any] = original(parsing.ResourceMap, "build_resource_diff")(self, other_template, parameters)
+    if not enforced("cfn-update-dependents"):
+        return actions
+    resources = other_template["Resources"]
+    modified = set(actions["Modify"])
+    changed = True
+    while changed:
+        dependents = {
+            name
+            for name, body in resources.items()
+            if name in self._parsed_resources and name not in modified and references(body) & modified
+        }
+        modified |= dependents
+        changed = bool(dependents)
+    actions["Modify"] = [name for name in resources if name in modified]
+    return actions
+
+
+def delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
+    """A resource CloudFormation cannot delete fails the delete, and the stack stays (DELETE_FAILED)."""
+    stacks = dict(self.stacks)
+    try:
+        original(CloudFormationBackend, "delete_stack")(self, name_or_stack_id)
+    except (ResourceHandlerError, ServiceException, _RESTError) as error:
+        if not enforced("cfn-delete-failed"):
+            raise
+        for stack_id, stack in stacks.items():
+            if stack_id not in self.stacks:  # the one moto popped before failing
+                stack.status = "DELETE_FAILED"
+                stack._add_stack_event("DELETE_FAILED", resource_status_reason=str(error))
+                self.stacks[stack_id] = stack

@@ -1,0 +1,1 @@
+"""IAM made strict: policy evaluation, the roles moto holds, and authorizing every call."""

@@ -1,0 +1,1 @@
+"""SageMaker made strict: request validation, UpdateEndpoint, endpoint lifecycle and fleet health."""

@@ -1,0 +1,214 @@
+"""The local AWS's CloudFormation does what CloudFormation does where moto 5.2 does not (README: "What the
+local AWS enforces", the `cfn-*` rules). Each test names its rule; `LOCAL_AWS_RELAX=<rule>` makes it fail."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import RunningLocalAws
+from tests.local_aws.strict_account import ACCOUNT, IMAGE, TRUST, StrictAccount, hosting_statements, unique
+
+POLICY: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+}
+
+
+@pytest.fixture(scope="module")
+def account(local_aws: RunningLocalAws, artifact_dir: Path) -> StrictAccount:
+    bucket = unique("cfn-artifacts")
+    s3 = local_aws.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    for key in ("good.tar.gz", "other.tar.gz"):
+        s3.put_object(Bucket=bucket, Key=key, Body=(artifact_dir / "model.tar.gz").read_bytes())
+    return StrictAccount(local_aws, bucket)
+
+
+def template(resources: dict[str, Any], **sections: Any) -> str:
+    return json.dumps({"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources, **sections})
+
+
+def hosting(account: StrictAccount, key: str = "good.tar.gz") -> dict[str, Any]:
+    """A Model and an EndpointConfig serving it, as the CDK writes them."""
+    model = {
+        "Type": "AWS::SageMaker::Model",
+        "Properties": {
+            "ExecutionRoleArn": account.role(hosting_statements(account.bucket)),
+            "PrimaryContainer": {"Image": IMAGE, "ModelDataUrl": f"s3://{account.bucket}/{key}"},
+        },
+    }
+    variant: dict[str, Any] = {"VariantName": "AllTraffic", "ModelName": {"Fn::GetAtt": ["Model", "ModelName"]}}
+    variant |= {"InstanceType": "ml.m5.large", "InitialInstanceCount": 1, "InitialVariantWeight": 1.0}
+    config = {"Type": "AWS::SageMaker::EndpointConfig", "Properties": {"ProductionVariants": [variant]}}
+    return {"Model": model, "Config": config}
+
+
+def role_with_policy(document: dict[str, Any]) -> dict[str, Any]:
+    role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": TRUST}}
+    policy = {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": document, "Roles": [{"Ref": "Role"}]}}
+    return {"Role": role, "Policy": policy}
+
+
+def status(account: StrictAccount, stack: str) -> str:
+    (described,) = account.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+    return str(described["StackStatus"])
+
+
+def physical_ids(account: StrictAccount, stack: str) -> dict[str, str]:
+    summaries = account.client("cloudformation").list_stack_resources(StackName=stack)["StackResourceSummaries"]
+    return {s["LogicalResourceId"]: s["PhysicalResourceId"] for s in summaries}
+
+
+def test_an_endpoint_keeps_the_name_its_template_declares(account: StrictAccount) -> None:
+    """Rule cfn-endpoint-name (CloudFormation AWS::SageMaker::Endpoint, EndpointName)."""
+    name, stack = unique("Declared"), unique("EndpointNameStack")
+    endpoint = {
+        "Type": "AWS::SageMaker::Endpoint",
+        "Properties": {"EndpointName": name, "EndpointConfigName": {"Fn::GetAtt": ["Config", "EndpointConfigName"]}},
+    }
+    cloudformation = account.client("cloudformation")
+
+    cloudformation.create_stack(StackName=stack, TemplateBody=template({**hosting(account), "Endpoint": endpoint}))
+    described = account.client("sagemaker").list_endpoints(NameContains=name)["Endpoints"]
+    cloudformation.delete_stack(StackName=stack)
+
+    assert [e["EndpointName"] for e in described] == [name]
+
+
+def test_an_update_reaches_what_references_a_replaced_resource(account: StrictAccount) -> None:
+    """Rule cfn-update-dependents: a new artifact replaces the Model; the config naming it follows."""
+    stack = unique("DependentsStack")
+    cloudformation = account.client("cloudformation")
+    cloudformation.create_stack(StackName=stack, TemplateBody=template(hosting(account)))
+
+    cloudformation.update_stack(StackName=stack, TemplateBody=template(hosting(account, "other.tar.gz")))
+    ids, final = physical_ids(account, stack), status(account, stack)
+    configs = account.client("sagemaker").list_endpoint_configs()["EndpointConfigs"]
+    (config,) = [c["EndpointConfigName"] for c in configs if c["EndpointConfigArn"] == ids["Config"]]
+    served = account.client("sagemaker").describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"]
+    cloudformation.delete_stack(StackName=stack)
+
+    assert final == "UPDATE_COMPLETE"
+    assert served[0]["ModelName"].lower() == ids["Model"].rsplit("/", 1)[-1]
+
+
+def test_deleting_a_stack_deletes_its_managed_policy_and_the_role_it_is_attached_to(account: StrictAccount) -> None:
+    """Rule cfn-managed-policy-delete."""
+    stack = unique("PolicyDeleteStack")
+    cloudformation, iam = account.client("cloudformation"), account.client("iam")
+    cloudformation.create_stack(StackName=stack, TemplateBody=template(role_with_policy(POLICY)))
+    ids = physical_ids(account, stack)
+
+    cloudformation.delete_stack(StackName=stack)
+
+    with pytest.raises(ClientError, match="NoSuchEntity"):
+        iam.get_role(RoleName=ids["Role"])
+    with pytest.raises(ClientError, match="NoSuchEntity"):
+        iam.get_policy(PolicyArn=ids["Policy"])
+
+
+def test_updating_a_managed_policy_replaces_it(account: StrictAccount) -> None:
+    """Rule cfn-managed-policy-update: the role holds the new document only, and the stack still deletes."""
+    stack = unique("PolicyUpdateStack")
+    changed = {**POLICY, "Statement": [{**POLICY["Statement"][0], "Action": "s3:PutObject"}]}
+    cloudformation, iam = account.client("cloudformation"), account.client("iam")
+    cloudformation.create_stack(StackName=stack, TemplateBody=template(role_with_policy(POLICY)))
+
+    cloudformation.update_stack(StackName=stack, TemplateBody=template(role_with_policy(changed)))
+    role = physical_ids(account, stack)["Role"]
+    attached = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    documents = [_default_document(iam, policy["PolicyArn"]) for policy in attached]
+    cloudformation.delete_stack(StackName=stack)
+
+    assert [d["Statement"][0]["Action"] for d in documents] == ["s3:PutObject"]
+    with pytest.raises(ClientError, match="NoSuchEntity"):
+        iam.get_role(RoleName=role)
+
+
+def _default_document(iam: Any, arn: str) -> dict[str, Any]:
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    return document if isinstance(document, dict) else dict(json.loads(document))
+
+
+def test_a_kms_key_takes_its_tags_as_key_and_value(account: StrictAccount) -> None:
+    """Rule cfn-kms-key-tags (CloudFormation AWS::KMS::Key, Tags)."""
+    stack = unique("KeyStack")
+    key_policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*",
+                       "Resource": "*"}],
+    }  # fmt: skip
+    key = {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": key_policy, "Tags": [{"Key": "app", "Value": "k"}]}}
+    cloudformation = account.client("cloudformation")
+
+    try:
+        cloudformation.create_stack(StackName=stack, TemplateBody=template({"Key": key}))
+        final = status(account, stack)
+    finally:
+        cloudformation.delete_stack(StackName=stack)
+
+    assert final == "CREATE_COMPLETE"
+
+
+def test_a_bucket_holding_objects_fails_the_stacks_delete(account: StrictAccount) -> None:
+    """Rule cfn-delete-failed: DELETE_FAILED, the bucket kept; emptied, the stack deletes."""
+    stack = unique("BucketStack")
+    cloudformation, s3 = account.client("cloudformation"), account.client("s3")
+    cloudformation.create_stack(StackName=stack, TemplateBody=template({"Bucket": {"Type": "AWS::S3::Bucket"}}))
+    bucket = physical_ids(account, stack)["Bucket"]
+    s3.put_object(Bucket=bucket, Key="left.txt", Body=b"x")
+
+    cloudformation.delete_stack(StackName=stack)
+    failed = status(account, stack)
+    kept = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"] == bucket]
+    s3.delete_object(Bucket=bucket, Key="left.txt")
+    cloudformation.delete_stack(StackName=stack)
+
+    assert failed == "DELETE_FAILED"
+    assert kept == [bucket]
+    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_use_previous_value_of_an_unrecorded_ssm_parameter_applies_its_default(account: StrictAccount) -> None:
+    """Rule cfn-previous-parameters: what the CDK CLI sends for BootstrapVersion on every update."""
+    stack, parameter = unique("ParameterStack"), f"/{unique('probe')}/version"
+    account.client("ssm").put_parameter(Name=parameter, Value="21", Type="String")
+    declared = {"Version": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": parameter}}
+    bucket = {"Type": "AWS::S3::Bucket"}
+    cloudformation = account.client("cloudformation")
+    cloudformation.create_stack(StackName=stack, TemplateBody=template({"A": bucket}, Parameters=declared))
+
+    try:
+        cloudformation.update_stack(
+            StackName=stack,
+            TemplateBody=template({"A": bucket, "B": bucket}, Parameters=declared),
+            Parameters=[{"ParameterKey": "Version", "UsePreviousValue": True}],
+        )
+        final = status(account, stack)
+    finally:
+        cloudformation.delete_stack(StackName=stack)
+
+    assert final == "UPDATE_COMPLETE"
+
+
+def test_a_change_set_creates_a_stack_with_its_outputs(account: StrictAccount) -> None:
+    """Rule cfn-change-sets: `cdk deploy`'s default method; a change set that does not exist is ChangeSetNotFound."""
+    stack = unique("ChangeSetStack")
+    body = template({"Bucket": {"Type": "AWS::S3::Bucket"}}, Outputs={"Name": {"Value": {"Ref": "Bucket"}}})
+    cloudformation = account.client("cloudformation")
+
+    cloudformation.create_change_set(StackName=stack, ChangeSetName="first", ChangeSetType="CREATE", TemplateBody=body)
+    cloudformation.execute_change_set(StackName=stack, ChangeSetName="first")
+    (described,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+    with pytest.raises(ClientError) as missing:
+        cloudformation.describe_change_set(StackName=stack, ChangeSetName="never-made")
+    cloudformation.delete_stack(StackName=stack)
+
+    assert [output["OutputKey"] for output in described.get("Outputs", [])] == ["Name"]
+    assert missing.value.response["Error"]["Code"] == "ChangeSetNotFound"
