@@ -178,7 +178,6 @@ def test_nothing_imports_the_benchmarks_or_the_tests_but_themselves() -> None:
     assert {name: roots for name, roots in found.items() if roots} == {}
 
 
-@pytest.mark.xfail(strict=True, reason="cycles removed by the patch-registry/service-grouping work (H1)")
 def test_the_local_aws_sub_packages_import_each_other_one_way() -> None:
     graph = sub_package_graph("local_aws")
     assert {"local_aws.strict", "local_aws.runtime", "local_aws.transform"} <= set(graph)
