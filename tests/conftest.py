@@ -110,10 +110,17 @@ def warm_synth_environment() -> dict[str, str]:
         )
         assert server.stdout is not None
         assert server.stdout.readline().strip() == "ready"
-        atexit.register(server.terminate)
+        atexit.register(_stop_warm_synth, server)
         _warm_synth.update(server=server, environment={SOCKET_VARIABLE: socket_path})
     environment: dict[str, str] = _warm_synth["environment"]
     return environment
+
+
+def _stop_warm_synth(server: subprocess.Popen[str]) -> None:
+    server.terminate()
+    server.wait(timeout=30)
+    if server.stdout is not None:
+        server.stdout.close()
 
 
 @contextmanager

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from model_build.cli import main as build_model
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, warm_synth_environment
 from tests.stacks.test_cdk_cli import cdk_synth, offline_env
+from tests.warm_synth import client_command
 
 pytestmark = pytest.mark.slow
 RESOURCE_LINE = re.compile(r"^\[(?P<op>[-+~])\] (?P<type>AWS::\S+) \S+ (?P<logical>\S+)(?P<replace> replace)?$")
@@ -22,12 +23,18 @@ RESOURCE_LINE = re.compile(r"^\[(?P<op>[-+~])\] (?P<type>AWS::\S+) \S+ (?P<logic
 
 def changes(home: Path, deployed: Path, *context: str) -> dict[str, str]:
     """Resource type -> 'replace' or 'update' for every resource `cdk diff` finds changed."""
-    command = ["npx", "--no-install", "cdk", "diff", "KMeansEndpoint", "--no-notices", "--template", str(deployed),
-               "--output", str(home / "cdk.out")]  # fmt: skip
+    command = ["npx", "--no-install", "cdk", "--app", client_command(), "diff", "KMeansEndpoint", "--no-notices",
+               "--template", str(deployed), "--output", str(home / "cdk.out")]  # fmt: skip
     for item in context:
         command += ["--context", item]
     result = subprocess.run(
-        command, cwd=REPO_ROOT, env=offline_env(home), capture_output=True, text=True, timeout=300, check=False
+        command,
+        cwd=REPO_ROOT,
+        env=offline_env(home) | warm_synth_environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     found = {}
