@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from enum import IntEnum
 from typing import Any
 
@@ -46,8 +47,13 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0) and int(ExitCode.USAGE)
+    return reporting_failures(lambda: teardown(args.stack, force=args.force, clients=clients("cloudformation", "s3")))
+
+
+def reporting_failures(action: Callable[[], ExitCode]) -> int:
+    """`action`'s exit code, or one line and the exit code for a configuration error or a failed AWS call."""
     try:
-        return int(teardown(args.stack, force=args.force, clients=_clients()))
+        return int(action())
     except TeardownError as error:
         print(f"error: {error}", file=sys.stderr)
         return int(ExitCode.USAGE)
@@ -81,8 +87,9 @@ def _report_only(stack_name: str, versions: dict[str, int]) -> ExitCode:
     return ExitCode.REFUSED
 
 
-def _clients() -> dict[str, Any]:
+def clients(*services: str) -> dict[str, Any]:
+    """The tools' clients; no region is a configuration error."""
     try:
-        return aws_clients(("cloudformation", "s3"))
+        return aws_clients(services)
     except NoRegionError as error:
         raise TeardownError(str(error)) from error

@@ -7,10 +7,8 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from teardown.buckets import TeardownError, stack_exists
-from teardown.cli import ExitCode
+from teardown.buckets import stack_exists
+from teardown.cli import ExitCode, clients, reporting_failures
 
 PROGRAM = "python -m teardown.existing"
 
@@ -30,32 +28,18 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0) and int(ExitCode.USAGE)
-    try:
-        found = existing_stacks(_cloudformation(), args.stacks)
-    except TeardownError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return int(ExitCode.USAGE)
-    except (BotoCoreError, ClientError) as error:
-        print(f"error: AWS call failed: {error}", file=sys.stderr)
-        return int(ExitCode.AWS_FAILED)
-    for name in found:
+    return reporting_failures(lambda: _print_existing(args.stacks))
+
+
+def _print_existing(names: list[str]) -> ExitCode:
+    for name in existing_stacks(clients("cloudformation")["cloudformation"], names):
         print(name)
-    return int(ExitCode.DONE)
+    return ExitCode.DONE
 
 
 def existing_stacks(cloudformation: Any, names: Iterable[str]) -> list[str]:
     """The stacks among `names` that exist, in the order given, each once."""
     return [name for name in dict.fromkeys(names) if stack_exists(cloudformation, name)]
-
-
-def _cloudformation() -> Any:
-    import boto3
-    from botocore.config import Config
-
-    session = boto3.session.Session()
-    if session.region_name is None:
-        raise TeardownError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)")
-    return session.client("cloudformation", config=Config(retries={"mode": "standard", "max_attempts": 5}))
 
 
 if __name__ == "__main__":
