@@ -1,0 +1,35 @@
+"""What `python -m verification` pays before its first check: held, because every deploy waits for it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from verification import cli
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Only the candidate gate needs these (~1.5 s of start-up between them).
+GATE_ONLY = ("sklearn", "scipy")
+
+
+def test_importing_the_cli_imports_neither_scikit_learn_nor_scipy() -> None:
+    probe = f"import sys, verification.cli; print(sorted(m for m in {GATE_ONLY!r} if m in sys.modules))"
+
+    imported = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=120
+    )
+
+    assert imported.stdout.strip() == "[]", imported.stdout
+
+
+def test_clients_are_made_on_first_use_and_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+    clients = cli._clients()
+
+    assert len(clients) == 0
+    assert clients["s3"] is clients["s3"]
+    assert list(clients) == ["s3"]
