@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from tqdm import tqdm
 
 from verification.checks import (
     CheckResult,
@@ -114,19 +113,21 @@ class _Clients(dict[str, Any]):
         self._session, self._config, self._lock = session, config, threading.Lock()
 
     def __missing__(self, service: str) -> Any:
-        with self._lock:  # a boto3 session is not thread-safe
+        with self._lock:  # a botocore session is not thread-safe
             if service not in self:
-                self[service] = self._session.client(service, config=self._config)
+                self[service] = self._session.create_client(service, config=self._config)
         return dict.__getitem__(self, service)
 
 
 def _clients() -> dict[str, Any]:
-    import boto3
+    # botocore's own session: the same configuration, credentials and AWS_ENDPOINT_URL* variables as boto3's,
+    # without boto3's resource layer and s3transfer, which nothing here uses.
     from botocore.config import Config
+    from botocore.session import get_session
 
     retrying = Config(retries={"mode": "standard", "max_attempts": 5}, read_timeout=70, connect_timeout=10)
-    session = boto3.session.Session()
-    if session.region_name is None:
+    session = get_session()
+    if session.get_config_variable("region") is None:
         raise VerificationError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)", ExitCode.USAGE)
     return _Clients(session, retrying)
 
@@ -175,11 +176,27 @@ def _stack_target(args: argparse.Namespace, cloudformation: Any, report: Report)
     return target_from_outputs(outputs, stack_name, f"stack {stack_name}")
 
 
+def tqdm(*args: Any, **options: Any) -> Any:
+    """tqdm's progress bar, imported by the runs that draw one only (a pipeline's never does)."""
+    from tqdm import tqdm as bar
+
+    return bar(*args, **options)
+
+
+class _Unseen:
+    """The progress of a run off a terminal: nothing to draw."""
+
+    total = 0
+
+    def update(self, _: int) -> None:
+        return None
+
+
 def _predictions_with_progress(run: PredictionRun, variant: dict[str, Any], content_type: str) -> CheckResult:
     """One check with its own progress bar: drawn only on a terminal, and gone before its result line prints."""
-    with tqdm(
-        total=0, unit="B", unit_scale=True, delay=2, file=sys.stderr, leave=False, disable=not sys.stderr.isatty()
-    ) as progress:
+    if not sys.stderr.isatty():
+        return predictions(run, variant, content_type, _Unseen())
+    with tqdm(total=0, unit="B", unit_scale=True, delay=2, file=sys.stderr, leave=False) as progress:
         return predictions(run, variant, content_type, progress)
 
 
