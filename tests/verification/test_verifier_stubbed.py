@@ -459,3 +459,18 @@ def test_the_candidate_gate_passes_when_live_labels_as_the_candidate(
     assert names[-2:] == ["candidate agreement", "candidate keeps live ids"]
     assert report["checks"][-2]["duration_s"] > 0
     fake.assert_all_used()
+
+
+def test_a_build_that_cannot_load_is_reported_before_a_missing_region(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+
+    code = cli.main(["--reference", str(tmp_path / "missing"), "--json", str(tmp_path / "r.json")])
+
+    assert code == ExitCode.USAGE
+    assert (
+        "missing: no usable manifest.json and reference.npz" in json.loads((tmp_path / "r.json").read_text())["stopped"]
+    )
