@@ -6,10 +6,11 @@ kernel has already imported numpy and boto3 and made its client): 100-row chunks
 invoke_endpoint call per chunk, sequential. Ours: `python -m verification --endpoint ... --content-types
 text/csv` as a separate process, start-up and every check included (endpoint in service, declared config,
 deployed artifact, predictions with exact encoding, byte-bounded batches, bounded concurrency, every row
-compared). Also printed: the prediction check alone, in-process. All sides run interleaved against the same
-endpoint, twice: with no emulated network and with LOCAL_AWS_RUNTIME_LATENCY_MS=20 (a round trip to a real
-endpoint). Targets for the whole process: >= 3x with 20 ms, >= 1.5x with 0. The client side's CPU seconds
-are printed too: on a shared machine they move less than wall time does.
+compared). Also printed: the prediction check alone, in-process, in CSV and in RecordIO-protobuf. All sides
+run interleaved against the same endpoint, twice: with no emulated network and with
+LOCAL_AWS_RUNTIME_LATENCY_MS=20 (a round trip to a real endpoint). Targets for the whole process: >= 3x with
+20 ms, >= 1.5x with 0. The client side's CPU seconds are printed too: on a shared machine they move less than
+wall time does.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from bench.verify_vs_sequential import _NoProgress
 from model_build.build import BuildRequest, build
 from verification.checks import PredictionRun, predictions
 from verification.compare import Tolerance
-from verification.payloads import CSV, REAL_TIME_LIMIT
+from verification.payloads import CSV, PROTOBUF, REAL_TIME_LIMIT
 from verification.target import load_expected
 
 SEED_ROWS_PER_CALL = 100
@@ -87,7 +88,8 @@ def measure(centroids: npt.NDArray[np.float32], build_dir: Path, latency_ms: str
         runtime = endpoint.client("sagemaker-runtime", retries={"mode": "standard", "max_attempts": 5})
         run = PredictionRun(runtime, LocalEndpoint.ENDPOINT, expected, Tolerance(), 4)
         seed_recipe(runtime, rows[:SEED_ROWS_PER_CALL])  # warm: resolve the endpoint, load the model
-        seed_s, seed_cpu_s, process_s, process_cpu_s, check_s, reports, results = [], [], [], [], [], [], []
+        seed_s, seed_cpu_s, process_s, process_cpu_s, check_s, protobuf_s = [], [], [], [], [], []
+        reports, results = [], []
         seed_answers, seed_largest = None, 0
         for _ in range(repeats):  # interleaved, so every side sees the same machine
             started, cpu_started = time.perf_counter(), cpu_s()
@@ -102,6 +104,9 @@ def measure(centroids: npt.NDArray[np.float32], build_dir: Path, latency_ms: str
             results.append(predictions(run, {"VariantName": "AllTraffic"}, CSV, _NoProgress()))
             check_s.append(time.perf_counter() - started)
             assert results[-1].passed, results[-1].detail
+            started = time.perf_counter()
+            assert predictions(run, {"VariantName": "AllTraffic"}, PROTOBUF, _NoProgress()).passed
+            protobuf_s.append(time.perf_counter() - started)
     assert seed_answers is not None
     fastest = reports[int(np.argmin(process_s))]
     return {
@@ -110,6 +115,7 @@ def measure(centroids: npt.NDArray[np.float32], build_dir: Path, latency_ms: str
         "process_s": min(process_s),
         "process_cpu_s": min(process_cpu_s),
         "check_s": min(check_s),
+        "protobuf_s": min(protobuf_s),
         "checks_s": {check["name"]: check["duration_s"] for check in fastest["checks"]},
         "seed_largest": seed_largest,
         "seed_wrong": int(np.count_nonzero(seed_answers != expected.reference.closest_cluster)),
@@ -154,7 +160,8 @@ def main() -> None:
         )
         print(
             f"      the prediction check alone, in-process: {got['check_s']:.2f} s "
-            f"({got['seed_s'] / got['check_s']:.2f}x the seed loop)"
+            f"({got['seed_s'] / got['check_s']:.2f}x the seed loop); the RecordIO-protobuf check alone "
+            f"{got['protobuf_s']:.2f} s ({got['seed_s'] / got['protobuf_s']:.2f}x)"
         )
         print(
             f"      largest request: seed {got['seed_largest']} bytes, verifier {got['ours_largest']} bytes "
