@@ -38,6 +38,7 @@ class CheckResult:
     passed: bool
     detail: str
     data: dict[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0  # wall seconds the check took, set by whoever ran it (see verification.cli)
 
 
 def stack_complete(cloudformation: Any, stack_name: str) -> tuple[CheckResult, dict[str, str]]:

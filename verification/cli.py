@@ -1,19 +1,29 @@
-"""`python -m verification`: the gate a pipeline runs after every deploy. Exit codes in ExitCode."""
+"""`python -m verification`: the gate a pipeline runs after every deploy. Exit codes in ExitCode.
+
+Every deploy waits for this process, start-up included: what only some runs need (the candidate gate's SciPy
+and scikit-learn, the offline paths, a terminal's progress bar) is imported where those runs start, each AWS
+client is made when first needed, and work that waits on the network or the disk overlaps (the builds load
+while botocore starts; the deployed artifact downloads while the predictions run). The report still lists the
+checks in order, and an earlier check's error wins as if it had run first.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from tqdm import tqdm
 
 from contract.stack import STACK_BASE_NAME
-from verification.batch import async_predictions, batch_transform
-from verification.candidate import candidate_checks
 from verification.checks import (
     CheckResult,
     PredictionRun,
@@ -97,16 +107,58 @@ def main(argv: list[str] | None = None) -> int:
     return int(report.code)
 
 
+class _Clients(dict[str, Any]):
+    """botocore clients by service name, each made on first use (~0.2 s of CPU for the four), so a run makes only
+    those it calls, and those it calls later are made while it waits on the network."""
+
+    def __init__(self, session: Any, config: Any) -> None:
+        super().__init__()
+        self._session, self._config, self._lock = session, config, threading.Lock()
+
+    def __missing__(self, service: str) -> Any:
+        with self._lock:  # a botocore session is not thread-safe
+            if service not in self:
+                self[service] = self._session.create_client(service, config=self._config)
+        return dict.__getitem__(self, service)
+
+
 def _clients() -> dict[str, Any]:
-    import boto3
+    # botocore's own session: the same configuration, credentials and AWS_ENDPOINT_URL* variables as boto3's,
+    # without boto3's resource layer and s3transfer, which nothing here uses.
     from botocore.config import Config
+    from botocore.session import get_session
 
     retrying = Config(retries={"mode": "standard", "max_attempts": 5}, read_timeout=70, connect_timeout=10)
-    session = boto3.session.Session()
-    if session.region_name is None:
+    session = get_session()
+    if session.get_config_variable("region") is None:
         raise VerificationError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)", ExitCode.USAGE)
-    names = ("cloudformation", "sagemaker", "s3", "sagemaker-runtime")
-    return {name: session.client(name, config=retrying) for name in names}
+    return _Clients(session, retrying)
+
+
+def _make(clients: dict[str, Any], services: Iterable[str]) -> None:
+    """Make these clients now (a no-op for those made already)."""
+    for service in services:
+        clients[service]
+
+
+def _timed(check: Callable[[], CheckResult]) -> CheckResult:
+    started = time.perf_counter()
+    result = check()
+    return replace(result, duration_s=time.perf_counter() - started)
+
+
+def _load_builds(paths: list[Path]) -> list[Expected]:
+    return [load_expected(path) for path in paths]
+
+
+@contextmanager
+def _loading_first(loading: Future[list[Expected]]) -> Iterator[None]:
+    """Work done while the builds load: should it fail, a build's error wins, as if the builds had loaded first."""
+    try:
+        yield
+    except BaseException:
+        loading.result()
+        raise
 
 
 def _local_target(args: argparse.Namespace) -> Target | None:
@@ -121,16 +173,33 @@ def _local_target(args: argparse.Namespace) -> Target | None:
 
 def _stack_target(args: argparse.Namespace, cloudformation: Any, report: Report) -> Target:
     stack_name = args.stack or DEFAULT_STACK
+    started = time.perf_counter()
     result, outputs = stack_complete(cloudformation, stack_name)
-    report.add(result)
+    report.add(replace(result, duration_s=time.perf_counter() - started))
     return target_from_outputs(outputs, stack_name, f"stack {stack_name}")
+
+
+def tqdm(*args: Any, **options: Any) -> Any:
+    """tqdm's progress bar, imported by the runs that draw one only (a pipeline's never does)."""
+    from tqdm import tqdm as bar
+
+    return bar(*args, **options)
+
+
+class _Unseen:
+    """The progress of a run off a terminal: nothing to draw."""
+
+    total = 0
+
+    def update(self, _: int) -> None:
+        return None
 
 
 def _predictions_with_progress(run: PredictionRun, variant: dict[str, Any], content_type: str) -> CheckResult:
     """One check with its own progress bar: drawn only on a terminal, and gone before its result line prints."""
-    with tqdm(
-        total=0, unit="B", unit_scale=True, delay=2, file=sys.stderr, leave=False, disable=not sys.stderr.isatty()
-    ) as progress:
+    if not sys.stderr.isatty():
+        return predictions(run, variant, content_type, _Unseen())
+    with tqdm(total=0, unit="B", unit_scale=True, delay=2, file=sys.stderr, leave=False) as progress:
         return predictions(run, variant, content_type, progress)
 
 
@@ -149,43 +218,106 @@ def verify(args: argparse.Namespace, report: Report) -> None:
     if args.candidate is not None:
         _gate_candidate(args, report)
         return
-    builds = [load_expected(path) for path in args.reference or [DEFAULT_REFERENCE]]
-    content_types = _content_types(args.content_types)
-    clients, run, config, target = _live_endpoint(args, report, builds[0])
-    local_sha256s = [build.build.artifact_sha256 for build in builds]
-    artifact = deployed_artifacts(clients["sagemaker"], clients["s3"], config, local_sha256s)
-    report.add(artifact)
-    if config.get("AsyncInferenceConfig"):  # it answers no real-time request: S3 in, S3 out
-        expected = expected_for(config["ProductionVariants"][0]["VariantName"], artifact, builds)
-        answered = async_predictions(
-            clients, target.outputs, target.endpoint_name, expected, tolerance=run.tolerance, wait_s=args.wait
-        )
-        report.add(answered)
-    else:
-        for variant in config["ProductionVariants"]:
-            variant_run = replace(run, expected=expected_for(variant["VariantName"], artifact, builds))
-            for content_type in content_types:
-                report.add(_predictions_with_progress(variant_run, variant, content_type))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        loading = pool.submit(_load_builds, args.reference or [DEFAULT_REFERENCE])
+        with _loading_first(loading):
+            content_types = _content_types(args.content_types)
+            connection = _connect(args)
+        builds = loading.result()
+        clients, run, config, target = _live_endpoint(args, report, connection, builds[0], pool)
+        local_sha256s = [build.build.artifact_sha256 for build in builds]
+        artifact = _Artifact(pool.submit(_deployed_artifacts, clients, config, local_sha256s), report)
+        if config.get("AsyncInferenceConfig"):  # it answers no real-time request: S3 in, S3 out
+            from verification.batch import async_predictions
+
+            expected = expected_for(config["ProductionVariants"][0]["VariantName"], artifact.result(), builds)
+            answered = partial(
+                async_predictions, clients, target.outputs, target.endpoint_name, expected,
+                tolerance=run.tolerance, wait_s=args.wait,
+            )  # fmt: skip
+            report.add(_timed(answered))
+        else:
+            _real_time_predictions(report, run, config, builds=builds, content_types=content_types, artifact=artifact)
     if args.batch:
-        report.add(batch_transform(clients, target.outputs, builds[0], run.tolerance, args.wait))
+        from verification.batch import batch_transform
+
+        report.add(_timed(partial(batch_transform, clients, target.outputs, builds[0], run.tolerance, args.wait)))
     answers = ("predictions", "batch transform")  # "predictions async" too
     if not all(check.passed for check in report.checks if check.name.startswith(answers)):
         report.code = ExitCode.PREDICTION_MISMATCH
-    elif not artifact.passed:
+    elif not artifact.result().passed:
         report.code = ExitCode.ARTIFACT_DIFFERS
 
 
-def _live_endpoint(
-    args: argparse.Namespace, report: Report, expected: Expected
-) -> tuple[dict[str, Any], PredictionRun, dict[str, Any], Target]:
-    """The stack and endpoint checks; then the clients, a run against the endpoint, its config and target."""
+def _deployed_artifacts(clients: dict[str, Any], config: dict[str, Any], local_sha256s: list[str]) -> CheckResult:
+    return _timed(partial(deployed_artifacts, clients["sagemaker"], clients["s3"], config, local_sha256s))
+
+
+class _Artifact:
+    """The deployed-artifact check, run in the background: added to the report when first asked for."""
+
+    def __init__(self, running: Future[CheckResult], report: Report) -> None:
+        self._running, self._report = running, report
+        self._result: CheckResult | None = None
+
+    def result(self) -> CheckResult:
+        if self._result is None:
+            self._result = self._running.result()
+            self._report.add(self._result)
+        return self._result
+
+
+def _real_time_predictions(
+    report: Report,
+    run: PredictionRun,
+    config: dict[str, Any],
+    *,
+    builds: list[Expected],
+    content_types: list[str],
+    artifact: _Artifact,
+) -> None:
+    """Every variant in every content type; the artifact check's result is reported (or raised) before theirs."""
+    for variant in config["ProductionVariants"]:
+        # With one build every variant is judged against it, whatever it serves: no need to wait for the download.
+        expected = builds[0] if len(builds) == 1 else expected_for(variant["VariantName"], artifact.result(), builds)
+        variant_run = replace(run, expected=expected)
+        for content_type in content_types:
+            try:
+                result = _timed(partial(_predictions_with_progress, variant_run, variant, content_type))
+            finally:
+                artifact.result()  # as if it had run first: its error wins over this check's
+            report.add(result)
+
+
+def _connect(args: argparse.Namespace) -> tuple[dict[str, Any], Target | None]:
+    """The clients the first AWS calls need, and the target when it is known without AWS."""
     local_target = _local_target(args)
     clients = _clients()
+    _make(clients, ["sagemaker"] if local_target else ["cloudformation", "sagemaker"])
+    return clients, local_target
+
+
+def _live_endpoint(
+    args: argparse.Namespace,
+    report: Report,
+    connection: tuple[dict[str, Any], Target | None],
+    expected: Expected,
+    pool: ThreadPoolExecutor,
+) -> tuple[dict[str, Any], PredictionRun, dict[str, Any], Target]:
+    """The stack and endpoint checks; then the clients, a run against the endpoint, its config and target."""
+    clients, local_target = connection
+    pool.submit(_make, clients, ["sagemaker-runtime", "s3"])  # while the calls below wait on the network
     target = local_target or _stack_target(args, clients["cloudformation"], report)
     report.endpoint = target.endpoint_name
+    started = time.perf_counter()
     described = endpoint_in_service(clients["sagemaker"], target.endpoint_name, args.wait)
-    report.add(CheckResult("endpoint in service", True, f"{target.endpoint_name} is {described['EndpointStatus']}"))
-    report.add(runs_declared_config(described, target.endpoint_config_name))
+    report.add(
+        CheckResult(
+            "endpoint in service", True, f"{target.endpoint_name} is {described['EndpointStatus']}",
+            duration_s=time.perf_counter() - started,
+        )
+    )  # fmt: skip
+    report.add(_timed(partial(runs_declared_config, described, target.endpoint_config_name)))
     config = clients["sagemaker"].describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
     run = PredictionRun(
         clients["sagemaker-runtime"], target.endpoint_name, expected, Tolerance(rtol=args.rtol, atol=args.atol),
@@ -198,13 +330,22 @@ def _gate_candidate(args: argparse.Namespace, report: Report) -> None:
     """--candidate: the live variant labels the candidate's reference rows; agreement gates promotion."""
     if not 0 <= args.min_agreement <= 1:
         raise VerificationError(f"--min-agreement must be between 0 and 1, got {args.min_agreement}", ExitCode.USAGE)
-    candidate = load_expected(args.candidate)
-    _, run, config, _ = _live_endpoint(args, report, candidate)
+    from verification.candidate import candidate_checks  # SciPy and scikit-learn: ~1.5 s only this gate needs
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        loading = pool.submit(_load_builds, [args.candidate])
+        with _loading_first(loading):
+            connection = _connect(args)
+        (candidate,) = loading.result()
+        _, run, config, _ = _live_endpoint(args, report, connection, candidate, pool)
     variants = {variant["VariantName"]: variant for variant in config["ProductionVariants"]}
     name = args.variant or next(iter(variants))
     if name not in variants:
         raise VerificationError(f"--variant {name}: the endpoint has {', '.join(variants)}", ExitCode.USAGE)
-    for check in candidate_checks(run, variants[name], args.min_agreement):
-        report.add(check)
+    started = time.perf_counter()
+    agreement, ids = candidate_checks(run, variants[name], args.min_agreement)
+    # One measurement answers both checks: its time is the first's.
+    report.add(replace(agreement, duration_s=time.perf_counter() - started))
+    report.add(ids)
     if not all(check.passed for check in report.checks):
         report.code = ExitCode.PREDICTION_MISMATCH

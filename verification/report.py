@@ -40,7 +40,10 @@ class Report:
             "exit_code": int(self.code),
             "result": self.code.name.lower(),
             "stopped": self.stopped,
-            "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail, **c.data} for c in self.checks],
+            "checks": [
+                {"name": c.name, "passed": c.passed, "detail": c.detail, "duration_s": round(c.duration_s, 3), **c.data}
+                for c in self.checks
+            ],
             "latency": self.latency_by_variant(),
         }
 
@@ -92,10 +95,12 @@ def write_junit(report: Report, path: Path) -> None:
     failures = sum(not c.passed for c in report.checks) + (1 if report.stopped else 0)
     suite = ElementTree.Element(
         "testsuite", name="kmeans-endpoint-verification", tests=str(len(report.checks) + bool(report.stopped)),
-        failures=str(failures),
+        failures=str(failures), time=_seconds(sum(c.duration_s for c in report.checks)),
     )  # fmt: skip
     for check in report.checks:
-        case = ElementTree.SubElement(suite, "testcase", classname=report.endpoint, name=check.name)
+        case = ElementTree.SubElement(
+            suite, "testcase", classname=report.endpoint, name=check.name, time=_seconds(check.duration_s)
+        )
         if not check.passed:
             ElementTree.SubElement(case, "failure", message=check.detail).text = json.dumps(
                 check.data.get("mismatches", [])
@@ -104,6 +109,10 @@ def write_junit(report: Report, path: Path) -> None:
         case = ElementTree.SubElement(suite, "testcase", classname=report.endpoint, name="verification run")
         ElementTree.SubElement(case, "failure", message=report.stopped)
     _write_atomically(path, ElementTree.tostring(suite, encoding="utf-8", xml_declaration=True))
+
+
+def _seconds(duration_s: float) -> str:
+    return f"{duration_s:.3f}"
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

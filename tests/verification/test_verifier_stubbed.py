@@ -6,6 +6,8 @@ import hashlib
 import io
 import json
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -358,3 +360,117 @@ def test_progress_is_drawn_only_on_a_terminal_and_cleared_when_its_check_ends(
         assert drawn.rsplit("\r", 1)[-1].strip() == "", "the bar is cleared, not left on the line"
     else:
         assert drawn == ""
+
+
+def slowed(function: Any, seconds: float, started: threading.Event | None = None) -> Any:
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        if started is not None:
+            started.set()
+        time.sleep(seconds)
+        return function(*args, **kwargs)
+
+    return slow
+
+
+def test_each_check_reports_how_long_it_took(
+    faithful: FakeAws, build: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("endpoint_in_service", "deployed_artifacts", "predictions"):
+        monkeypatch.setattr(cli, name, slowed(getattr(cli, name), 0.05))
+
+    code, report = run(build, tmp_path, "--junit", str(tmp_path / "r.xml"))
+
+    assert code == ExitCode.PASSED
+    durations = {check["name"]: check["duration_s"] for check in report["checks"]}
+    assert len(durations) == 5
+    assert all(isinstance(seconds, float) and seconds >= 0 for seconds in durations.values())
+    slow = ("endpoint in service", "deployed artifact", "predictions AllTraffic text/csv")
+    assert all(durations[name] >= 0.05 for name in slow), durations
+    times = {case.get("name"): float(case.get("time", "0")) for case in ElementTree.parse(tmp_path / "r.xml").iter()}
+    assert all(times[name] >= 0.05 for name in slow), times
+
+
+def test_the_artifact_downloads_while_the_predictions_run(
+    faithful: FakeAws, build: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    predicting, overlapped = threading.Event(), []
+
+    def download(*args: Any) -> Any:
+        overlapped.append(predicting.wait(timeout=5))
+        return checks.deployed_artifacts(*args)
+
+    monkeypatch.setattr(cli, "predictions", slowed(checks.predictions, 0.0, started=predicting))
+    monkeypatch.setattr(cli, "deployed_artifacts", download)
+
+    code, report = run(build, tmp_path)
+
+    assert code == ExitCode.PASSED
+    assert overlapped == [True]
+    assert [c["name"] for c in report["checks"]][-2:] == ["deployed artifact", "predictions AllTraffic text/csv"]
+
+
+def served_config(fake: FakeAws) -> None:
+    """The endpoint's config alone (no model or artifact behind it queued)."""
+    config = {
+        "EndpointConfigName": CONFIG,
+        "EndpointConfigArn": f"{ARN_PREFIX}:endpoint-config/{CONFIG}",
+        "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": MODEL, "InstanceType": "ml.m5.large"}],
+        "CreationTime": CREATED,
+    }
+    fake.stubs["sagemaker"].add_response("describe_endpoint_config", config, {"EndpointConfigName": CONFIG})
+
+
+def test_a_denied_artifact_download_stops_the_run_before_any_prediction_is_reported(
+    fake: FakeAws, build: Path, reference: ReferenceSet, tmp_path: Path
+) -> None:
+    fake.stack()
+    fake.endpoint()
+    served_config(fake)
+    model = {
+        "ModelName": MODEL,
+        "ModelArn": f"{ARN_PREFIX}:model/{MODEL}",
+        "CreationTime": CREATED,
+        "PrimaryContainer": {"ModelDataUrl": MODEL_URL},
+    }
+    fake.stubs["sagemaker"].add_response("describe_model", model, {"ModelName": MODEL})
+    fake.stubs["s3"].add_client_error("get_object", "AccessDenied", "not authorized to perform: s3:GetObject")
+    fake.answers(reference.closest_cluster, reference.distance_to_cluster, calls=1)
+
+    code, report = run(build, tmp_path)
+
+    assert code == ExitCode.NOT_READY
+    assert "AccessDenied" in report["stopped"]
+    assert not any(check["name"].startswith("predictions") for check in report["checks"])
+
+
+def test_the_candidate_gate_passes_when_live_labels_as_the_candidate(
+    fake: FakeAws, build: Path, reference: ReferenceSet, tmp_path: Path
+) -> None:
+    fake.stack()
+    fake.endpoint()
+    served_config(fake)
+    fake.answers(reference.closest_cluster, reference.distance_to_cluster, calls=1)
+
+    code = cli.main(["--candidate", str(build), "--json", str(tmp_path / "r.json")])
+
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert code == ExitCode.PASSED, report
+    names = [check["name"] for check in report["checks"]]
+    assert names[-2:] == ["candidate agreement", "candidate keeps live ids"]
+    assert report["checks"][-2]["duration_s"] > 0
+    fake.assert_all_used()
+
+
+def test_a_build_that_cannot_load_is_reported_before_a_missing_region(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+
+    code = cli.main(["--reference", str(tmp_path / "missing"), "--json", str(tmp_path / "r.json")])
+
+    assert code == ExitCode.USAGE
+    assert (
+        "missing: no usable manifest.json and reference.npz" in json.loads((tmp_path / "r.json").read_text())["stopped"]
+    )
