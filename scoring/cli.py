@@ -15,7 +15,14 @@ from contract.clients import NoRegionError, aws_clients
 from contract.stack import STACK_BASE_NAME, Output, read_outputs
 from scoring.errors import ScoringError
 from scoring.transform import Summary, TransformRequest, job_name, start, summarise, upload_inputs, wait
-from wire.media_types import CSV, JSONLINES, SPLIT_TYPE_FOR, TRANSFORM_ACCEPTS, TRANSFORM_CONTENT_TYPES
+from wire.media_types import (
+    CSV,
+    JSONLINES,
+    SPLIT_TYPE_FOR,
+    TRANSFORM_ACCEPTS,
+    TRANSFORM_CONTENT_TYPES,
+    TRANSFORM_JOINABLE,
+)
 
 PROGRAM = "python -m scoring"
 DEFAULT_STACK = STACK_BASE_NAME
@@ -109,6 +116,8 @@ def _check(args: argparse.Namespace) -> None:
         raise ScoringError(f"--max-payload-mb {args.max_payload_mb} is outside {PAYLOAD_MB}")
     if args.instances < 1:
         raise ScoringError(f"--instances must be at least 1, got {args.instances}")
+    if args.join_input and args.content_type not in TRANSFORM_JOINABLE:
+        raise ScoringError(f"--join-input needs CSV or JSON input: AWS joins no {args.content_type} records")
     if not args.input.startswith("s3://") and not Path(args.input).exists():
         raise ScoringError(f"--input {args.input}: no such file or folder")
 

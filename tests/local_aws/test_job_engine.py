@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import boto3
@@ -31,7 +31,7 @@ from tests.local_aws.job_workers import FAILING_SUFFIX, CopyJob
 BUCKET = "engine-tests"
 
 
-def allow_all(action: str, resource: str) -> str | None:
+def allow_all(action: str, resource: str, context: Mapping[str, str]) -> str | None:
     return None
 
 
@@ -297,7 +297,7 @@ def test_each_instance_writes_its_own_log_stream(s3_server: str) -> None:
 def test_the_role_is_checked_on_every_object_read_and_written(s3_server: str, denied: str) -> None:
     job = new_job(s3_server, ["a", "b"])
 
-    def role_check(action: str, resource: str) -> str | None:
+    def role_check(action: str, resource: str, context: Mapping[str, str]) -> str | None:
         return "no statement allows it" if action == denied and resource.endswith("/b") else None
 
     ended = run_to_end(job, role_check)
@@ -311,7 +311,7 @@ def test_the_role_is_checked_on_every_object_read_and_written(s3_server: str, de
 def test_a_role_that_may_not_write_logs_runs_its_job_unlogged(s3_server: str) -> None:
     job = new_job(s3_server, ["a"], instances=1)
 
-    def role_check(action: str, resource: str) -> str | None:
+    def role_check(action: str, resource: str, context: Mapping[str, str]) -> str | None:
         return "no statement allows it" if action.startswith("logs:") else None
 
     ended = run_to_end(job, role_check)
