@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from contract.execution_role import DECRYPT_OBJECTS, LIST_SCORING_INPUT, READ_SCORING_INPUT, WRITE_SCORING_RESULTS
 from local_aws.config import LocalAwsConfig
 from local_aws.jobs.channels import (
     AWS_MANAGED_S3_KEY,
@@ -191,13 +192,15 @@ def _readable(channel: Channel, run: Run) -> list[S3Object]:
     s3, rights = s3_client(run.s3_endpoint), enforced("job-input-rights")
     if channel.data_type == S3_PREFIX and rights:
         bucket, prefix = split_s3_uri(channel.s3_uri)
-        run.authorize("s3:ListBucket", f"arn:aws:s3:::{bucket}", {"s3:prefix": prefix})
+        for action in LIST_SCORING_INPUT.used:
+            run.authorize(action, f"arn:aws:s3:::{bucket}", {"s3:prefix": prefix})
     objects = list_objects(s3, channel)
     for item in objects:
-        run.authorize("s3:GetObject", item.arn)
+        for action in READ_SCORING_INPUT.used:
+            run.authorize(action, item.arn)
         key = encryption_key(s3, item) if rights else None
         if key is not None:
-            run.authorize_key("kms:Decrypt", key)
+            run.authorize_key(DECRYPT_OBJECTS, key)
     return objects
 
 
@@ -260,7 +263,8 @@ def _publish(instances: list[Instance], run: Run) -> None:
     """Upload every output the workers committed, each allowed by the role first."""
     outputs = [output for instance in instances for output in staged_outputs(Path(instance.folder))]
     for output in outputs:
-        run.authorize("s3:PutObject", f"arn:aws:s3:::{output.bucket}/{output.key}")
+        for action in WRITE_SCORING_RESULTS.used:
+            run.authorize(action, f"arn:aws:s3:::{output.bucket}/{output.key}")
     s3 = s3_client(run.s3_endpoint)
     for output in outputs:
         encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": output.kms_key_id}

@@ -13,9 +13,11 @@ TransformJobStatus and FailureReason, no secondary status.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from typing import Any
 
 from aws_facts.payloads import MB
+from contract.execution_role import ENCRYPT_OBJECTS, WRITE_SCORING_RESULTS
 from local_aws.jobs.channels import (
     AWS_MANAGED_S3_KEY,
     SHARDED_BY_S3_KEY,
@@ -101,10 +103,10 @@ class TransformJobType:
         ((channel, objects),) = inputs.items()
         _, prefix = split_s3_uri(channel.s3_uri)
         items = [InputObject(item.bucket, item.key, relative_key(prefix, item.key)) for item in objects]
-        for item in items:
-            run.authorize("s3:PutObject", f"arn:aws:s3:::{spec.output_bucket}/{output_key(spec, item)}")
+        for item, action in itertools.product(items, WRITE_SCORING_RESULTS.used):
+            run.authorize(action, f"arn:aws:s3:::{spec.output_bucket}/{output_key(spec, item)}")
         if spec.output_kms_key_id is not None:
-            run.authorize_key("kms:GenerateDataKey", spec.output_kms_key_id)
+            run.authorize_key(ENCRYPT_OBJECTS, spec.output_kms_key_id)
         count = int(self.record.transform_resources.get("InstanceCount", 1))
         return [share for share in deal(items, count, channel.distribution) if share]
 
