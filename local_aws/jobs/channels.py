@@ -83,16 +83,22 @@ def encryption_key(s3: Any, item: S3Object) -> str | None:
 
 
 def kms_key_arn(endpoint: str, key_id: str) -> str:
-    """A key's ARN from any of KMS's KeyId forms (id, ARN, alias name, alias ARN); the form given if unknown."""
+    """A key's ARN from any of KMS's KeyId forms (id, ARN, alias name, alias ARN); an alias KMS cannot resolve
+    stays as given (IAM then matches it against no key's ARN: the stricter reading)."""
     import boto3
+    from botocore.exceptions import ClientError
 
     if key_id.endswith("alias/aws/s3"):
         return AWS_MANAGED_S3_KEY
+    if ":key/" in key_id:
+        return key_id
+    if "alias/" not in key_id:
+        return f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/{key_id}"
     kms = boto3.session.Session().client("kms", endpoint_url=endpoint, region_name=REGION)
     try:
         return str(kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"])
-    except kms.exceptions.NotFoundException:
-        return key_id if key_id.startswith("arn:") else f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/{key_id}"
+    except ClientError:
+        return key_id
 
 
 def relative_key(prefix: str, key: str) -> str:

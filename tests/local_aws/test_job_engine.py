@@ -11,15 +11,17 @@ from typing import Any
 import boto3
 import pytest
 
-from local_aws.config import CONTROL_PORT_VARIABLE, DUMMY_KEY_ID, DUMMY_SECRET, REGION
+from local_aws.config import ACCOUNT_ID, CONTROL_PORT_VARIABLE, DUMMY_KEY_ID, DUMMY_SECRET, REGION
 from local_aws.jobs import engine
 from local_aws.jobs.channels import (
+    AWS_MANAGED_S3_KEY,
     FULLY_REPLICATED,
     MANIFEST_FILE,
     SHARDED_BY_S3_KEY,
     Channel,
     S3Object,
     deal,
+    kms_key_arn,
     relative_key,
     shares,
 )
@@ -111,6 +113,18 @@ def test_shares_deal_each_channel_by_its_own_distribution() -> None:
 )
 def test_an_objects_relative_key_is_below_the_prefixs_folder(prefix: str, key: str, relative: str) -> None:
     assert relative_key(prefix, key) == relative
+
+
+@pytest.mark.parametrize(
+    ("key_id", "arn"),
+    [
+        ("arn:aws:kms:us-east-1:123456789012:key/k-1", "arn:aws:kms:us-east-1:123456789012:key/k-1"),
+        ("k-1", f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/k-1"),
+        ("alias/aws/s3", AWS_MANAGED_S3_KEY),
+    ],
+)
+def test_a_kms_key_id_is_authorized_as_its_key_arn(key_id: str, arn: str) -> None:
+    assert kms_key_arn("http://localhost:1", key_id) == arn
 
 
 def test_stream_names_are_job_host_and_epoch() -> None:
