@@ -129,7 +129,7 @@ class LocalEndpoint:
 
     def _hosting_role(self) -> str:
         """A role the strict local AWS lets host the model (artifact, image, logs) and write transform outputs."""
-        from contract.execution_role import HOSTING, WRITE_SCORING_RESULTS
+        from contract.execution_role import HOSTING, LIST_SCORING_INPUT, WRITE_SCORING_RESULTS
 
         trust = {
             "Version": "2012-10-17",
@@ -137,7 +137,8 @@ class LocalEndpoint:
                 {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "sagemaker.amazonaws.com"}}
             ],
         }
-        actions = [action for grant in (*HOSTING, WRITE_SCORING_RESULTS) for action in grant.actions]
+        needed = (*HOSTING, LIST_SCORING_INPUT, WRITE_SCORING_RESULTS)
+        actions = [action for grant in needed for action in grant.actions]
         grants = {
             "Version": "2012-10-17",
             "Statement": [{"Effect": "Allow", "Resource": "*", "Action": sorted(set(actions))}],

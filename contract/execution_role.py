@@ -39,7 +39,10 @@ WRITE_ENDPOINT_LOGS = Grant(
     ("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"),
     used=("logs:CreateLogStream", "logs:PutLogEvents"),
 )
-USE_ENCRYPTION_KEY = Grant("UseEncryptionKey", ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"))
+# What S3 asks KMS for on the caller's behalf: reading an SSE-KMS object decrypts its data key, writing one
+# generates a data key (S3 user guide, "Using server-side encryption with AWS KMS keys").
+DECRYPT_OBJECTS, ENCRYPT_OBJECTS = "kms:Decrypt", "kms:GenerateDataKey"
+USE_ENCRYPTION_KEY = Grant("UseEncryptionKey", (DECRYPT_OBJECTS, "kms:Encrypt", ENCRYPT_OBJECTS, "kms:DescribeKey"))
 READ_ROLLBACK_ALARMS = Grant("ReadRollbackAlarms", ("cloudwatch:DescribeAlarms",))
 PUBLISH_ENDPOINT_METRICS = Grant("PublishEndpointMetrics", ("cloudwatch:PutMetricData",))
 WRITE_CAPTURED_DATA = Grant("WriteCapturedData", ("s3:PutObject",))

@@ -20,6 +20,9 @@ class Output:
     REGION: Final = "Region"
     MODEL_NAME: Final = "ModelName"
     SCORING_BUCKET_NAME: Final = "ScoringBucketName"  # only with -c scoring=true
+    # The key the scoring bucket and every transform output are encrypted with (TransformOutput.KmsKeyId:
+    # without it SageMaker uses the account's default S3 key); only with -c scoring=true.
+    SCORING_KEY_ARN: Final = "ScoringKeyArn"
 
     @staticmethod
     def of_candidate(prefix: str, key: str) -> str:

@@ -40,6 +40,14 @@ RULES = {
     "an unsupported JSONPath, and JoinSource across formats",
     "transform-execution-role": "a transform job fails unless its role may read the input and write the output",
     "transform-record-size": "a record larger than MaxPayloadInMB fails its transform job",
+    "transform-join-formats": "CreateTransformJob refuses JoinSource Input unless the input is CSV or JSON",
+    "transform-jsonpath": "DataProcessing's JSONPath as documented: `*`, `.['a','b']`, one slice among indices, "
+    "slices with an inclusive end",
+    "transform-join-wrap": "JoinSource Input wraps a JSON record that is not an object as SageMakerInput",
+    "job-input-rights": "a job's role needs s3:ListBucket (with s3:prefix) on an S3Prefix input and kms:Decrypt "
+    "on the key of each SSE-KMS input object",
+    "transform-output-kms": "transform outputs are SSE-KMS with TransformOutput.KmsKeyId (else aws/s3), which the "
+    "role must allow kms:GenerateDataKey on",
     "serverless-cold-start": "the first invocation after a serverless (re)deploy can answer ModelNotReadyException",
     "cfn-endpoint-name": "AWS::SageMaker::Endpoint keeps the EndpointName its template declares",
     "cfn-previous-parameters": "UsePreviousValue of a parameter never recorded leaves it out: its default applies",

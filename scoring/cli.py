@@ -15,7 +15,14 @@ from contract.clients import NoRegionError, aws_clients
 from contract.stack import STACK_BASE_NAME, Output, read_outputs
 from scoring.errors import ScoringError
 from scoring.transform import Summary, TransformRequest, job_name, start, summarise, upload_inputs, wait
-from wire.media_types import CSV, JSONLINES, SPLIT_TYPE_FOR, TRANSFORM_ACCEPTS, TRANSFORM_CONTENT_TYPES
+from wire.media_types import (
+    CSV,
+    JSONLINES,
+    SPLIT_TYPE_FOR,
+    TRANSFORM_ACCEPTS,
+    TRANSFORM_CONTENT_TYPES,
+    TRANSFORM_JOINABLE,
+)
 
 PROGRAM = "python -m scoring"
 DEFAULT_STACK = STACK_BASE_NAME
@@ -87,7 +94,7 @@ def run_transform(args: argparse.Namespace, clients: dict[str, Any]) -> int:
     bucket = outputs.get(Output.SCORING_BUCKET_NAME)
     input_uri = args.input if args.input.startswith("s3://") else _uploaded(clients["s3"], args, bucket, name)
     output_uri = args.output if args.output.startswith("s3://") else _scoring_uri(bucket, f"output/{name}", "--output")
-    request = _request(args, outputs[Output.MODEL_NAME], input_uri, output_uri.rstrip("/"))
+    request = _request(args, outputs, input_uri, output_uri.rstrip("/"))
     start(clients["sagemaker"], request, name)
     print(f"started transform job {name}: {input_uri} -> {output_uri}")
     if not args.wait:
@@ -109,6 +116,8 @@ def _check(args: argparse.Namespace) -> None:
         raise ScoringError(f"--max-payload-mb {args.max_payload_mb} is outside {PAYLOAD_MB}")
     if args.instances < 1:
         raise ScoringError(f"--instances must be at least 1, got {args.instances}")
+    if args.join_input and args.content_type not in TRANSFORM_JOINABLE:
+        raise ScoringError(f"--join-input needs CSV or JSON input: AWS joins no {args.content_type} records")
     if not args.input.startswith("s3://") and not Path(args.input).exists():
         raise ScoringError(f"--input {args.input}: no such file or folder")
 
@@ -125,10 +134,10 @@ def _uploaded(s3: Any, args: argparse.Namespace, bucket: str | None, name: str) 
     return upload_inputs(s3, Path(args.input), bucket, f"input/{name}")
 
 
-def _request(args: argparse.Namespace, model: str, input_uri: str, output_uri: str) -> TransformRequest:
+def _request(args: argparse.Namespace, outputs: dict[str, str], input_uri: str, output_uri: str) -> TransformRequest:
     accept = args.accept or (CSV if args.content_type == CSV else JSONLINES)
     return TransformRequest(
-        model_name=model,
+        model_name=outputs[Output.MODEL_NAME],
         input_uri=input_uri,
         output_uri=output_uri,
         content_type=args.content_type,
@@ -141,6 +150,7 @@ def _request(args: argparse.Namespace, model: str, input_uri: str, output_uri: s
         join_input=args.join_input,
         output_filter=args.output_filter,
         compression="Gzip" if args.gzip else "None",
+        output_kms_key=outputs.get(Output.SCORING_KEY_ARN),  # the answers under the stack's key, as the bucket
     )
 
 

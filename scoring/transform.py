@@ -42,11 +42,17 @@ class TransformRequest:
     join_input: bool = False
     output_filter: str | None = None
     compression: str = "None"
+    output_kms_key: str | None = None  # TransformOutput.KmsKeyId: without it, the account's default S3 key
 
     @classmethod
-    def of_csv(cls, model_name: str, input_uri: str, output_uri: str) -> TransformRequest:
+    def of_csv(
+        cls, model_name: str, input_uri: str, output_uri: str, output_kms_key: str | None = None
+    ) -> TransformRequest:
         """CSV in, CSV out, split by line, on one instance: the simplest job over exact rows."""
-        return cls(model_name, input_uri, output_uri, content_type=CSV, accept=CSV, split_type=SPLIT_TYPE_FOR[CSV])
+        return cls(
+            model_name, input_uri, output_uri, content_type=CSV, accept=CSV, split_type=SPLIT_TYPE_FOR[CSV],
+            output_kms_key=output_kms_key,
+        )  # fmt: skip
 
     def api_arguments(self, job_name: str) -> dict[str, Any]:
         """CreateTransformJob's arguments, as they would be written by hand."""
@@ -75,6 +81,8 @@ class TransformRequest:
         }
         if processing:
             arguments["DataProcessing"] = processing
+        if self.output_kms_key:
+            arguments["TransformOutput"]["KmsKeyId"] = self.output_kms_key
         return arguments
 
 

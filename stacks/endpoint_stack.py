@@ -54,7 +54,7 @@ class KMeansEndpointStack(Stack):
         served = [ServedModel(settings.variant_name, model.model_name, settings.production_weight_percent)]
         outputs = {Output.MODEL_NAME: model.model_name}
         if scoring is not None:
-            outputs[Output.SCORING_BUCKET_NAME] = scoring.bucket_name
+            outputs |= {Output.SCORING_BUCKET_NAME: scoring.bucket_name, Output.SCORING_KEY_ARN: key.key_arn}
         if challenger and challenger_artifact:
             challenger_served, more = self._candidate(
                 "Challenger", settings, candidate=challenger, artifact=challenger_artifact, image=image, role=role

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -39,10 +40,12 @@ def test_a_transform_with_an_id_column_returns_id_cluster_distance(
         sys.executable, "-m", "verification", "--stack", STACK, "--reference", str(artifact_dir), "--batch",
         "--content-types", "text/csv", "--json", str(tmp_path / "report.json"),
     )  # fmt: skip
+    answer_keys = _answer_keys(bootstrapped, json.loads((tmp_path / "outputs.json").read_text())[STACK])
     emptied = bootstrapped.run(sys.executable, "-m", "teardown", "--stack", STACK, "--force")
     cdk(bootstrapped, artifact_dir, "destroy", STACK, "--force", "--no-notices", "-c", "scoring=true")
 
     assert scored.returncode == 0, scored.stdout + scored.stderr
+    assert answer_keys == {"stack's key": 3}  # two objects of `scoring transform`, one of the verifier's --batch
     assert "500 rows in 2 object(s)" in scored.stdout
     fields_by_row = [
         line.split(",")
@@ -60,6 +63,14 @@ def test_a_transform_with_an_id_column_returns_id_cluster_distance(
     assert checks["batch transform"]["rows"] == 100
     assert emptied.returncode == 0, emptied.stderr
     assert inventory(bootstrapped) == before
+
+
+def _answer_keys(local_aws: RunningLocalAws, outputs: dict[str, str]) -> Counter[str]:
+    """How many transform answers under output/ each key encrypts: TransformOutput.KmsKeyId is the stack's key."""
+    s3, bucket = local_aws.client("s3"), outputs["ScoringBucketName"]
+    answers = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix="output/").get("Contents", [])]
+    keys = [s3.head_object(Bucket=bucket, Key=key).get("SSEKMSKeyId") for key in answers if key.endswith(".out")]
+    return Counter("stack's key" if key == outputs["ScoringKeyArn"] else str(key) for key in keys)
 
 
 def test_an_async_endpoint_deploys_scales_from_zero_and_verifies_through_invoke_endpoint_async(

@@ -40,7 +40,7 @@ def batch_transform(
     name = job_name(JOB_PREFIX)
     rows = expected.reference.rows
     _upload_rows(clients["s3"], bucket, f"input/{name}/reference.csv", expected)
-    described = _run_job(clients["sagemaker"], name, model, bucket, wait_s)
+    described = _run_job(clients["sagemaker"], name, model, bucket, wait_s, key=outputs.get(Output.SCORING_KEY_ARN))
     if described["TransformJobStatus"] != "Completed":
         reason = described.get("FailureReason") or "no FailureReason given"
         return CheckResult("batch transform", False, f"job {name} is {described['TransformJobStatus']}: {reason}")
@@ -61,9 +61,12 @@ def _upload_rows(s3: Any, bucket: str, key: str, expected: Expected) -> None:
     s3.put_object(Bucket=bucket, Key=key, Body=b"\n".join(csv_lines(expected.reference.rows)))
 
 
-def _run_job(sagemaker: Any, name: str, model: str, bucket: str, wait_s: float) -> dict[str, Any]:
-    """The job's last description: ended, or still running after `wait_s` (the check then fails)."""
-    request = TransformRequest.of_csv(model, f"s3://{bucket}/input/{name}/", f"s3://{bucket}/output/{name}")
+def _run_job(
+    sagemaker: Any, name: str, model: str, bucket: str, wait_s: float, *, key: str | None = None
+) -> dict[str, Any]:
+    """The job's last description: ended, or still running after `wait_s` (the check then fails); the answers are
+    encrypted with `key`, the stack's (TransformOutput.KmsKeyId)."""
+    request = TransformRequest.of_csv(model, f"s3://{bucket}/input/{name}/", f"s3://{bucket}/output/{name}", key)
     try:
         start(sagemaker, request, name)
     except ScoringError as error:

@@ -13,9 +13,14 @@ import json
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from local_aws.config import ACCOUNT_ID, REGION
 from local_aws.jobs.lifecycle import JobFailedError
 
 S3_PREFIX, MANIFEST_FILE = "S3Prefix", "ManifestFile"
+# The account's AWS managed key for S3: what SSE-KMS uses when no key is named. Its key policy lets every
+# principal of the account use it through S3, so no identity policy needs to grant it (KMS developer guide,
+# "AWS managed keys").
+AWS_MANAGED_S3_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:alias/aws/s3"
 SHARDED_BY_S3_KEY, FULLY_REPLICATED = "ShardedByS3Key", "FullyReplicated"
 Item = TypeVar("Item")
 
@@ -67,6 +72,33 @@ def list_objects(s3: Any, channel: Channel) -> list[S3Object]:
     if not objects:
         raise JobFailedError(f"ClientError: no objects found under {channel.s3_uri}")
     return objects
+
+
+def encryption_key(s3: Any, item: S3Object) -> str | None:
+    """The KMS key an SSE-KMS object was encrypted with (HeadObject's SSEKMSKeyId), or None."""
+    head = s3.head_object(Bucket=item.bucket, Key=item.key)
+    if head.get("ServerSideEncryption") != "aws:kms":
+        return None
+    return str(head.get("SSEKMSKeyId") or AWS_MANAGED_S3_KEY)
+
+
+def kms_key_arn(endpoint: str, key_id: str) -> str:
+    """A key's ARN from any of KMS's KeyId forms (id, ARN, alias name, alias ARN); an alias KMS cannot resolve
+    stays as given (IAM then matches it against no key's ARN: the stricter reading)."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    if key_id.endswith("alias/aws/s3"):
+        return AWS_MANAGED_S3_KEY
+    if ":key/" in key_id:
+        return key_id
+    if "alias/" not in key_id:
+        return f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/{key_id}"
+    kms = boto3.session.Session().client("kms", endpoint_url=endpoint, region_name=REGION)
+    try:
+        return str(kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"])
+    except ClientError:
+        return key_id
 
 
 def relative_key(prefix: str, key: str) -> str:

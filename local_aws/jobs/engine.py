@@ -4,14 +4,17 @@
 
 1. `job.prepare(run)`: what every instance needs to know (picklable); a JobFailedError fails the job.
 2. Each of `job.channels()` is listed from S3 (`S3Prefix` or `ManifestFile`), and the job's role must
-   be allowed `s3:GetObject` on every object (`role_check`, the IAM policy evaluation of the local AWS).
+   be allowed `s3:GetObject` on every object (`role_check`, the IAM policy evaluation of the local AWS);
+   with `job-input-rights`, also `s3:ListBucket` on an `S3Prefix`'s bucket (condition key `s3:prefix`, as
+   IAM evaluates a ListObjects request) and `kms:Decrypt` on the key of each SSE-KMS object.
 3. `job.plan(spec, inputs, run)`: one share of the work per worker (`channels.deal` and `channels.shares`
    deal objects by `ShardedByS3Key` or `FullyReplicated`); the type may check more rights here.
 4. One worker process per share, spawned, each running `job.worker(instance, spec, share)`; the engine
    copies each instance's log lines into its CloudWatch stream as they come (if the role may write it,
    see `logs`); the first failure (in instance order) fails the job, a stop request stops it.
-5. Outputs the workers committed are published to S3, each allowed `s3:PutObject` by the role, only when
-   the job completed, or when the type keeps the outputs of the units it finished (batch transform does).
+5. Outputs the workers committed are published to S3, each allowed `s3:PutObject` by the role (SSE-KMS
+   with the key the worker committed it with), only when the job completed, or when the type keeps the
+   outputs of the units it finished (batch transform does).
 """
 
 from __future__ import annotations
@@ -21,14 +24,25 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from contract.execution_role import DECRYPT_OBJECTS, LIST_SCORING_INPUT, READ_SCORING_INPUT, WRITE_SCORING_RESULTS
 from local_aws.config import LocalAwsConfig
-from local_aws.jobs.channels import Channel, S3Object, list_objects, s3_client
+from local_aws.jobs.channels import (
+    AWS_MANAGED_S3_KEY,
+    S3_PREFIX,
+    Channel,
+    S3Object,
+    encryption_key,
+    kms_key_arn,
+    list_objects,
+    s3_client,
+    split_s3_uri,
+)
 from local_aws.jobs.instance import Instance, staged_outputs
 from local_aws.jobs.lifecycle import (
     COMPLETED,
@@ -42,8 +56,10 @@ from local_aws.jobs.lifecycle import (
     Snapshot,
 )
 from local_aws.jobs.logs import InstanceLog, group_arn, group_exists, stream_arn, stream_name
+from local_aws.rules import enforced
 
-RoleCheck = Callable[[str, str], "str | None"]  # (action, resource) -> None if the job's role may, else why not
+# (action, resource, condition keys such as s3:prefix) -> None if the job's role may, else why not
+RoleCheck = Callable[[str, str, Mapping[str, str]], "str | None"]
 Worker = Callable[[Instance, Any, Any], None]  # (instance, spec, share); a module-level function: it is pickled
 LOG_INTERVAL = 0.5  # seconds between copies of the workers' log lines
 
@@ -58,13 +74,19 @@ class Run:
     s3_endpoint: str
     role_check: RoleCheck
 
-    def authorize(self, action: str, resource: str) -> None:
+    def authorize(self, action: str, resource: str, context: Mapping[str, str] | None = None) -> None:
         """Fail the job, in AWS's words, unless the job's role may do `action` on `resource`."""
-        denial = self.role_check(action, resource)
+        denial = self.role_check(action, resource, context or {})
         if denial is not None:
             raise JobFailedError(
                 f"ClientError: Access Denied: the execution role may not {action} {resource}: {denial}"
             )
+
+    def authorize_key(self, action: str, key_id: str) -> None:
+        """`authorize` on a KMS key named in any KeyId form; the account's AWS managed S3 key needs no grant."""
+        arn = kms_key_arn(self.s3_endpoint, key_id)
+        if arn != AWS_MANAGED_S3_KEY:
+            self.authorize(action, arn)
 
 
 class JobType(Protocol):
@@ -167,9 +189,18 @@ def _outcome(job: JobType, state: JobState, run: Run) -> tuple[str, str]:
 
 
 def _readable(channel: Channel, run: Run) -> list[S3Object]:
-    objects = list_objects(s3_client(run.s3_endpoint), channel)
+    s3, rights = s3_client(run.s3_endpoint), enforced("job-input-rights")
+    if channel.data_type == S3_PREFIX and rights:
+        bucket, prefix = split_s3_uri(channel.s3_uri)
+        for action in LIST_SCORING_INPUT.used:
+            run.authorize(action, f"arn:aws:s3:::{bucket}", {"s3:prefix": prefix})
+    objects = list_objects(s3, channel)
     for item in objects:
-        run.authorize("s3:GetObject", item.arn)
+        for action in READ_SCORING_INPUT.used:
+            run.authorize(action, item.arn)
+        key = encryption_key(s3, item) if rights else None
+        if key is not None:
+            run.authorize_key(DECRYPT_OBJECTS, key)
     return objects
 
 
@@ -191,7 +222,7 @@ def _may_log(group: str, stream: str, run: Run) -> bool:
     needed = [("logs:CreateLogStream", stream_arn(group, stream)), ("logs:PutLogEvents", stream_arn(group, stream))]
     if not group_exists(group):
         needed.append(("logs:CreateLogGroup", group_arn(group)))
-    return all(run.role_check(action, resource) is None for action, resource in needed)
+    return all(run.role_check(action, resource, {}) is None for action, resource in needed)
 
 
 def _work(
@@ -232,7 +263,9 @@ def _publish(instances: list[Instance], run: Run) -> None:
     """Upload every output the workers committed, each allowed by the role first."""
     outputs = [output for instance in instances for output in staged_outputs(Path(instance.folder))]
     for output in outputs:
-        run.authorize("s3:PutObject", f"arn:aws:s3:::{output.bucket}/{output.key}")
+        for action in WRITE_SCORING_RESULTS.used:
+            run.authorize(action, f"arn:aws:s3:::{output.bucket}/{output.key}")
     s3 = s3_client(run.s3_endpoint)
     for output in outputs:
-        s3.upload_file(str(output.path), output.bucket, output.key)
+        encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": output.kms_key_id}
+        s3.upload_file(str(output.path), output.bucket, output.key, ExtraArgs=encryption if output.kms_key_id else {})

@@ -32,6 +32,7 @@ class StagedOutput:
     path: Path
     bucket: str
     key: str
+    kms_key_id: str | None = None  # written SSE-KMS with this key, else as the bucket's default says
 
 
 @dataclass(frozen=True)
@@ -69,15 +70,17 @@ class Instance:
         os.close(handle)
         return Path(path)
 
-    def commit(self, path: Path, bucket: str, key: str) -> None:
-        """`path` is a finished output for s3://bucket/key; it is moved away, and published only if the job's
-        outcome allows (a Completed job, or a type that keeps the outputs of the units it finished)."""
+    def commit(self, path: Path, bucket: str, key: str, kms_key_id: str | None = None) -> None:
+        """`path` is a finished output for s3://bucket/key (SSE-KMS with `kms_key_id` if given); it is moved away,
+        and published only if the job's outcome allows (a Completed job, or a type that keeps the outputs of
+        the units it finished)."""
         outputs = Path(self.folder) / OUTPUTS_DIR
         outputs.mkdir(exist_ok=True)
         target = outputs / uuid.uuid4().hex
         shutil.move(path, target)
         with open(Path(self.folder) / OUTPUTS_FILE, "a", encoding="utf-8") as index:
-            index.write(json.dumps({"path": str(target), "bucket": bucket, "key": key}) + "\n")
+            entry = {"path": str(target), "bucket": bucket, "key": key, "kms_key_id": kms_key_id}
+            index.write(json.dumps(entry) + "\n")
 
 
 def staged_outputs(folder: Path) -> list[StagedOutput]:
@@ -86,4 +89,6 @@ def staged_outputs(folder: Path) -> list[StagedOutput]:
     if not index.exists():
         return []
     entries = [json.loads(line) for line in index.read_text(encoding="utf-8").splitlines() if line]
-    return [StagedOutput(Path(entry["path"]), entry["bucket"], entry["key"]) for entry in entries]
+    return [
+        StagedOutput(Path(entry["path"]), entry["bucket"], entry["key"], entry.get("kms_key_id")) for entry in entries
+    ]

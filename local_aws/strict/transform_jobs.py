@@ -12,6 +12,7 @@ StopTransformJob; developer guide "Batch transform" and "Associate prediction re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from moto.core.responses import EmptyResult
@@ -29,12 +30,14 @@ from local_aws.strict.sagemaker.provisioning import role_may
 from local_aws.transform.job import TransformJobType
 from local_aws.transform.jsonpath import JsonPathError, parse
 from wire.media_types import CSV
+from wire.media_types import TRANSFORM_JOINABLE as JOINABLE
 
 
 def check_transform_job(request: dict[str, Any], model_exists: bool) -> None:
     """What CreateTransformJob refuses before it starts; raises ValidationError."""
     if not model_exists:
         raise ValidationError(message=f'Could not find model "{request["ModelName"]}".')
+    _check_joinable(request)
     if not enforced("transform-job-limits"):
         return
     payload = request.get("MaxPayloadInMB")
@@ -61,6 +64,16 @@ def check_transform_job(request: dict[str, Any], model_exists: bool) -> None:
         )
 
 
+def _check_joinable(request: dict[str, Any]) -> None:
+    """AWS joins CSV and JSON records only; its refusal's words are not documented: ValidationException."""
+    content_type = request["TransformInput"].get("ContentType", "")
+    joined = (request.get("DataProcessing") or {}).get("JoinSource") == "Input"
+    if joined and content_type not in JOINABLE and enforced("transform-join-formats"):
+        raise ValidationError(
+            message=f"JoinSource Input is supported for CSV and JSON input only, not {content_type or 'no'} input."
+        )
+
+
 def _family(media_type: str) -> str:
     return "csv" if media_type == CSV else "json"
 
@@ -80,12 +93,14 @@ def create_transform_job(self: SageMakerModelBackend, **kwargs: Any) -> FakeTran
     job.max_payload_in_mb = kwargs.get("max_payload_in_mb") or DEFAULT_PAYLOAD_MB
     job.batch_strategy = kwargs.get("batch_strategy") or "MultiRecord"
     model = self._models[job.model_name]
-    engine.start(TransformJobType(job, model), lambda action, resource: _role_may(model, action, resource))
+    engine.start(
+        TransformJobType(job, model), lambda action, resource, context: _role_may(model, action, resource, context)
+    )
     return job
 
 
-def _role_may(model: Any, action: str, resource: str) -> str | None:
-    return role_may(model, action, resource) if enforced("transform-execution-role") else None
+def _role_may(model: Any, action: str, resource: str, context: Mapping[str, str]) -> str | None:
+    return role_may(model, action, resource, context) if enforced("transform-execution-role") else None
 
 
 def stop_transform_job_response(self: SageMakerResponse) -> Any:

@@ -58,6 +58,7 @@ class JobSpec:
     output_filter: str | None
     output_bucket: str
     output_prefix: str
+    output_kms_key_id: str | None
     stop_file: str
     s3_endpoint: str
 
@@ -113,7 +114,9 @@ def _transform_object(
                     _check_stop(spec)
                     _write_batch(spec, predictor, batch, output=output, where=where)
         key = output_key(spec, item)
-        instance.commit(staging, spec.output_bucket, key)  # only now: a failed object leaves no partial .out
+        instance.commit(
+            staging, spec.output_bucket, key, spec.output_kms_key_id
+        )  # only now: a failed object leaves no partial .out
         instance.log(f"{where}: transformed, s3://{spec.output_bucket}/{key}")
     finally:
         staging.unlink(missing_ok=True)
@@ -303,10 +306,14 @@ def _output_records(spec: JobSpec, batch: list[Record], answers: list[str], wher
 
 
 def _joined(raw: bytes, answer: Any, as_csv: bool) -> Any:
-    """JoinSource Input: CSV fields then the answer's; a JSON object gains `SageMakerOutput`."""
+    """JoinSource Input: CSV fields then the answer's; a JSON object gains `SageMakerOutput`, any other JSON
+    record is wrapped (API DataProcessing: "If the input is not a key-value pair object, SageMaker creates a
+    new JSON file ... the input data is stored under the SageMakerInput key")."""
     if as_csv:
         return [*raw.decode().split(","), *answer]
     record = json.loads(raw)
-    if not isinstance(record, dict):
+    if isinstance(record, dict):
+        return {**record, "SageMakerOutput": answer}
+    if not enforced("transform-join-wrap"):
         raise TransformFailedError("ClientError: JoinSource Input needs JSON objects as input records")
-    return {**record, "SageMakerOutput": answer}
+    return {"SageMakerInput": record, "SageMakerOutput": answer}

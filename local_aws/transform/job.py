@@ -3,7 +3,8 @@
 One channel (`TransformInput.DataSource.S3DataSource`), its objects dealt to the instances by key (developer
 guide "Batch transform": SageMaker "partitions the Amazon S3 objects in the input by key and maps Amazon S3
 objects to instances"); an instance with no object is not started. Every object's output,
-`<S3OutputPath>/<key below the input prefix>.out`, must be writable by the execution role before any work.
+`<S3OutputPath>/<key below the input prefix>.out`, must be writable by the execution role before any work,
+and written SSE-KMS with `TransformOutput.KmsKeyId`, which the role must allow `kms:GenerateDataKey` on.
 The output of each object that succeeded is kept even when another fails or the job is stopped (API
 TransformOutput: "uploads only the output for successfully processed objects"). DescribeTransformJob shows
 TransformJobStatus and FailureReason, no secondary status.
@@ -12,13 +13,25 @@ TransformJobStatus and FailureReason, no secondary status.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from typing import Any
 
 from aws_facts.payloads import MB
-from local_aws.jobs.channels import SHARDED_BY_S3_KEY, Channel, S3Object, deal, relative_key, split_s3_uri
+from contract.execution_role import ENCRYPT_OBJECTS, WRITE_SCORING_RESULTS
+from local_aws.jobs.channels import (
+    AWS_MANAGED_S3_KEY,
+    SHARDED_BY_S3_KEY,
+    Channel,
+    S3Object,
+    deal,
+    kms_key_arn,
+    relative_key,
+    split_s3_uri,
+)
 from local_aws.jobs.engine import Run, Worker
 from local_aws.jobs.lifecycle import TERMINAL, Snapshot
 from local_aws.jobs.logs import TRANSFORM_JOBS
+from local_aws.rules import enforced
 from local_aws.transform.engine import InputObject, JobSpec, TransformFailedError, output_key, run_instance
 from wire.media_types import JSONLINES
 from wire.media_types import TRANSFORM_ACCEPTS as ACCEPTS
@@ -76,6 +89,7 @@ class TransformJobType:
             output_filter=processing.get("OutputFilter"),
             output_bucket=output_bucket,
             output_prefix=output_prefix,
+            output_kms_key_id=self._output_key(run),
             stop_file=str(run.stop_file),
             s3_endpoint=run.s3_endpoint,
         )
@@ -89,8 +103,10 @@ class TransformJobType:
         ((channel, objects),) = inputs.items()
         _, prefix = split_s3_uri(channel.s3_uri)
         items = [InputObject(item.bucket, item.key, relative_key(prefix, item.key)) for item in objects]
-        for item in items:
-            run.authorize("s3:PutObject", f"arn:aws:s3:::{spec.output_bucket}/{output_key(spec, item)}")
+        for item, action in itertools.product(items, WRITE_SCORING_RESULTS.used):
+            run.authorize(action, f"arn:aws:s3:::{spec.output_bucket}/{output_key(spec, item)}")
+        if spec.output_kms_key_id is not None:
+            run.authorize_key(ENCRYPT_OBJECTS, spec.output_kms_key_id)
         count = int(self.record.transform_resources.get("InstanceCount", 1))
         return [share for share in deal(items, count, channel.distribution) if share]
 
@@ -100,6 +116,15 @@ class TransformJobType:
         if state.status in TERMINAL:
             job.failure_reason = state.failure_reason
             job.transform_end_time = job.last_modified_time = state.end_time
+
+    def _output_key(self, run: Run) -> str | None:
+        """The key outputs are written with: KmsKeyId's ARN, or the account's AWS managed S3 key (API
+        TransformOutput: "If you don't provide a KMS key ID, Amazon SageMaker uses the default KMS key for
+        Amazon S3 for your role's account"); None, the bucket's default, with `transform-output-kms` relaxed."""
+        if not enforced("transform-output-kms"):
+            return None
+        given = self.record.transform_output.get("KmsKeyId")
+        return kms_key_arn(run.s3_endpoint, given) if given else AWS_MANAGED_S3_KEY
 
     def _transform_input(self) -> dict[str, Any]:
         return dict(self.record.transform_input)

@@ -124,9 +124,17 @@ def test_string_like_and_null() -> None:
     assert decide(null, "s3:GetObject", **{"aws:ResourceTag/stack": "x"}) is Decision.IMPLICIT_DENY
 
 
+def test_s3_prefix_is_evaluated_as_a_list_request_gives_it() -> None:
+    listing = policy(allow("s3:ListBucket", Condition={"StringLike": {"s3:prefix": ["input/*", "input"]}}))
+
+    assert decide(listing, "s3:ListBucket", **{"s3:prefix": "input/job-1/"}) is Decision.ALLOWED
+    assert decide(listing, "s3:ListBucket", **{"s3:prefix": "output/"}) is Decision.IMPLICIT_DENY
+    assert decide(listing, "s3:ListBucket") is Decision.IMPLICIT_DENY
+
+
 @pytest.mark.parametrize(
     "condition",
-    [{"StringEquals": {"s3:prefix": "a"}}, {"DateGreaterThan": {"aws:CurrentTime": "2026-01-01T00:00:00Z"}}],
+    [{"StringEquals": {"s3:delimiter": "a"}}, {"DateGreaterThan": {"aws:CurrentTime": "2026-01-01T00:00:00Z"}}],
 )
 def test_what_the_local_aws_cannot_evaluate_is_an_error_never_an_allow(condition: dict[str, Any]) -> None:
     with pytest.raises(PolicyError):

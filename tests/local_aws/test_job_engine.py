@@ -5,21 +5,23 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import boto3
 import pytest
 
-from local_aws.config import CONTROL_PORT_VARIABLE, DUMMY_KEY_ID, DUMMY_SECRET, REGION
+from local_aws.config import ACCOUNT_ID, CONTROL_PORT_VARIABLE, DUMMY_KEY_ID, DUMMY_SECRET, REGION
 from local_aws.jobs import engine
 from local_aws.jobs.channels import (
+    AWS_MANAGED_S3_KEY,
     FULLY_REPLICATED,
     MANIFEST_FILE,
     SHARDED_BY_S3_KEY,
     Channel,
     S3Object,
     deal,
+    kms_key_arn,
     relative_key,
     shares,
 )
@@ -31,7 +33,7 @@ from tests.local_aws.job_workers import FAILING_SUFFIX, CopyJob
 BUCKET = "engine-tests"
 
 
-def allow_all(action: str, resource: str) -> str | None:
+def allow_all(action: str, resource: str, context: Mapping[str, str]) -> str | None:
     return None
 
 
@@ -111,6 +113,18 @@ def test_shares_deal_each_channel_by_its_own_distribution() -> None:
 )
 def test_an_objects_relative_key_is_below_the_prefixs_folder(prefix: str, key: str, relative: str) -> None:
     assert relative_key(prefix, key) == relative
+
+
+@pytest.mark.parametrize(
+    ("key_id", "arn"),
+    [
+        ("arn:aws:kms:us-east-1:123456789012:key/k-1", "arn:aws:kms:us-east-1:123456789012:key/k-1"),
+        ("k-1", f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/k-1"),
+        ("alias/aws/s3", AWS_MANAGED_S3_KEY),
+    ],
+)
+def test_a_kms_key_id_is_authorized_as_its_key_arn(key_id: str, arn: str) -> None:
+    assert kms_key_arn("http://localhost:1", key_id) == arn
 
 
 def test_stream_names_are_job_host_and_epoch() -> None:
@@ -297,7 +311,7 @@ def test_each_instance_writes_its_own_log_stream(s3_server: str) -> None:
 def test_the_role_is_checked_on_every_object_read_and_written(s3_server: str, denied: str) -> None:
     job = new_job(s3_server, ["a", "b"])
 
-    def role_check(action: str, resource: str) -> str | None:
+    def role_check(action: str, resource: str, context: Mapping[str, str]) -> str | None:
         return "no statement allows it" if action == denied and resource.endswith("/b") else None
 
     ended = run_to_end(job, role_check)
@@ -311,7 +325,7 @@ def test_the_role_is_checked_on_every_object_read_and_written(s3_server: str, de
 def test_a_role_that_may_not_write_logs_runs_its_job_unlogged(s3_server: str) -> None:
     job = new_job(s3_server, ["a"], instances=1)
 
-    def role_check(action: str, resource: str) -> str | None:
+    def role_check(action: str, resource: str, context: Mapping[str, str]) -> str | None:
         return "no statement allows it" if action.startswith("logs:") else None
 
     ended = run_to_end(job, role_check)

@@ -134,3 +134,16 @@ def test_run_as_an_unknown_role_says_so(account: StrictAccount, role: str, messa
     assert result.returncode == 1
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_listing_a_bucket_is_authorized_with_the_requests_prefix_as_s3_prefix(account: StrictAccount) -> None:
+    listing = allow(["s3:ListBucket"], [f"arn:aws:s3:::{account.bucket}"])
+    listing["Condition"] = {"StringLike": {"s3:prefix": ["input/*"]}}
+    s3 = account.client_as("s3", account.role([listing]))
+
+    s3.list_objects_v2(Bucket=account.bucket, Prefix="input/job-1/")
+    other = denial(s3.list_objects_v2, Bucket=account.bucket, Prefix="output/")
+    unprefixed = denial(s3.list_objects_v2, Bucket=account.bucket)
+
+    assert other["Code"] == unprefixed["Code"] == "AccessDenied"
+    assert f"s3:ListBucket on resource: arn:aws:s3:::{account.bucket}" in other["Message"]

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 
+from contract.execution_role import LIST_SCORING_INPUT
 from model_build.alignment import load_model
 from model_build.reference import nearest_two
 from tests.conftest import RunningLocalAws
@@ -31,11 +32,16 @@ def centroids(artifact_dir: Path) -> np.ndarray:
     return load_model(artifact_dir, "test").centroids
 
 
+def reader_statements(bucket: str) -> list[dict[str, Any]]:
+    """Hosting, and listing the bucket: a transform over an S3Prefix lists it (ListScoringInput)."""
+    return [*hosting_statements(bucket), allow(list(LIST_SCORING_INPUT.used), [f"arn:aws:s3:::{bucket}"])]
+
+
 @pytest.fixture(scope="module")
 def model(account: StrictAccount) -> str:
-    """A model whose execution role may read the bucket and write under output/."""
+    """A model whose execution role may list and read the bucket and write under output/."""
     writes = allow(["s3:PutObject"], [f"arn:aws:s3:::{account.bucket}/output/*"])
-    return account.model(account.role([*hosting_statements(account.bucket), writes]))
+    return account.model(account.role([*reader_statements(account.bucket), writes]))
 
 
 def rows(count: int, seed: int = 0) -> np.ndarray:
@@ -185,7 +191,7 @@ def _huge_line() -> bytes:
 
 
 def test_an_execution_role_that_may_not_write_the_output_fails_the_job(account: StrictAccount) -> None:
-    reader = account.model(account.role(hosting_statements(account.bucket)))
+    reader = account.model(account.role(reader_statements(account.bucket)))
     prefix = unique("denied")
     put(account, f"{prefix}/rows.csv", csv_text(rows(5)))
 
@@ -276,7 +282,7 @@ def test_a_role_that_may_write_logs_gets_one_stream_per_instance(account: Strict
         ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
         ["arn:aws:logs:us-east-1:*:log-group:/aws/sagemaker/TransformJobs*"],
     )
-    logged = account.model(account.role([*hosting_statements(account.bucket), writes, logs]))
+    logged = account.model(account.role([*reader_statements(account.bucket), writes, logs]))
     prefix = unique("logged")
     for index in range(2):
         put(account, f"{prefix}/part-{index}.csv", csv_text(rows(5, seed=index)))
@@ -296,3 +302,110 @@ def test_a_role_that_may_write_logs_gets_one_stream_per_instance(account: Strict
     ]
     assert sum("transformed" in message for message in messages) == 2
     assert sum(message == "instance finished" for message in messages) == 2
+
+
+def test_join_source_input_is_refused_unless_the_input_is_csv_or_json(account: StrictAccount, model: str) -> None:
+    recordio = {"ContentType": "application/x-recordio-protobuf", "SplitType": "RecordIO"}
+
+    with pytest.raises(ClientError) as raised:
+        run_job(
+            account,
+            model,
+            "anything",
+            TransformInput=recordio,
+            TransformOutput={"Accept": "application/jsonlines"},
+            DataProcessing={"JoinSource": "Input"},
+        )
+
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert "JoinSource Input is supported for CSV and JSON input only" in raised.value.response["Error"]["Message"]
+
+
+def test_a_json_record_that_is_not_an_object_is_joined_under_sagemaker_input(
+    account: StrictAccount, model: str, centroids: np.ndarray
+) -> None:
+    prefix = unique("arrays")
+    values = rows(6, seed=11)
+    records = [[{"features": [float(v) for v in row]}] for row in values]
+    put(account, f"{prefix}/rows.jsonl", "".join(json.dumps(record) + "\n" for record in records).encode())
+    jsonlines = "application/jsonlines"
+
+    job = run_job(
+        account,
+        model,
+        prefix,
+        TransformInput={"ContentType": jsonlines},
+        TransformOutput={"Accept": jsonlines},
+        DataProcessing={"InputFilter": "$[0]", "JoinSource": "Input"},
+    )
+
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    joined = [json.loads(line) for line in outputs(account, job)["rows.jsonl.out"].decode().splitlines()]
+    assert [sorted(line) for line in joined] == [["SageMakerInput", "SageMakerOutput"]] * len(values)
+    assert [line["SageMakerInput"] for line in joined] == records
+    clusters = [int(line["SageMakerOutput"]["closest_cluster"]) for line in joined]
+    assert clusters == expected_clusters(centroids, values)
+
+
+def writer_statements(bucket: str) -> list[dict[str, Any]]:
+    return [*reader_statements(bucket), allow(["s3:PutObject"], [f"arn:aws:s3:::{bucket}/output/*"])]
+
+
+def test_listing_an_s3_prefix_needs_list_bucket_for_that_prefix(account: StrictAccount) -> None:
+    lists = allow(["s3:ListBucket"], [f"arn:aws:s3:::{account.bucket}"])
+    lists["Condition"] = {"StringLike": {"s3:prefix": ["granted/*"]}}
+    writes = allow(["s3:PutObject"], [f"arn:aws:s3:::{account.bucket}/output/*"])
+    scoped = account.model(account.role([*hosting_statements(account.bucket), lists, writes]))
+    granted, other = f"granted/{unique('in')}", unique("other")
+    for prefix in (granted, other):
+        put(account, f"{prefix}/rows.csv", csv_text(rows(5)))
+
+    allowed = run_job(account, scoped, granted + "/")
+    denied = run_job(account, scoped, other + "/")
+
+    assert allowed["TransformJobStatus"] == "Completed", allowed.get("FailureReason")
+    assert denied["TransformJobStatus"] == "Failed"
+    assert denied["FailureReason"].startswith("ClientError: Access Denied")
+    assert f"s3:ListBucket arn:aws:s3:::{account.bucket}" in denied["FailureReason"]
+
+
+def test_encrypted_input_needs_kms_decrypt_on_the_key_that_encrypted_it(account: StrictAccount, model: str) -> None:
+    key = account.client("kms").create_key()["KeyMetadata"]["Arn"]
+    prefix = unique("sealed")
+    account.client("s3").put_object(
+        Bucket=account.bucket, Key=f"{prefix}/rows.csv", Body=csv_text(rows(5)), ServerSideEncryption="aws:kms",
+        SSEKMSKeyId=key,
+    )  # fmt: skip
+    decrypts = account.model(account.role([*writer_statements(account.bucket), allow(["kms:Decrypt"], [key])]))
+
+    denied = run_job(account, model, prefix)
+    allowed = run_job(account, decrypts, prefix)
+
+    assert denied["TransformJobStatus"] == "Failed"
+    assert f"Access Denied: the execution role may not kms:Decrypt {key}" in denied["FailureReason"]
+    assert allowed["TransformJobStatus"] == "Completed", allowed.get("FailureReason")
+
+
+def test_outputs_are_encrypted_with_kms_key_id_which_the_role_must_allow(account: StrictAccount, model: str) -> None:
+    key = account.client("kms").create_key()["KeyMetadata"]["Arn"]
+    prefix = unique("to-seal")
+    put(account, f"{prefix}/rows.csv", csv_text(rows(5)))
+    generates = account.model(account.role([*writer_statements(account.bucket), allow(["kms:GenerateDataKey"], [key])]))
+
+    denied = run_job(account, model, prefix, TransformOutput={"KmsKeyId": key})
+    sealed = run_job(account, generates, prefix, TransformOutput={"KmsKeyId": key})
+    default = run_job(account, model, prefix)
+
+    assert denied["TransformJobStatus"] == "Failed"
+    assert f"may not kms:GenerateDataKey {key}" in denied["FailureReason"]
+    heads = {name: head_output(account, job) for name, job in (("sealed", sealed), ("default", default))}
+    assert heads["sealed"]["ServerSideEncryption"] == "aws:kms"
+    assert heads["sealed"]["SSEKMSKeyId"] == key
+    assert heads["default"]["SSEKMSKeyId"].endswith(":alias/aws/s3")  # "the default KMS key for Amazon S3"
+
+
+def head_output(account: StrictAccount, job: dict[str, Any]) -> dict[str, Any]:
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    prefix = job["TransformOutput"]["S3OutputPath"].split(f"s3://{account.bucket}/", 1)[1]
+    head: dict[str, Any] = account.client("s3").head_object(Bucket=account.bucket, Key=f"{prefix}/rows.csv.out")
+    return head

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from scoring.cli import main
+from wire.media_types import PROTOBUF
 
 
 @pytest.mark.parametrize(
@@ -30,3 +31,20 @@ def test_bad_options_are_one_line_and_exit_1(
     assert stderr.count("\n") == 1
     assert message in stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_join_input_with_recordio_is_refused_before_any_aws_call(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    def no_aws() -> None:
+        raise AssertionError("an AWS client was made")
+
+    monkeypatch.setattr("scoring.cli._clients", no_aws)
+    arguments = ["--input", "s3://b/in/", "--content-type", PROTOBUF, "--join-input", "--output", "s3://b/out/"]
+
+    status = main(["transform", *arguments])
+
+    stderr = capsys.readouterr().err
+    assert status == 1
+    assert stderr.count("\n") == 1
+    assert "--join-input needs CSV or JSON input" in stderr

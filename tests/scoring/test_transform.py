@@ -86,3 +86,18 @@ def test_start_names_what_aws_refused() -> None:
 
     with pytest.raises(ScoringError, match="CreateTransformJob refused: ValidationException: bad"):
         start(FakeSageMaker("Completed", refuse="bad"), request, "job")
+
+
+def test_the_verifiers_batch_job_encrypts_its_answers_with_the_stacks_key() -> None:
+    sagemaker = FakeSageMaker("Completed")
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+    _run_job(sagemaker, "job", "Model-1", "bucket", wait_s=60, key=key)
+
+    assert sagemaker.created[0]["TransformOutput"]["KmsKeyId"] == key
+
+
+def test_a_request_without_a_key_names_none() -> None:
+    arguments = TransformRequest.of_csv("Model-1", "s3://b/in/", "s3://b/out").api_arguments("job")
+
+    assert "KmsKeyId" not in arguments["TransformOutput"]

@@ -22,7 +22,8 @@ def test_the_stack_declares_every_output_its_users_read(default: Synthesized, wi
     shadow = {Output.of_candidate("Shadow", key) for key in (Output.MODEL_NAME, Output.ARTIFACT_SHA256)}
 
     assert set(default.body["Outputs"]) == ALWAYS
-    assert set(with_shadow.body["Outputs"]) == ALWAYS | {Output.SCORING_BUCKET_NAME} | shadow
+    scoring = {Output.SCORING_BUCKET_NAME, Output.SCORING_KEY_ARN}
+    assert set(with_shadow.body["Outputs"]) == ALWAYS | scoring | shadow
 
 
 def test_the_default_stack_has_the_contracts_name(default: Synthesized) -> None:

@@ -123,7 +123,9 @@ def _params(response: Any) -> dict[str, Any]:
 def _request_of(response: Any, resource: str, s3: bool) -> AuthorizationRequest:
     if s3:
         is_object = resource.count("/") >= 1 and not resource.endswith("/None")
-        return AuthorizationRequest(f"s3:{S3_ACTIONS.get((response.method, is_object), 'ListBucket')}", resource)
+        action = f"s3:{S3_ACTIONS.get((response.method, is_object), 'ListBucket')}"
+        prefix = (getattr(response, "querystring", None) or {}).get("prefix") if action == "s3:ListBucket" else None
+        return AuthorizationRequest(action, resource, {"s3:prefix": prefix[0]} if prefix else {})
     action, params = response._get_action(), _params(response)
     builders: dict[str, Callable[[str, dict[str, Any]], AuthorizationRequest]] = {
         "sagemaker": sagemaker_request,

@@ -12,7 +12,7 @@ import gzip
 import io
 import re
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -55,11 +55,11 @@ def failure_reason(fleet: Fleet, variants: list[dict[str, Any]], models: dict[st
     return None
 
 
-def role_may(model: Any, action: str, resource: str) -> str | None:
-    """None when the model's execution role may do `action` on `resource`, else the denial."""
+def role_may(model: Any, action: str, resource: str, context: Mapping[str, str] | None = None) -> str | None:
+    """None when the model's execution role may do `action` on `resource` (with condition keys `context`)."""
     role = model.execution_role_arn
     principal = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{role.rsplit('/', 1)[-1]}/SageMaker"
-    verdict = judge(role, principal, AuthorizationRequest(action, resource))
+    verdict = judge(role, principal, AuthorizationRequest(action, resource, dict(context or {})))
     return None if verdict.allowed else verdict.message
 
 
