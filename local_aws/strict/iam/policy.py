@@ -19,7 +19,9 @@ from typing import Any
 ContextValue = str | list[str]
 # The condition keys the local AWS fills in; a policy naming any other is refused, never allowed.
 KNOWN_KEY_PREFIXES = ("aws:resourcetag/", "aws:requesttag/", "iam:resourcetag/")
-KNOWN_KEYS = frozenset({"aws:principalarn", "aws:principalaccount", "aws:securetransport", "aws:requestedregion"})
+KNOWN_KEYS = frozenset(
+    {"aws:principalarn", "aws:principalaccount", "aws:securetransport", "aws:requestedregion", "kms:viaservice"}
+)
 
 
 class Decision(Enum):
