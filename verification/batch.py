@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from contract.stack import Output
+from contract.verifier import JOB_PREFIX, async_request_key, batch_input_prefix, batch_output_prefix
 from scoring.errors import ScoringError
 from scoring.transform import TransformRequest, job_name, poll, start
 from verification.checks import CheckResult
@@ -23,7 +24,6 @@ from wire.answers import read_answers
 from wire.float32_text import csv_lines
 from wire.media_types import CSV, JSON
 
-JOB_PREFIX = "kmeans-verify"
 POLL_INTERVAL_S = 1.0
 
 
@@ -39,12 +39,12 @@ def batch_transform(
         )
     name = job_name(JOB_PREFIX)
     rows = expected.reference.rows
-    _upload_rows(clients["s3"], bucket, f"input/{name}/reference.csv", expected)
+    _upload_rows(clients["s3"], bucket, f"{batch_input_prefix(name)}/reference.csv", expected)
     described = _run_job(clients["sagemaker"], name, model, bucket, wait_s)
     if described["TransformJobStatus"] != "Completed":
         reason = described.get("FailureReason") or "no FailureReason given"
         return CheckResult("batch transform", False, f"job {name} is {described['TransformJobStatus']}: {reason}")
-    body = clients["s3"].get_object(Bucket=bucket, Key=f"output/{name}/reference.csv.out")["Body"].read()
+    body = clients["s3"].get_object(Bucket=bucket, Key=f"{batch_output_prefix(name)}/reference.csv.out")["Body"].read()
     closest, distances = read_answers(CSV, body)
     if len(closest) != len(rows):
         return CheckResult("batch transform", False, f"job {name}: {len(closest)} answers for {len(rows)} rows")
@@ -63,7 +63,9 @@ def _upload_rows(s3: Any, bucket: str, key: str, expected: Expected) -> None:
 
 def _run_job(sagemaker: Any, name: str, model: str, bucket: str, wait_s: float) -> dict[str, Any]:
     """The job's last description: ended, or still running after `wait_s` (the check then fails)."""
-    request = TransformRequest.of_csv(model, f"s3://{bucket}/input/{name}/", f"s3://{bucket}/output/{name}")
+    request = TransformRequest.of_csv(
+        model, f"s3://{bucket}/{batch_input_prefix(name)}/", f"s3://{bucket}/{batch_output_prefix(name)}"
+    )
     try:
         start(sagemaker, request, name)
     except ScoringError as error:
@@ -82,7 +84,7 @@ def async_predictions(
             f"an asynchronous endpoint needs the stack's {Output.SCORING_BUCKET_NAME} output", ExitCode.USAGE
         )
     name = job_name(JOB_PREFIX)
-    key = f"input/{name}.csv"
+    key = async_request_key(name)
     _upload_rows(clients["s3"], bucket, key, expected)
     started = clients["sagemaker-runtime"].invoke_endpoint_async(
         EndpointName=endpoint_name, InputLocation=f"s3://{bucket}/{key}", ContentType=CSV, Accept=JSON,
