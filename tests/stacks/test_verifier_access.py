@@ -11,6 +11,7 @@ import pytest
 from stacks.constructs.scoring import ASYNC_FAILURE_KEY, ASYNC_OUTPUT_KEY
 from tests.stacks.conftest import PIPELINE_CONTEXT, Synthesized, synthesize
 from tests.stacks.test_github_oidc_stack import role, statements_of
+from tests.stacks.test_pipeline_stack import make_dry_run
 
 ASYNC = {"async_inference": "true"}
 SCORING = {"scoring": "true"}
@@ -95,4 +96,7 @@ def test_a_scoring_stages_verify_step_reads_its_stack_and_runs_the_batch_check(a
     ]
     commands = [c for spec in specs for c in spec.get("phases", {}).get("build", {}).get("commands", [])]
 
-    assert "make verify STACK=KMeansEndpoint-staging BATCH=1 REFERENCE=build OUT=reports/verification" in commands
+    (command,) = [c for c in commands if c.startswith("make verify ") and "KMeansEndpoint-staging" in c]
+    expanded = make_dry_run(command)
+    assert "python -m verification --stack KMeansEndpoint-staging" in expanded
+    assert "--batch" in expanded
