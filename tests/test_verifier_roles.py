@@ -142,7 +142,7 @@ def verify_as(local_aws: RunningLocalAws, role_arn: str, artifact_dir: Path, *so
         "--reference",
         str(artifact_dir),
         "--wait",
-        "5",
+        "60",  # an ended transform job or async answer; a denial stops the verifier at once
         *source,
     )
 

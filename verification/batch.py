@@ -112,7 +112,9 @@ def _awaited(s3: Any, output: str, failure: str, wait_s: float) -> bytes | str |
     """The answer's bytes, the failure's text, or None when neither appeared within `wait_s`."""
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
-        for location, is_failure in ((output, False), (failure, True)):
+        # The failure first: it is almost always absent, so every run reads a missing object (404 only with
+        # s3:ListBucket), and a role lacking that grant fails every time, not only when the answer is slow.
+        for location, is_failure in ((failure, True), (output, False)):
             bucket, _, key = location.removeprefix("s3://").partition("/")
             try:
                 data: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()

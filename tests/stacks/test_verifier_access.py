@@ -98,5 +98,5 @@ def test_a_scoring_stages_verify_step_reads_its_stack_and_runs_the_batch_check(a
 
     (command,) = [c for c in commands if c.startswith("make verify ") and "KMeansEndpoint-staging" in c]
     expanded = make_dry_run(command)
-    assert "python -m verification --stack KMeansEndpoint-staging" in expanded
+    assert 'python -m verification --stack "KMeansEndpoint-staging"' in expanded
     assert "--batch" in expanded
