@@ -35,6 +35,10 @@ RULES = {
     "retain-variant-properties": "UpdateEndpoint resets instance count and weight unless they are retained",
     "autoscaled-instance-type": "an update changing the instance type of an autoscaled variant fails",
     "invoke-authorization": "InvokeEndpoint is authorized against the caller's role",
+    "s3-missing-object-list-bucket": "reading a missing object answers AccessDenied unless the caller may "
+    "s3:ListBucket",
+    "s3-sse-kms-caller": "writing to or reading from an SSE-KMS bucket needs kms:GenerateDataKey / kms:Decrypt on "
+    "its key",
     "serverless-concurrency": "more concurrent invocations than MaxConcurrency are throttled",
     "transform-job-limits": "CreateTransformJob refuses MaxPayloadInMB outside 1-100, more than 100 MB in flight, "
     "an unsupported JSONPath, and JoinSource across formats",

@@ -36,6 +36,7 @@ class KMeansEndpointStack(Stack):
         shadow_artifact = self._artifact("ShadowArtifact", settings, shadow)
         self.artifact_object_arn = artifact.object_arn
         key = EncryptionKey(self, "Encryption", kms_key_arn=settings.kms_key_arn, log_group_arn=log_group_arn)
+        Tags.of(key).add(STACK_TAG_KEY, self.stack_name)  # how roles of other stacks reach the generated key
         logs = EndpointLogGroup(
             self, "Logs", endpoint_name=self.endpoint_name, retention_days=settings.log_retention_days, key=key.key
         )

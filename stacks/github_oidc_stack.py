@@ -8,6 +8,7 @@ Two roles, each trusted only by this repository's workflows:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import aws_cdk as cdk
@@ -15,8 +16,14 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.nag import AWS_SOLUTIONS, acknowledge
-from stacks.names import STAGE_STACKS_PATTERN
-from stacks.verifier_access import VerifiedEndpoints, acknowledge_verifier_wildcards, verifier_statements
+from stacks.names import STAGE_STACKS_PATTERN, stage_stack_name
+from stacks.settings import Settings
+from stacks.verifier_access import (
+    VerifiedEndpoints,
+    acknowledge_verifier_wildcards,
+    verified_stages,
+    verifier_statements,
+)
 
 GITHUB_ISSUER = "token.actions.githubusercontent.com"
 ENVIRONMENTS = ("staging", "production")
@@ -24,7 +31,9 @@ BOOTSTRAP_ROLE_TAG = "iam:ResourceTag/aws-cdk:bootstrap-role"
 
 
 class GitHubOidcStack(cdk.Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, repository: str, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, repository: str, stages: Mapping[str, Settings], **kwargs: Any
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         provider = iam.CfnOIDCProvider(
             self,
@@ -36,7 +45,7 @@ class GitHubOidcStack(cdk.Stack):
         self.deploy_role = self._role("DeployRole", provider, subjects, "deploy to staging and production")
         self.diff_role = self._role("DiffRole", provider, [f"repo:{repository}:pull_request"], "cdk diff on PRs")
         self.deploy_role.add_to_policy(_assume_bootstrap_roles(["deploy", "file-publishing", "lookup"]))
-        verifier = verifier_statements(self, every_stage())
+        verifier = verifier_statements(self, every_stage(stages))
         for statement in verifier:
             self.deploy_role.add_to_policy(statement)
         self.diff_role.add_to_policy(_assume_bootstrap_roles(["lookup"]))
@@ -80,10 +89,12 @@ def _assume_bootstrap_roles(kinds: list[str]) -> iam.PolicyStatement:
     )
 
 
-def every_stage() -> VerifiedEndpoints:
-    """Every stage stack's endpoint, its generated config and model, its outputs, and the CDK assets."""
+def every_stage(stages: Mapping[str, Settings]) -> VerifiedEndpoints:
+    """Every stage stack's endpoint, its generated config and model, its outputs, and the CDK assets; and
+    what the stages' settings add (asynchronous requests, the scoring buckets, their keys)."""
     assets = f"arn:{cdk.Aws.PARTITION}:s3:::cdk-*-assets-{cdk.Aws.ACCOUNT_ID}-{cdk.Aws.REGION}/*"
-    return VerifiedEndpoints(
+    return verified_stages(
+        {stage_stack_name(name): settings for name, settings in stages.items()},
         endpoint_name=STAGE_STACKS_PATTERN,
         stack_name=STAGE_STACKS_PATTERN,
         reads_stack_outputs=True,

@@ -24,13 +24,21 @@ from stacks.endpoint_stack import KMeansEndpointStack
 from stacks.names import stage_stack_name
 from stacks.pipeline_nag import acknowledge_pipeline_findings
 from stacks.settings import Settings
-from stacks.verifier_access import VerifiedEndpoints, acknowledge_verifier_wildcards, verifier_statements
+from stacks.verifier_access import (
+    VerifiedEndpoints,
+    acknowledge_verifier_wildcards,
+    verified_stages,
+    verifier_statements,
+)
 
 REPORT_DIR = "reports"
 VERIFY_COMMAND = (
     'make verify ENDPOINT="$VERIFY_ENDPOINT_NAME" EXPECT_CONFIG="$VERIFY_ENDPOINT_CONFIG_NAME" '
     f"REFERENCE=build OUT={REPORT_DIR}/verification"
 )
+# A stage with a scoring bucket is also verified through it (asynchronous requests, a transform job), which
+# needs the bucket's and the Model's names: the stack's outputs, read by the step itself.
+VERIFY_SCORING_COMMAND = f"make verify STACK={{stack}} BATCH=1 REFERENCE=build OUT={REPORT_DIR}/verification"
 SYNTH_COMMANDS = [
     "make setup",
     "make check",
@@ -73,14 +81,21 @@ class EndpointStage(cdk.Stage):
         self.endpoint = KMeansEndpointStack(self, "Endpoint", settings=settings, stack_name=stage_stack_name(stage))
 
 
-def stage_endpoint(endpoint: KMeansEndpointStack) -> VerifiedEndpoints:
-    """What the verify step of one stage may read: the step gets the outputs from the deploy's variables."""
-    return VerifiedEndpoints(
+def stage_endpoint(endpoint: KMeansEndpointStack, settings: Settings) -> VerifiedEndpoints:
+    """What the verify step of one stage may read: the outputs come from the deploy's variables, but for a
+    stage with a scoring bucket, whose checks need more of them than the variables carry."""
+    return verified_stages(
+        {endpoint.stack_name: settings},
         endpoint_name=endpoint.endpoint_name,
         stack_name=endpoint.stack_name,
-        reads_stack_outputs=False,
+        reads_stack_outputs=settings.scoring_enabled,
         artifact_objects_arn=endpoint.artifact_object_arn,
     )
+
+
+def verify_command(stack_name: str, settings: Settings) -> str:
+    """The verify step's command: through the scoring bucket too where the stage has one."""
+    return VERIFY_SCORING_COMMAND.format(stack=stack_name) if settings.scoring_enabled else VERIFY_COMMAND
 
 
 class PipelineStack(cdk.Stack):
@@ -131,7 +146,7 @@ class PipelineStack(cdk.Stack):
         for index, (name, settings) in enumerate(stages.items()):
             stage = EndpointStage(self, name.capitalize(), stage=name, settings=settings)
             approval = [pipelines.ManualApprovalStep(f"Approve{name.capitalize()}")] if index else []
-            verify_steps.append(self._verify_step(name, stage.endpoint, source))
+            verify_steps.append(self._verify_step(name, stage.endpoint, settings, source))
             self.pipeline.add_stage(stage, pre=approval, post=[verify_steps[-1]])
         return verify_steps
 
@@ -152,9 +167,9 @@ class PipelineStack(cdk.Stack):
         )
 
     def _verify_step(
-        self, name: str, endpoint: KMeansEndpointStack, source: pipelines.CodePipelineSource
+        self, name: str, endpoint: KMeansEndpointStack, settings: Settings, source: pipelines.CodePipelineSource
     ) -> pipelines.CodeBuildStep:
-        statements = verifier_statements(endpoint, stage_endpoint(endpoint))
+        statements = verifier_statements(endpoint, stage_endpoint(endpoint, settings))
         acknowledge_verifier_wildcards(self, statements)
         return pipelines.CodeBuildStep(
             f"Verify{name.capitalize()}",
@@ -164,7 +179,7 @@ class PipelineStack(cdk.Stack):
                 "VERIFY_ENDPOINT_NAME": endpoint.outputs[Output.ENDPOINT_NAME],
                 "VERIFY_ENDPOINT_CONFIG_NAME": endpoint.outputs[Output.ENDPOINT_CONFIG_NAME],
             },
-            commands=["make setup-deploy", VERIFY_COMMAND],
+            commands=["make setup-deploy", verify_command(endpoint.stack_name, settings)],
             partial_build_spec=codebuild.BuildSpec.from_object(
                 {
                     "reports": {

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from contract.stack import Output
+from contract.verifier import JOB_PREFIX, async_request_key, batch_input_prefix, batch_output_prefix
 from scoring.errors import ScoringError
 from scoring.transform import TransformRequest, job_name, poll, start
 from verification.checks import CheckResult
@@ -23,7 +24,6 @@ from wire.answers import read_answers
 from wire.float32_text import csv_lines
 from wire.media_types import CSV, JSON
 
-JOB_PREFIX = "kmeans-verify"
 POLL_INTERVAL_S = 1.0
 
 
@@ -39,12 +39,12 @@ def batch_transform(
         )
     name = job_name(JOB_PREFIX)
     rows = expected.reference.rows
-    _upload_rows(clients["s3"], bucket, f"input/{name}/reference.csv", expected)
+    _upload_rows(clients["s3"], bucket, f"{batch_input_prefix(name)}/reference.csv", expected)
     described = _run_job(clients["sagemaker"], name, model, bucket, wait_s, key=outputs.get(Output.SCORING_KEY_ARN))
     if described["TransformJobStatus"] != "Completed":
         reason = described.get("FailureReason") or "no FailureReason given"
         return CheckResult("batch transform", False, f"job {name} is {described['TransformJobStatus']}: {reason}")
-    body = clients["s3"].get_object(Bucket=bucket, Key=f"output/{name}/reference.csv.out")["Body"].read()
+    body = clients["s3"].get_object(Bucket=bucket, Key=f"{batch_output_prefix(name)}/reference.csv.out")["Body"].read()
     closest, distances = read_answers(CSV, body)
     if len(closest) != len(rows):
         return CheckResult("batch transform", False, f"job {name}: {len(closest)} answers for {len(rows)} rows")
@@ -66,7 +66,9 @@ def _run_job(
 ) -> dict[str, Any]:
     """The job's last description: ended, or still running after `wait_s` (the check then fails); the answers are
     encrypted with `key`, the stack's (TransformOutput.KmsKeyId)."""
-    request = TransformRequest.of_csv(model, f"s3://{bucket}/input/{name}/", f"s3://{bucket}/output/{name}", key)
+    request = TransformRequest.of_csv(
+        model, f"s3://{bucket}/{batch_input_prefix(name)}/", f"s3://{bucket}/{batch_output_prefix(name)}", key
+    )
     try:
         start(sagemaker, request, name)
     except ScoringError as error:
@@ -85,7 +87,7 @@ def async_predictions(
             f"an asynchronous endpoint needs the stack's {Output.SCORING_BUCKET_NAME} output", ExitCode.USAGE
         )
     name = job_name(JOB_PREFIX)
-    key = f"input/{name}.csv"
+    key = async_request_key(name)
     _upload_rows(clients["s3"], bucket, key, expected)
     started = clients["sagemaker-runtime"].invoke_endpoint_async(
         EndpointName=endpoint_name, InputLocation=f"s3://{bucket}/{key}", ContentType=CSV, Accept=JSON,
@@ -113,7 +115,9 @@ def _awaited(s3: Any, output: str, failure: str, wait_s: float) -> bytes | str |
     """The answer's bytes, the failure's text, or None when neither appeared within `wait_s`."""
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
-        for location, is_failure in ((output, False), (failure, True)):
+        # The failure first: it is almost always absent, so every run reads a missing object (404 only with
+        # s3:ListBucket), and a role lacking that grant fails every time, not only when the answer is slow.
+        for location, is_failure in ((failure, True), (output, False)):
             bucket, _, key = location.removeprefix("s3://").partition("/")
             try:
                 data: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()

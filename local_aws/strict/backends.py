@@ -12,6 +12,7 @@ from moto.applicationautoscaling.models import ApplicationAutoscalingBackend, ap
 from moto.cloudformation.models import CloudFormationBackend, cloudformation_backends
 from moto.cloudwatch.models import CloudWatchBackend, cloudwatch_backends
 from moto.iam.models import IAMBackend, iam_backends
+from moto.kms.models import KmsBackend, kms_backends
 from moto.s3.models import S3Backend, s3_backends
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from moto.sts.models import STSBackend, sts_backends
@@ -44,6 +45,10 @@ def iam(account_id: str = ACCOUNT_ID, region: str = REGION) -> IAMBackend:
 
 def sts(account_id: str = ACCOUNT_ID, region: str = REGION) -> STSBackend:
     return sts_backends[account_id][get_partition(region)]
+
+
+def kms(account_id: str = ACCOUNT_ID, region: str = REGION) -> KmsBackend:
+    return kms_backends[account_id][region]
 
 
 def s3(account_id: str = ACCOUNT_ID, region: str = REGION) -> S3Backend:

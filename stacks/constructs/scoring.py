@@ -13,9 +13,12 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from contract.verifier import INPUT_PREFIX, OUTPUT_PREFIX
 from stacks.constructs.buckets import LoggedBucket
 
-INPUT_PREFIX, OUTPUT_PREFIX, FAILURES_PREFIX = "input", "output", "failures"
+FAILURES_PREFIX = "failures"
+# Where an asynchronous endpoint writes its answers and failures: inside the granted prefixes.
+ASYNC_OUTPUT_KEY, ASYNC_FAILURE_KEY = f"{OUTPUT_PREFIX}/async", f"{FAILURES_PREFIX}/async"
 
 
 @dataclass(frozen=True)
@@ -46,9 +49,8 @@ class ScoringBucket(Construct):
         else:
             bucket = s3.Bucket.from_bucket_name(self, "Brought", bucket_name)  # yours: neither created nor emptied
         self.bucket_name = bucket.bucket_name
-        # Where an asynchronous endpoint writes its answers and failures: inside the granted prefixes.
-        self.async_output_uri = bucket.s3_url_for_object(f"{OUTPUT_PREFIX}/async")
-        self.async_failure_uri = bucket.s3_url_for_object(f"{FAILURES_PREFIX}/async")
+        self.async_output_uri = bucket.s3_url_for_object(ASYNC_OUTPUT_KEY)
+        self.async_failure_uri = bucket.s3_url_for_object(ASYNC_FAILURE_KEY)
         self.access = ScoringAccess(
             bucket_arn=bucket.bucket_arn,
             input_objects_arn=bucket.arn_for_objects(f"{INPUT_PREFIX}/*"),

@@ -147,3 +147,91 @@ def test_listing_a_bucket_is_authorized_with_the_requests_prefix_as_s3_prefix(ac
 
     assert other["Code"] == unprefixed["Code"] == "AccessDenied"
     assert f"s3:ListBucket on resource: arn:aws:s3:::{account.bucket}" in other["Message"]
+
+
+def test_reading_a_missing_object_says_it_is_missing_only_to_a_caller_that_may_list_the_bucket(
+    account: StrictAccount,
+) -> None:
+    """Rule s3-missing-object-list-bucket: without s3:ListBucket a missing object reads as AccessDenied."""
+    objects, bucket_arn = f"arn:aws:s3:::{account.bucket}/*", f"arn:aws:s3:::{account.bucket}"
+    reader = account.client_as("s3", account.role([allow(["s3:GetObject"], [objects])]))
+    lister = account.client_as(
+        "s3", account.role([allow(["s3:GetObject"], [objects]), allow(["s3:ListBucket"], [bucket_arn])])
+    )
+
+    present = reader.get_object(Bucket=account.bucket, Key="good.tar.gz")["Body"].read()
+    hidden = denial(reader.get_object, Bucket=account.bucket, Key="not-yet.out")
+    missing = denial(lister.get_object, Bucket=account.bucket, Key="not-yet.out")
+
+    assert present
+    assert hidden["Code"] == "AccessDenied"
+    assert f"s3:ListBucket on resource: {bucket_arn}" in hidden["Message"]
+    assert missing["Code"] == "NoSuchKey"
+
+
+def test_an_sse_kms_bucket_needs_generate_data_key_to_write_and_decrypt_to_read(account: StrictAccount) -> None:
+    """Rule s3-sse-kms-caller: S3 uses the bucket's key for the caller, through S3, with the key's tags."""
+    key = account.client("kms").create_key(Tags=[{"TagKey": "kmeans-byom:stack", "TagValue": "Mine"}])["KeyMetadata"]
+    bucket = unique("sse-kms")
+    s3 = account.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    default = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key["Arn"]}
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": default}]},
+    )
+    objects = allow(["s3:GetObject", "s3:PutObject"], [f"arn:aws:s3:::{bucket}/*"])
+    through_s3 = {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+    by_tag = {**through_s3, "StringLike": {"aws:ResourceTag/kmeans-byom:stack": "Mine"}}
+    key_grant = allow(["kms:GenerateDataKey", "kms:Decrypt"], ["arn:aws:kms:us-east-1:123456789012:key/*"], by_tag)
+    without_key = account.client_as("s3", account.role([objects]))
+    with_key = account.client_as("s3", account.role([objects, key_grant]))
+
+    write = denial(without_key.put_object, Bucket=bucket, Key="request.csv", Body=b"1,2")
+    with_key.put_object(Bucket=bucket, Key="request.csv", Body=b"1,2")
+    read = denial(without_key.get_object, Bucket=bucket, Key="request.csv")
+
+    assert write["Code"] == "AccessDenied"
+    assert f"kms:GenerateDataKey on resource: {key['Arn']}" in write["Message"]
+    assert with_key.get_object(Bucket=bucket, Key="request.csv")["Body"].read() == b"1,2"
+    assert read["Code"] == "AccessDenied"
+    assert f"kms:Decrypt on resource: {key['Arn']}" in read["Message"]
+
+
+def test_the_aws_managed_s3_key_needs_no_grant(account: StrictAccount) -> None:
+    """Rule s3-sse-kms-caller: the aws/s3 key's policy lets every principal of the account use it through S3."""
+    bucket = unique("sse-s3-managed")
+    s3 = account.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+        },
+    )
+    writer = account.client_as(
+        "s3", account.role([allow(["s3:GetObject", "s3:PutObject"], [f"arn:aws:s3:::{bucket}/*"])])
+    )
+
+    writer.put_object(Bucket=bucket, Key="request.csv", Body=b"1,2")
+
+    assert writer.get_object(Bucket=bucket, Key="request.csv")["Body"].read() == b"1,2"
+
+
+def test_transform_jobs_are_authorized_on_their_arn(account: StrictAccount) -> None:
+    """Rule iam-evaluation: CreateTransformJob and DescribeTransformJob name the job's (lower-case) ARN."""
+    role = account.role([allow(["sagemaker:DescribeTransformJob"], [f"{SAGEMAKER_ARN}:transform-job/mine-*"])])
+    sagemaker = account.client_as("sagemaker", role)
+
+    other = denial(sagemaker.describe_transform_job, TransformJobName="Another-Job")
+    create = denial(
+        sagemaker.create_transform_job,
+        TransformJobName="mine-1",
+        ModelName="any",
+        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}}},
+        TransformOutput={"S3OutputPath": "s3://b/out/"},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    )
+
+    assert f"sagemaker:DescribeTransformJob on resource: {SAGEMAKER_ARN}:transform-job/another-job" in other["Message"]
+    assert f"sagemaker:CreateTransformJob on resource: {SAGEMAKER_ARN}:transform-job/mine-1" in create["Message"]

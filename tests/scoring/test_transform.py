@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from contract.verifier import JOB_PREFIX
 from scoring.errors import ScoringError
 from scoring.transform import TransformRequest, job_name, poll, start, wait
-from verification.batch import JOB_PREFIX, _run_job
+from verification.batch import _run_job
 from verification.errors import ExitCode, VerificationError
 
 

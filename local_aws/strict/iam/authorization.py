@@ -22,6 +22,7 @@ from local_aws.rules import enforced
 from local_aws.strict import backends
 from local_aws.strict.iam.policy import AuthorizationRequest, ContextValue
 from local_aws.strict.iam.principals import Verdict, assumed_role_arn, judge
+from local_aws.strict.iam.s3_objects import dependent_requests
 
 CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
 S3_ACTIONS = {("GET", True): "GetObject", ("HEAD", True): "GetObject", ("PUT", True): "PutObject",
@@ -37,6 +38,9 @@ SAGEMAKER_RESOURCES = {
     "DeleteEndpointConfig": ("endpoint-config", "EndpointConfigName"),
     "DescribeModel": ("model", "ModelName"),
     "DeleteModel": ("model", "ModelName"),
+    "CreateTransformJob": ("transform-job", "TransformJobName"),
+    "DescribeTransformJob": ("transform-job", "TransformJobName"),
+    "StopTransformJob": ("transform-job", "TransformJobName"),
 }
 
 
@@ -79,7 +83,7 @@ def sagemaker_request(action: str, params: dict[str, Any]) -> AuthorizationReque
 
 
 def _sagemaker_tags(kind: str, name: str) -> dict[str, ContextValue]:
-    if not enforced("iam-condition-keys"):
+    if not enforced("iam-condition-keys") or kind not in backends.SAGEMAKER_COLLECTIONS:
         return {}
     resource = backends.find_sagemaker(backends.sagemaker(), kind, name)
     tags = getattr(resource, "tags", None) or []
@@ -143,6 +147,11 @@ def authenticate_and_authorize_action(self: Any, iam_request_cls: type, resource
         return
     s3 = iam_request_cls.__name__ == "S3IAMRequest"
     verdict = authorize(access_key, _request_of(self, resource, s3))
+    if s3:
+        for dependent in dependent_requests(self.method, resource, self.headers) if verdict.allowed else []:
+            verdict = authorize(access_key, dependent)
+            if not verdict.allowed:
+                break
     if verdict.allowed:
         return
     if s3:

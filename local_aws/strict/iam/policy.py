@@ -20,7 +20,14 @@ ContextValue = str | list[str]
 # The condition keys the local AWS fills in; a policy naming any other is refused, never allowed.
 KNOWN_KEY_PREFIXES = ("aws:resourcetag/", "aws:requesttag/", "iam:resourcetag/")
 KNOWN_KEYS = frozenset(
-    {"aws:principalarn", "aws:principalaccount", "aws:securetransport", "aws:requestedregion", "s3:prefix"}
+    {
+        "aws:principalarn",
+        "aws:principalaccount",
+        "aws:securetransport",
+        "aws:requestedregion",
+        "s3:prefix",
+        "kms:viaservice",
+    }
 )
 
 
