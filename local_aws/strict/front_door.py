@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -141,6 +142,9 @@ class FrontDoor:
                 call = None
             answer = refusal(call) if call is not None else None
             if answer is not None:
+                assert call is not None
+                # in the control plane's log: which call of a deploy the model refused
+                print(f"api-model-validation refused {call.service} {call.operation}", file=sys.stderr, flush=True)
                 return answer(environ, start_response)
         return cast(Iterable[bytes], self.app(environ, start_response))
 
