@@ -138,7 +138,7 @@ class FrontDoor:
             request = _buffered(environ)
             try:
                 call = read_call(request)
-            except ValueError:  # not JSON, an integer that is not: moto answers those as it does today
+            except (ValueError, KeyError, TypeError, AttributeError):  # a body moto answers as it does today
                 call = None
             answer = refusal(call) if call is not None else None
             if answer is not None:
