@@ -70,9 +70,10 @@ def render(value: Any) -> str:
     return str(value)
 
 
-def _violation(value: Any, path: str, constraint: str) -> str:
-    shown = "null" if value is None else f"'{render(value)}'"
-    return f"Value {shown} at '{path}' failed to satisfy constraint: {constraint}"
+def _violation(value: Any, path: str, constraint: str, sensitive: bool = False) -> str:
+    """AWS's phrase; a sensitive member's value is not repeated ("Value at 'password' failed ...")."""
+    shown = "" if sensitive else " null" if value is None else f" '{render(value)}'"
+    return f"Value{shown} at '{path}' failed to satisfy constraint: {constraint}"
 
 
 def _member_path(path: str, name: str) -> str:
@@ -100,12 +101,13 @@ class _Compiler:
     def _build(self, shape: Shape) -> Check:
         own = _constraints(shape)
         inner = self._inner(shape)
+        sensitive = bool(shape.metadata.get("sensitive"))
 
         def check(value: Any, path: str, errors: Errors) -> None:
             for constraint in own:
                 failed = constraint(value)
                 if failed:
-                    errors.append(_violation(value, path, failed))
+                    errors.append(_violation(value, path, failed, sensitive))
             if inner is not None:
                 inner(value, path, errors)
 
@@ -140,6 +142,7 @@ class _Compiler:
     def _map(self, shape: MapShape) -> Check:
         keys, values = _constraints(shape.key), _constraints(shape.value)
         nested = self.check(shape.value) if isinstance(shape.value, StructureShape | ListShape | MapShape) else None
+        sensitive = any(part.metadata.get("sensitive") for part in (shape, shape.key, shape.value))
 
         def check(value: Any, path: str, errors: Errors) -> None:
             if not isinstance(value, dict):
@@ -147,7 +150,8 @@ class _Compiler:
             for part, constraints, items in (("keys", keys, value.keys()), ("value", values, value.values())):
                 if any(constraint(item) for item in items for constraint in constraints):
                     listed = ", ".join(_phrases(constraints))
-                    errors.append(_violation(value, path, f"Map {part} must satisfy constraint: [{listed}]"))
+                    constraint = f"Map {part} must satisfy constraint: [{listed}]"
+                    errors.append(_violation(value, path, constraint, sensitive))
             if nested is not None:
                 for key, item in value.items():
                     nested(item, f"{path}.{key}", errors)

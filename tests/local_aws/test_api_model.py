@@ -173,6 +173,15 @@ def test_a_map_names_the_constraints_its_values_break() -> None:
     ]
 
 
+def test_a_sensitive_value_is_not_repeated_in_the_message() -> None:
+    """As AWS words it for sensitive members ("Value at 'password' failed to satisfy constraint: ...")."""
+    errors = api_model.violations("iam", "CreateLoginProfile", {"UserName": "u", "Password": "x" * 129})
+
+    assert errors == [
+        "Value at 'password' failed to satisfy constraint: Member must have length less than or equal to 128"
+    ]
+
+
 def test_patterns_python_cannot_read_as_java_does_are_skipped() -> None:
     """InvokeEndpoint's ContentType pattern is `\\p{ASCII}*`: not checked, so nothing is refused for it."""
     params = {"EndpointName": "ok", "Body": b"", "ContentType": "téxt/csv"}
