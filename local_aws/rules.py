@@ -11,6 +11,8 @@ import os
 RELAX_VARIABLE = "LOCAL_AWS_RELAX"
 
 RULES = {
+    "api-model-validation": "every request is checked against botocore's model of its operation (required members, "
+    "enums, ranges, lengths, patterns) before the service sees it",
     "cfn-sagemaker-names": "unnamed SageMaker resources: logical id + 12 random characters, no stack prefix",
     "sagemaker-arn-lower-case": "SageMaker ARNs carry model, endpoint-config and endpoint names in lower case",
     "iam-evaluation": "calls made with a role's credentials are authorized against its policies",

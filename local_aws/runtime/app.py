@@ -12,8 +12,10 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from local_aws import api_model
 from local_aws.config import ACCOUNT_ID, REGION
 from local_aws.kmeans import KMeansPredictor
+from local_aws.rules import enforced
 from local_aws.runtime.asynchronous import AsyncInvocations, AsyncRequest, accepted_request
 from local_aws.runtime.authorizer import ControlPlaneAuthorizer
 from local_aws.runtime.capture import DataCapture, Exchange
@@ -30,6 +32,7 @@ INVOKED_VARIANT = "x-Amzn-Invoked-Production-Variant"
 CUSTOM_ATTRIBUTES_LIMIT = 1024
 CONTAINER_BAD_PAYLOAD = "unable to evaluate payload provided"
 WSGIEnvironment = dict[str, Any]
+RUNTIME_SERVICE = "sagemaker-runtime"
 
 
 def _error(status: int, code: str, message: str, **fields: Any) -> Response:
@@ -97,6 +100,7 @@ class RuntimeApi:
         self.authorizer = authorizer
         self.extras = extras or RuntimeExtras()
         self.chooser = chooser or random.Random()
+        self.validate_model = enforced(api_model.RULE)
         self.routes = Map(
             [
                 Rule("/endpoints/<name>/invocations", endpoint="invoke", methods=["POST"]),
@@ -122,7 +126,17 @@ class RuntimeApi:
         attributes = request.headers.get(CUSTOM_ATTRIBUTES)
         if attributes is not None and (len(attributes) > CUSTOM_ATTRIBUTES_LIMIT or not attributes.isascii()):
             return _error(400, "ValidationError", f"{CUSTOM_ATTRIBUTES} must be at most 1024 ASCII characters")
-        return None
+        return self._model_refusal(request, name, action)
+
+    def _model_refusal(self, request: Request, name: str, action: str) -> Response | None:
+        """The API model's constraints on the path and headers (rule api-model-validation)."""
+        if not self.validate_model:
+            return None
+        params = api_model.rest_params(
+            RUNTIME_SERVICE, action, {"EndpointName": name}, request.headers, request.get_data()
+        )
+        errors = api_model.violations(RUNTIME_SERVICE, action, params)
+        return _error(400, "ValidationError", api_model.message(errors)) if errors else None
 
     def invoke(self, request: Request, name: str) -> Response:
         routed = self._routed(request, name)
