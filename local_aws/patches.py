@@ -83,7 +83,8 @@ def _rows() -> tuple[Patch, ...]:
         Patch(FakeStack, "update", stacks.update, METHOD, "stack-rollback",
               "a failed update restores the previous template: UPDATE_ROLLBACK_COMPLETE; replaced resources go last"),
         Patch(parsing.ResourceMap, "update", stacks.resource_map_update, METHOD, "autoscaled-instance-type",
-              "resources added after a modified one they depend on; removed resources are forgotten"),
+              "resources added after a modified one they depend on; removed resources are forgotten, and deleted "
+              "after the update (cfn-remove-in-cleanup)"),
         Patch(parsing.ResourceMap, "build_resource_diff", stacks.build_resource_diff, METHOD, "cfn-update-dependents",
               "moto diffs unresolved templates: what references a replaced Model is not updated"),
         Patch(CloudFormationBackend, "_resolve_update_parameters", stacks.resolve_update_parameters, METHOD,

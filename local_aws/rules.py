@@ -34,6 +34,9 @@ RULES = {
     "alarm-rollback": "an alarm in ALARM while a blue/green update bakes rolls the endpoint back to the old config",
     "retain-variant-properties": "UpdateEndpoint resets instance count and weight unless they are retained",
     "autoscaled-instance-type": "an update changing the instance type of an autoscaled variant fails",
+    "autoscaled-variant-removal": "an update removing a production variant that is a scalable target fails",
+    "async-inference-in-place": "an update cannot add or remove AsyncInferenceConfig (real-time <-> asynchronous)",
+    "guardrails-variant-names": "an update with a DeploymentConfig keeps the old config's variant names",
     "invoke-authorization": "InvokeEndpoint is authorized against the caller's role",
     "serverless-concurrency": "more concurrent invocations than MaxConcurrency are throttled",
     "transform-job-limits": "CreateTransformJob refuses MaxPayloadInMB outside 1-100, more than 100 MB in flight, "
@@ -47,6 +50,8 @@ RULES = {
     "cfn-managed-policy-delete": "deleting an AWS::IAM::ManagedPolicy detaches it from its roles and deletes it",
     "cfn-managed-policy-update": "updating an AWS::IAM::ManagedPolicy deletes the old policy and creates the new one",
     "cfn-kms-key-tags": "AWS::KMS::Key takes its tags as {Key, Value}",
+    "cfn-remove-in-cleanup": "a resource removed from the template is deleted in the cleanup phase, after the "
+    "update; if the update fails it stays",
     "cfn-delete-failed": "a resource that cannot be deleted (a bucket holding objects) leaves the stack DELETE_FAILED",
     "cfn-change-sets": "change sets run as CreateStack/UpdateStack do, say what they replace, and a missing one "
     "answers ChangeSetNotFound",
