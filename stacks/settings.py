@@ -151,12 +151,13 @@ class Network:
 
 @dataclass(frozen=True)
 class Deployment:
-    """Blue/green traffic shifting of an endpoint update."""
+    """Blue/green traffic shifting of an endpoint update; unguarded when the update changes the variant names."""
 
     policy: str
     step_percent: int
     wait_seconds: int
     termination_wait_seconds: int
+    guarded: bool = True
 
     @property
     def traffic_shifts(self) -> int:
@@ -244,6 +245,7 @@ class Settings:
     challenger_artifact_dir: Path | None = _setting(None, _as_path)
     challenger_weight: int = _setting(10, _as_int)
     shadow_artifact_dir: Path | None = _setting(None, _as_path)
+    variant_change: bool = _setting(False, _as_bool)
     scoring: bool = _setting(False, _as_bool)
     scoring_bucket_name: str | None = _setting(None, _as_str)
     async_inference: bool = _setting(False, _as_bool)
@@ -299,6 +301,8 @@ class Settings:
             step_percent=self.deployment_step_percent,
             wait_seconds=self.deployment_wait_seconds,
             termination_wait_seconds=self.deployment_termination_wait_seconds,
+            # AWS refuses guardrails on an update that adds or removes a variant (deployment guardrails, Exclusions).
+            guarded=not self.variant_change,
         )
 
     @property
