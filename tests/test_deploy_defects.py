@@ -159,6 +159,53 @@ def test_changing_the_instance_type_of_an_autoscaled_variant_takes_two_deploys(
     assert serving != stack.client("sagemaker").describe_endpoint(EndpointName=STACK)["EndpointConfigName"]
 
 
+def serving_config(local_aws: RunningLocalAws) -> str:
+    return str(local_aws.client("sagemaker").describe_endpoint(EndpointName=STACK)["EndpointConfigName"])
+
+
+def refused_and_rolled_back(local_aws: RunningLocalAws, result: Any, words: str, serving: str) -> None:
+    """AWS's words reach the user, the stack rolls back and the endpoint still serves what it served."""
+    assert result.returncode != 0
+    assert words in result.stdout + result.stderr
+    assert describe_stack(STACK, local_aws.client("cloudformation")).status == "UPDATE_ROLLBACK_COMPLETE"
+    assert serving_config(local_aws) == serving
+
+
+def test_ending_an_autoscaled_ab_test_takes_two_deploys(
+    stack: RunningLocalAws, artifact_dir: Path, new_artifact: Path
+) -> None:
+    """Rules autoscaled-variant-removal and cfn-remove-in-cleanup, README change semantics: the challenger's scalable
+    target is removed only in CloudFormation's cleanup, after UpdateEndpoint, so AWS refuses the one-step end."""
+    challenger = f"challenger_artifact_dir={new_artifact}"
+    ok(deploy(stack, artifact_dir, challenger, *autoscaled()))
+    serving = serving_config(stack)
+
+    one_step = deploy(stack, artifact_dir, "variant_change=true", *autoscaled())
+    refused_and_rolled_back(stack, one_step, "registered as an Application Auto Scaling target", serving)
+    ok(deploy(stack, artifact_dir, challenger, "instance_type=ml.c5.xlarge", "instance_count=2"))
+    ok(deploy(stack, artifact_dir, "variant_change=true", *autoscaled()))
+
+    assert variant(stack)["VariantName"] == "AllTraffic"
+
+
+def test_turning_a_real_time_endpoint_asynchronous_needs_a_new_endpoint(
+    stack: RunningLocalAws, artifact_dir: Path
+) -> None:
+    """Rule async-inference-in-place, README change semantics: refused in place and rolled back; a new endpoint_name
+    makes CloudFormation replace the endpoint instead, in one deploy."""
+    ok(deploy(stack, artifact_dir))
+    serving = serving_config(stack)
+
+    in_place = deploy(stack, artifact_dir, "async_inference=true")
+    refused_and_rolled_back(stack, in_place, "The AsyncInferenceConfig parameter cannot be added", serving)
+    renamed = deploy(stack, artifact_dir, "async_inference=true", f"endpoint_name={STACK}-async")
+
+    ok(renamed)
+    described = stack.client("sagemaker").describe_endpoint(EndpointName=f"{STACK}-async")
+    assert described["EndpointStatus"] == "InService"
+    assert not stack.client("sagemaker").list_endpoints(NameContains=STACK)["Endpoints"][1:]
+
+
 @pytest.fixture(scope="module")
 def unloadable(artifact_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A build whose model_algo-1 holds float64 centroids: packaged and hashed right, refused by the container."""

@@ -459,7 +459,9 @@ def test_removing_an_autoscaled_variant_fails(account: StrictAccount) -> None:
     autoscaling.register_scalable_target(**target, MinCapacity=2, MaxCapacity=4)
     production_only = _variants_config(account, model, ("AllTraffic",))
 
-    message = refused(account.client("sagemaker").update_endpoint, EndpointName=endpoint, EndpointConfigName=production_only)
+    message = refused(
+        account.client("sagemaker").update_endpoint, EndpointName=endpoint, EndpointConfigName=production_only
+    )
     autoscaling.deregister_scalable_target(**target)
 
     assert message.startswith("ValidationException: The update would remove variant Challenger")

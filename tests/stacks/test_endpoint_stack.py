@@ -444,7 +444,7 @@ def test_a_deploy_that_adds_or_removes_a_variant_updates_without_guardrails(
     artifact_dir: Path, challenger_dir: Path, tmp_path: Path, with_shadow: Synthesized
 ) -> None:
     """Rule guardrails-variant-names: AWS refuses a guarded update whose config changes the variant names, so the
-    deploy that adds (or removes) the shadow or challenger says so, and the template then carries no DeploymentConfig."""
+    deploy that adds (or removes) the shadow or challenger says so, and its template carries no DeploymentConfig."""
     context = {"shadow_artifact_dir": CHALLENGER_BUILD, "data_capture": "true", "variant_change": "true"}
 
     changing = synthesize(artifact_dir, tmp_path, context, challenger_dir)

@@ -268,7 +268,8 @@ def _refuse_in_place_changes(
     if was_async != is_async and enforced("async-inference-in-place"):
         # Removing it: AWS's words (sagemaker-python-sdk#3124). Adding it is undocumented: refused as well.
         verb = "removed from" if was_async else "added to"
-        raise ValidationError(message=f"The AsyncInferenceConfig parameter cannot be {verb} this endpoint {endpoint_name}.")
+        message = f"The AsyncInferenceConfig parameter cannot be {verb} this endpoint {endpoint_name}."
+        raise ValidationError(message=message)
     old, new = _variant_names(serving), _variant_names(config)
     if deployment_config and old != new and enforced("guardrails-variant-names"):
         raise ValidationError(
