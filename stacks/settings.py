@@ -44,6 +44,7 @@ ENDPOINT_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 VARIANT_NAME_PATTERN = ENDPOINT_NAME_PATTERN
 CHALLENGER_VARIANT_NAME = "Challenger"
 SHADOW_VARIANT_NAME = "Shadow"
+ASYNC_ENDPOINT_SUFFIX = "-async"
 BURSTABLE_PREFIX = "ml.t"
 SETTING_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 KMS_KEY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+$")
@@ -362,8 +363,13 @@ class Settings:
         return 100 - self.challenger_weight if self.challenger else 100
 
     def resolved_endpoint_name(self, stack_name: str) -> str:
-        """The endpoint's stable physical name: set, or the stack name."""
-        return self.endpoint_name or stack_name
+        """The endpoint's stable physical name: set, or the stack name (`-async` added for an asynchronous one).
+
+        AWS cannot turn an endpoint asynchronous, or back, in place; another name makes CloudFormation replace it.
+        """
+        if self.endpoint_name:
+            return self.endpoint_name
+        return f"{stack_name}{ASYNC_ENDPOINT_SUFFIX}" if self.async_inference else stack_name
 
 
 def settings_from_context(

@@ -159,16 +159,18 @@ def test_changing_the_instance_type_of_an_autoscaled_variant_takes_two_deploys(
     assert serving != stack.client("sagemaker").describe_endpoint(EndpointName=STACK)["EndpointConfigName"]
 
 
-def serving_config(local_aws: RunningLocalAws) -> str:
-    return str(local_aws.client("sagemaker").describe_endpoint(EndpointName=STACK)["EndpointConfigName"])
+def serving_config(local_aws: RunningLocalAws, endpoint: str = STACK) -> str:
+    return str(local_aws.client("sagemaker").describe_endpoint(EndpointName=endpoint)["EndpointConfigName"])
 
 
-def refused_and_rolled_back(local_aws: RunningLocalAws, result: Any, words: str, serving: str) -> None:
+def refused_and_rolled_back(
+    local_aws: RunningLocalAws, result: Any, words: str, serving: str, endpoint: str = STACK
+) -> None:
     """AWS's words reach the user, the stack rolls back and the endpoint still serves what it served."""
     assert result.returncode != 0
     assert words in result.stdout + result.stderr
     assert describe_stack(STACK, local_aws.client("cloudformation")).status == "UPDATE_ROLLBACK_COMPLETE"
-    assert serving_config(local_aws) == serving
+    assert serving_config(local_aws, endpoint) == serving
 
 
 def test_ending_an_autoscaled_ab_test_takes_two_deploys(
@@ -188,22 +190,23 @@ def test_ending_an_autoscaled_ab_test_takes_two_deploys(
     assert variant(stack)["VariantName"] == "AllTraffic"
 
 
-def test_turning_a_real_time_endpoint_asynchronous_needs_a_new_endpoint(
+def test_switching_to_asynchronous_inference_replaces_the_endpoint_unless_its_name_is_pinned(
     stack: RunningLocalAws, artifact_dir: Path
 ) -> None:
-    """Rule async-inference-in-place, README change semantics: refused in place and rolled back; a new endpoint_name
-    makes CloudFormation replace the endpoint instead, in one deploy."""
-    ok(deploy(stack, artifact_dir))
-    serving = serving_config(stack)
+    """Rule async-inference-in-place, README change semantics: with a pinned endpoint_name the switch is refused in
+    place and rolled back; by default an asynchronous endpoint is named apart, so CloudFormation replaces it."""
+    pinned = f"{STACK}-pinned"
+    ok(deploy(stack, artifact_dir, f"endpoint_name={pinned}"))
+    serving = serving_config(stack, pinned)
 
-    in_place = deploy(stack, artifact_dir, "async_inference=true")
-    refused_and_rolled_back(stack, in_place, "The AsyncInferenceConfig parameter cannot be added", serving)
-    renamed = deploy(stack, artifact_dir, "async_inference=true", f"endpoint_name={STACK}-async")
+    in_place = deploy(stack, artifact_dir, f"endpoint_name={pinned}", "async_inference=true")
+    refused_and_rolled_back(stack, in_place, "The AsyncInferenceConfig parameter cannot be added", serving, pinned)
+    switched = deploy(stack, artifact_dir, "async_inference=true")
 
-    ok(renamed)
-    described = stack.client("sagemaker").describe_endpoint(EndpointName=f"{STACK}-async")
-    assert described["EndpointStatus"] == "InService"
-    assert not stack.client("sagemaker").list_endpoints(NameContains=STACK)["Endpoints"][1:]
+    ok(switched)
+    endpoints = stack.client("sagemaker").list_endpoints(NameContains=STACK)["Endpoints"]
+    assert [e["EndpointName"] for e in endpoints] == [f"{STACK}-async"]
+    assert serving_config(stack, f"{STACK}-async") != serving
 
 
 @pytest.fixture(scope="module")

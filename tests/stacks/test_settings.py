@@ -36,6 +36,11 @@ def test_updates_are_guarded_unless_the_deploy_adds_or_removes_a_variant() -> No
     assert not parse(variant_change="true", shadow_artifact_dir="build-b", data_capture="true").deployment.guarded
 
 
+def test_an_asynchronous_endpoint_is_named_apart_so_switching_replaces_it() -> None:
+    assert parse(async_inference="true").resolved_endpoint_name("KMeansEndpoint") == "KMeansEndpoint-async"
+    assert parse(async_inference="true", endpoint_name="mine").resolved_endpoint_name("KMeansEndpoint") == "mine"
+
+
 def test_tags_parse_from_json_text() -> None:
     assert parse(tags='{"team": "ml"}').tags == {"team": "ml"}
 
