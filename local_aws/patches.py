@@ -104,6 +104,8 @@ def _rows() -> tuple[Patch, ...]:
               "a bucket holding objects fails its delete (BucketNotEmpty)"),
         Patch(Key, "create_from_cloudformation_json", kms.create_key, STATIC, "cfn-kms-key-tags",
               "moto reads CloudFormation's {Key, Value} tags as the KMS API's {TagKey, TagValue}"),
+        Patch(Key, "update_from_cloudformation_json", kms.update_key, STATIC, "cfn-kms-key-update",
+              "moto inherits an abstract update that answers None: the stack loses the key"),
         Patch(ManagedPolicy, "update_from_cloudformation_json", iam_resources.replace_managed_policy, STATIC,
               "cfn-managed-policy-update", "moto has no update: it forgets the policy"),
         Patch(ManagedPolicy, "delete_from_cloudformation_json", iam_resources.delete_managed_policy, STATIC,

@@ -207,6 +207,30 @@ def test_a_kms_key_takes_its_tags_as_key_and_value(account: StrictAccount) -> No
     assert final == "CREATE_COMPLETE"
 
 
+def test_a_changed_key_policy_updates_the_key_in_place(account: StrictAccount) -> None:
+    """Rule cfn-kms-key-update (CloudFormation AWS::KMS::Key, KeyPolicy: "Update requires: No interruption")."""
+    stack = unique("KeyUpdateStack")
+    statement = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Resource": "*"}
+
+    def body(actions: str) -> str:
+        policy = {"Version": "2012-10-17", "Statement": [statement | {"Action": actions}]}
+        outputs = {"KeyArn": {"Value": {"Fn::GetAtt": ["Key", "Arn"]}}}
+        return template({"Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": policy}}}, Outputs=outputs)
+
+    cloudformation = account.client("cloudformation")
+    cloudformation.create_stack(StackName=stack, TemplateBody=body("kms:*"))
+    key = physical_ids(account, stack)["Key"]
+    try:
+        cloudformation.update_stack(StackName=stack, TemplateBody=body("kms:Decrypt"))
+        final, ids = status(account, stack), physical_ids(account, stack)
+        policy = json.loads(account.client("kms").get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+    finally:
+        cloudformation.delete_stack(StackName=stack)
+
+    assert (final, ids["Key"]) == ("UPDATE_COMPLETE", key)
+    assert policy["Statement"][0]["Action"] == "kms:Decrypt"
+
+
 def test_a_bucket_holding_objects_fails_the_stacks_delete(account: StrictAccount) -> None:
     """Rule cfn-delete-failed: DELETE_FAILED, the bucket kept; emptied, the stack deletes."""
     stack = unique("BucketStack")
