@@ -238,13 +238,25 @@ def _without(template: dict[str, Any], names: set[str]) -> dict[str, Any]:
     return {**template, "Resources": resources, "Outputs": outputs}
 
 
+def _waiting_on(template: dict[str, Any], later: set[str]) -> set[str]:
+    """Every resource that depends on one added later, directly or through others."""
+    resources, waiting = template["Resources"], set(later)
+    changed = True
+    while changed:
+        found = {name for name, body in resources.items() if name not in waiting and _depends_on(body) & waiting}
+        waiting |= found
+        changed = bool(found)
+    return waiting - later
+
+
 def _first_pass(self: Any, template: dict[str, Any], later: set[str]) -> dict[str, Any]:
-    """The template without the resources added later; what references them keeps its previous body until then
-    (a new shadow Model is created after the role policy it depends on, and the config that names it after it)."""
+    """The template without the resources added later; what depends on them, directly or not, keeps its previous
+    body until then (a new shadow Model is created after the role policy it depends on, and the config that names it
+    after it; an endpoint renamed beside a new bucket waits for the role policy that grants its new log group)."""
     first = _without(template, later)
-    previous = self._resource_json_map
+    previous, waiting = self._resource_json_map, _waiting_on(template, later)
     resources = {
-        name: previous[name] if name in previous and _depends_on(body) & later else body
+        name: previous[name] if name in previous and name in waiting else body
         for name, body in first["Resources"].items()
     }
     return {**first, "Resources": resources}
