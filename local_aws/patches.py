@@ -22,12 +22,13 @@ from moto.cloudformation.models import Stack as FakeStack
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.iam.models import ManagedPolicy
 from moto.kms.models import Key
+from moto.logs.models import LogGroup
 from moto.s3.models import FakeBucket
 from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, Model, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
-from local_aws.strict import autoscaling, cloudwatch, kms, originals, s3, transform_jobs
+from local_aws.strict import autoscaling, cloudwatch, kms, logs, originals, s3, transform_jobs
 from local_aws.strict.cloudformation import change_sets, stacks
 from local_aws.strict.iam import authorization
 from local_aws.strict.iam import resources as iam_resources
@@ -106,6 +107,8 @@ def _rows() -> tuple[Patch, ...]:
               "moto reads CloudFormation's {Key, Value} tags as the KMS API's {TagKey, TagValue}"),
         Patch(Key, "update_from_cloudformation_json", kms.update_key, STATIC, "cfn-kms-key-update",
               "moto inherits an abstract update that answers None: the stack loses the key"),
+        Patch(LogGroup, "update_from_cloudformation_json", logs.update_log_group, STATIC, "cfn-log-group-update",
+              "moto inherits an abstract update that answers None: a renamed group is never made, the old one stays"),
         Patch(ManagedPolicy, "update_from_cloudformation_json", iam_resources.replace_managed_policy, STATIC,
               "cfn-managed-policy-update", "moto has no update: it forgets the policy"),
         Patch(ManagedPolicy, "delete_from_cloudformation_json", iam_resources.delete_managed_policy, STATIC,

@@ -51,6 +51,7 @@ RULES = {
     "cfn-managed-policy-update": "updating an AWS::IAM::ManagedPolicy deletes the old policy and creates the new one",
     "cfn-kms-key-tags": "AWS::KMS::Key takes its tags as {Key, Value}",
     "cfn-kms-key-update": "a changed AWS::KMS::Key policy updates the key in place",
+    "cfn-log-group-update": "a renamed AWS::Logs::LogGroup is replaced (the old one deleted in cleanup)",
     "cfn-remove-in-cleanup": "a resource removed from the template is deleted in the cleanup phase, after the "
     "update; if the update fails it stays",
     "cfn-delete-failed": "a resource that cannot be deleted (a bucket holding objects) leaves the stack DELETE_FAILED",

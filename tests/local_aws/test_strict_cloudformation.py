@@ -231,6 +231,28 @@ def test_a_changed_key_policy_updates_the_key_in_place(account: StrictAccount) -
     assert policy["Statement"][0]["Action"] == "kms:Decrypt"
 
 
+def test_a_renamed_log_group_is_replaced(account: StrictAccount) -> None:
+    """Rule cfn-log-group-update (CloudFormation AWS::Logs::LogGroup, LogGroupName: "Update requires: Replacement")."""
+    stack, old, new = unique("LogGroupStack"), unique("/test/old"), unique("/test/new")
+
+    def body(name: str) -> str:
+        group = {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": name, "RetentionInDays": 7}}
+        return template({"Group": group})
+
+    cloudformation, logs = account.client("cloudformation"), account.client("logs")
+    cloudformation.create_stack(StackName=stack, TemplateBody=body(old))
+    try:
+        cloudformation.update_stack(StackName=stack, TemplateBody=body(new))
+        final, ids = status(account, stack), physical_ids(account, stack)
+        groups = {g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix="/test/")["logGroups"]}
+    finally:
+        cloudformation.delete_stack(StackName=stack)
+
+    assert (final, ids["Group"]) == ("UPDATE_COMPLETE", new)
+    assert new in groups
+    assert old not in groups
+
+
 def test_a_bucket_holding_objects_fails_the_stacks_delete(account: StrictAccount) -> None:
     """Rule cfn-delete-failed: DELETE_FAILED, the bucket kept; emptied, the stack deletes."""
     stack = unique("BucketStack")
