@@ -158,6 +158,8 @@ promote-local: setup-deploy build up-local
 
 # Retrain safely, on the local AWS: deploy a live model, retrain with its ids kept (--align-to), run the
 # candidate as a shadow of the live one, gate it against the live endpoint, then promote it and verify.
+# Adding and retiring the shadow change the endpoint's variant names, which a guarded (blue/green with alarms)
+# update may not: those two deploys say variant_change=true. The promotion itself is guarded.
 # Seeds 2 and 3 of the bundled digits converge to nearby solutions; give CANDIDATE_ARGS="--seed 6" to
 # watch the gate refuse another optimum. Data capture stays on throughout: it keeps the shadow's answers.
 RETRAIN_DIR ?= $(BUILD_DIR)/retrain
@@ -174,10 +176,12 @@ retrain-local: setup-deploy up-local
 	$(PY) -m model_build $(CANDIDATE_ARGS) --align-to $(RETRAIN_DIR)/live --out $(RETRAIN_DIR)/candidate
 	@echo "== shadow: the candidate gets a copy of every request"
 	$(RETRAIN_DEPLOY) BUILD_DIR=$(RETRAIN_DIR)/live \
-		DEPLOY_CONTEXT="-c data_capture=true -c shadow_artifact_dir=$(RETRAIN_DIR)/candidate"
+		DEPLOY_CONTEXT="-c data_capture=true -c shadow_artifact_dir=$(RETRAIN_DIR)/candidate -c variant_change=true"
 	@echo "== gate: the live endpoint labels the candidate's reference rows"
 	$(LOCAL) $(PY) -m verification --stack $(STACK) --candidate $(RETRAIN_DIR)/candidate \
 		--min-agreement $(MIN_AGREEMENT) --json $(RETRAIN_DIR)/gate.json --junit $(RETRAIN_DIR)/gate.xml
+	@echo "== retire the shadow: the live model alone again"
+	$(RETRAIN_DEPLOY) BUILD_DIR=$(RETRAIN_DIR)/live DEPLOY_CONTEXT="-c data_capture=true -c variant_change=true"
 	@echo "== promote: the candidate serves, then is verified"
 	$(RETRAIN_DEPLOY) BUILD_DIR=$(RETRAIN_DIR)/candidate DEPLOY_CONTEXT="-c data_capture=true"
 	$(LOCAL) $(MAKE) --no-print-directory verify REFERENCE=$(RETRAIN_DIR)/candidate OUT=$(RETRAIN_DIR)/verification

@@ -22,12 +22,13 @@ from moto.cloudformation.models import Stack as FakeStack
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.iam.models import ManagedPolicy
 from moto.kms.models import Key
+from moto.logs.models import LogGroup
 from moto.s3.models import FakeBucket
 from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, Model, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
-from local_aws.strict import autoscaling, cloudwatch, kms, originals, s3, transform_jobs
+from local_aws.strict import autoscaling, cloudwatch, kms, logs, originals, s3, transform_jobs
 from local_aws.strict.cloudformation import change_sets, stacks
 from local_aws.strict.iam import authorization
 from local_aws.strict.iam import resources as iam_resources
@@ -83,7 +84,8 @@ def _rows() -> tuple[Patch, ...]:
         Patch(FakeStack, "update", stacks.update, METHOD, "stack-rollback",
               "a failed update restores the previous template: UPDATE_ROLLBACK_COMPLETE; replaced resources go last"),
         Patch(parsing.ResourceMap, "update", stacks.resource_map_update, METHOD, "autoscaled-instance-type",
-              "resources added after a modified one they depend on; removed resources are forgotten"),
+              "resources added after a modified one they depend on; removed resources are forgotten, and deleted "
+              "after the update (cfn-remove-in-cleanup)"),
         Patch(parsing.ResourceMap, "build_resource_diff", stacks.build_resource_diff, METHOD, "cfn-update-dependents",
               "moto diffs unresolved templates: what references a replaced Model is not updated"),
         Patch(CloudFormationBackend, "_resolve_update_parameters", stacks.resolve_update_parameters, METHOD,
@@ -103,6 +105,10 @@ def _rows() -> tuple[Patch, ...]:
               "a bucket holding objects fails its delete (BucketNotEmpty)"),
         Patch(Key, "create_from_cloudformation_json", kms.create_key, STATIC, "cfn-kms-key-tags",
               "moto reads CloudFormation's {Key, Value} tags as the KMS API's {TagKey, TagValue}"),
+        Patch(Key, "update_from_cloudformation_json", kms.update_key, STATIC, "cfn-kms-key-update",
+              "moto inherits an abstract update that answers None: the stack loses the key"),
+        Patch(LogGroup, "update_from_cloudformation_json", logs.update_log_group, STATIC, "cfn-log-group-update",
+              "moto inherits an abstract update that answers None: a renamed group is never made, the old one stays"),
         Patch(ManagedPolicy, "update_from_cloudformation_json", iam_resources.replace_managed_policy, STATIC,
               "cfn-managed-policy-update", "moto has no update: it forgets the policy"),
         Patch(ManagedPolicy, "delete_from_cloudformation_json", iam_resources.delete_managed_policy, STATIC,

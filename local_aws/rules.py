@@ -36,6 +36,9 @@ RULES = {
     "alarm-rollback": "an alarm in ALARM while a blue/green update bakes rolls the endpoint back to the old config",
     "retain-variant-properties": "UpdateEndpoint resets instance count and weight unless they are retained",
     "autoscaled-instance-type": "an update changing the instance type of an autoscaled variant fails",
+    "autoscaled-variant-removal": "an update removing a production variant that is a scalable target fails",
+    "async-inference-in-place": "an update cannot add or remove AsyncInferenceConfig (real-time <-> asynchronous)",
+    "guardrails-variant-names": "an update with a DeploymentConfig keeps the old config's variant names",
     "invoke-authorization": "InvokeEndpoint is authorized against the caller's role",
     "s3-missing-object-list-bucket": "reading a missing object answers AccessDenied unless the caller may "
     "s3:ListBucket",
@@ -61,6 +64,10 @@ RULES = {
     "cfn-managed-policy-delete": "deleting an AWS::IAM::ManagedPolicy detaches it from its roles and deletes it",
     "cfn-managed-policy-update": "updating an AWS::IAM::ManagedPolicy deletes the old policy and creates the new one",
     "cfn-kms-key-tags": "AWS::KMS::Key takes its tags as {Key, Value}",
+    "cfn-kms-key-update": "a changed AWS::KMS::Key policy updates the key in place",
+    "cfn-log-group-update": "a renamed AWS::Logs::LogGroup is replaced (the old one deleted in cleanup)",
+    "cfn-remove-in-cleanup": "a resource removed from the template is deleted in the cleanup phase, after the "
+    "update; if the update fails it stays",
     "cfn-delete-failed": "a resource that cannot be deleted (a bucket holding objects) leaves the stack DELETE_FAILED",
     "cfn-change-sets": "change sets run as CreateStack/UpdateStack do, say what they replace, and a missing one "
     "answers ChangeSetNotFound",

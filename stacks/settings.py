@@ -44,6 +44,7 @@ ENDPOINT_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 VARIANT_NAME_PATTERN = ENDPOINT_NAME_PATTERN
 CHALLENGER_VARIANT_NAME = "Challenger"
 SHADOW_VARIANT_NAME = "Shadow"
+ASYNC_ENDPOINT_SUFFIX = "-async"
 BURSTABLE_PREFIX = "ml.t"
 SETTING_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 KMS_KEY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+$")
@@ -151,12 +152,13 @@ class Network:
 
 @dataclass(frozen=True)
 class Deployment:
-    """Blue/green traffic shifting of an endpoint update."""
+    """Blue/green traffic shifting of an endpoint update; unguarded when the update changes the variant names."""
 
     policy: str
     step_percent: int
     wait_seconds: int
     termination_wait_seconds: int
+    guarded: bool = True
 
     @property
     def traffic_shifts(self) -> int:
@@ -244,6 +246,7 @@ class Settings:
     challenger_artifact_dir: Path | None = _setting(None, _as_path)
     challenger_weight: int = _setting(10, _as_int)
     shadow_artifact_dir: Path | None = _setting(None, _as_path)
+    variant_change: bool = _setting(False, _as_bool)
     scoring: bool = _setting(False, _as_bool)
     scoring_bucket_name: str | None = _setting(None, _as_str)
     async_inference: bool = _setting(False, _as_bool)
@@ -299,6 +302,8 @@ class Settings:
             step_percent=self.deployment_step_percent,
             wait_seconds=self.deployment_wait_seconds,
             termination_wait_seconds=self.deployment_termination_wait_seconds,
+            # AWS refuses guardrails on an update that adds or removes a variant (deployment guardrails, Exclusions).
+            guarded=not self.variant_change,
         )
 
     @property
@@ -358,8 +363,13 @@ class Settings:
         return 100 - self.challenger_weight if self.challenger else 100
 
     def resolved_endpoint_name(self, stack_name: str) -> str:
-        """The endpoint's stable physical name: set, or the stack name."""
-        return self.endpoint_name or stack_name
+        """The endpoint's stable physical name: set, or the stack name (`-async` added for an asynchronous one).
+
+        AWS cannot turn an endpoint asynchronous, or back, in place; another name makes CloudFormation replace it.
+        """
+        if self.endpoint_name:
+            return self.endpoint_name
+        return f"{stack_name}{ASYNC_ENDPOINT_SUFFIX}" if self.async_inference else stack_name
 
 
 def settings_from_context(

@@ -159,6 +159,65 @@ def test_changing_the_instance_type_of_an_autoscaled_variant_takes_two_deploys(
     assert serving != stack.client("sagemaker").describe_endpoint(EndpointName=STACK)["EndpointConfigName"]
 
 
+def serving(local_aws: RunningLocalAws, endpoint: str = STACK) -> dict[str, Any]:
+    """What the endpoint serves: each variant's model and instance type, and whether it is asynchronous."""
+    sagemaker = local_aws.client("sagemaker")
+    config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+    variants = {v["VariantName"]: (v["ModelName"], v.get("InstanceType")) for v in config["ProductionVariants"]}
+    return {"variants": variants, "async": "AsyncInferenceConfig" in config, "config": config_name}
+
+
+def refused_and_rolled_back(
+    local_aws: RunningLocalAws, result: Any, words: str, before: dict[str, Any], endpoint: str = STACK
+) -> None:
+    """AWS's words reach the user, the stack rolls back, and the endpoint serves what it served, as declared.
+
+    (The local rollback re-creates a replaced EndpointConfig under a new name where CloudFormation would keep the
+    original: the content is compared, and the stack's declared config is the one served.)
+    """
+    assert result.returncode != 0
+    assert words in result.stdout + result.stderr
+    stack = describe_stack(STACK, local_aws.client("cloudformation"))
+    after = serving(local_aws, endpoint)
+    assert stack.status == "UPDATE_ROLLBACK_COMPLETE"
+    assert (after["variants"], after["async"]) == (before["variants"], before["async"])
+    assert stack.outputs["EndpointConfigName"] == after["config"]
+
+
+def test_ending_an_autoscaled_ab_test_takes_two_deploys(
+    stack: RunningLocalAws, artifact_dir: Path, new_artifact: Path
+) -> None:
+    """Rules autoscaled-variant-removal and cfn-remove-in-cleanup, README change semantics: the challenger's scalable
+    target is removed only in CloudFormation's cleanup, after UpdateEndpoint, so AWS refuses the one-step end."""
+    challenger = f"challenger_artifact_dir={new_artifact}"
+    ok(deploy(stack, artifact_dir, challenger, *autoscaled()))
+    before = serving(stack)
+
+    one_step = deploy(stack, artifact_dir, "variant_change=true", *autoscaled())
+    refused_and_rolled_back(stack, one_step, "registered as an Application Auto Scaling target", before)
+    ok(deploy(stack, artifact_dir, challenger, "instance_type=ml.c5.xlarge", "instance_count=2"))
+    ok(deploy(stack, artifact_dir, "variant_change=true", *autoscaled()))
+
+    assert variant(stack)["VariantName"] == "AllTraffic"
+
+
+def test_switching_to_asynchronous_inference_replaces_the_endpoint_in_one_deploy(
+    stack: RunningLocalAws, artifact_dir: Path
+) -> None:
+    """Rule async-inference-in-place, README change semantics: AWS refuses the switch in place, so an asynchronous
+    endpoint is named apart by default and CloudFormation replaces the endpoint instead (the in-place refusal itself:
+    tests/local_aws/test_strict_sagemaker.py)."""
+    ok(deploy(stack, artifact_dir))
+
+    switched = deploy(stack, artifact_dir, "async_inference=true")
+
+    ok(switched)
+    endpoints = stack.client("sagemaker").list_endpoints(NameContains=STACK)["Endpoints"]
+    assert [e["EndpointName"] for e in endpoints] == [f"{STACK}-async"]
+    assert serving(stack, f"{STACK}-async")["async"]
+
+
 @pytest.fixture(scope="module")
 def unloadable(artifact_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A build whose model_algo-1 holds float64 centroids: packaged and hashed right, refused by the container."""

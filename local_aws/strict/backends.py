@@ -13,6 +13,7 @@ from moto.cloudformation.models import CloudFormationBackend, cloudformation_bac
 from moto.cloudwatch.models import CloudWatchBackend, cloudwatch_backends
 from moto.iam.models import IAMBackend, iam_backends
 from moto.kms.models import KmsBackend, kms_backends
+from moto.logs.models import LogsBackend, logs_backends
 from moto.s3.models import S3Backend, s3_backends
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from moto.sts.models import STSBackend, sts_backends
@@ -37,6 +38,10 @@ def cloudwatch(account_id: str = ACCOUNT_ID, region: str = REGION) -> CloudWatch
 
 def autoscaling(account_id: str = ACCOUNT_ID, region: str = REGION) -> ApplicationAutoscalingBackend:
     return applicationautoscaling_backends[account_id][region]
+
+
+def logs(account_id: str = ACCOUNT_ID, region: str = REGION) -> LogsBackend:
+    return logs_backends[account_id][region]
 
 
 def iam(account_id: str = ACCOUNT_ID, region: str = REGION) -> IAMBackend:

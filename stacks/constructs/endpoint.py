@@ -160,8 +160,9 @@ class Endpoint(Construct):
             "Endpoint",
             endpoint_name=endpoint_name,
             endpoint_config_name=config_name,
-            # Serverless endpoints take blue/green guardrails too; only rolling updates exclude them.
-            deployment_config=_deployment(deployment, rollback_alarm_names),
+            # Serverless endpoints take blue/green guardrails too; only rolling updates exclude them. An update that
+            # adds or removes a variant takes none: SageMaker's default update (all at once, no alarms) applies.
+            deployment_config=_deployment(deployment, rollback_alarm_names) if deployment.guarded else None,
             # Who owns each variant property (README, "Who owns what on a deploy"): the autoscaler owns
             # the instance count when it runs; the settings own the weight and data capture.
             retain_all_variant_properties=retain_scaled_capacity or None,

@@ -97,6 +97,57 @@ def test_an_update_reaches_what_references_a_replaced_resource(account: StrictAc
     assert served[0]["ModelName"].lower() == ids["Model"].rsplit("/", 1)[-1]
 
 
+def ab_endpoint(account: StrictAccount, name: str, variants: tuple[str, ...], *, scaled: bool) -> dict[str, Any]:
+    """A Model served by an endpoint under each of `variants`, and, if `scaled`, the Challenger's scalable target."""
+    resources = hosting(account)
+    (variant,) = resources["Config"]["Properties"]["ProductionVariants"]
+    resources["Config"]["Properties"]["ProductionVariants"] = [variant | {"VariantName": v} for v in variants]
+    resources["Endpoint"] = {
+        "Type": "AWS::SageMaker::Endpoint",
+        "Properties": {"EndpointName": name, "EndpointConfigName": {"Fn::GetAtt": ["Config", "EndpointConfigName"]}},
+    }
+    if scaled:
+        resources["ChallengerScaling"] = {
+            "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
+            "DependsOn": "Endpoint",
+            "Properties": {
+                "ServiceNamespace": "sagemaker",
+                "ResourceId": f"endpoint/{name}/variant/Challenger",
+                "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+                "MinCapacity": 1,
+                "MaxCapacity": 3,
+            },
+        }
+    return resources
+
+
+def test_a_removed_resource_is_deleted_after_the_update_and_kept_if_it_fails(account: StrictAccount) -> None:
+    """Rule cfn-remove-in-cleanup (CloudFormation User Guide, "Update behaviors of stack resources": removed resources
+    are deleted in UPDATE_COMPLETE_CLEANUP_IN_PROGRESS). Removing a variant and its scalable target in one update
+    fails, as SageMaker still sees the target; removing the target first, then the variant, works."""
+    name, stack = unique("Scaled"), unique("CleanupStack")
+    cloudformation, sagemaker = account.client("cloudformation"), account.client("sagemaker")
+    both, production = ("AllTraffic", "Challenger"), ("AllTraffic",)
+    cloudformation.create_stack(StackName=stack, TemplateBody=template(ab_endpoint(account, name, both, scaled=True)))
+
+    def update(variants: tuple[str, ...], *, scaled: bool) -> tuple[str, list[str], int]:
+        body = template(ab_endpoint(account, name, variants, scaled=scaled))
+        cloudformation.update_stack(StackName=stack, TemplateBody=body)
+        served = [v["VariantName"] for v in sagemaker.describe_endpoint(EndpointName=name)["ProductionVariants"]]
+        targets = account.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="sagemaker")
+        mine = [t for t in targets["ScalableTargets"] if t["ResourceId"].startswith(f"endpoint/{name}/")]
+        return status(account, stack), served, len(mine)
+
+    one_step = update(production, scaled=False)
+    target_first = update(both, scaled=False)
+    then_variant = update(production, scaled=False)
+    cloudformation.delete_stack(StackName=stack)
+
+    assert one_step == ("UPDATE_ROLLBACK_COMPLETE", list(both), 1)
+    assert target_first == ("UPDATE_COMPLETE", list(both), 0)
+    assert then_variant == ("UPDATE_COMPLETE", list(production), 0)
+
+
 def test_deleting_a_stack_deletes_its_managed_policy_and_the_role_it_is_attached_to(account: StrictAccount) -> None:
     """Rule cfn-managed-policy-delete."""
     stack = unique("PolicyDeleteStack")
@@ -154,6 +205,52 @@ def test_a_kms_key_takes_its_tags_as_key_and_value(account: StrictAccount) -> No
         cloudformation.delete_stack(StackName=stack)
 
     assert final == "CREATE_COMPLETE"
+
+
+def test_a_changed_key_policy_updates_the_key_in_place(account: StrictAccount) -> None:
+    """Rule cfn-kms-key-update (CloudFormation AWS::KMS::Key, KeyPolicy: "Update requires: No interruption")."""
+    stack = unique("KeyUpdateStack")
+    statement = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Resource": "*"}
+
+    def body(actions: str) -> str:
+        policy = {"Version": "2012-10-17", "Statement": [statement | {"Action": actions}]}
+        outputs = {"KeyArn": {"Value": {"Fn::GetAtt": ["Key", "Arn"]}}}
+        return template({"Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": policy}}}, Outputs=outputs)
+
+    cloudformation = account.client("cloudformation")
+    cloudformation.create_stack(StackName=stack, TemplateBody=body("kms:*"))
+    key = physical_ids(account, stack)["Key"]
+    try:
+        cloudformation.update_stack(StackName=stack, TemplateBody=body("kms:Decrypt"))
+        final, ids = status(account, stack), physical_ids(account, stack)
+        policy = json.loads(account.client("kms").get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+    finally:
+        cloudformation.delete_stack(StackName=stack)
+
+    assert (final, ids["Key"]) == ("UPDATE_COMPLETE", key)
+    assert policy["Statement"][0]["Action"] == "kms:Decrypt"
+
+
+def test_a_renamed_log_group_is_replaced(account: StrictAccount) -> None:
+    """Rule cfn-log-group-update (CloudFormation AWS::Logs::LogGroup, LogGroupName: "Update requires: Replacement")."""
+    stack, old, new = unique("LogGroupStack"), unique("/test/old"), unique("/test/new")
+
+    def body(name: str) -> str:
+        group = {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": name, "RetentionInDays": 7}}
+        return template({"Group": group})
+
+    cloudformation, logs = account.client("cloudformation"), account.client("logs")
+    cloudformation.create_stack(StackName=stack, TemplateBody=body(old))
+    try:
+        cloudformation.update_stack(StackName=stack, TemplateBody=body(new))
+        final, ids = status(account, stack), physical_ids(account, stack)
+        groups = {g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix="/test/")["logGroups"]}
+    finally:
+        cloudformation.delete_stack(StackName=stack)
+
+    assert (final, ids["Group"]) == ("UPDATE_COMPLETE", new)
+    assert new in groups
+    assert old not in groups
 
 
 def test_a_bucket_holding_objects_fails_the_stacks_delete(account: StrictAccount) -> None:

@@ -433,6 +433,90 @@ def test_changing_the_instance_type_of_an_autoscaled_variant_fails(account: Stri
     )
 
 
+def _variants_config(account: StrictAccount, model: str, names: tuple[str, ...], **extra: Any) -> str:
+    """An EndpointConfig serving `model` under each of `names`, traffic shared evenly."""
+    name = unique("config")
+    variants = [
+        {"VariantName": variant, "ModelName": model, "InstanceType": "ml.m5.large", "InitialInstanceCount": 2}
+        | {"InitialVariantWeight": 1.0}
+        for variant in names
+    ]
+    account.client("sagemaker").create_endpoint_config(EndpointConfigName=name, ProductionVariants=variants, **extra)
+    return name
+
+
+def test_removing_an_autoscaled_variant_fails(account: StrictAccount) -> None:
+    """Rule autoscaled-variant-removal (docs: update endpoints that use auto scaling, "remove a production variant
+    that is configured for auto scaling")."""
+    model = account.model()
+    endpoint = account.endpoint(_variants_config(account, model, ("AllTraffic", "Challenger")))["EndpointName"]
+    target = {
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": f"endpoint/{endpoint}/variant/Challenger",
+        "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+    }
+    autoscaling = account.client("application-autoscaling")
+    autoscaling.register_scalable_target(**target, MinCapacity=2, MaxCapacity=4)
+    production_only = _variants_config(account, model, ("AllTraffic",))
+
+    message = refused(
+        account.client("sagemaker").update_endpoint, EndpointName=endpoint, EndpointConfigName=production_only
+    )
+    autoscaling.deregister_scalable_target(**target)
+
+    assert message.startswith("ValidationException: The update would remove variant Challenger")
+    assert "registered as an Application Auto Scaling target" in message
+    assert account.client("sagemaker").update_endpoint(EndpointName=endpoint, EndpointConfigName=production_only)
+
+
+def _async_config(account: StrictAccount) -> dict[str, Any]:
+    output = {"S3OutputPath": f"s3://{account.bucket}/async/", "S3FailurePath": f"s3://{account.bucket}/failures/"}
+    return {"AsyncInferenceConfig": {"OutputConfig": output}}
+
+
+def test_an_endpoint_cannot_switch_between_real_time_and_asynchronous_in_place(account: StrictAccount) -> None:
+    """Rule async-inference-in-place (sagemaker-python-sdk#3124 quotes the removal; the addition, undocumented, is
+    refused as the worse case)."""
+    model = account.model()
+    sagemaker = account.client("sagemaker")
+    real_time = account.endpoint(account.config(model))["EndpointName"]
+    asynchronous = account.endpoint(account.config(model, **_async_config(account)))["EndpointName"]
+
+    added = refused(
+        sagemaker.update_endpoint, EndpointName=real_time,
+        EndpointConfigName=account.config(model, **_async_config(account)),
+    )  # fmt: skip
+    removed = refused(sagemaker.update_endpoint, EndpointName=asynchronous, EndpointConfigName=account.config(model))
+
+    assert added == (
+        f"ValidationException: The AsyncInferenceConfig parameter cannot be added to this endpoint {real_time}."
+    )
+    assert removed == (
+        f"ValidationException: The AsyncInferenceConfig parameter cannot be removed from this endpoint {asynchronous}."
+    )
+    assert sagemaker.describe_endpoint(EndpointName=real_time)["EndpointStatus"] == "InService"
+
+
+def test_a_guarded_update_keeps_the_variant_names(account: StrictAccount) -> None:
+    """Rule guardrails-variant-names (docs: deployment guardrails, Exclusions): with a DeploymentConfig the new
+    config has the old one's variants; without one (SageMaker's default update) a variant may come or go."""
+    model = account.model()
+    sagemaker = account.client("sagemaker")
+    endpoint = account.endpoint(_variants_config(account, model, ("AllTraffic",)))["EndpointName"]
+    with_challenger = _variants_config(account, model, ("AllTraffic", "Challenger"))
+    guarded = blue_green({"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0})
+
+    message = refused(
+        sagemaker.update_endpoint, EndpointName=endpoint, EndpointConfigName=with_challenger, DeploymentConfig=guarded
+    )
+
+    assert message.startswith(
+        "ValidationException: When doing a blue/green or rolling deployment, your new endpoint configuration must "
+        "have the same variant name as the old endpoint configuration"
+    )
+    assert sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=with_challenger)
+
+
 def test_an_execution_timeout_shorter_than_the_waits_is_refused(account: StrictAccount) -> None:
     """Rule execution-timeout-covers-waits (API BlueGreenUpdatePolicy, MaximumExecutionTimeoutInSeconds)."""
     config = account.config(account.model(), count=10)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from aws_cdk.assertions import Match
 
 from stacks.image import KMEANS_ACCOUNTS
-from tests.stacks.conftest import KEY_ARN, SECURITY_GROUP, TOPIC_ARN, Synthesized
+from tests.stacks.conftest import CHALLENGER_BUILD, KEY_ARN, SECURITY_GROUP, TOPIC_ARN, Synthesized, synthesize
 
 
 def only(resources: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -437,6 +438,21 @@ def test_shadow_is_a_shadow_variant_of_its_own_model_beside_one_production_varia
     assert config["DataCaptureConfig"]["EnableCapture"] is True
     assert len(policy_statements(with_shadow)["ReadModelArtifact"]["Resource"]) == 2
     assert {"ShadowModelName", "ShadowArtifactSha256"} <= set(with_shadow.body["Outputs"])
+
+
+def test_a_deploy_that_adds_or_removes_a_variant_updates_without_guardrails(
+    artifact_dir: Path, challenger_dir: Path, tmp_path: Path, with_shadow: Synthesized
+) -> None:
+    """Rule guardrails-variant-names: AWS refuses a guarded update whose config changes the variant names, so the
+    deploy that adds (or removes) the shadow or challenger says so, and its template carries no DeploymentConfig."""
+    context = {"shadow_artifact_dir": CHALLENGER_BUILD, "data_capture": "true", "variant_change": "true"}
+
+    changing = synthesize(artifact_dir, tmp_path, context, challenger_dir)
+
+    endpoint = only(changing.resources("AWS::SageMaker::Endpoint"))["Properties"]
+    assert "DeploymentConfig" not in endpoint
+    assert "DeploymentConfig" in only(with_shadow.resources("AWS::SageMaker::Endpoint"))["Properties"]
+    assert changing.resources("AWS::CloudWatch::Alarm")  # kept for the next, guarded, deploy
 
 
 # Batch scoring

@@ -31,6 +31,16 @@ def test_cli_strings_and_cdk_json_values_parse_alike() -> None:
     assert from_cli.subnet_ids == ("subnet-01234567", "subnet-89abcdef")
 
 
+def test_updates_are_guarded_unless_the_deploy_adds_or_removes_a_variant() -> None:
+    assert parse().deployment.guarded
+    assert not parse(variant_change="true", shadow_artifact_dir="build-b", data_capture="true").deployment.guarded
+
+
+def test_an_asynchronous_endpoint_is_named_apart_so_switching_replaces_it() -> None:
+    assert parse(async_inference="true").resolved_endpoint_name("KMeansEndpoint") == "KMeansEndpoint-async"
+    assert parse(async_inference="true", endpoint_name="mine").resolved_endpoint_name("KMeansEndpoint") == "mine"
+
+
 def test_tags_parse_from_json_text() -> None:
     assert parse(tags='{"team": "ml"}').tags == {"team": "ml"}
 
@@ -68,6 +78,7 @@ BAD_VALUES: list[tuple[dict[str, Any], str]] = [
         "context instance_type: 'ml.m5.lage' is not a SageMaker real-time instance type; did you mean ml.m5.large",
     ),
     ({"data_capture": "yes"}, "context data_capture: expected true or false, got 'yes'"),
+    ({"variant_change": "yes"}, "context variant_change: expected true or false, got 'yes'"),
     (
         {"deployment_policy": "rolling"},
         "context deployment_policy: 'rolling' is not one of all-at-once, canary, linear",

@@ -13,6 +13,10 @@ Also closed here (rule ids in local_aws/rules.py):
   replacing the Model (a new artifact) does not reach the EndpointConfig whose resolved ModelName changes,
   nor the Endpoint after it. Resources that Ref or GetAtt a modified one are now modified too, in template
   order (CDK writes a resource after what it references).
+- `cfn-remove-in-cleanup`: moto deletes the resources a new template removes before it updates anything else.
+  CloudFormation deletes them in its cleanup phase, after every other resource is updated, and not at all when
+  the update fails. So a scalable target removed with its variant is still registered when UpdateEndpoint
+  removes the variant, and SageMaker refuses the update, as on AWS.
 - `cfn-delete-failed`: deleting a stack whose bucket still holds objects (or any resource that cannot be
   deleted), moto drops the stack and silently leaves the bucket behind. CloudFormation fails the resource,
   deletes the rest, and leaves the stack in DELETE_FAILED until it is emptied and deleted again; so does
@@ -37,6 +41,7 @@ from local_aws.strict.cloudformation.template import references
 from local_aws.strict.originals import original
 
 CLEANUP_ATTRIBUTE = "local_aws_cleanup"  # on moto's CloudFormation backend: the replaced resources to delete
+REMOVED_ATTRIBUTE = "local_aws_removed"  # on a stack's resource map: resources the update removes, not yet deleted
 _CLEANUP_LOCK = threading.Lock()  # the server is threaded: requests append and drain concurrently
 
 
@@ -147,19 +152,63 @@ def update(
     previous_template, previous_parameters = self.template, dict(self.resource_map.input_parameters or {})
     try:
         original(FakeStack, "update")(self, template, role_arn, parameters, tags)
+        _delete_removed(self.resource_map)
         _clean_up_replaced(self)
     except ResourceFailedError as failure:
         # The rollback replaces the replaced resources once more, from the previous template; the originals
-        # are deleted with everything else after it, once the endpoint serves the rolled-back config.
+        # are deleted with everything else after it, once the endpoint serves the rolled-back config. What the
+        # failed template removed was never deleted: it is the stack's again.
         reason = f"The following resource(s) failed to update: [{failure.logical_id}]. {failure.reason}"
         self._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
+        _restore_removed(self.resource_map)
         self.template = previous_template
         self._parse_template()
         self.resource_map.update(self.template_dict, previous_parameters)
         self.output_map = self._create_output_map()
+        _delete_removed(self.resource_map)
         _clean_up_replaced(self)
         self.status = "UPDATE_ROLLBACK_COMPLETE"
         self._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+
+
+def _held(resource_map: Any) -> dict[str, tuple[dict[str, Any], Any]]:
+    held: dict[str, tuple[dict[str, Any], Any]] = resource_map.__dict__.setdefault(REMOVED_ATTRIBUTE, {})
+    return held
+
+
+def _hold_removed(resource_map: Any, template: dict[str, Any]) -> None:
+    """Take what `template` removes out of moto's sight, undeleted, until the update is done."""
+    removed = [name for name in resource_map._resource_json_map if name not in template["Resources"]]
+    held = _held(resource_map)
+    for name in removed:
+        held[name] = (resource_map._resource_json_map[name], resource_map._parsed_resources.pop(name, None))
+    resource_map._resource_json_map = {
+        name: body for name, body in resource_map._resource_json_map.items() if name not in removed
+    }
+
+
+def _delete_removed(resource_map: Any) -> None:
+    """The cleanup phase: the held resources are deleted now that the update succeeded."""
+    held = _held(resource_map)
+    due = list(held.values())
+    held.clear()
+    for body, parsed in due:
+        if parsed is not None:
+            resource_map._delete_resource(parsed, body)
+
+
+def _restore_removed(resource_map: Any) -> None:
+    """The update failed: the held resources were never deleted, and belong to the stack again."""
+    held = _held(resource_map)
+    restored = dict(held)
+    held.clear()
+    resource_map._resource_json_map = {
+        **resource_map._resource_json_map,
+        **{name: body for name, (body, _) in restored.items()},
+    }
+    for name, (_, parsed) in restored.items():
+        if parsed is not None:
+            resource_map._parsed_resources[name] = parsed
 
 
 def _depends_on(body: dict[str, Any]) -> set[str]:
@@ -189,13 +238,25 @@ def _without(template: dict[str, Any], names: set[str]) -> dict[str, Any]:
     return {**template, "Resources": resources, "Outputs": outputs}
 
 
+def _waiting_on(template: dict[str, Any], later: set[str]) -> set[str]:
+    """Every resource that depends on one added later, directly or through others."""
+    resources, waiting = template["Resources"], set(later)
+    changed = True
+    while changed:
+        found = {name for name, body in resources.items() if name not in waiting and _depends_on(body) & waiting}
+        waiting |= found
+        changed = bool(found)
+    return waiting - later
+
+
 def _first_pass(self: Any, template: dict[str, Any], later: set[str]) -> dict[str, Any]:
-    """The template without the resources added later; what references them keeps its previous body until then
-    (a new shadow Model is created after the role policy it depends on, and the config that names it after it)."""
+    """The template without the resources added later; what depends on them, directly or not, keeps its previous
+    body until then (a new shadow Model is created after the role policy it depends on, and the config that names it
+    after it; an endpoint renamed beside a new bucket waits for the role policy that grants its new log group)."""
     first = _without(template, later)
-    previous = self._resource_json_map
+    previous, waiting = self._resource_json_map, _waiting_on(template, later)
     resources = {
-        name: previous[name] if name in previous and _depends_on(body) & later else body
+        name: previous[name] if name in previous and name in waiting else body
         for name, body in first["Resources"].items()
     }
     return {**first, "Resources": resources}
@@ -204,6 +265,8 @@ def _first_pass(self: Any, template: dict[str, Any], later: set[str]) -> dict[st
 def resource_map_update(self: Any, template: dict[str, Any], parameters: Any = None) -> None:
     """Update in dependency order, and forget what the template removed: moto keeps a removed resource in its
     map, so adding the same logical id back later would not create it."""
+    if enforced("cfn-remove-in-cleanup"):
+        _hold_removed(self, template)
     later = _added_after_modified(self, template, parameters)
     if later:
         original(parsing.ResourceMap, "update")(self, _first_pass(self, template, later), parameters)

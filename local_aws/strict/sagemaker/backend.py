@@ -170,7 +170,10 @@ def update_endpoint(
     config = _endpoint_config(backend, endpoint_config_name)
     fleet = sum(int(v.get("CurrentInstanceCount") or 0) for v in endpoint.production_variants)
     _validated(check_deployment_config, deployment_config, _serverless(config), fleet)
-    _refuse_autoscaled_type_change(backend, endpoint, config)
+    serving = backend.endpoint_configs.get(endpoint.endpoint_config_name)
+    if serving is not None:
+        _refuse_in_place_changes(endpoint_name, serving, config, deployment_config)
+    _refuse_autoscaled_changes(backend, endpoint, config)
     alarms = tuple(
         a["AlarmName"] for a in (deployment_config or {}).get("AutoRollbackConfiguration", {}).get("Alarms", [])
     )
@@ -224,25 +227,56 @@ def _retain(endpoint: FakeEndpoint, variant: dict[str, Any], excluded: set[str])
     return kept
 
 
-def _refuse_autoscaled_type_change(
+def _refuse_autoscaled_changes(
     backend: SageMakerModelBackend, endpoint: FakeEndpoint, config: FakeEndpointConfig
 ) -> None:
-    """Docs, "Update an endpoint that uses automatic scaling": changing an autoscaled variant's type fails."""
-    if not enforced("autoscaled-instance-type"):
-        return
+    """Docs, "Update endpoints that use auto scaling": an update that changes the instance type of, or removes, a
+    variant registered as a scalable target fails; deregister it first."""
     autoscaling = backends.autoscaling(backend.account_id, backend.region_name)
     targets = autoscaling.targets.get(SAGEMAKER_VARIANT_DIMENSION, {})
     serving = backend.endpoint_configs.get(endpoint.endpoint_config_name)
     old_types = {v["VariantName"]: v.get("InstanceType") for v in serving.production_variants} if serving else {}
-    for variant in config.production_variants:
-        name = variant["VariantName"]
-        scaled = f"endpoint/{endpoint.endpoint_name}/variant/{name}" in targets
-        if scaled and name in old_types and old_types[name] != variant.get("InstanceType"):
+    new_types = {v["VariantName"]: v.get("InstanceType") for v in config.production_variants}
+    for name, old_type in old_types.items():
+        if f"endpoint/{endpoint.endpoint_name}/variant/{name}" not in targets:
+            continue
+        if name not in new_types and enforced("autoscaled-variant-removal"):
             raise ValidationError(
-                message=f"The update would change the instance type of variant {name} ({old_types[name]} -> "
-                f"{variant.get('InstanceType')}), which is registered as an Application Auto Scaling target. "
+                message=f"The update would remove variant {name}, which is registered as an Application Auto "
+                "Scaling target. Deregister the scalable target, then update the endpoint."
+            )
+        if name in new_types and old_type != new_types[name] and enforced("autoscaled-instance-type"):
+            raise ValidationError(
+                message=f"The update would change the instance type of variant {name} ({old_type} -> "
+                f"{new_types[name]}), which is registered as an Application Auto Scaling target. "
                 "Deregister the scalable target, update the endpoint, then register it again."
             )
+
+
+def _variant_names(config: FakeEndpointConfig) -> set[str]:
+    return {variant["VariantName"] for variant in every_variant(config)}
+
+
+def _refuse_in_place_changes(
+    endpoint_name: str,
+    serving: FakeEndpointConfig,
+    config: FakeEndpointConfig,
+    deployment_config: dict[str, Any] | None,
+) -> None:
+    """What one UpdateEndpoint cannot change: real-time <-> asynchronous, and the variant names under guardrails."""
+    was_async, is_async = bool(serving.async_inference_config), bool(config.async_inference_config)
+    if was_async != is_async and enforced("async-inference-in-place"):
+        # Removing it: AWS's words (sagemaker-python-sdk#3124). Adding it is undocumented: refused as well.
+        verb = "removed from" if was_async else "added to"
+        message = f"The AsyncInferenceConfig parameter cannot be {verb} this endpoint {endpoint_name}."
+        raise ValidationError(message=message)
+    old, new = _variant_names(serving), _variant_names(config)
+    if deployment_config and old != new and enforced("guardrails-variant-names"):
+        raise ValidationError(
+            message="When doing a blue/green or rolling deployment, your new endpoint configuration must have the "
+            f"same variant name as the old endpoint configuration: {', '.join(sorted(old))} -> "
+            f"{', '.join(sorted(new))}."
+        )
 
 
 def update_endpoint_response(self: SageMakerResponse) -> Any:

@@ -20,7 +20,7 @@ from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, Model
 
 from local_aws.rules import enforced
 from local_aws.strict import backends
-from local_aws.strict.cloudformation.stacks import replaced_in_cleanup
+from local_aws.strict.cloudformation.stacks import defer_cleanup, replaced_in_cleanup
 from local_aws.strict.originals import original
 from local_aws.strict.sagemaker import lifecycle
 from local_aws.strict.sagemaker.backend import (
@@ -85,11 +85,13 @@ def endpoint_update_from_template(
     """UpdateEndpoint in place (moto deletes and recreates), with the template's retention settings."""
     properties = cloudformation_json["Properties"]
     name = properties.get("EndpointName", original_resource.endpoint_name)
-    if name != original_resource.endpoint_name:  # a new name replaces the endpoint
-        FakeEndpoint.delete_from_cloudformation_json(
-            original_resource.arn, cloudformation_json, account_id, region_name
-        )
-        return endpoint_from_template(name, cloudformation_json, account_id, region_name)
+    if name != original_resource.endpoint_name:
+        # A new name replaces the endpoint: CloudFormation creates the new one, and deletes the old one in its
+        # cleanup phase (moto deleted it first, so a replacement that failed left no endpoint at all).
+        replacement = endpoint_from_template(name, cloudformation_json, account_id, region_name)
+        old = original_resource.endpoint_name
+        defer_cleanup(account_id, region_name, lambda: backends.sagemaker(account_id, region_name).delete_endpoint(old))
+        return replacement
     endpoint = update_endpoint(
         backends.sagemaker(account_id, region_name),
         endpoint_name=name,
