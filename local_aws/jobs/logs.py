@@ -48,9 +48,9 @@ def group_exists(group: str) -> bool:
 
 
 def _backend() -> Any:
-    from moto.logs.models import logs_backends
+    from local_aws import backends  # moto, imported only where the engine runs (never in a worker)
 
-    return logs_backends[ACCOUNT_ID][REGION]
+    return backends.logs()
 
 
 def put_lines(group: str, stream: str, events: list[tuple[int, str]]) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from moto.core.common_models import CloudFormationModel
 
-from local_aws.strict import backends
+from local_aws import backends
 
 
 class ScalableTarget(CloudFormationModel):

@@ -11,8 +11,8 @@ from typing import Any
 
 from moto.logs.models import LogGroup
 
+from local_aws import backends
 from local_aws.rules import enforced
-from local_aws.strict import backends
 from local_aws.strict.cloudformation.stacks import defer_cleanup
 from local_aws.strict.originals import original
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from moto.s3.models import FakeBucket
 
+from local_aws import backends
 from local_aws.rules import enforced
-from local_aws.strict import backends
 from local_aws.strict.cloudformation.stacks import ResourceHandlerError
 from local_aws.strict.originals import original
 

@@ -35,8 +35,8 @@ from moto.cloudformation.models import CloudFormationBackend
 from moto.cloudformation.models import Stack as FakeStack
 from moto.core.exceptions import ServiceException, _RESTError
 
+from local_aws import backends
 from local_aws.rules import enforced
-from local_aws.strict import backends
 from local_aws.strict.cloudformation.template import references
 from local_aws.strict.originals import original
 

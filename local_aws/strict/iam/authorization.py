@@ -17,9 +17,9 @@ from typing import Any, cast
 from moto.core.exceptions import JsonRESTError, _RESTError
 from moto.s3.exceptions import S3ClientError
 
+from local_aws import backends
 from local_aws.config import ACCOUNT_ID, REGION
 from local_aws.rules import enforced
-from local_aws.strict import backends
 from local_aws.strict.iam.policy import AuthorizationRequest, ContextValue
 from local_aws.strict.iam.principals import Verdict, assumed_role_arn, judge
 from local_aws.strict.iam.s3_objects import dependent_requests

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from local_aws import backends
 from local_aws.config import ACCOUNT_ID, RUN_AS_SESSION_NAME
-from local_aws.strict import backends
 from local_aws.strict.iam.policy import AuthorizationRequest, Decision, PolicyError, evaluate
 
 PARTITION = "aws"

@@ -13,8 +13,8 @@ from typing import Any
 
 from moto.iam.models import ManagedPolicy
 
+from local_aws import backends
 from local_aws.rules import enforced
-from local_aws.strict import backends
 from local_aws.strict.originals import original
 
 

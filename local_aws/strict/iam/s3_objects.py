@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from local_aws import backends
 from local_aws.config import ACCOUNT_ID, REGION
 from local_aws.rules import enforced
-from local_aws.strict import backends
 from local_aws.strict.iam.policy import AuthorizationRequest, ContextValue
 
 S3_ARN_PREFIX = "arn:aws:s3:::"

@@ -18,8 +18,8 @@ from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, SageMakerMod
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import arn_formatter as moto_arn_formatter
 
+from local_aws import backends
 from local_aws.rules import enforced
-from local_aws.strict import backends
 from local_aws.strict.cloudformation.stacks import ResourceHandlerError
 from local_aws.strict.originals import original
 from local_aws.strict.sagemaker import lifecycle

@@ -18,8 +18,8 @@ from typing import Any
 
 from moto.sagemaker.models import FakeEndpoint
 
+from local_aws import backends
 from local_aws.rules import enforced
-from local_aws.strict import backends
 
 PROVISION_SECONDS_VARIABLE = "LOCAL_AWS_PROVISION_SECONDS"  # Creating -> InService/Failed (API calls)
 BAKE_SECONDS_VARIABLE = "LOCAL_AWS_BAKE_SECONDS"  # Updating, alarms watched -> InService or RollingBack

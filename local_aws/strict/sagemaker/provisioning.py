@@ -24,10 +24,10 @@ from contract.execution_role import (
     READ_ROLLBACK_ALARMS,
     WRITE_ENDPOINT_LOGS,
 )
+from local_aws import backends
 from local_aws.config import ACCOUNT_ID, REGION
 from local_aws.kmeans import KMeansPredictor
 from local_aws.rules import enforced
-from local_aws.strict import backends
 from local_aws.strict.iam.policy import AuthorizationRequest
 from local_aws.strict.iam.principals import judge
 from model_build.errors import BuildError

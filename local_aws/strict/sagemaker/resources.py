@@ -18,8 +18,8 @@ from typing import Any
 from moto.cloudformation import parsing
 from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, Model
 
+from local_aws import backends
 from local_aws.rules import enforced
-from local_aws.strict import backends
 from local_aws.strict.cloudformation.stacks import defer_cleanup, replaced_in_cleanup
 from local_aws.strict.originals import original
 from local_aws.strict.sagemaker import lifecycle
