@@ -175,7 +175,7 @@ def _runtime_worker(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     import boto3
 
     from local_aws.runtime.app import RuntimeApi, RuntimeExtras, predict_variant
-    from local_aws.runtime.asynchronous import AsyncInvocations
+    from local_aws.runtime.asynchronous import SPOOL_FOLDER, AsyncInvocations
     from local_aws.runtime.authorizer import ControlPlaneAuthorizer
     from local_aws.runtime.capture import DataCapture
     from local_aws.runtime.network import NetworkEmulation
@@ -186,7 +186,10 @@ def _runtime_worker(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     resolver = EndpointResolver(session.client("sagemaker"), session.client("s3"))
     authorizer = ControlPlaneAuthorizer(config.control_url)
     capture = DataCapture(session.client("s3"))
-    asynchronous = AsyncInvocations(session.client("s3"), session.client("sns"), predict_variant)
+    spool = config.state_dir / SPOOL_FOLDER
+    asynchronous = AsyncInvocations(
+        session.client("s3"), session.client("sns"), predict_variant, spool=spool, resolve=resolver.resolve
+    )
     extras = RuntimeExtras(
         network=NetworkEmulation.from_environment(),
         capture=capture,

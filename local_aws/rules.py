@@ -41,6 +41,8 @@ RULES = {
     "s3:ListBucket",
     "s3-sse-kms-caller": "writing to or reading from an SSE-KMS bucket needs kms:GenerateDataKey / kms:Decrypt on "
     "its key",
+    "async-durable-queue": "an accepted asynchronous invocation outlives a crash of the runtime: a replaced one "
+    "answers it, with the same InferenceId and output location",
     "serverless-concurrency": "more concurrent invocations than MaxConcurrency are throttled",
     "transform-job-limits": "CreateTransformJob refuses MaxPayloadInMB outside 1-100, more than 100 MB in flight, "
     "an unsupported JSONPath, and JoinSource across formats",

@@ -5,26 +5,43 @@ and writes the answer to `<S3OutputPath>/<InferenceId>.out` or the error to `<S3
 <InferenceId>-error.out`, then publishes to the config's SuccessTopic or ErrorTopic (through the
 local control plane's SNS). Sources: API InvokeEndpointAsync; developer guide "Asynchronous inference"
 (output naming, notification messages).
+
+Rule `async-durable-queue`: an accepted request is never lost. Before the 202 is sent, the request is written
+(atomically: a temporary file, then a rename) to one file of the spool folder under the local AWS's state folder;
+the file is removed once its output or failure object is written and its notification sent. A replaced runtime
+(the supervisor restarts a crashed one) answers every file left there, oldest first, with the same InferenceId
+and output location: at-least-once, as AWS's queue is (API InvokeEndpointAsync: "Inference requests sent to
+this API are enqueued for asynchronous processing"; RequestTTLSeconds, default 6 hours, is how long they wait).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+import threading
+import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from local_aws.config import REGION
+from local_aws.rules import enforced
 from local_aws.runtime.background import BackgroundQueue
 from local_aws.runtime.resolver import Endpoint, Variant
 from wire.media_types import JSON
 
 QUEUE_LIMIT = 1024
+DURABLE_RULE = "async-durable-queue"
+SPOOL_FOLDER = "async-invocations"
 Predict = Callable[[Variant, str, str | None, bytes], tuple[bytes, str]]
+Resolve = Callable[[str], Endpoint]
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,6 +55,22 @@ class AsyncRequest:
     output_location: str
     failure_location: str
     received: datetime
+    spooled: Path | None = None  # its file in the spool folder, once written there
+
+
+_RECORDED = ("inference_id", "input_location", "content_type", "accept", "output_location", "failure_location")
+
+
+def spool_record(request: AsyncRequest) -> dict[str, Any]:
+    """What a replaced runtime needs to answer `request` as the one that accepted it would have."""
+    record: dict[str, Any] = {name: getattr(request, name) for name in _RECORDED}
+    return {**record, "endpoint": request.endpoint.name, "received": request.received.isoformat()}
+
+
+def spooled_request(record: dict[str, Any], endpoint: Endpoint, path: Path) -> AsyncRequest:
+    fields = {name: record[name] for name in _RECORDED}
+    received = datetime.fromisoformat(record["received"])
+    return AsyncRequest(endpoint, endpoint.variants[0], **fields, received=received, spooled=path)
 
 
 def accepted_request(endpoint: Endpoint, variant: Variant, headers: Any, config: dict[str, Any]) -> AsyncRequest | str:
@@ -61,14 +94,56 @@ def accepted_request(endpoint: Endpoint, variant: Variant, headers: Any, config:
 
 
 class AsyncInvocations:
-    """A queue of accepted requests and the thread that answers them, in order."""
+    """A queue of accepted requests and the thread that answers them, in order.
 
-    def __init__(self, s3: Any, sns: Any, predict: Predict) -> None:
+    With a `spool` folder (and rule `async-durable-queue` on), each accepted request is kept there until
+    answered, and the requests a previous runtime left there are answered first (resolving their endpoints
+    through `resolve`).
+    """
+
+    def __init__(
+        self, s3: Any, sns: Any, predict: Predict, spool: Path | None = None, resolve: Resolve | None = None
+    ) -> None:
         self.s3, self.sns, self._predict = s3, sns, predict
+        self.spool = spool if enforced(DURABLE_RULE) else None
         self._queue = BackgroundQueue[AsyncRequest]("async-invocations", self._answer, QUEUE_LIMIT)
+        if self.spool is not None:
+            self.spool.mkdir(parents=True, exist_ok=True)
+            if resolve is not None:
+                threading.Thread(target=self._recover, args=(resolve,), name="async-recovery", daemon=True).start()
 
     def offer(self, request: AsyncRequest) -> bool:
-        return self._queue.offer(request)
+        """Queue `request` (written to the spool first, so it outlives this process); False when full."""
+        if self.spool is not None:
+            request = replace(request, spooled=self._spool(request))
+        if self._queue.offer(request):
+            return True
+        if request.spooled is not None:
+            request.spooled.unlink(missing_ok=True)
+        return False
+
+    def _spool(self, request: AsyncRequest) -> Path:
+        assert self.spool is not None
+        path = self.spool / f"{time.time_ns():020d}-{uuid.uuid4().hex}.json"
+        partial = path.with_suffix(".partial")
+        with partial.open("w") as file:
+            json.dump(spool_record(request), file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(partial, path)
+        return path
+
+    def _recover(self, resolve: Resolve) -> None:
+        """Queue what a previous runtime accepted and did not answer, oldest first."""
+        assert self.spool is not None
+        for path in sorted(self.spool.glob("*.json")):
+            try:
+                record = json.loads(path.read_text())
+                request = spooled_request(record, resolve(record["endpoint"]), path)
+            except Exception:  # an endpoint deleted since, or a control plane not up: left for the next runtime
+                LOG.exception("could not recover the queued asynchronous request %s", path.name)
+                continue
+            self._queue.put(request)
 
     def drain(self) -> None:
         self._queue.drain()
@@ -80,9 +155,11 @@ class AsyncInvocations:
         except (ValueError, ClientError) as error:
             self._write(request.failure_location, str(error).encode())
             self._notify(request, "ErrorTopic", "Failed", str(error))
-            return
-        self._write(request.output_location, answer)
-        self._notify(request, "SuccessTopic", "Completed", None)
+        else:
+            self._write(request.output_location, answer)
+            self._notify(request, "SuccessTopic", "Completed", None)
+        if request.spooled is not None:  # answered: a replaced runtime must not answer it again
+            request.spooled.unlink(missing_ok=True)
 
     def _read(self, location: str) -> bytes:
         bucket, _, key = location.removeprefix("s3://").partition("/")

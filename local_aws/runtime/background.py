@@ -29,6 +29,10 @@ class BackgroundQueue(Generic[Item]):
             return False
         return True
 
+    def put(self, item: Item) -> None:
+        """Queue `item`, waiting for room (for work that must not be dropped, such as recovered requests)."""
+        self._queue.put(item)
+
     def drain(self) -> None:
         """Wait until every item offered so far has been handled (tests, shutdown)."""
         self._queue.join()

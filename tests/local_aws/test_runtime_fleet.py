@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -284,6 +286,45 @@ def test_an_async_invocation_answers_202_then_writes_s3_and_notifies(account: St
     assert failed["inferenceId"] == "the-bad-one"
     failure = s3.get_object(Bucket=account.bucket, Key="async-failed/the-bad-one-error.out")["Body"].read()
     assert b"features" in failure
+
+
+def test_accepted_async_invocations_outlive_a_crash_of_the_runtime(
+    account: StrictAccount, local_aws: RunningLocalAws
+) -> None:
+    """kill -9 with invocations queued: the replaced runtime answers each, at the location it was promised."""
+    from local_aws.processes import read_pids
+
+    endpoint = _async_endpoint(account, {})
+    s3, runtime = account.client("s3"), account.client("sagemaker-runtime")
+    rows = "\n".join(",".join(str(random.random()) for _ in range(64)) for _ in range(20000))
+    s3.put_object(Bucket=account.bucket, Key="async-in/many.csv", Body=rows.encode())
+    accepted = [
+        runtime.invoke_endpoint_async(
+            EndpointName=endpoint, InputLocation=f"s3://{account.bucket}/async-in/many.csv", ContentType="text/csv",
+            InferenceId=f"durable-{number}",
+        )
+        for number in range(12)
+    ]  # fmt: skip
+    supervisor = read_pids(local_aws.config)["runtime"]
+    (worker,) = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    os.kill(int(worker), signal.SIGKILL)
+    keys = [answer["OutputLocation"].removeprefix(f"s3://{account.bucket}/") for answer in accepted]
+    answered_before = {key for key in keys if _exists(s3, account.bucket, key)}
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not all(_exists(s3, account.bucket, key) for key in keys):
+        time.sleep(1)
+
+    assert len(answered_before) < len(keys)  # some were still queued when the runtime died
+    assert [key for key in keys if not _exists(s3, account.bucket, key)] == []
+    assert not list((local_aws.config.state_dir / "async-invocations").glob("*.json"))  # answered: unspooled
+
+
+def _exists(s3: Any, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError:
+        return False
+    return True
 
 
 def test_an_async_endpoint_refuses_real_time_invocations(account: StrictAccount) -> None:
