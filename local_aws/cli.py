@@ -187,8 +187,19 @@ def _runtime_worker(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     authorizer = ControlPlaneAuthorizer(config.control_url)
     capture = DataCapture(session.client("s3"))
     spool = config.state_dir / SPOOL_FOLDER
+    sagemaker = session.client("sagemaker")
+
+    def instance_count(endpoint: str, variant: str) -> int:
+        variants = sagemaker.describe_endpoint(EndpointName=endpoint).get("ProductionVariants", [])
+        return next((int(v.get("CurrentInstanceCount", 1)) for v in variants if v["VariantName"] == variant), 1)
+
     asynchronous = AsyncInvocations(
-        session.client("s3"), session.client("sns"), predict_variant, spool=spool, resolve=resolver.resolve
+        session.client("s3"),
+        session.client("sns"),
+        predict_variant,
+        spool=spool,
+        resolve=resolver.resolve,
+        instance_count=instance_count,
     )
     extras = RuntimeExtras(
         network=NetworkEmulation.from_environment(),

@@ -43,6 +43,8 @@ RULES = {
     "its key",
     "async-durable-queue": "an accepted asynchronous invocation outlives a crash of the runtime: a replaced one "
     "answers it, with the same InferenceId and output location",
+    "async-instance-capacity": "MaxConcurrentInvocationsPerInstance x the current instance count bounds the "
+    "asynchronous requests answered at once; with 0 instances they wait in the queue",
     "serverless-concurrency": "more concurrent invocations than MaxConcurrency are throttled",
     "transform-job-limits": "CreateTransformJob refuses MaxPayloadInMB outside 1-100, more than 100 MB in flight, "
     "an unsupported JSONPath, and JoinSource across formats",

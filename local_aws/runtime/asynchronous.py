@@ -12,6 +12,13 @@ the file is removed once its output or failure object is written and its notific
 (the supervisor restarts a crashed one) answers every file left there, oldest first, with the same InferenceId
 and output location: at-least-once, as AWS's queue is (API InvokeEndpointAsync: "Inference requests sent to
 this API are enqueued for asynchronous processing"; RequestTTLSeconds, default 6 hours, is how long they wait).
+
+Rule `async-instance-capacity`: at most `MaxConcurrentInvocationsPerInstance` x the variant's current instance
+count requests of an endpoint are answered at once; with 0 instances (scaled to zero) they wait in the queue
+until the count is raised (UpdateEndpointWeightsAndCapacities, or an autoscaling action). Sources: API
+AsyncInferenceClientConfig ("The maximum number of concurrent requests sent by the SageMaker client to the model
+container"); developer guide "Autoscale an asynchronous endpoint" (scale to zero: requests queue until an
+instance is back). Unset, the maximum is modelled as 1 per instance (AWS lets SageMaker choose; the worse case).
 """
 
 from __future__ import annotations
@@ -37,10 +44,14 @@ from local_aws.runtime.resolver import Endpoint, Variant
 from wire.media_types import JSON
 
 QUEUE_LIMIT = 1024
+WORKERS = 8  # requests answered at once, over all endpoints; each endpoint is bounded by its capacity
+CAPACITY_POLL_S = 0.25
 DURABLE_RULE = "async-durable-queue"
+CAPACITY_RULE = "async-instance-capacity"
 SPOOL_FOLDER = "async-invocations"
 Predict = Callable[[Variant, str, str | None, bytes], tuple[bytes, str]]
 Resolve = Callable[[str], Endpoint]
+InstanceCount = Callable[[str, str], int]  # (endpoint, variant) -> its current instance count
 LOG = logging.getLogger(__name__)
 
 
@@ -102,11 +113,21 @@ class AsyncInvocations:
     """
 
     def __init__(
-        self, s3: Any, sns: Any, predict: Predict, spool: Path | None = None, resolve: Resolve | None = None
+        self,
+        s3: Any,
+        sns: Any,
+        predict: Predict,
+        *,
+        spool: Path | None = None,
+        resolve: Resolve | None = None,
+        instance_count: InstanceCount | None = None,
     ) -> None:
         self.s3, self.sns, self._predict = s3, sns, predict
         self.spool = spool if enforced(DURABLE_RULE) else None
-        self._queue = BackgroundQueue[AsyncRequest]("async-invocations", self._answer, QUEUE_LIMIT)
+        self._instance_count = instance_count if enforced(CAPACITY_RULE) else None
+        self._answering: dict[str, int] = {}
+        self._capacity_changed = threading.Condition()
+        self._queue = BackgroundQueue[AsyncRequest]("async-invocations", self._answer, QUEUE_LIMIT, WORKERS)
         if self.spool is not None:
             self.spool.mkdir(parents=True, exist_ok=True)
             if resolve is not None:
@@ -150,14 +171,49 @@ class AsyncInvocations:
 
     def _answer(self, request: AsyncRequest) -> None:
         try:
+            self._take_capacity(request)
+        except ClientError as error:  # the endpoint is gone
+            self._fail(request, error)
+            return
+        try:
+            self._answer_within_capacity(request)
+        finally:
+            with self._capacity_changed:
+                self._answering[request.endpoint.name] -= 1
+                self._capacity_changed.notify_all()
+
+    def _take_capacity(self, request: AsyncRequest) -> None:
+        """Wait until the endpoint answers fewer requests than its instances can take, then count this one."""
+        name = request.endpoint.name
+        client = (request.endpoint.async_config or {}).get("ClientConfig") or {}
+        per_instance = int(client.get("MaxConcurrentInvocationsPerInstance", 1))
+        while True:
+            capacity = (
+                None
+                if self._instance_count is None
+                else per_instance * self._instance_count(name, request.variant.name)
+            )
+            with self._capacity_changed:
+                if capacity is None or self._answering.get(name, 0) < capacity:
+                    self._answering[name] = self._answering.get(name, 0) + 1
+                    return
+                self._capacity_changed.wait(CAPACITY_POLL_S)
+
+    def _fail(self, request: AsyncRequest, error: Exception) -> None:
+        self._write(request.failure_location, str(error).encode())
+        self._notify(request, "ErrorTopic", "Failed", str(error))
+        if request.spooled is not None:
+            request.spooled.unlink(missing_ok=True)
+
+    def _answer_within_capacity(self, request: AsyncRequest) -> None:
+        try:
             body = self._read(request.input_location)
             answer, _ = self._predict(request.variant, request.content_type, request.accept, body)
         except (ValueError, ClientError) as error:
-            self._write(request.failure_location, str(error).encode())
-            self._notify(request, "ErrorTopic", "Failed", str(error))
-        else:
-            self._write(request.output_location, answer)
-            self._notify(request, "SuccessTopic", "Completed", None)
+            self._fail(request, error)
+            return
+        self._write(request.output_location, answer)
+        self._notify(request, "SuccessTopic", "Completed", None)
         if request.spooled is not None:  # answered: a replaced runtime must not answer it again
             request.spooled.unlink(missing_ok=True)
 

@@ -6,6 +6,7 @@ import json
 import os
 import random
 import signal
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from local_aws.runtime.asynchronous import AsyncInvocations, AsyncRequest
 from local_aws.runtime.capture import DataCapture, Exchange, capture_key, capture_record
 from local_aws.runtime.network import NetworkEmulation
 from local_aws.runtime.serverless import Refusal, ServerlessGate
@@ -317,6 +319,76 @@ def test_accepted_async_invocations_outlive_a_crash_of_the_runtime(
     assert len(answered_before) < len(keys)  # some were still queued when the runtime died
     assert [key for key in keys if not _exists(s3, account.bucket, key)] == []
     assert not list((local_aws.config.state_dir / "async-invocations").glob("*.json"))  # answered: unspooled
+
+
+def test_an_async_endpoint_scaled_to_zero_answers_once_an_instance_is_back(account: StrictAccount) -> None:
+    endpoint = _async_endpoint(account, {})
+    sagemaker, s3 = account.client("sagemaker"), account.client("s3")
+    s3.put_object(Bucket=account.bucket, Key="async-in/zero.csv", Body=("1," * 63 + "1").encode())
+
+    def scale(count: int) -> None:
+        desired = [{"VariantName": "AllTraffic", "DesiredInstanceCount": count}]
+        sagemaker.update_endpoint_weights_and_capacities(EndpointName=endpoint, DesiredWeightsAndCapacities=desired)
+
+    scale(0)
+    accepted = account.client("sagemaker-runtime").invoke_endpoint_async(
+        EndpointName=endpoint, InputLocation=f"s3://{account.bucket}/async-in/zero.csv", ContentType="text/csv"
+    )
+    key = accepted["OutputLocation"].removeprefix(f"s3://{account.bucket}/")
+    time.sleep(3)
+    answered_without_instances = _exists(s3, account.bucket, key)
+    scale(1)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _exists(s3, account.bucket, key):
+        time.sleep(0.5)
+
+    assert not answered_without_instances
+    assert _exists(s3, account.bucket, key)
+
+
+class _Bucket:
+    """Just enough of an S3 client for AsyncInvocations."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803 (boto3's names)
+        import io
+
+        return {"Body": io.BytesIO(self.objects.get(Key, b"1"))}
+
+    def put_object(self, Bucket: str, Key: str, Body: bytes) -> None:  # noqa: N803
+        self.objects[Key] = Body
+
+
+def test_async_requests_answered_at_once_are_bounded_by_instances_times_max_concurrency() -> None:
+    from local_aws.runtime.resolver import Endpoint, Variant
+
+    lock, answering, peak = threading.Lock(), [0], [0]
+
+    def predict(variant: Any, content_type: str, accept: str | None, body: bytes) -> tuple[bytes, str]:
+        with lock:
+            answering[0] += 1
+            peak[0] = max(peak[0], answering[0])
+        time.sleep(0.2)
+        with lock:
+            answering[0] -= 1
+        return b"{}", "application/json"
+
+    variant = Variant("AllTraffic", 1.0, None, 1, None)  # type: ignore[arg-type]
+    config = {"ClientConfig": {"MaxConcurrentInvocationsPerInstance": 2}, "OutputConfig": {"S3OutputPath": "s3://b/o"}}
+    endpoint = Endpoint("scaled", (variant,), 0.0, "config", async_config=config)
+    bucket = _Bucket()
+    invocations = AsyncInvocations(bucket, None, predict, instance_count=lambda name, variant: 3)
+    for number in range(12):
+        invocations.offer(
+            AsyncRequest(endpoint, variant, f"id-{number}", "s3://b/in", "text/csv", None, f"s3://b/o/{number}.out",
+                         f"s3://b/f/{number}", datetime.now(UTC))
+        )  # fmt: skip
+    invocations.drain()
+
+    assert peak[0] == 2 * 3
+    assert len([key for key in bucket.objects if key.startswith("o/")]) == 12
 
 
 def _exists(s3: Any, bucket: str, key: str) -> bool:
