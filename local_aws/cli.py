@@ -200,6 +200,7 @@ def _runtime_worker(args: argparse.Namespace, config: LocalAwsConfig) -> int:
         spool=spool,
         resolve=resolver.resolve,
         instance_count=instance_count,
+        cloudwatch=session.client("cloudwatch"),
     )
     extras = RuntimeExtras(
         network=NetworkEmulation.from_environment(),

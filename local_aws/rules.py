@@ -45,6 +45,8 @@ RULES = {
     "answers it, with the same InferenceId and output location",
     "async-instance-capacity": "MaxConcurrentInvocationsPerInstance x the current instance count bounds the "
     "asynchronous requests answered at once; with 0 instances they wait in the queue",
+    "async-backlog-metrics": "the runtime publishes ApproximateBacklogSize(PerInstance) and HasBacklogWithoutCapacity "
+    "of each asynchronous endpoint to CloudWatch",
     "serverless-concurrency": "more concurrent invocations than MaxConcurrency are throttled",
     "transform-job-limits": "CreateTransformJob refuses MaxPayloadInMB outside 1-100, more than 100 MB in flight, "
     "an unsupported JSONPath, and JoinSource across formats",

@@ -19,6 +19,13 @@ until the count is raised (UpdateEndpointWeightsAndCapacities, or an autoscaling
 AsyncInferenceClientConfig ("The maximum number of concurrent requests sent by the SageMaker client to the model
 container"); developer guide "Autoscale an asynchronous endpoint" (scale to zero: requests queue until an
 instance is back). Unset, the maximum is modelled as 1 per instance (AWS lets SageMaker choose; the worse case).
+
+Rule `async-backlog-metrics`: every METRICS_PERIOD_S the runtime puts `ApproximateBacklogSize` (requests queued
+or being answered), `ApproximateBacklogSizePerInstance` (that over the current instance count; the whole backlog
+with 0 instances) and `HasBacklogWithoutCapacity` (1 when requests wait and there is no instance) of each
+asynchronous endpoint it has seen into the local CloudWatch (namespace AWS/SageMaker, dimension EndpointName),
+as the scale-out alarm and the target-tracking policy the stack declares read them. Source: developer guide
+"Alarms and logs for tracking metrics from asynchronous endpoints".
 """
 
 from __future__ import annotations
@@ -48,6 +55,9 @@ WORKERS = 8  # requests answered at once, over all endpoints; each endpoint is b
 CAPACITY_POLL_S = 0.25
 DURABLE_RULE = "async-durable-queue"
 CAPACITY_RULE = "async-instance-capacity"
+METRICS_RULE = "async-backlog-metrics"
+METRICS_PERIOD_S = 5.0  # AWS publishes per minute; the local AWS sooner, so alarms are seen to move in tests
+NAMESPACE = "AWS/SageMaker"
 SPOOL_FOLDER = "async-invocations"
 Predict = Callable[[Variant, str, str | None, bytes], tuple[bytes, str]]
 Resolve = Callable[[str], Endpoint]
@@ -121,24 +131,32 @@ class AsyncInvocations:
         spool: Path | None = None,
         resolve: Resolve | None = None,
         instance_count: InstanceCount | None = None,
+        cloudwatch: Any = None,
+        metrics_period_s: float = METRICS_PERIOD_S,
     ) -> None:
         self.s3, self.sns, self._predict = s3, sns, predict
         self.spool = spool if enforced(DURABLE_RULE) else None
         self._instance_count = instance_count if enforced(CAPACITY_RULE) else None
         self._answering: dict[str, int] = {}
         self._capacity_changed = threading.Condition()
+        self._backlog: dict[str, tuple[str, int]] = {}  # endpoint -> (its variant, requests not yet answered)
         self._queue = BackgroundQueue[AsyncRequest]("async-invocations", self._answer, QUEUE_LIMIT, WORKERS)
         if self.spool is not None:
             self.spool.mkdir(parents=True, exist_ok=True)
             if resolve is not None:
                 threading.Thread(target=self._recover, args=(resolve,), name="async-recovery", daemon=True).start()
+        if cloudwatch is not None and instance_count is not None and enforced(METRICS_RULE):
+            publish = (cloudwatch, instance_count, metrics_period_s)
+            threading.Thread(target=self._publish_forever, args=publish, name="async-metrics", daemon=True).start()
 
     def offer(self, request: AsyncRequest) -> bool:
         """Queue `request` (written to the spool first, so it outlives this process); False when full."""
         if self.spool is not None:
             request = replace(request, spooled=self._spool(request))
+        self._count(request, 1)
         if self._queue.offer(request):
             return True
+        self._count(request, -1)
         if request.spooled is not None:
             request.spooled.unlink(missing_ok=True)
         return False
@@ -164,12 +182,38 @@ class AsyncInvocations:
             except Exception:  # an endpoint deleted since, or a control plane not up: left for the next runtime
                 LOG.exception("could not recover the queued asynchronous request %s", path.name)
                 continue
+            self._count(request, 1)
             self._queue.put(request)
 
     def drain(self) -> None:
         self._queue.drain()
 
+    def _count(self, request: AsyncRequest, change: int) -> None:
+        with self._capacity_changed:
+            _, waiting = self._backlog.get(request.endpoint.name, ("", 0))
+            self._backlog[request.endpoint.name] = (request.variant.name, waiting + change)
+
+    def _publish_forever(self, cloudwatch: Any, instance_count: InstanceCount, period_s: float) -> None:
+        while True:
+            time.sleep(period_s)
+            with self._capacity_changed:
+                backlog = dict(self._backlog)
+            for endpoint, (variant, waiting) in backlog.items():
+                try:
+                    cloudwatch.put_metric_data(
+                        Namespace=NAMESPACE,
+                        MetricData=backlog_metrics(endpoint, waiting, instance_count(endpoint, variant)),
+                    )
+                except Exception:  # an endpoint deleted since: its metrics end
+                    LOG.exception("could not publish the backlog of %s", endpoint)
+
     def _answer(self, request: AsyncRequest) -> None:
+        try:
+            self._answer_counted(request)
+        finally:
+            self._count(request, -1)
+
+    def _answer_counted(self, request: AsyncRequest) -> None:
         try:
             self._take_capacity(request)
         except ClientError as error:  # the endpoint is gone
@@ -231,6 +275,20 @@ class AsyncInvocations:
         topic = (config.get("OutputConfig", {}).get("NotificationConfig") or {}).get(topic_key)
         if topic:
             self.sns.publish(TopicArn=topic, Message=json.dumps(notification(request, status, failure)))
+
+
+def backlog_metrics(endpoint: str, backlog: int, instances: int) -> list[dict[str, Any]]:
+    """The three backlog metrics of an asynchronous endpoint, as SageMaker publishes them."""
+    dimensions = [{"Name": "EndpointName", "Value": endpoint}]
+    values = {
+        "ApproximateBacklogSize": float(backlog),
+        "ApproximateBacklogSizePerInstance": backlog / instances if instances else float(backlog),
+        "HasBacklogWithoutCapacity": 1.0 if backlog and not instances else 0.0,
+    }
+    return [
+        {"MetricName": name, "Dimensions": dimensions, "Value": value, "Unit": "Count"}
+        for name, value in values.items()
+    ]
 
 
 def notification(request: AsyncRequest, status: str, failure: str | None) -> dict[str, Any]:

@@ -346,6 +346,43 @@ def test_an_async_endpoint_scaled_to_zero_answers_once_an_instance_is_back(accou
     assert _exists(s3, account.bucket, key)
 
 
+def test_the_backlog_of_an_async_endpoint_without_instances_is_published_to_cloudwatch(account: StrictAccount) -> None:
+    endpoint = _async_endpoint(account, {})
+    sagemaker, s3, cloudwatch = account.client("sagemaker"), account.client("s3"), account.client("cloudwatch")
+    s3.put_object(Bucket=account.bucket, Key="async-in/backlog.csv", Body=("1," * 63 + "1").encode())
+
+    def scale(count: int) -> None:
+        desired = [{"VariantName": "AllTraffic", "DesiredInstanceCount": count}]
+        sagemaker.update_endpoint_weights_and_capacities(EndpointName=endpoint, DesiredWeightsAndCapacities=desired)
+
+    def maximum(metric: str) -> float:
+        now = datetime.now(UTC)
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/SageMaker", MetricName=metric, Dimensions=[{"Name": "EndpointName", "Value": endpoint}],
+            StartTime=datetime.fromtimestamp(now.timestamp() - 600, UTC), EndTime=now, Period=60,
+            Statistics=["Maximum"],
+        )["Datapoints"]  # fmt: skip
+        return max((point["Maximum"] for point in points), default=0.0)
+
+    scale(0)
+    try:
+        for _ in range(2):
+            account.client("sagemaker-runtime").invoke_endpoint_async(
+                EndpointName=endpoint,
+                InputLocation=f"s3://{account.bucket}/async-in/backlog.csv",
+                ContentType="text/csv",
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and maximum("HasBacklogWithoutCapacity") < 1:
+            time.sleep(1)
+    finally:
+        scale(1)  # let the queued requests be answered
+
+    assert maximum("HasBacklogWithoutCapacity") == 1
+    assert maximum("ApproximateBacklogSize") == 2
+    assert maximum("ApproximateBacklogSizePerInstance") == 2
+
+
 class _Bucket:
     """Just enough of an S3 client for AsyncInvocations."""
 
