@@ -47,6 +47,7 @@ RULES = {
     "asynchronous requests answered at once; with 0 instances they wait in the queue",
     "async-backlog-metrics": "the runtime publishes ApproximateBacklogSize(PerInstance) and HasBacklogWithoutCapacity "
     "of each asynchronous endpoint to CloudWatch",
+    "async-output-kms": "asynchronous answers and errors are written SSE-KMS with OutputConfig.KmsKeyId",
     "serverless-concurrency": "more concurrent invocations than MaxConcurrency are throttled",
     "transform-job-limits": "CreateTransformJob refuses MaxPayloadInMB outside 1-100, more than 100 MB in flight, "
     "an unsupported JSONPath, and JoinSource across formats",

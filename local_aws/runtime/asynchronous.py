@@ -26,6 +26,10 @@ with 0 instances) and `HasBacklogWithoutCapacity` (1 when requests wait and ther
 asynchronous endpoint it has seen into the local CloudWatch (namespace AWS/SageMaker, dimension EndpointName),
 as the scale-out alarm and the target-tracking policy the stack declares read them. Source: developer guide
 "Alarms and logs for tracking metrics from asynchronous endpoints".
+
+Rule `async-output-kms`: with `OutputConfig.KmsKeyId` the answers (and errors) are written SSE-KMS with that key
+(API AsyncInferenceOutputConfig, KmsKeyId: "The Amazon Web Services Key Management Service (Amazon Web Services
+KMS) key that SageMaker uses to encrypt the asynchronous inference output in Amazon S3").
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ CAPACITY_POLL_S = 0.25
 DURABLE_RULE = "async-durable-queue"
 CAPACITY_RULE = "async-instance-capacity"
 METRICS_RULE = "async-backlog-metrics"
+KMS_RULE = "async-output-kms"
 METRICS_PERIOD_S = 5.0  # AWS publishes per minute; the local AWS sooner, so alarms are seen to move in tests
 NAMESPACE = "AWS/SageMaker"
 SPOOL_FOLDER = "async-invocations"
@@ -115,7 +120,7 @@ def accepted_request(endpoint: Endpoint, variant: Variant, headers: Any, config:
 
 
 class AsyncInvocations:
-    """A queue of accepted requests and the thread that answers them, in order.
+    """A queue of accepted requests and the WORKERS threads that answer them, oldest first.
 
     With a `spool` folder (and rule `async-durable-queue` on), each accepted request is kept there until
     answered, and the requests a previous runtime left there are answered first (resolving their endpoints
@@ -205,7 +210,10 @@ class AsyncInvocations:
                         MetricData=backlog_metrics(endpoint, waiting, instance_count(endpoint, variant)),
                     )
                 except Exception:  # an endpoint deleted since: its metrics end
-                    LOG.exception("could not publish the backlog of %s", endpoint)
+                    LOG.info("could not publish the backlog of %s", endpoint, exc_info=True)
+                    with self._capacity_changed:
+                        if self._backlog.get(endpoint, ("", 0))[1] == 0:
+                            self._backlog.pop(endpoint, None)
 
     def _answer(self, request: AsyncRequest) -> None:
         try:
@@ -244,7 +252,7 @@ class AsyncInvocations:
                 self._capacity_changed.wait(CAPACITY_POLL_S)
 
     def _fail(self, request: AsyncRequest, error: Exception) -> None:
-        self._write(request.failure_location, str(error).encode())
+        self._write(request, request.failure_location, str(error).encode())
         self._notify(request, "ErrorTopic", "Failed", str(error))
         if request.spooled is not None:
             request.spooled.unlink(missing_ok=True)
@@ -256,7 +264,7 @@ class AsyncInvocations:
         except (ValueError, ClientError) as error:
             self._fail(request, error)
             return
-        self._write(request.output_location, answer)
+        self._write(request, request.output_location, answer)
         self._notify(request, "SuccessTopic", "Completed", None)
         if request.spooled is not None:  # answered: a replaced runtime must not answer it again
             request.spooled.unlink(missing_ok=True)
@@ -266,9 +274,14 @@ class AsyncInvocations:
         data: bytes = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         return data
 
-    def _write(self, location: str, body: bytes) -> None:
+    def _write(self, request: AsyncRequest, location: str, body: bytes) -> None:
+        """Rule `async-output-kms`: with OutputConfig.KmsKeyId the object is SSE-KMS with that key."""
         bucket, _, key = location.removeprefix("s3://").partition("/")
-        self.s3.put_object(Bucket=bucket, Key=key, Body=body)
+        kms_key = ((request.endpoint.async_config or {}).get("OutputConfig") or {}).get("KmsKeyId")
+        encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else {}
+        if not enforced(KMS_RULE):
+            encryption = {}
+        self.s3.put_object(Bucket=bucket, Key=key, Body=body, **encryption)
 
     def _notify(self, request: AsyncRequest, topic_key: str, status: str, failure: str | None) -> None:
         config = request.endpoint.async_config or {}

@@ -222,7 +222,7 @@ def test_types_outside_the_capture_headers_are_base64_and_keys_carry_minute_seco
     assert capture_key("/prefix/", exchange, when).startswith("prefix/e/v/2026/11/25/21/07-03-123-")
 
 
-def _async_endpoint(account: StrictAccount, topics: dict[str, str]) -> str:
+def _async_endpoint(account: StrictAccount, topics: dict[str, str], kms_key: str | None = None) -> str:
     config = unique("async")
     account.client("sagemaker").create_endpoint_config(
         EndpointConfigName=config,
@@ -236,6 +236,7 @@ def _async_endpoint(account: StrictAccount, topics: dict[str, str]) -> str:
                 "S3OutputPath": f"s3://{account.bucket}/async-out",
                 "S3FailurePath": f"s3://{account.bucket}/async-failed",
                 "NotificationConfig": topics,
+                **({"KmsKeyId": kms_key} if kms_key else {}),
             },
         },
     )  # fmt: skip
@@ -381,6 +382,25 @@ def test_the_backlog_of_an_async_endpoint_without_instances_is_published_to_clou
     assert maximum("HasBacklogWithoutCapacity") == 1
     assert maximum("ApproximateBacklogSize") == 2
     assert maximum("ApproximateBacklogSizePerInstance") == 2
+
+
+def test_an_async_answer_is_encrypted_with_the_output_config_kms_key(account: StrictAccount) -> None:
+    key = account.client("kms").create_key()["KeyMetadata"]
+    endpoint = _async_endpoint(account, {}, kms_key=key["Arn"])
+    s3 = account.client("s3")
+    s3.put_object(Bucket=account.bucket, Key="async-in/kms.csv", Body=("1," * 63 + "1").encode())
+
+    accepted = account.client("sagemaker-runtime").invoke_endpoint_async(
+        EndpointName=endpoint, InputLocation=f"s3://{account.bucket}/async-in/kms.csv", ContentType="text/csv"
+    )
+    output = accepted["OutputLocation"].removeprefix(f"s3://{account.bucket}/")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _exists(s3, account.bucket, output):
+        time.sleep(0.5)
+    head = s3.head_object(Bucket=account.bucket, Key=output)
+
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert key["KeyId"] in head["SSEKMSKeyId"]
 
 
 class _Bucket:
