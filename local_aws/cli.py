@@ -175,7 +175,7 @@ def _runtime_worker(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     import boto3
 
     from local_aws.runtime.app import RuntimeApi, RuntimeExtras, predict_variant
-    from local_aws.runtime.asynchronous import AsyncInvocations
+    from local_aws.runtime.asynchronous import SPOOL_FOLDER, AsyncInvocations
     from local_aws.runtime.authorizer import ControlPlaneAuthorizer
     from local_aws.runtime.capture import DataCapture
     from local_aws.runtime.network import NetworkEmulation
@@ -186,7 +186,22 @@ def _runtime_worker(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     resolver = EndpointResolver(session.client("sagemaker"), session.client("s3"))
     authorizer = ControlPlaneAuthorizer(config.control_url)
     capture = DataCapture(session.client("s3"))
-    asynchronous = AsyncInvocations(session.client("s3"), session.client("sns"), predict_variant)
+    spool = config.state_dir / SPOOL_FOLDER
+    sagemaker = session.client("sagemaker")
+
+    def instance_count(endpoint: str, variant: str) -> int:
+        variants = sagemaker.describe_endpoint(EndpointName=endpoint).get("ProductionVariants", [])
+        return next((int(v.get("CurrentInstanceCount", 1)) for v in variants if v["VariantName"] == variant), 1)
+
+    asynchronous = AsyncInvocations(
+        session.client("s3"),
+        session.client("sns"),
+        predict_variant,
+        spool=spool,
+        resolve=resolver.resolve,
+        instance_count=instance_count,
+        cloudwatch=session.client("cloudwatch"),
+    )
     extras = RuntimeExtras(
         network=NetworkEmulation.from_environment(),
         capture=capture,

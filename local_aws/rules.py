@@ -44,6 +44,13 @@ RULES = {
     "s3:ListBucket",
     "s3-sse-kms-caller": "writing to or reading from an SSE-KMS bucket needs kms:GenerateDataKey / kms:Decrypt on "
     "its key",
+    "async-durable-queue": "an accepted asynchronous invocation outlives a crash of the runtime: a replaced one "
+    "answers it, with the same InferenceId and output location",
+    "async-instance-capacity": "MaxConcurrentInvocationsPerInstance x the current instance count bounds the "
+    "asynchronous requests answered at once; with 0 instances they wait in the queue",
+    "async-backlog-metrics": "the runtime publishes ApproximateBacklogSize(PerInstance) and HasBacklogWithoutCapacity "
+    "of each asynchronous endpoint to CloudWatch",
+    "async-output-kms": "asynchronous answers and errors are written SSE-KMS with OutputConfig.KmsKeyId",
     "serverless-concurrency": "more concurrent invocations than MaxConcurrency are throttled",
     "transform-job-limits": "CreateTransformJob refuses MaxPayloadInMB outside 1-100, more than 100 MB in flight, "
     "an unsupported JSONPath, and JoinSource across formats",

@@ -1,4 +1,4 @@
-"""Work done after the response: a bounded queue and one thread that handles its items in order."""
+"""Work done after the response: a bounded queue and the threads (one by default) that handle its items in order."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ Item = TypeVar("Item")
 class BackgroundQueue(Generic[Item]):
     """`offer` never blocks the caller (False when full); a failing item is logged and the next one handled."""
 
-    def __init__(self, name: str, handle: Callable[[Item], None], limit: int) -> None:
+    def __init__(self, name: str, handle: Callable[[Item], None], limit: int, workers: int = 1) -> None:
         self.name = name
         self._handle = handle
         self._queue: queue.Queue[Item] = queue.Queue(limit)
-        threading.Thread(target=self._handle_forever, name=name, daemon=True).start()
+        for _ in range(workers):
+            threading.Thread(target=self._handle_forever, name=name, daemon=True).start()
 
     def offer(self, item: Item) -> bool:
         try:
@@ -28,6 +29,10 @@ class BackgroundQueue(Generic[Item]):
             LOG.warning("%s queue full: dropped an item", self.name)
             return False
         return True
+
+    def put(self, item: Item) -> None:
+        """Queue `item`, waiting for room (for work that must not be dropped, such as recovered requests)."""
+        self._queue.put(item)
 
     def drain(self) -> None:
         """Wait until every item offered so far has been handled (tests, shutdown)."""

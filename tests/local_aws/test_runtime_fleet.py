@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +15,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from local_aws.runtime.asynchronous import AsyncInvocations, AsyncRequest
 from local_aws.runtime.capture import DataCapture, Exchange, capture_key, capture_record
 from local_aws.runtime.network import NetworkEmulation
 from local_aws.runtime.serverless import Refusal, ServerlessGate
@@ -218,7 +222,7 @@ def test_types_outside_the_capture_headers_are_base64_and_keys_carry_minute_seco
     assert capture_key("/prefix/", exchange, when).startswith("prefix/e/v/2026/11/25/21/07-03-123-")
 
 
-def _async_endpoint(account: StrictAccount, topics: dict[str, str]) -> str:
+def _async_endpoint(account: StrictAccount, topics: dict[str, str], kms_key: str | None = None) -> str:
     config = unique("async")
     account.client("sagemaker").create_endpoint_config(
         EndpointConfigName=config,
@@ -232,6 +236,7 @@ def _async_endpoint(account: StrictAccount, topics: dict[str, str]) -> str:
                 "S3OutputPath": f"s3://{account.bucket}/async-out",
                 "S3FailurePath": f"s3://{account.bucket}/async-failed",
                 "NotificationConfig": topics,
+                **({"KmsKeyId": kms_key} if kms_key else {}),
             },
         },
     )  # fmt: skip
@@ -284,6 +289,171 @@ def test_an_async_invocation_answers_202_then_writes_s3_and_notifies(account: St
     assert failed["inferenceId"] == "the-bad-one"
     failure = s3.get_object(Bucket=account.bucket, Key="async-failed/the-bad-one-error.out")["Body"].read()
     assert b"features" in failure
+
+
+def test_accepted_async_invocations_outlive_a_crash_of_the_runtime(
+    account: StrictAccount, local_aws: RunningLocalAws
+) -> None:
+    """kill -9 with invocations queued: the replaced runtime answers each, at the location it was promised."""
+    from local_aws.processes import read_pids
+
+    endpoint = _async_endpoint(account, {})
+    s3, runtime = account.client("s3"), account.client("sagemaker-runtime")
+    rows = "\n".join(",".join(str(random.random()) for _ in range(64)) for _ in range(20000))
+    s3.put_object(Bucket=account.bucket, Key="async-in/many.csv", Body=rows.encode())
+    accepted = [
+        runtime.invoke_endpoint_async(
+            EndpointName=endpoint, InputLocation=f"s3://{account.bucket}/async-in/many.csv", ContentType="text/csv",
+            InferenceId=f"durable-{number}",
+        )
+        for number in range(12)
+    ]  # fmt: skip
+    supervisor = read_pids(local_aws.config)["runtime"]
+    (worker,) = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    os.kill(int(worker), signal.SIGKILL)
+    keys = [answer["OutputLocation"].removeprefix(f"s3://{account.bucket}/") for answer in accepted]
+    answered_before = {key for key in keys if _exists(s3, account.bucket, key)}
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not all(_exists(s3, account.bucket, key) for key in keys):
+        time.sleep(1)
+
+    assert len(answered_before) < len(keys)  # some were still queued when the runtime died
+    assert [key for key in keys if not _exists(s3, account.bucket, key)] == []
+    assert not list((local_aws.config.state_dir / "async-invocations").glob("*.json"))  # answered: unspooled
+
+
+def test_an_async_endpoint_scaled_to_zero_answers_once_an_instance_is_back(account: StrictAccount) -> None:
+    endpoint = _async_endpoint(account, {})
+    sagemaker, s3 = account.client("sagemaker"), account.client("s3")
+    s3.put_object(Bucket=account.bucket, Key="async-in/zero.csv", Body=("1," * 63 + "1").encode())
+
+    def scale(count: int) -> None:
+        desired = [{"VariantName": "AllTraffic", "DesiredInstanceCount": count}]
+        sagemaker.update_endpoint_weights_and_capacities(EndpointName=endpoint, DesiredWeightsAndCapacities=desired)
+
+    scale(0)
+    accepted = account.client("sagemaker-runtime").invoke_endpoint_async(
+        EndpointName=endpoint, InputLocation=f"s3://{account.bucket}/async-in/zero.csv", ContentType="text/csv"
+    )
+    key = accepted["OutputLocation"].removeprefix(f"s3://{account.bucket}/")
+    time.sleep(3)
+    answered_without_instances = _exists(s3, account.bucket, key)
+    scale(1)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _exists(s3, account.bucket, key):
+        time.sleep(0.5)
+
+    assert not answered_without_instances
+    assert _exists(s3, account.bucket, key)
+
+
+def test_the_backlog_of_an_async_endpoint_without_instances_is_published_to_cloudwatch(account: StrictAccount) -> None:
+    endpoint = _async_endpoint(account, {})
+    sagemaker, s3, cloudwatch = account.client("sagemaker"), account.client("s3"), account.client("cloudwatch")
+    s3.put_object(Bucket=account.bucket, Key="async-in/backlog.csv", Body=("1," * 63 + "1").encode())
+
+    def scale(count: int) -> None:
+        desired = [{"VariantName": "AllTraffic", "DesiredInstanceCount": count}]
+        sagemaker.update_endpoint_weights_and_capacities(EndpointName=endpoint, DesiredWeightsAndCapacities=desired)
+
+    def maximum(metric: str) -> float:
+        now = datetime.now(UTC)
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/SageMaker", MetricName=metric, Dimensions=[{"Name": "EndpointName", "Value": endpoint}],
+            StartTime=datetime.fromtimestamp(now.timestamp() - 600, UTC), EndTime=now, Period=60,
+            Statistics=["Maximum"],
+        )["Datapoints"]  # fmt: skip
+        return max((point["Maximum"] for point in points), default=0.0)
+
+    scale(0)
+    try:
+        for _ in range(2):
+            account.client("sagemaker-runtime").invoke_endpoint_async(
+                EndpointName=endpoint,
+                InputLocation=f"s3://{account.bucket}/async-in/backlog.csv",
+                ContentType="text/csv",
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and maximum("HasBacklogWithoutCapacity") < 1:
+            time.sleep(1)
+    finally:
+        scale(1)  # let the queued requests be answered
+
+    assert maximum("HasBacklogWithoutCapacity") == 1
+    assert maximum("ApproximateBacklogSize") == 2
+    assert maximum("ApproximateBacklogSizePerInstance") == 2
+
+
+def test_an_async_answer_is_encrypted_with_the_output_config_kms_key(account: StrictAccount) -> None:
+    key = account.client("kms").create_key()["KeyMetadata"]
+    endpoint = _async_endpoint(account, {}, kms_key=key["Arn"])
+    s3 = account.client("s3")
+    s3.put_object(Bucket=account.bucket, Key="async-in/kms.csv", Body=("1," * 63 + "1").encode())
+
+    accepted = account.client("sagemaker-runtime").invoke_endpoint_async(
+        EndpointName=endpoint, InputLocation=f"s3://{account.bucket}/async-in/kms.csv", ContentType="text/csv"
+    )
+    output = accepted["OutputLocation"].removeprefix(f"s3://{account.bucket}/")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _exists(s3, account.bucket, output):
+        time.sleep(0.5)
+    head = s3.head_object(Bucket=account.bucket, Key=output)
+
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert key["KeyId"] in head["SSEKMSKeyId"]
+
+
+class _Bucket:
+    """Just enough of an S3 client for AsyncInvocations."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803 (boto3's names)
+        import io
+
+        return {"Body": io.BytesIO(self.objects.get(Key, b"1"))}
+
+    def put_object(self, Bucket: str, Key: str, Body: bytes) -> None:  # noqa: N803
+        self.objects[Key] = Body
+
+
+def test_async_requests_answered_at_once_are_bounded_by_instances_times_max_concurrency() -> None:
+    from local_aws.runtime.resolver import Endpoint, Variant
+
+    lock, answering, peak = threading.Lock(), [0], [0]
+
+    def predict(variant: Any, content_type: str, accept: str | None, body: bytes) -> tuple[bytes, str]:
+        with lock:
+            answering[0] += 1
+            peak[0] = max(peak[0], answering[0])
+        time.sleep(0.2)
+        with lock:
+            answering[0] -= 1
+        return b"{}", "application/json"
+
+    variant = Variant("AllTraffic", 1.0, None, 1, None)  # type: ignore[arg-type]
+    config = {"ClientConfig": {"MaxConcurrentInvocationsPerInstance": 2}, "OutputConfig": {"S3OutputPath": "s3://b/o"}}
+    endpoint = Endpoint("scaled", (variant,), 0.0, "config", async_config=config)
+    bucket = _Bucket()
+    invocations = AsyncInvocations(bucket, None, predict, instance_count=lambda name, variant: 3)
+    for number in range(12):
+        invocations.offer(
+            AsyncRequest(endpoint, variant, f"id-{number}", "s3://b/in", "text/csv", None, f"s3://b/o/{number}.out",
+                         f"s3://b/f/{number}", datetime.now(UTC))
+        )  # fmt: skip
+    invocations.drain()
+
+    assert peak[0] == 2 * 3
+    assert len([key for key in bucket.objects if key.startswith("o/")]) == 12
+
+
+def _exists(s3: Any, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError:
+        return False
+    return True
 
 
 def test_an_async_endpoint_refuses_real_time_invocations(account: StrictAccount) -> None:
