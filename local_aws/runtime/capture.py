@@ -10,7 +10,7 @@ InitialSamplingPercentage.
 SageMaker buffers records and writes one object per variant per time window, not one per request (the guide's
 files hold many lines; delivery "can require a couple of minutes"). Here records are buffered per destination,
 endpoint, variant and hour, and each buffer is written as one object `{mm-ss-SSS}-{uuid}.jsonl` (named by its
-first record's time) once it is `LOCAL_AWS_CAPTURE_WINDOW_S` seconds old (default 2: AWS documents no window
+first record's time) once it is `LOCAL_AWS_CAPTURE_WINDOW_S` seconds old (default 0.5: AWS documents no window
 length, and a short one lets tests and demos see files quickly). One background thread writes, so capture never
 slows an invocation down; `close()` (the runtime's SIGTERM, from `local_aws down`) writes what is buffered.
 """
@@ -32,7 +32,7 @@ from urllib.parse import urlparse
 
 QUEUE_LIMIT = 10_000  # records buffered at once; beyond it records are dropped (and logged), as a full buffer would
 WINDOW_VARIABLE = "LOCAL_AWS_CAPTURE_WINDOW_S"
-DEFAULT_WINDOW_S = 2.0
+DEFAULT_WINDOW_S = 0.5
 INFERENCE_ID_HEADER = "X-Amzn-SageMaker-Inference-Id"  # InvokeEndpoint's InferenceId (botocore's model)
 LOG = logging.getLogger(__name__)
 
