@@ -8,10 +8,15 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from contract.stack import Output
 from local_aws.config import HOST, LocalAwsConfig
 from local_aws.processes import LocalAwsError, alive, answers, read_pids, servers, start, stop
+
+if TYPE_CHECKING:
+    from local_aws.runtime.capture import DataCapture
+    from local_aws.runtime.shadow import ShadowMirror
 
 PROGRAM = "python -m local_aws"
 CONTAINER_PORT = 8080
@@ -202,14 +207,34 @@ def _runtime_worker(args: argparse.Namespace, config: LocalAwsConfig) -> int:
         instance_count=instance_count,
         cloudwatch=session.client("cloudwatch"),
     )
+    shadow = ShadowMirror(predict_variant, capture)
     extras = RuntimeExtras(
         network=NetworkEmulation.from_environment(),
         capture=capture,
-        shadow=ShadowMirror(predict_variant, capture),
+        shadow=shadow,
         asynchronous=asynchronous,
     )
+    _flush_on_sigterm(shadow, capture)
     _serve_forever(_with_ping(RuntimeApi(resolver, authorizer=authorizer, extras=extras)), args.port)
     return 0
+
+
+def _flush_on_sigterm(shadow: ShadowMirror, capture: DataCapture) -> None:
+    """`local_aws down` (SIGTERM): answer the queued shadow copies, write every buffered capture record, then exit."""
+    import signal
+
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        if stopping:  # the supervisor passes the same SIGTERM on: one flush is enough
+            return
+        stopping = True
+        shadow.drain()
+        capture.close()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _with_ping(app: object) -> object:

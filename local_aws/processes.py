@@ -145,13 +145,13 @@ def _wait_until_answering(server: Server, pid: int, config: LocalAwsConfig) -> N
 
 def stop(config: LocalAwsConfig) -> list[str]:
     """Stop exactly the processes `start` recorded; return the names stopped."""
-    stopped = []
-    for name, pid in read_pids(config).items():
-        if alive(pid):
-            _terminate(pid)
-            stopped.append(name)
+    pids = read_pids(config)
+    running = [name for name, pid in pids.items() if alive(pid)]
+    # The runtime first: on SIGTERM it writes its buffered capture records to the control plane's S3.
+    for name in sorted(running, key=lambda name: name != "runtime"):
+        _terminate(pids[name])
     (config.state_dir / PIDS_FILE).unlink(missing_ok=True)
-    return stopped
+    return running
 
 
 def _terminate(pid: int) -> None:

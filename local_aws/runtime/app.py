@@ -18,7 +18,7 @@ from local_aws.kmeans import KMeansPredictor
 from local_aws.rules import enforced
 from local_aws.runtime.asynchronous import AsyncInvocations, AsyncRequest, accepted_request
 from local_aws.runtime.authorizer import ControlPlaneAuthorizer
-from local_aws.runtime.capture import DataCapture, Exchange
+from local_aws.runtime.capture import INFERENCE_ID_HEADER, DataCapture, Exchange
 from local_aws.runtime.formats import parse_rows, render, response_type
 from local_aws.runtime.network import NetworkEmulation
 from local_aws.runtime.resolver import Endpoint, EndpointResolver, ModelNotLoadableError, Variant
@@ -219,12 +219,20 @@ class RuntimeApi:
         except ValueError as error:
             status = 400 if isinstance(error, PayloadError) else 415
             return _model_error(endpoint.name, status, CONTAINER_BAD_PAYLOAD if status == 400 else str(error))
+        inference_id = request.headers.get(INFERENCE_ID_HEADER)
         if self.extras.capture is not None:
-            exchange = Exchange(endpoint.name, variant.name, request.content_type or "", request.get_data(), kind, body)
+            exchange = Exchange(
+                endpoint.name, variant.name, request.content_type or "", request.get_data(), kind, body, inference_id
+            )
             self.extras.capture.offer(endpoint.capture, exchange)
         if endpoint.shadow is not None and self.extras.shadow is not None:
             copy = MirroredRequest(
-                endpoint, endpoint.shadow, request.content_type or "", request.headers.get("Accept"), request.get_data()
+                endpoint,
+                endpoint.shadow,
+                request.content_type or "",
+                request.headers.get("Accept"),
+                request.get_data(),
+                inference_id,
             )
             self.extras.shadow.offer(copy)
         return Response(body, status=200, content_type=kind, headers={INVOKED_VARIANT: variant.name})

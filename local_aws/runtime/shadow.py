@@ -25,6 +25,7 @@ class MirroredRequest:
     content_type: str
     accept: str | None
     body: bytes
+    inference_id: str | None = None  # the caller's InferenceId: the shadow's capture record carries it too
 
 
 class ShadowMirror:
@@ -45,6 +46,12 @@ class ShadowMirror:
         body, kind = self._predict(request.shadow, request.content_type, request.accept, request.body)
         if self._capture is not None:
             exchange = Exchange(
-                request.endpoint.name, request.shadow.name, request.content_type, request.body, kind, body
+                request.endpoint.name,
+                request.shadow.name,
+                request.content_type,
+                request.body,
+                kind,
+                body,
+                request.inference_id,
             )
             self._capture.offer(request.endpoint.capture, exchange)
