@@ -44,6 +44,9 @@ SERVICES = (
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/(?P<service>[^/]+)/aws4_request")
 QUERY_CODE = "ValidationError"
 JSON_CODE = "ValidationException"
+# CloudWatch Logs answers model violations with its own code: "InvalidParameterException: 2 validation errors
+# detected: Value '' at 'logGroupNamePrefix' ..." (fluent-plugin-cloudwatch-logs#223, lumigo-io/SAR-Logging#14).
+JSON_CODES = {"logs": "InvalidParameterException"}
 
 
 @dataclass(frozen=True)
@@ -109,11 +112,12 @@ def refusal(call: Call) -> Response | None:
 
 def json_error(service: str, text: str) -> Response:
     model = api_model.service_model(service)
-    headers = {"x-amzn-ErrorType": JSON_CODE, "x-amzn-RequestId": str(uuid.uuid4())}
+    code = JSON_CODES.get(service, JSON_CODE)
+    headers = {"x-amzn-ErrorType": code, "x-amzn-RequestId": str(uuid.uuid4())}
     if model.metadata.get("awsQueryCompatible") is not None:
         headers["x-amzn-query-error"] = f"{QUERY_CODE};Sender"  # how botocore finds the query-era code
     version = model.metadata.get("jsonVersion", "1.1")
-    body = json.dumps({"__type": JSON_CODE, "message": text})
+    body = json.dumps({"__type": code, "message": text})
     return Response(body, status=400, content_type=f"application/x-amz-json-{version}", headers=headers)
 
 

@@ -119,6 +119,14 @@ CASES = {
         "value less than or equal to 100; Value 'a_b' at 'nameContains' failed to satisfy constraint: "
         "Member must satisfy regular expression pattern: ",
     ),
+    "CloudWatch Logs' own code": Case(
+        "logs",
+        "describe_log_streams",
+        {"logGroupName": "g", "limit": 0},
+        "InvalidParameterException",
+        "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: "
+        "Member must have value greater than or equal to 1",
+    ),
     "runtime path": Case(
         "sagemaker-runtime",
         "invoke_endpoint",
