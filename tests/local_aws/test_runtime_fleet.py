@@ -377,7 +377,7 @@ def test_the_backlog_of_an_async_endpoint_without_instances_is_published_to_clou
                 ContentType="text/csv",
             )
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and maximum("HasBacklogWithoutCapacity") < 1:
+        while time.monotonic() < deadline and maximum("ApproximateBacklogSize") < 2:  # both queued, then published
             time.sleep(1)
     finally:
         scale(1)  # let the queued requests be answered
