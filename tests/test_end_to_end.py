@@ -93,6 +93,7 @@ def test_every_stack_option_deploys_and_verifies(
 
     deploy(bootstrapped, artifact_dir, outputs, *context)
     result = verify(bootstrapped, artifact_dir, "--outputs-file", str(outputs))
+    settled_capture(bootstrapped)  # what the verifier's traffic captured is written before teardown empties it
     captured = put_capture_objects(bootstrapped)
     emptied = bootstrapped.run(sys.executable, "-m", "teardown", "--stack", STACK, "--force")
     cdk(bootstrapped, artifact_dir, "destroy", STACK, "--force", "--no-notices")
@@ -129,20 +130,34 @@ def test_an_ab_challenger_deploys_and_each_variant_verifies_against_its_own_buil
 
 
 def captured_variants(local_aws: RunningLocalAws) -> set[str]:
-    """The variants whose answers data capture kept (`<prefix>/<endpoint>/<variant>/...`), once both appear."""
-    resources = local_aws.client("cloudformation").list_stack_resources(StackName=STACK)["StackResourceSummaries"]
-    buckets = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::S3::Bucket"]
+    """The variants whose answers data capture kept (`<prefix>/<endpoint>/<variant>/...`), once it has settled."""
     found: set[str] = set()
-    for _ in range(100):  # capture and the shadow copies are written in the background
-        for bucket in buckets:
-            for item in local_aws.client("s3").list_objects_v2(Bucket=bucket).get("Contents", []):
-                parts = item["Key"].split("/")
-                if len(parts) > 3 and parts[-1].endswith(".jsonl"):
-                    found.add(parts[-6])
+    for _ in range(20):  # capture and the shadow copies are written in the background
+        found = {parts[-6] for parts in (key.split("/") for key in settled_capture(local_aws)) if len(parts) > 6}
         if {"AllTraffic", "Shadow"} <= found:
             break
         time.sleep(0.1)
     return found
+
+
+def settled_capture(local_aws: RunningLocalAws) -> set[str]:
+    """The stack's capture objects once no more arrive: capture is buffered and written per time window
+    (LOCAL_AWS_CAPTURE_WINDOW_S, 0.5 s), so a teardown right after the traffic would race the last window."""
+    resources = local_aws.client("cloudformation").list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+    buckets = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::S3::Bucket"]
+    s3, seen = local_aws.client("s3"), None
+    for _ in range(60):  # bounded: 30 s at most
+        keys = {
+            f"{bucket}/{item['Key']}"
+            for bucket in buckets
+            for item in s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+            if item["Key"].endswith(".jsonl")
+        }
+        if keys and keys == seen:
+            return keys
+        seen = keys
+        time.sleep(1.0)  # longer than a capture window
+    return seen or set()
 
 
 def put_capture_objects(local_aws: RunningLocalAws) -> list[str]:
