@@ -5,7 +5,8 @@ query request's Action is looked up in the service its SigV4 credential scope na
 query params (member.N, entry.N.key flattening) are read by moto's own parser of botocore's model. Refused
 requests get AWS's error shape for the protocol: `ValidationException` (JSON), `ValidationError` (query).
 Not validated: S3 (not a model-validated service: it answers its own InvalidArgument/InvalidBucketName
-errors), CloudWatch's CBOR protocol (the pinned botocore sends every CloudWatch call as CBOR: a gap), and unsigned query requests.
+errors), CloudWatch's CBOR protocol (the pinned botocore sends every CloudWatch call as CBOR: a gap),
+and unsigned query requests.
 """
 
 from __future__ import annotations
