@@ -23,6 +23,7 @@ class Output:
     # The key the scoring bucket and every transform output are encrypted with (TransformOutput.KmsKeyId:
     # without it SageMaker uses the account's default S3 key); only with -c scoring=true.
     SCORING_KEY_ARN: Final = "ScoringKeyArn"
+    MODEL_PACKAGE_ARN: Final = "ModelPackageArn"  # only with -c model_package_group: the approved package served
 
     @staticmethod
     def of_candidate(prefix: str, key: str) -> str:

@@ -9,7 +9,7 @@ from constructs import Construct
 
 from contract.stack import Output
 from stacks.constructs.alarms import RollbackAlarms
-from stacks.constructs.artifact import ModelArtifact
+from stacks.constructs.artifact import ModelArtifact, RegisteredArtifact
 from stacks.constructs.encryption import EncryptionKey
 from stacks.constructs.endpoint import AsyncTarget, Endpoint, EndpointConfig, ServedModel
 from stacks.constructs.logs import EndpointLogGroup, endpoint_log_group_arn
@@ -30,7 +30,7 @@ class KMeansEndpointStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.endpoint_name = settings.resolved_endpoint_name(self.stack_name)
         log_group_arn = endpoint_log_group_arn(self, self.endpoint_name)
-        artifact = ModelArtifact(self, "Artifact", build=read_artifact(settings))
+        artifact = self._production_artifact(settings)
         challenger, shadow = settings.challenger, settings.shadow
         challenger_artifact = self._artifact("ChallengerArtifact", settings, challenger)
         shadow_artifact = self._artifact("ShadowArtifact", settings, shadow)
@@ -54,6 +54,8 @@ class KMeansEndpointStack(Stack):
         model = self._model(settings, "Model", artifact, image, role)
         served = [ServedModel(settings.variant_name, model.model_name, settings.production_weight_percent)]
         outputs = {Output.MODEL_NAME: model.model_name}
+        if artifact.model_package_arn is not None:
+            outputs[Output.MODEL_PACKAGE_ARN] = artifact.model_package_arn
         if scoring is not None:
             outputs |= {Output.SCORING_BUCKET_NAME: scoring.bucket_name, Output.SCORING_KEY_ARN: key.key_arn}
         if challenger and challenger_artifact:
@@ -92,6 +94,11 @@ class KMeansEndpointStack(Stack):
         for tag, value in settings.tags.items():
             Tags.of(self).add(tag, value)
 
+    def _production_artifact(self, settings: Settings) -> ModelArtifact | RegisteredArtifact:
+        if settings.model_package is not None:
+            return RegisteredArtifact(self, "Artifact", package=settings.model_package)
+        return ModelArtifact(self, "Artifact", build=read_artifact(settings))
+
     def _artifact(
         self, construct_id: str, settings: Settings, candidate: CandidateVariant | None
     ) -> ModelArtifact | None:
@@ -127,7 +134,7 @@ class KMeansEndpointStack(Stack):
         self,
         settings: Settings,
         *,
-        artifacts: list[ModelArtifact],
+        artifacts: list[ModelArtifact | RegisteredArtifact],
         image: KMeansImage,
         key: EncryptionKey,
         log_group_arn: str,
@@ -150,7 +157,12 @@ class KMeansEndpointStack(Stack):
         )
 
     def _model(
-        self, settings: Settings, construct_id: str, artifact: ModelArtifact, image: KMeansImage, role: ExecutionRole
+        self,
+        settings: Settings,
+        construct_id: str,
+        artifact: ModelArtifact | RegisteredArtifact,
+        image: KMeansImage,
+        role: ExecutionRole,
     ) -> KMeansModel:
         model = KMeansModel(
             self,
@@ -158,6 +170,7 @@ class KMeansEndpointStack(Stack):
             image_uri=image.uri,
             model_data_url=artifact.model_data_url,
             role_arn=role.role_arn,
+            model_package_name=artifact.model_package_arn,
             network=settings.network,
             serverless=settings.serverless,
         )

@@ -7,13 +7,15 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from aws_facts import deployment as guardrails
 from aws_facts.instance_types import closest_types, has_local_storage, production_variant_types
+from contract.model_package import PackageRecordError, RecordedPackage, context_key, group_name
 from model_build.manifest import ARTIFACT_NAME, MANIFEST_FILE_NAME, BuiltModel, ManifestError, read_build
+from stacks.image import KMEANS_ACCOUNTS, KMEANS_REPOSITORY, KMEANS_TAG
 
 DEPLOYMENT_POLICIES = ("all-at-once", "canary", "linear")
 SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
@@ -53,6 +55,7 @@ BUCKET_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 SUBNET_PATTERN = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 SECURITY_GROUP_PATTERN = re.compile(r"^sg-[0-9a-f]{8,17}$")
 BUILD_COMMAND = "make build (or: python -m model_build --out DIR)"
+RESOLVE_COMMAND = "python -m approval resolve --group {group}"
 PARSER = "parser"
 
 
@@ -255,6 +258,9 @@ class Settings:
     async_success_topic_arn: str | None = _setting(None, _as_str)
     async_error_topic_arn: str | None = _setting(None, _as_str)
     tags: Mapping[str, str] = field(default_factory=dict, metadata={PARSER: _as_tags})
+    model_package_group: str | None = _setting(None, _as_str)
+    # Not a context key of its own: the resolve step's record of the group's package (see registered_package).
+    model_package: RecordedPackage | None = field(default=None, metadata={PARSER: None})
 
     @property
     def serverless(self) -> bool:
@@ -383,16 +389,18 @@ def settings_from_context(
     values = {}
     for setting in fields(Settings):
         raw = context.get(setting.name)
-        if raw is not None:
+        if raw is not None and setting.metadata[PARSER] is not None:
             values[setting.name] = setting.metadata[PARSER](setting.name, raw)
     settings = Settings(**values)
+    if settings.model_package_group is not None:
+        settings = replace(settings, model_package=registered_package(context, settings.model_package_group))
     validate(settings, check_artifact=check_artifact)
     return settings
 
 
 def _check_unknown_keys(context: Mapping[str, Any], other_keys: frozenset[str]) -> None:
     # CDK's own context keys hold '@', ':', '-' or '/'; plain snake_case ones are settings.
-    known = {setting.name for setting in fields(Settings)} | other_keys
+    known = {setting.name for setting in fields(Settings) if setting.metadata[PARSER] is not None} | other_keys
     for key in context:
         if SETTING_KEY_PATTERN.match(key) and key not in known:
             close = difflib.get_close_matches(key, sorted(known), n=1)
@@ -404,11 +412,11 @@ def validate(settings: Settings, *, check_artifact: bool = True) -> None:
     """Raise SettingsError naming the first bad key or impossible combination."""
     checks = (
         _check_names, _check_capacity, _check_serverless, _check_network, _check_deployment, _check_alarms,
-        _check_challenger, _check_shadow, _check_scoring, _check_async,
+        _check_challenger, _check_shadow, _check_scoring, _check_async, _check_registry,
     )  # fmt: skip
     for check in checks:
         check(settings)
-    if check_artifact:
+    if check_artifact and settings.model_package is None:
         _check_artifact(settings)
         for candidate in (settings.challenger, settings.shadow):
             if candidate is not None:
@@ -624,3 +632,35 @@ def read_artifact(settings: Settings, artifact_dir: Path | None = None) -> Built
         return read_build(artifact_dir or settings.artifact_dir)
     except ManifestError as error:
         raise SettingsError(str(error)) from error
+
+
+def registered_package(context: Mapping[str, Any], group: str) -> RecordedPackage:
+    """The group's approved package as the resolve step recorded it; synth never asks the registry itself."""
+    try:
+        key = context_key(group)
+        group_name(group)
+        recorded = context.get(key)
+        if recorded is None:
+            raise SettingsError(
+                f"context model_package_group: no approved package of {group} is recorded ({key} is not in "
+                f"cdk.context.json); run {RESOLVE_COMMAND.format(group=group)} first"
+            )
+        return RecordedPackage.from_context(recorded, f"context {key}")
+    except PackageRecordError as error:
+        raise SettingsError(f"context model_package_group: {error}") from error
+
+
+def _check_registry(settings: Settings) -> None:
+    """A registry deploy serves one approved k-means package: the region's built-in image, no other variant."""
+    package = settings.model_package
+    if package is None:
+        return
+    account, _, path = package.image.partition(".dkr.ecr.")
+    if account not in KMEANS_ACCOUNTS.values() or not path.endswith(f"/{KMEANS_REPOSITORY}:{KMEANS_TAG}"):
+        raise SettingsError(
+            f"context model_package_group: package {package.arn} runs {package.image}, not SageMaker's built-in "
+            "k-means image"
+        )
+    for key, present in (("challenger_artifact_dir", settings.challenger), ("shadow_artifact_dir", settings.shadow)):
+        if present is not None:
+            raise SettingsError(f"context {key}: a registry deploy (model_package_group) serves one package")

@@ -49,6 +49,7 @@ class KMeansModel(Construct):
         image_uri: str,
         model_data_url: str,
         role_arn: str,
+        model_package_name: str | None = None,
         network: Network,
         serverless: bool,
     ) -> None:
@@ -62,9 +63,7 @@ class KMeansModel(Construct):
             self,
             "Model",
             execution_role_arn=role_arn,
-            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=image_uri, model_data_url=model_data_url
-            ),
+            primary_container=_container(image_uri, model_data_url, model_package_name),
             enable_network_isolation=network.isolated,
             vpc_config=vpc_config,
         )
@@ -75,3 +74,12 @@ class KMeansModel(Construct):
                 "CKV_AWS_370",
                 "Serverless endpoints do not support network isolation; the settings refuse that combination.",
             )
+
+
+def _container(
+    image_uri: str, model_data_url: str, model_package_name: str | None
+) -> sagemaker.CfnModel.ContainerDefinitionProperty:
+    """The image and artifact, or the approved package that names both (AWS takes one or the other)."""
+    if model_package_name is not None:
+        return sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=model_package_name)
+    return sagemaker.CfnModel.ContainerDefinitionProperty(image=image_uri, model_data_url=model_data_url)

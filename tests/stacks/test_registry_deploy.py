@@ -1,0 +1,110 @@
+"""A stack serving a group's approved package: the Model names it, the role reads exactly its artifact, and synth
+reads only the resolve step's record (refusing in one line when there is none, or it cannot be served)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contract.model_package import RecordedPackage, context_key
+from contract.stack import Output
+from stacks.settings import SettingsError, settings_from_context
+from tests.stacks.conftest import Synthesized, synthesize
+
+GROUP = "kmeans-digits"
+ACCOUNT = "123456789012"
+ARTIFACT_SHA = "a" * 64
+REFERENCE_SHA = "b" * 64
+BUCKET = f"cdk-hnb659fds-assets-{ACCOUNT}-us-east-1"
+
+
+def recorded(version: int = 2, **changes: Any) -> dict[str, Any]:
+    """A record as the resolve step writes it into cdk.context.json."""
+    record = {
+        "arn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/{GROUP}/{version}",
+        "group": GROUP,
+        "version": version,
+        "approval_status": "Approved",
+        "image": "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1",
+        "model_data_url": f"s3://{BUCKET}/kmeans-byom/registry/sha256/{ARTIFACT_SHA}/model.tar.gz",
+        "artifact_sha256": ARTIFACT_SHA,
+        "clusters": 10,
+        "feature_dim": 64,
+        "reference_url": f"s3://{BUCKET}/kmeans-byom/registry/sha256/{REFERENCE_SHA}/reference.npz",
+        "reference_sha256": REFERENCE_SHA,
+    }
+    return record | changes
+
+
+def registry_context(**changes: Any) -> dict[str, Any]:
+    return {"model_package_group": GROUP, context_key(GROUP): recorded(**changes)}
+
+
+@pytest.fixture(scope="module")
+def from_registry(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    # No build anywhere: the artifact folder does not exist.
+    missing = tmp_path_factory.mktemp("no-build") / "build"
+    return synthesize(missing, tmp_path_factory.mktemp("cdk-registry"), registry_context())
+
+
+def test_the_model_names_the_approved_package_and_no_image_or_artifact(from_registry: Synthesized) -> None:
+    (model,) = from_registry.resources("AWS::SageMaker::Model").values()
+    assert model["Properties"]["PrimaryContainer"] == {"ModelPackageName": recorded()["arn"]}
+
+
+def test_the_execution_role_reads_exactly_the_packages_artifact(from_registry: Synthesized) -> None:
+    (policy,) = from_registry.resources("AWS::IAM::ManagedPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    (read,) = [statement for statement in statements if statement["Sid"] == "ReadModelArtifact"]
+    key = recorded()["model_data_url"].removeprefix(f"s3://{BUCKET}/")
+    assert read["Resource"] == {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":s3:::{BUCKET}/{key}"]]}
+
+
+def test_the_outputs_name_the_package_and_its_artifact(from_registry: Synthesized) -> None:
+    outputs = from_registry.body["Outputs"]
+    assert outputs[Output.MODEL_PACKAGE_ARN]["Value"] == recorded()["arn"]
+    assert outputs[Output.ARTIFACT_SHA256]["Value"] == ARTIFACT_SHA
+    assert outputs[Output.MODEL_DATA_URL]["Value"] == recorded()["model_data_url"]
+    assert not from_registry.body.get("Parameters", {}).keys() - {"BootstrapVersion"}  # no asset parameters
+
+
+def test_synth_is_deterministic_and_another_package_is_a_change(tmp_path: Path, from_registry: Synthesized) -> None:
+    again = synthesize(tmp_path / "none", tmp_path / "again", registry_context())
+    assert again.body == from_registry.body
+    newer = synthesize(tmp_path / "none", tmp_path / "newer", registry_context(version=3))
+    (model,) = newer.resources("AWS::SageMaker::Model").values()
+    assert model["Properties"]["PrimaryContainer"]["ModelPackageName"].endswith(f"/{GROUP}/3")
+
+
+def parse(context: dict[str, Any]) -> None:
+    settings_from_context(context, check_artifact=True)
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"model_package_group": GROUP}, f"no approved package of {GROUP} is recorded"),
+        ({"model_package_group": "no_such group!"}, "not a group name or ARN"),
+        (registry_context(approval_status="PendingManualApproval"), "is PendingManualApproval, only an Approved"),
+        (registry_context(approval_status="Rejected"), "is Rejected, only an Approved"),
+        (
+            registry_context(image="763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.1-cpu"),
+            "not SageMaker's built-in k-means image",
+        ),
+        (registry_context(artifact_sha256="nope"), "artifact_sha256 is not a sha256"),
+        ({"model_package_group": GROUP, context_key(GROUP): {"arn": "x"}}, "not a recorded model package"),
+        ({**registry_context(), "challenger_artifact_dir": "build"}, "serves one package"),
+    ],
+)
+def test_synth_refuses_what_it_cannot_serve_in_one_line(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError, match=message) as raised:
+        parse(context)
+    assert "\n" not in str(raised.value)
+
+
+def test_the_record_round_trips_through_context() -> None:
+    package = RecordedPackage.from_context(recorded(), "here")
+    assert package.to_context() == recorded()
+    assert package.artifact_key.endswith("/model.tar.gz")
