@@ -65,3 +65,8 @@ def image_mapping() -> dict[str, dict[str, str]]:
     return {
         region: {"account": account, "domain": registry_domain(region)} for region, account in KMEANS_ACCOUNTS.items()
     }
+
+
+def image_uri(region: str) -> str:
+    """The k-means image of `region` (what the stack's mapping resolves to there); KeyError for another region."""
+    return f"{KMEANS_ACCOUNTS[region]}.dkr.ecr.{region}.{registry_domain(region)}/{KMEANS_REPOSITORY}:{KMEANS_TAG}"
