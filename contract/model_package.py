@@ -106,3 +106,19 @@ class RecordedPackage:
             if isinstance(error, PackageRecordError):
                 raise
             raise PackageRecordError(f"{where}: not a recorded model package ({error})") from error
+
+
+EVENT_SOURCE: Final = "aws.sagemaker"
+EVENT_DETAIL_TYPE: Final = "SageMaker Model Package State Change"
+# Approved deploys the package; Rejected redeploys the newest still-approved one (rollback by rejection).
+# Never PendingManualApproval: a registration alone must start nothing (sagemaker-custom-project-templates#15).
+DEPLOYING_STATUSES: Final = ("Approved", "Rejected")
+
+
+def approval_event_pattern(group: str) -> dict[str, Any]:
+    """The EventBridge pattern of the events that change what a group's stack serves (pipeline and local alike)."""
+    return {
+        "source": [EVENT_SOURCE],
+        "detail-type": [EVENT_DETAIL_TYPE],
+        "detail": {"ModelPackageGroupName": [group_name(group)], "ModelApprovalStatus": list(DEPLOYING_STATUSES)},
+    }

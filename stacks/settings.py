@@ -15,7 +15,7 @@ from aws_facts import deployment as guardrails
 from aws_facts.instance_types import closest_types, has_local_storage, production_variant_types
 from contract.model_package import PackageRecordError, RecordedPackage, context_key, group_name
 from model_build.manifest import ARTIFACT_NAME, MANIFEST_FILE_NAME, BuiltModel, ManifestError, read_build
-from stacks.image import KMEANS_ACCOUNTS, KMEANS_REPOSITORY, KMEANS_TAG
+from stacks.image import KMEANS_ACCOUNTS, image_uri
 
 DEPLOYMENT_POLICIES = ("all-at-once", "canary", "linear")
 SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
@@ -55,6 +55,7 @@ BUCKET_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 SUBNET_PATTERN = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 SECURITY_GROUP_PATTERN = re.compile(r"^sg-[0-9a-f]{8,17}$")
 BUILD_COMMAND = "make build (or: python -m model_build --out DIR)"
+KMEANS_IMAGES = {region: image_uri(region) for region in KMEANS_ACCOUNTS}
 RESOLVE_COMMAND = "python -m approval resolve --group {group}"
 PARSER = "parser"
 
@@ -655,11 +656,11 @@ def _check_registry(settings: Settings) -> None:
     package = settings.model_package
     if package is None:
         return
-    account, _, path = package.image.partition(".dkr.ecr.")
-    if account not in KMEANS_ACCOUNTS.values() or not path.endswith(f"/{KMEANS_REPOSITORY}:{KMEANS_TAG}"):
+    region = package.arn.split(":")[3]
+    if package.image != KMEANS_IMAGES.get(region):
         raise SettingsError(
             f"context model_package_group: package {package.arn} runs {package.image}, not SageMaker's built-in "
-            "k-means image"
+            f"k-means image of {region}"
         )
     for key, present in (("challenger_artifact_dir", settings.challenger), ("shadow_artifact_dir", settings.shadow)):
         if present is not None:
