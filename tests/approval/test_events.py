@@ -70,7 +70,7 @@ def matched(pattern: dict[str, Any], sent: dict[str, Any]) -> bool:
     """EventBridge's matching as the local AWS runs it (moto's matcher: its TestEventPattern is not implemented)."""
     from moto.events.models import EventPattern
 
-    return bool(EventPattern.load(json.dumps(pattern)).matches_event(sent))
+    return bool(EventPattern.load(json.dumps(pattern)).matches_event(sent))  # type: ignore[arg-type]
 
 
 class FakeStack:
