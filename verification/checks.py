@@ -95,7 +95,7 @@ def deployed_artifacts(sagemaker: Any, s3: Any, config: dict[str, Any], local_sh
     """Download every variant's ModelDataUrl; each must be one of the local builds (A/B: one per variant)."""
     found = {}
     for variant in config["ProductionVariants"]:
-        url = sagemaker.describe_model(ModelName=variant["ModelName"])["PrimaryContainer"]["ModelDataUrl"]
+        url = model_data_url(sagemaker, sagemaker.describe_model(ModelName=variant["ModelName"])["PrimaryContainer"])
         location = urlparse(url)
         body = s3.get_object(Bucket=location.netloc, Key=location.path.lstrip("/"))["Body"].read()
         found[variant["VariantName"]] = (url, hashlib.sha256(body).hexdigest())
@@ -106,6 +106,15 @@ def deployed_artifacts(sagemaker: Any, s3: Any, config: dict[str, Any], local_sh
         return CheckResult("deployed artifact", False, f"{detail}, local is {local}", {"found": found})
     served = ", ".join(f"{name} serves sha256 {sha[:12]}" for name, (_, sha) in found.items())
     return CheckResult("deployed artifact", True, f"{served}: each a local build", {"found": found})
+
+
+def model_data_url(sagemaker: Any, container: dict[str, Any]) -> str:
+    """The artifact a Model serves: its own ModelDataUrl, or that of the model package it names (AWS's documents do
+    not say DescribeModel repeats the package's container, so it is read from the package)."""
+    if "ModelDataUrl" in container:
+        return str(container["ModelDataUrl"])
+    package = sagemaker.describe_model_package(ModelPackageName=container["ModelPackageName"])
+    return str(package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"])
 
 
 def expected_for(variant_name: str, artifact: CheckResult, builds: list[Expected]) -> Expected:

@@ -23,7 +23,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from contract.stack import STACK_BASE_NAME
+from contract.stack import STACK_BASE_NAME, Output
 from verification.checks import (
     CheckResult,
     PredictionRun,
@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="build folder (default build/); repeat for A/B variants: each variant is checked against the "
         "build whose artifact it serves",
     )
+    parser.add_argument(
+        "--model-package",
+        help="a model package ARN instead of --reference: its reference set, read from the registry and S3 (the "
+        "default on a stack that serves one, from its ModelPackageArn output)",
+    )
     parser.add_argument("--content-types", default=",".join(CONTENT_TYPES), help="comma-separated request types")
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight per variant (default 4)")
     parser.add_argument("--wait", type=int, default=600, help="seconds to wait for InService (default 600)")
@@ -77,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch", action="store_true", help="also verify through a Batch Transform job (needs -c scoring=true)"
     )
     gate = parser.add_argument_group("candidate-vs-live gate (instead of checking the deployed builds)")
-    gate.add_argument("--candidate", type=Path, help="a retrained build folder: the live endpoint labels its rows")
+    gate.add_argument(
+        "--candidate", help="a retrained build folder, or a model package ARN: the live endpoint labels its rows"
+    )
     gate.add_argument(
         "--min-agreement", type=float, default=0.9, help="label agreement below this fails the gate (default 0.9)"
     )
@@ -151,6 +158,42 @@ def _load_builds(paths: list[Path]) -> list[Expected]:
     return [load_expected(path) for path in paths]
 
 
+def _load_expected(args: argparse.Namespace, connected: Future[dict[str, Any]]) -> list[Expected]:
+    """The builds named, the package named, or (on a stack that serves one) the stack's package, else build/."""
+    from verification.packaged import load_package, served_package
+
+    if args.reference:
+        return _load_builds(args.reference)
+    if args.model_package:
+        return [load_package(connected.result(), args.model_package)]
+    if not args.endpoint:
+        local = _local_target(args)
+        served = local.outputs.get(Output.MODEL_PACKAGE_ARN) if local else None
+        served = served or (None if local else served_package(connected.result(), args.stack or DEFAULT_STACK))
+        if served:
+            return [load_package(connected.result(), served)]
+    return _load_builds([DEFAULT_REFERENCE])
+
+
+def _load_candidate(candidate: str, connected: Future[dict[str, Any]]) -> list[Expected]:
+    from verification.packaged import is_package_arn, load_package
+
+    if is_package_arn(candidate):
+        return [load_package(connected.result(), candidate)]
+    return _load_builds([Path(candidate)])
+
+
+@contextmanager
+def _handing_over(connected: Future[dict[str, Any]]) -> Iterator[None]:
+    """Should the block fail before it connects, a loader waiting for the clients fails with its error."""
+    try:
+        yield
+    except BaseException as error:
+        if not connected.done():
+            connected.set_exception(error)
+        raise
+
+
 @contextmanager
 def _loading_first(loading: Future[list[Expected]]) -> Iterator[None]:
     """Work done while the builds load: should it fail, a build's error wins, as if the builds had loaded first."""
@@ -219,10 +262,12 @@ def verify(args: argparse.Namespace, report: Report) -> None:
         _gate_candidate(args, report)
         return
     with ThreadPoolExecutor(max_workers=2) as pool:
-        loading = pool.submit(_load_builds, args.reference or [DEFAULT_REFERENCE])
-        with _loading_first(loading):
+        connected: Future[dict[str, Any]] = Future()
+        loading = pool.submit(_load_expected, args, connected)
+        with _loading_first(loading), _handing_over(connected):
             content_types = _content_types(args.content_types)
             connection = _connect(args)
+            connected.set_result(connection[0])
         builds = loading.result()
         clients, run, config, target = _live_endpoint(args, report, connection, builds[0], pool)
         local_sha256s = [build.build.artifact_sha256 for build in builds]
@@ -333,9 +378,11 @@ def _gate_candidate(args: argparse.Namespace, report: Report) -> None:
     from verification.candidate import candidate_checks  # SciPy and scikit-learn: ~1.5 s only this gate needs
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        loading = pool.submit(_load_builds, [args.candidate])
-        with _loading_first(loading):
+        connected: Future[dict[str, Any]] = Future()
+        loading = pool.submit(_load_candidate, args.candidate, connected)
+        with _loading_first(loading), _handing_over(connected):
             connection = _connect(args)
+            connected.set_result(connection[0])
         (candidate,) = loading.result()
         _, run, config, _ = _live_endpoint(args, report, connection, candidate, pool)
     variants = {variant["VariantName"]: variant for variant in config["ProductionVariants"]}

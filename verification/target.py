@@ -74,8 +74,13 @@ def load_expected(build_dir: Path) -> Expected:
             f"{build_dir}: no usable manifest.json and reference.npz ({error}); build with `make build`",
             ExitCode.USAGE,
         ) from error
+    return checked_expected(build, reference, str(build_dir))
+
+
+def checked_expected(build: BuiltModel, reference: ReferenceSet, where: str) -> Expected:
+    """A build (or a registered package) and its reference rows, refused unless the rows are of its width."""
     if reference.rows.ndim != 2 or reference.rows.shape[1] != build.feature_dim:
-        raise VerificationError(f"{build_dir}: reference rows do not match the manifest", ExitCode.USAGE)
+        raise VerificationError(f"{where}: reference rows do not match the manifest", ExitCode.USAGE)
     return Expected(build=build, reference=_as_float32_rows(reference))
 
 
