@@ -18,12 +18,13 @@ from aws_cdk import pipelines
 from constructs import Construct
 
 from contract.stack import Output
+from stacks.approval_trigger import ApprovalTrigger, package_reader_statements, resolve_statements
 from stacks.checkov import skip_check
 from stacks.constructs.buckets import LoggedBucket
 from stacks.endpoint_stack import KMeansEndpointStack
 from stacks.names import stage_stack_name
 from stacks.pipeline_nag import acknowledge_pipeline_findings
-from stacks.settings import Settings
+from stacks.settings import RESOLVE_COMMAND, Settings
 from stacks.verifier_access import (
     VerifiedEndpoints,
     acknowledge_verifier_wildcards,
@@ -46,6 +47,20 @@ SYNTH_COMMANDS = [
     "make build",
     "npx --no-install cdk synth --context pipeline=true",
 ]
+# With model_package_group the registry, not a build, says what is deployed: the synth step records the group's
+# newest approved package in cdk.context.json, then synthesizes from that record (see approval/resolve.py).
+VERIFY_PACKAGE_COMMAND = (
+    'make verify ENDPOINT="$VERIFY_ENDPOINT_NAME" EXPECT_CONFIG="$VERIFY_ENDPOINT_CONFIG_NAME" '
+    f'MODEL_PACKAGE="$VERIFY_MODEL_PACKAGE_ARN" OUT={REPORT_DIR}/verification'
+)
+
+
+def synth_commands(group: str | None) -> list[str]:
+    """The synth step's commands: with a group, resolve its approved package instead of building one."""
+    if group is None:
+        return SYNTH_COMMANDS
+    resolve = f".venv/bin/{RESOLVE_COMMAND.format(group=group)}"
+    return [*[command for command in SYNTH_COMMANDS if command != "make build"][:-1], resolve, SYNTH_COMMANDS[-1]]
 
 
 @dataclass(frozen=True)
@@ -112,8 +127,9 @@ class PipelineStack(cdk.Stack):
         source = pipelines.CodePipelineSource.connection(
             pipeline_settings.repository, pipeline_settings.branch, connection_arn=pipeline_settings.connection_arn
         )
-        synth = pipelines.ShellStep("Synth", input=source, commands=SYNTH_COMMANDS)
-        self._build_output = synth.add_output_directory("build")
+        group = next(iter(stages.values())).model_package_group
+        synth = pipelines.ShellStep("Synth", input=source, commands=synth_commands(group))
+        self._build_output = None if group else synth.add_output_directory("build")
         artifacts = PipelineArtifacts(self, "Artifacts")
         self.pipeline = pipelines.CodePipeline(
             self,
@@ -129,9 +145,12 @@ class PipelineStack(cdk.Stack):
             code_build_defaults=pipelines.CodeBuildOptions(
                 build_environment=codebuild.BuildEnvironment(build_image=codebuild.LinuxBuildImage.STANDARD_7_0)
             ),
+            synth_code_build_defaults=pipelines.CodeBuildOptions(role_policy=resolve_statements(self, group)),
         )
         verify_steps = self._add_stages(stages, source)
         self.pipeline.build_pipeline()  # generate the roles and projects now, so the acks below can reach them
+        if group is not None:
+            ApprovalTrigger(self, "Approvals", group=group, pipeline=self.pipeline.pipeline)
         projects = [self.pipeline.synth_project, self.pipeline.self_mutation_project]
         acknowledge_pipeline_findings(
             self, artifact_bucket=artifacts.bucket, projects=[*projects, *(step.project for step in verify_steps)]
@@ -157,7 +176,10 @@ class PipelineStack(cdk.Stack):
         # W3005: CDK adds a DependsOn beside the GetAtt of the same role. E3703 (prefer Fn::Sub): CDK
         # Pipelines writes the deploy actions' bootstrap-role ARNs with Fn::Join.
         code_pipeline.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005", "E3703"]}})
-        assets = self.pipeline.node.find_child("Assets").node.find_child("FileRole").node.find_child("DefaultPolicy")
+        publishing = self.pipeline.node.try_find_child("Assets")  # none when every stage serves a registered package
+        if publishing is None:
+            return
+        assets = publishing.node.find_child("FileRole").node.find_child("DefaultPolicy")
         skip_check(
             assets,
             "CKV_AWS_111",
@@ -170,16 +192,21 @@ class PipelineStack(cdk.Stack):
         self, name: str, endpoint: KMeansEndpointStack, settings: Settings, source: pipelines.CodePipelineSource
     ) -> pipelines.CodeBuildStep:
         statements = verifier_statements(endpoint, stage_endpoint(endpoint, settings))
+        statements += package_reader_statements(self, settings.model_package)
         acknowledge_verifier_wildcards(self, statements)
+        outputs = {
+            "VERIFY_ENDPOINT_NAME": endpoint.outputs[Output.ENDPOINT_NAME],
+            "VERIFY_ENDPOINT_CONFIG_NAME": endpoint.outputs[Output.ENDPOINT_CONFIG_NAME],
+        }
+        if settings.model_package is not None:
+            outputs["VERIFY_MODEL_PACKAGE_ARN"] = endpoint.outputs[Output.MODEL_PACKAGE_ARN]
+        command = VERIFY_PACKAGE_COMMAND if settings.model_package else verify_command(endpoint.stack_name, settings)
         return pipelines.CodeBuildStep(
             f"Verify{name.capitalize()}",
             input=source,
-            additional_inputs={"build": self._build_output},
-            env_from_cfn_outputs={
-                "VERIFY_ENDPOINT_NAME": endpoint.outputs[Output.ENDPOINT_NAME],
-                "VERIFY_ENDPOINT_CONFIG_NAME": endpoint.outputs[Output.ENDPOINT_CONFIG_NAME],
-            },
-            commands=["make setup-deploy", verify_command(endpoint.stack_name, settings)],
+            additional_inputs={"build": self._build_output} if self._build_output else None,
+            env_from_cfn_outputs=outputs,
+            commands=["make setup-deploy", command],
             partial_build_spec=codebuild.BuildSpec.from_object(
                 {
                     "reports": {

@@ -3,6 +3,7 @@ reads only the resolve step's record (refusing in one line when there is none, o
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from contract.model_package import RecordedPackage, context_key
 from contract.stack import Output
 from stacks.settings import SettingsError, settings_from_context
-from tests.stacks.conftest import Synthesized, synthesize
+from tests.stacks.conftest import PIPELINE_CONTEXT, Synthesized, synthesize
 
 GROUP = "kmeans-digits"
 ACCOUNT = "123456789012"
@@ -108,3 +109,42 @@ def test_the_record_round_trips_through_context() -> None:
     package = RecordedPackage.from_context(recorded(), "here")
     assert package.to_context() == recorded()
     assert package.artifact_key.endswith("/model.tar.gz")
+
+
+@pytest.fixture(scope="module")
+def registry_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    missing = tmp_path_factory.mktemp("no-build") / "build"
+    context = {**PIPELINE_CONTEXT, **registry_context()}
+    return synthesize(missing, tmp_path_factory.mktemp("cdk-registry-pipeline"), context)
+
+
+def test_approvals_and_rejections_of_the_group_start_the_pipeline_never_a_pending_package(
+    registry_pipeline: Synthesized,
+) -> None:
+    (rule,) = registry_pipeline.resources("AWS::Events::Rule").values()
+    assert rule["Properties"]["EventPattern"] == {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Model Package State Change"],
+        "detail": {"ModelPackageGroupName": [GROUP], "ModelApprovalStatus": ["Approved", "Rejected"]},
+    }
+    (target,) = rule["Properties"]["Targets"]
+    (pipeline_id,) = registry_pipeline.resources("AWS::CodePipeline::Pipeline")
+    assert pipeline_id in json.dumps(target["Arn"])
+
+
+def test_the_synth_step_resolves_the_package_instead_of_building(registry_pipeline: Synthesized) -> None:
+    (code_pipeline,) = registry_pipeline.resources("AWS::CodePipeline::Pipeline").values()
+    synth = code_pipeline["Properties"]["Stages"][1]["Actions"][0]
+    project = registry_pipeline.resources("AWS::CodeBuild::Project")[synth["Configuration"]["ProjectName"]["Ref"]]
+    commands = json.loads(project["Properties"]["Source"]["BuildSpec"])["phases"]["build"]["commands"]
+    assert "make build" not in commands
+    assert commands[-2:] == [
+        f".venv/bin/python -m approval resolve --group {GROUP}",
+        "npx --no-install cdk synth --context pipeline=true",
+    ]
+
+
+def test_each_stage_verifies_the_package_it_serves(registry_pipeline: Synthesized) -> None:
+    policies = json.dumps(registry_pipeline.resources("AWS::IAM::Policy"))
+    assert recorded()["arn"] in policies  # the verify steps may describe exactly the served package
+    assert "VERIFY_MODEL_PACKAGE_ARN" in json.dumps(registry_pipeline.resources("AWS::CodePipeline::Pipeline"))
