@@ -11,11 +11,14 @@ from typing import Any
 from moto.applicationautoscaling.models import ApplicationAutoscalingBackend, applicationautoscaling_backends
 from moto.cloudformation.models import CloudFormationBackend, cloudformation_backends
 from moto.cloudwatch.models import CloudWatchBackend, cloudwatch_backends
+from moto.events.models import EventsBackend, events_backends
 from moto.iam.models import IAMBackend, iam_backends
 from moto.kms.models import KmsBackend, kms_backends
 from moto.logs.models import LogsBackend, logs_backends
 from moto.s3.models import S3Backend, s3_backends
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
+from moto.sns.models import SNSBackend, sns_backends
+from moto.sqs.models import SQSBackend, sqs_backends
 from moto.sts.models import STSBackend, sts_backends
 from moto.utilities.utils import get_partition
 
@@ -58,6 +61,18 @@ def kms(account_id: str = ACCOUNT_ID, region: str = REGION) -> KmsBackend:
 
 def s3(account_id: str = ACCOUNT_ID, region: str = REGION) -> S3Backend:
     return s3_backends[account_id][get_partition(region)]
+
+
+def events(account_id: str = ACCOUNT_ID, region: str = REGION) -> EventsBackend:
+    return events_backends[account_id][region]
+
+
+def sqs(account_id: str = ACCOUNT_ID, region: str = REGION) -> SQSBackend:
+    return sqs_backends[account_id][region]
+
+
+def sns(account_id: str = ACCOUNT_ID, region: str = REGION) -> SNSBackend:
+    return sns_backends[account_id][region]
 
 
 def sagemaker_collection(backend: SageMakerModelBackend, kind: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from local_aws.strict.cloudformation import change_sets, stacks
 from local_aws.strict.iam import authorization
 from local_aws.strict.iam import resources as iam_resources
 from local_aws.strict.sagemaker import backend as sagemaker
+from local_aws.strict.sagemaker import registry as sagemaker_registry
 from local_aws.strict.sagemaker import resources as sagemaker_resources
 
 MOTO_VERSION = "5.2.5"  # the pin in requirements; tests/local_aws/test_patches.py checks they agree
@@ -158,6 +159,16 @@ def _rows() -> tuple[Patch, ...]:
               by_keyword=True),  # SageMakerResponse.create_transform_job
         Patch(SageMakerResponse, "stop_transform_job", transform_jobs.stop_transform_job_response, ADDED,
               "transform-job-limits", "moto has no StopTransformJob"),
+        # SageMaker Model Registry
+        Patch(SageMakerModelBackend, "create_model_package", sagemaker_registry.create_model_package, METHOD,
+              "model-package-events", "PendingManualApproval unless given (model-package-approval-default), and "
+              "its state-change event", by_keyword=True),  # SageMakerResponse.create_model_package
+        Patch(SageMakerModelBackend, "update_model_package", sagemaker_registry.update_model_package, METHOD,
+              "model-package-update-merge", "moto wipes what the request leaves out; transitions checked "
+              "(model-package-transitions); its state-change event", by_keyword=True),
+        Patch(SageMakerModelBackend, "create_model", sagemaker_registry.create_model, METHOD,
+              "model-package-deploy-approved", "a ModelPackageName must name an Approved package, whose image and "
+              "artifact the Model runs", by_keyword=True),  # SageMakerResponse, Model.create_from_cloudformation_json
         # IAM
         Patch(ActionAuthenticatorMixin, "_authenticate_and_authorize_action",
               authorization.authenticate_and_authorize_action, METHOD, "iam-evaluation",

@@ -65,6 +65,14 @@ RULES = {
     "transform-output-kms": "transform outputs are SSE-KMS with TransformOutput.KmsKeyId (else aws/s3), which the "
     "role must allow kms:GenerateDataKey on",
     "serverless-cold-start": "the first invocation after a serverless (re)deploy can answer ModelNotReadyException",
+    "model-package-approval-default": "a versioned model package created without ModelApprovalStatus is "
+    "PendingManualApproval",
+    "model-package-update-merge": "UpdateModelPackage changes only what it is given: metadata merged, approval status "
+    "and description kept",
+    "model-package-transitions": "an Approved or Rejected model package cannot go back to PendingManualApproval",
+    "model-package-deploy-approved": "CreateModel with a ModelPackageName refuses a package that is not Approved",
+    "model-package-events": "creating or updating a versioned model package sends a SageMaker Model Package State "
+    "Change event to the default bus, delivered to the SQS, SNS and log-group targets of matching rules",
     "cfn-endpoint-name": "AWS::SageMaker::Endpoint keeps the EndpointName its template declares",
     "cfn-previous-parameters": "UsePreviousValue of a parameter never recorded leaves it out: its default applies",
     "cfn-update-dependents": "an update modifies every resource that references a modified one, after it",

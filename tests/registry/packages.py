@@ -44,14 +44,15 @@ def create(
     sagemaker: Any,
     group: str,
     *,
-    status: str = "PendingManualApproval",
+    status: str | None = "PendingManualApproval",
     image: str | None = None,
     custom: dict[str, str] | None = None,
 ) -> str:
     sha = hashlib.sha256(uuid.uuid4().bytes).hexdigest()
+    approval = {} if status is None else {"ModelApprovalStatus": status}
     arn: str = sagemaker.create_model_package(
         ModelPackageGroupName=group,
-        ModelApprovalStatus=status,
+        **approval,
         InferenceSpecification={
             "Containers": [{"Image": image or image_uri(REGION), "ModelDataUrl": f"s3://{BUCKET}/a/{sha}"}],
             "SupportedContentTypes": ["text/csv"],

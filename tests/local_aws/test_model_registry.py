@@ -1,0 +1,151 @@
+"""The local AWS's model registry: approval as SageMaker keeps it, deploys of approved packages only, and the
+state-change events EventBridge delivers to the targets of matching rules."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from local_aws.strict.events import COPIES_VARIABLE
+from tests.conftest import RunningLocalAws, started_local_aws
+from tests.registry.packages import create, new_group
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/registry-tests"
+# What the issue's pipeline listens for: decisions on one group; a pending package must not match.
+DECISIONS = ["Approved", "Rejected"]
+
+
+@pytest.fixture(scope="module")
+def sagemaker(local_aws: RunningLocalAws) -> Any:
+    return local_aws.client("sagemaker")
+
+
+def listen(aws: RunningLocalAws, group: str, name: str) -> str:
+    """An SQS queue that receives the group's approval decisions through an EventBridge rule; its URL."""
+    sqs, events = aws.client("sqs"), aws.client("events")
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern = {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Model Package State Change"],
+        "detail": {"ModelPackageGroupName": [group], "ModelApprovalStatus": DECISIONS},
+    }
+    events.put_rule(Name=name, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    return str(queue)
+
+
+def received(aws: RunningLocalAws, queue: str) -> list[dict[str, Any]]:
+    messages = aws.client("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(message["Body"]) for message in messages]
+
+
+def test_a_versioned_package_created_without_a_status_is_pending_manual_approval(sagemaker: Any) -> None:
+    group = new_group(sagemaker)
+    arn = create(sagemaker, group, status=None)
+
+    assert sagemaker.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] == "PendingManualApproval"
+
+
+def test_an_update_changes_only_what_it_is_given(sagemaker: Any) -> None:
+    group = new_group(sagemaker)
+    arn = create(sagemaker, group)
+    before = sagemaker.describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"]
+
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved", ApprovalDescription="ok")
+    sagemaker.update_model_package(ModelPackageArn=arn, CustomerMetadataProperties={"reviewed-by": "ops"})
+
+    after = sagemaker.describe_model_package(ModelPackageName=arn)
+    assert after["CustomerMetadataProperties"] == {**before, "reviewed-by": "ops"}
+    assert (after["ModelApprovalStatus"], after["ApprovalDescription"]) == ("Approved", "ok")
+
+
+def test_a_decided_package_cannot_go_back_to_pending(sagemaker: Any) -> None:
+    group = new_group(sagemaker)
+    arn = create(sagemaker, group)
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+
+    with pytest.raises(ClientError, match="not back to PendingManualApproval") as refused:
+        sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="PendingManualApproval")
+
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert sagemaker.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] == "Approved"
+
+
+@pytest.mark.parametrize("status", ["PendingManualApproval", "Rejected"])
+def test_a_model_from_a_package_that_is_not_approved_is_refused(sagemaker: Any, status: str) -> None:
+    arn = create(sagemaker, new_group(sagemaker), status=status)
+
+    with pytest.raises(ClientError, match=f"has ModelApprovalStatus {status}") as refused:
+        sagemaker.create_model(
+            ModelName=f"from-{status.lower()}", ExecutionRoleArn=ROLE_ARN, PrimaryContainer={"ModelPackageName": arn}
+        )
+
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_a_model_from_an_approved_package_runs_its_image_and_artifact(sagemaker: Any) -> None:
+    arn = create(sagemaker, new_group(sagemaker), status="Approved")
+    runs = sagemaker.describe_model_package(ModelPackageName=arn)["InferenceSpecification"]["Containers"][0]
+
+    sagemaker.create_model(
+        ModelName="from-approved", ExecutionRoleArn=ROLE_ARN, PrimaryContainer={"ModelPackageName": arn}
+    )
+
+    container = sagemaker.describe_model(ModelName="from-approved")["PrimaryContainer"]
+    assert container == {"ModelPackageName": arn, "Image": runs["Image"], "ModelDataUrl": runs["ModelDataUrl"]}
+
+
+def test_decisions_reach_the_rules_target_and_a_pending_package_does_not_match(local_aws: RunningLocalAws) -> None:
+    sagemaker = local_aws.client("sagemaker")
+    group = new_group(sagemaker)
+    queue = listen(local_aws, group, f"{group}-decisions")
+
+    arn = create(sagemaker, group)
+    assert received(local_aws, queue) == []
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved", ApprovalDescription="ok")
+    approved = received(local_aws, queue)
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
+    rejected = received(local_aws, queue)
+
+    assert [event["detail"]["ModelApprovalStatus"] for event in approved + rejected] == DECISIONS
+    event = approved[0]
+    assert (event["source"], event["detail-type"], event["resources"]) == (
+        "aws.sagemaker",
+        "SageMaker Model Package State Change",
+        [arn],
+    )
+    detail = event["detail"]
+    assert (detail["ModelPackageGroupName"], detail["ModelPackageArn"], detail["ModelPackageVersion"]) == (
+        group,
+        arn,
+        1,
+    )
+    assert isinstance(detail["CreationTime"], int)
+    assert detail["ModelPackageStatus"] == "Completed"
+
+
+@pytest.fixture(scope="module")
+def twice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLocalAws]:
+    """A local AWS that sends every service event twice, as SageMaker may."""
+    with started_local_aws(tmp_path_factory.mktemp("twice"), **{COPIES_VARIABLE: "2"}) as running:
+        yield running
+
+
+def test_a_state_change_can_arrive_twice_as_two_events(twice: RunningLocalAws) -> None:
+    sagemaker = twice.client("sagemaker")
+    group = new_group(sagemaker)
+    queue = listen(twice, group, "twice")
+    arn = create(sagemaker, group)
+
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+
+    events = received(twice, queue)
+    assert [event["detail"]["ModelPackageArn"] for event in events] == [arn, arn]
+    assert events[0]["id"] != events[1]["id"]
