@@ -16,7 +16,7 @@ CDK_APP ?=
 CDK = npx --no-install cdk $(CDK_APP) -c artifact_dir=$(BUILD_DIR) --output $(CDK_OUT)
 
 .PHONY: setup setup-deploy check format test test-fast demo demo-batch demo-down up-local deploy-local bootstrap-local deploy-local-stack verify verify-local \
-	promote-local retrain-local build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform golden clean
+	promote-local retrain-local approve-local deploy-approved build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform golden clean
 
 PROTO_OUT := recordio/aialgs_data_pb2.py
 
@@ -136,9 +136,11 @@ deploy-local-stack:
 REFERENCE ?= $(BUILD_DIR)
 OUT ?= $(BUILD_DIR)/verification
 VERIFY_TARGET = $(if $(ENDPOINT),--endpoint "$(ENDPOINT)" $(if $(EXPECT_CONFIG),--expect-config "$(EXPECT_CONFIG)"),--stack "$(STACK)")
+# MODEL_PACKAGE=arn instead of REFERENCE: the rows and sha256 come from that registered package (registry deploys).
+VERIFY_EXPECTED = $(if $(MODEL_PACKAGE),--model-package "$(MODEL_PACKAGE)",--reference $(REFERENCE) \
+	$(if $(CHALLENGER_REFERENCE),--reference $(CHALLENGER_REFERENCE)))
 verify:
-	$(PY) -m verification $(VERIFY_TARGET) --reference $(REFERENCE) $(if $(CHALLENGER_REFERENCE),--reference $(CHALLENGER_REFERENCE)) \
-		$(if $(BATCH),--batch) --json $(OUT).json --junit $(OUT).xml
+	$(PY) -m verification $(VERIFY_TARGET) $(VERIFY_EXPECTED) $(if $(BATCH),--batch) --json $(OUT).json --junit $(OUT).xml
 
 verify-local:
 	$(LOCAL) $(MAKE) --no-print-directory verify
@@ -186,6 +188,39 @@ retrain-local: setup-deploy up-local
 	$(RETRAIN_DEPLOY) BUILD_DIR=$(RETRAIN_DIR)/candidate DEPLOY_CONTEXT="-c data_capture=true"
 	$(LOCAL) $(MAKE) --no-print-directory verify REFERENCE=$(RETRAIN_DIR)/candidate OUT=$(RETRAIN_DIR)/verification
 	@echo "promoted the candidate: $(RETRAIN_DIR)/candidate"
+
+# Approval drives the deploy, on the local AWS (which runs no CodePipeline): two builds are registered in a model
+# package group; approving the first, `python -m approval follow` (the pipeline's equivalent, fed by the approval
+# rule's SQS queue) resolves the newest approved package and deploys and verifies it; approving the second serves
+# it; rejecting it serves the first again (rollback by rejection). Packages already served are not redeployed.
+APPROVAL_GROUP ?= kmeans-byom-local
+APPROVAL_DIR ?= $(BUILD_DIR)/approval
+APPROVAL_QUEUE ?= $(APPROVAL_GROUP)-approvals
+APPROVAL_BUILD_ARGS ?= --max-rows 400
+APPROVAL_FOLLOW = $(LOCAL) $(PY) -m approval follow --group $(APPROVAL_GROUP) --queue $(APPROVAL_QUEUE) --stack $(STACK) \
+	-- $(MAKE) --no-print-directory deploy-approved
+approve-local: setup-deploy up-local
+	$(PY) -m model_build $(APPROVAL_BUILD_ARGS) --seed 2 --out $(APPROVAL_DIR)/first
+	$(PY) -m model_build $(APPROVAL_BUILD_ARGS) --seed 3 --align-to $(APPROVAL_DIR)/first --out $(APPROVAL_DIR)/second
+	$(MAKE) --no-print-directory bootstrap-local BUILD_DIR=$(APPROVAL_DIR)/first
+	$(LOCAL) $(PY) -m approval listen --group $(APPROVAL_GROUP) --queue $(APPROVAL_QUEUE)
+	@set -e; register() { $(LOCAL) $(PY) -m model_build register $(APPROVAL_DIR)/$$1 --group $(APPROVAL_GROUP); }; \
+	decide() { $(LOCAL) $(PY) -m model_build $$1 $$2 --description "$$3"; }; \
+	first=$$(register first); echo "== approve the first build: deployed and verified"; \
+	decide approve $$first "make approve-local: first build"; $(APPROVAL_FOLLOW); \
+	second=$$(register second); echo "== approve the second build: served"; \
+	decide approve $$second "make approve-local: second build"; $(APPROVAL_FOLLOW); \
+	echo "== reject the second build: the first is served again"; \
+	decide reject $$second "make approve-local: rolled back"; $(APPROVAL_FOLLOW); \
+	served=$$($(LOCAL) $(PY) -m approval served --stack $(STACK)); \
+	test "$$served" = "$$first" || { echo "served $$served, expected $$first"; exit 1; }; \
+	echo "serving $$first again"
+
+# What the pipeline runs for an approval, once `approval follow` has recorded the package (MODEL_PACKAGE_ARN).
+deploy-approved:
+	$(CDK) deploy $(STACK) $(CDK_LOCAL_FLAGS) -c model_package_group=$(APPROVAL_GROUP) \
+		--outputs-file $(APPROVAL_DIR)/outputs.json
+	$(MAKE) --no-print-directory verify MODEL_PACKAGE="$$MODEL_PACKAGE_ARN" OUT=$(APPROVAL_DIR)/verification
 
 # Data-capture buckets must be empty before CloudFormation can delete them: teardown, then destroy.
 # $(1): command prefix (the local AWS wrapper or nothing), $(2): stack, $(3): extra cdk flags.

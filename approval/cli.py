@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     follow_.add_argument("--stack", required=True, help="the stack serving the group (its ModelPackageArn output)")
     follow_.add_argument("--context-file", type=Path, default=CONTEXT_FILE, help="default cdk.context.json")
     follow_.add_argument("deploy", nargs=argparse.REMAINDER, help="-- the deploy command (gets MODEL_PACKAGE_ARN)")
+    served_ = commands.add_parser("served", help="print the package a stack serves (its ModelPackageArn output)")
+    served_.add_argument("--stack", required=True)
     share_ = commands.add_parser("share", help="let other accounts read the group (PutModelPackageGroupPolicy)")
     share_.add_argument("--group", required=True)
     share_.add_argument("--account", required=True, action="append", help="a deploy account id (repeatable)")
@@ -90,6 +92,17 @@ def _follow(args: argparse.Namespace) -> int:
     return follower.drain()
 
 
+def _served(args: argparse.Namespace) -> int:
+    from approval.follow import served_package
+
+    arn = served_package(_client("cloudformation"), args.stack)
+    if arn is None:
+        print(f"error: stack {args.stack} serves no model package", file=sys.stderr)
+        return 1
+    print(arn)
+    return 0
+
+
 def _share(args: argparse.Namespace) -> int:
     from approval.share import share
 
@@ -98,4 +111,4 @@ def _share(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"resolve": _resolve, "listen": _listen, "follow": _follow, "share": _share}
+COMMANDS = {"resolve": _resolve, "listen": _listen, "follow": _follow, "served": _served, "share": _share}
