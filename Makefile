@@ -204,7 +204,8 @@ approve-local: setup-deploy up-local
 	$(PY) -m model_build $(APPROVAL_BUILD_ARGS) --seed 3 --align-to $(APPROVAL_DIR)/first --out $(APPROVAL_DIR)/second
 	$(MAKE) --no-print-directory bootstrap-local BUILD_DIR=$(APPROVAL_DIR)/first
 	$(LOCAL) $(PY) -m approval listen --group $(APPROVAL_GROUP) --queue $(APPROVAL_QUEUE)
-	@set -e; register() { $(LOCAL) $(PY) -m model_build register $(APPROVAL_DIR)/$$1 --group $(APPROVAL_GROUP); }; \
+	@set -e; register() { line=$$($(LOCAL) $(PY) -m model_build register $(APPROVAL_DIR)/$$1 --group $(APPROVAL_GROUP)) \
+		&& echo "$$line" >&2 && echo "$$line" | grep -o 'arn:aws[^ ]*' | head -n 1; }; \
 	decide() { $(LOCAL) $(PY) -m model_build $$1 $$2 --description "$$3"; }; \
 	first=$$(register first); echo "== approve the first build: deployed and verified"; \
 	decide approve $$first "make approve-local: first build"; $(APPROVAL_FOLLOW); \
