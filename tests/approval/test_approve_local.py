@@ -4,6 +4,7 @@ approval rule's queue, deploy and verify through `approval follow` (the pipeline
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,5 +54,22 @@ def test_approve_approve_reject_serves_first_second_first(
     assert outputs["ModelPackageArn"] == first
     assert json.loads(context_file.read_text())[context_key(group)]["arn"] == first
     assert sagemaker.describe_model_package(ModelPackageName=second)["ModelApprovalStatus"] == "Rejected"
+
+    # No build needed: the stack's ModelPackageArn output names the package, whose reference set the registry has.
+    verified = bootstrapped.run(sys.executable, "-m", "verification", "--stack", STACK_BASE_NAME)
+    assert verified.returncode == 0, verified.stdout[-3000:] + verified.stderr[-3000:]
+    assert first.rsplit("/", 1)[-1] in verified.stdout or "passed" in verified.stdout
+    gate = bootstrapped.run(
+        sys.executable,
+        "-m",
+        "verification",
+        "--stack",
+        STACK_BASE_NAME,
+        "--candidate",
+        second,
+        "--min-agreement",
+        "0.5",
+    )
+    assert gate.returncode == 0, gate.stdout[-3000:] + gate.stderr[-3000:]
 
     cdk(bootstrapped, build, "destroy", STACK_BASE_NAME, "-c", f"model_package_group={group}", "--force")
