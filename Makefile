@@ -16,7 +16,7 @@ CDK_APP ?=
 CDK = npx --no-install cdk $(CDK_APP) -c artifact_dir=$(BUILD_DIR) --output $(CDK_OUT)
 
 .PHONY: setup setup-deploy check format test test-fast demo demo-batch demo-down up-local deploy-local bootstrap-local deploy-local-stack verify verify-local \
-	promote-local retrain-local approve-local deploy-approved build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform golden clean
+	promote-local retrain-local approve-local deploy-approved record-package package-context build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform golden clean
 
 PROTO_OUT := recordio/aialgs_data_pb2.py
 
@@ -216,6 +216,15 @@ approve-local: setup-deploy up-local
 	served=$$($(LOCAL) $(PY) -m approval served --stack $(STACK)); \
 	test "$$served" = "$$first" || { echo "served $$served, expected $$first"; exit 1; }; \
 	echo "serving $$first again"
+
+# A named package (GitHub's manual trigger): MODEL_PACKAGE=arn:...:model-package/GROUP/VERSION. record-package
+# records it for synth (refused unless Approved); package-context prints the deploy's context flag for it.
+PACKAGE_GROUP = $(word 2,$(subst /, ,$(MODEL_PACKAGE)))
+record-package:
+	$(PY) -m approval resolve --group "$(PACKAGE_GROUP)" --package "$(MODEL_PACKAGE)"
+
+package-context:
+	@$(if $(MODEL_PACKAGE),echo "--context model_package_group=$(PACKAGE_GROUP)",true)
 
 # What the pipeline runs for an approval, once `approval follow` has recorded the package (MODEL_PACKAGE_ARN).
 deploy-approved:

@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from contract.model_package import GROUP_ARN_PATTERN, RecordedPackage, approval_event_pattern, group_name, split_s3_url
+from registry.storage import KEY_PREFIX
 from stacks.nag import acknowledge_wildcard_resource
 
 
@@ -72,3 +73,20 @@ def package_reader_statements(scope: Construct, package: RecordedPackage | None)
         ),
         iam.PolicyStatement(sid="ReadReferenceSet", actions=["s3:GetObject"], resources=[reference]),
     ]
+
+
+def registry_reader_statements(scope: Construct, package: RecordedPackage | None) -> list[iam.PolicyStatement]:
+    """What a role that deploys any package of the group asks (GitHub's manual trigger): resolve it, and read the
+    registered files (artifact, reference set) under the registry's content-addressed prefix of its bucket."""
+    if package is None:
+        return []
+    bucket, _ = split_s3_url(package.reference_url)
+    files = Stack.of(scope).format_arn(
+        service="s3", region="", account="", resource=bucket, resource_name=f"{KEY_PREFIX}/*"
+    )
+    acknowledge_wildcard_resource(
+        scope, files, "Registered files are named by their sha256, unknown until a package is approved; the grant "
+        "is read-only, on the registry's prefix of one bucket.",
+    )  # fmt: skip
+    statement = iam.PolicyStatement(sid="ReadRegisteredFiles", actions=["s3:GetObject"], resources=[files])
+    return [*resolve_statements(scope, package.group), statement]

@@ -15,6 +15,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from stacks.approval_trigger import registry_reader_statements
 from stacks.nag import AWS_SOLUTIONS, acknowledge
 from stacks.names import STAGE_STACKS_PATTERN, stage_stack_name
 from stacks.settings import Settings
@@ -46,7 +47,8 @@ class GitHubOidcStack(cdk.Stack):
         self.diff_role = self._role("DiffRole", provider, [f"repo:{repository}:pull_request"], "cdk diff on PRs")
         self.deploy_role.add_to_policy(_assume_bootstrap_roles(["deploy", "file-publishing", "lookup"]))
         verifier = verifier_statements(self, every_stage(stages))
-        for statement in verifier:
+        packaged = next((settings.model_package for settings in stages.values() if settings.model_package), None)
+        for statement in [*verifier, *registry_reader_statements(self.deploy_role, packaged)]:
             self.deploy_role.add_to_policy(statement)
         self.diff_role.add_to_policy(_assume_bootstrap_roles(["lookup"]))
         for name, role in (("DeployRoleArn", self.deploy_role), ("DiffRoleArn", self.diff_role)):

@@ -48,9 +48,25 @@ def test_a_stage_deploys_then_verifies_with_oidc_credentials_only() -> None:
     assert set(credentials["with"]) == {"role-to-assume", "aws-region"}  # no access keys
 
 
+def test_an_approved_package_is_deployed_by_hand_with_its_arn_as_input() -> None:
+    workflow = load("deploy-package.yml")
+    (field,) = workflow[True]["workflow_dispatch"]["inputs"]
+    assert field == "model_package_arn"
+    jobs = workflow["jobs"]
+    assert jobs["prod"]["needs"] == "staging"
+    for job in jobs.values():
+        assert job["with"]["model_package_arn"] == "${{ inputs.model_package_arn }}"
+    commands = run_commands(load("deploy-stage.yml")["jobs"]["deploy"])
+    recorded = commands.index('make record-package MODEL_PACKAGE="$MODEL_PACKAGE"')
+    deploy = commands.index(next(c for c in commands if "cdk deploy" in c))
+    assert recorded < deploy
+    assert "make -s package-context" in commands[deploy]
+    assert 'MODEL_PACKAGE="$MODEL_PACKAGE"' in commands[-1]
+
+
 def test_every_action_is_pinned_to_a_commit() -> None:
     workflows = sorted(WORKFLOWS.glob("*.yml"))
-    assert len(workflows) == 3, workflows
+    assert len(workflows) == 4, workflows
     for path in workflows:
         for job in yaml.safe_load(path.read_text())["jobs"].values():
             for step in job.get("steps", []):

@@ -148,3 +148,16 @@ def test_each_stage_verifies_the_package_it_serves(registry_pipeline: Synthesize
     policies = json.dumps(registry_pipeline.resources("AWS::IAM::Policy"))
     assert recorded()["arn"] in policies  # the verify steps may describe exactly the served package
     assert "VERIFY_MODEL_PACKAGE_ARN" in json.dumps(registry_pipeline.resources("AWS::CodePipeline::Pipeline"))
+
+
+def test_githubs_deploy_role_may_resolve_and_read_the_groups_packages(tmp_path: Path) -> None:
+    context = {"github_repository": "acme/kmeans-byom", **registry_context()}
+    oidc = synthesize(tmp_path / "none", tmp_path / "oidc", context)
+    statements = {
+        statement.get("Sid", ""): statement
+        for policy in oidc.resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    }
+    assert statements["ReadModelPackages"]["Action"] == "sagemaker:DescribeModelPackage"
+    assert f"model-package/{GROUP}/*" in json.dumps(statements["ReadModelPackages"]["Resource"])
+    assert f"{BUCKET}/kmeans-byom/registry/*" in json.dumps(statements["ReadRegisteredFiles"]["Resource"])
