@@ -121,6 +121,24 @@ def test_a_model_from_an_approved_package_runs_its_image_and_artifact(sagemaker:
     assert container == {"ModelPackageName": arn, "Image": runs["Image"], "ModelDataUrl": runs["ModelDataUrl"]}
 
 
+@pytest.mark.parametrize(
+    ("status", "outcome"), [("PendingManualApproval", "ROLLBACK_COMPLETE"), ("Approved", "CREATE_COMPLETE")]
+)
+def test_a_stack_serves_a_package_only_once_it_is_approved(
+    local_aws: RunningLocalAws, status: str, outcome: str
+) -> None:
+    sagemaker, cloudformation = local_aws.client("sagemaker"), local_aws.client("cloudformation")
+    arn = create(sagemaker, new_group(sagemaker), status=status)
+    model = {"ExecutionRoleArn": ROLE_ARN, "PrimaryContainer": {"ModelPackageName": arn}}
+    body = {"Resources": {"Model": {"Type": "AWS::SageMaker::Model", "Properties": model}}}
+    stack = f"serves-{status.lower()}"
+
+    cloudformation.create_stack(StackName=stack, TemplateBody=json.dumps(body))
+
+    (described,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+    assert described["StackStatus"] == outcome
+
+
 def test_decisions_reach_the_rules_target_and_a_pending_package_does_not_match(local_aws: RunningLocalAws) -> None:
     sagemaker = local_aws.client("sagemaker")
     group = new_group(sagemaker)
