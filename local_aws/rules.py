@@ -73,6 +73,8 @@ RULES = {
     "model-package-deploy-approved": "CreateModel with a ModelPackageName refuses a package that is not Approved",
     "model-package-events": "creating or updating a versioned model package sends a SageMaker Model Package State "
     "Change event to the default bus, delivered to the SQS, SNS and log-group targets of matching rules",
+    "events-sqs-queue-policy": "EventBridge delivers to an SQS queue only if its policy allows events.amazonaws.com "
+    "sqs:SendMessage (for the rule's aws:SourceArn)",
     "cfn-endpoint-name": "AWS::SageMaker::Endpoint keeps the EndpointName its template declares",
     "cfn-previous-parameters": "UsePreviousValue of a parameter never recorded leaves it out: its default applies",
     "cfn-update-dependents": "an update modifies every resource that references a modified one, after it",

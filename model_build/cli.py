@@ -25,6 +25,7 @@ from model_build.training import fit_kmeans
 
 DEFAULT_DATASET = "digits"
 PROGRAM = "python -m model_build"
+REGISTRY_COMMANDS = ("register", "approve", "reject")  # model_build.register_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Build model.tar.gz for SageMaker's built-in k-means container, "
         "from a model trained here or brought from elsewhere. "
         f"Inspect an existing artifact with `{PROGRAM} inspect PATH`; "
-        f"compare two models with `{PROGRAM} compare OLD NEW`.",
+        f"compare two models with `{PROGRAM} compare OLD NEW`; register a build in the SageMaker Model Registry "
+        f"with `{PROGRAM} register BUILD --group NAME`, then `{PROGRAM} approve|reject ARN --description TEXT`.",
     )
     train = parser.add_argument_group("train here")
     train.add_argument("--dataset", choices=DATASETS, help=f"training rows (default {DEFAULT_DATASET})")
@@ -162,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
             return _run_inspect(argv[1:])
         if argv[:1] == ["compare"]:
             return run_compare(argv[1:])
+        if argv[:1] and argv[0] in REGISTRY_COMMANDS:
+            # Imported here: botocore and the stack's settings are not the build's to load.
+            from model_build.register_cli import run_decision, run_register
+
+            return run_register(argv[1:]) if argv[0] == "register" else run_decision(argv[0], argv[1:])
         return _run_build(build_parser().parse_args(argv))
     except BuildError as error:
         print(f"{PROGRAM}: error: {error}", file=sys.stderr)

@@ -5,7 +5,10 @@ AWS service of moto emits its events, and a rule with a target moto cannot reach
 makes its delivery raise. Here a service event goes to the default bus of its account and region; each
 ENABLED rule whose pattern matches it sends it, through the rule's `InputTransformer` if it has one, to its
 SQS queues (FIFO with `SqsParameters.MessageGroupId`), SNS topics and CloudWatch log groups. Other target
-types are skipped: the local AWS has no CodePipeline or Lambda to start.
+types are skipped: the local AWS has no CodePipeline or Lambda to start. A queue receives an event only if its
+policy lets `events.amazonaws.com` `sqs:SendMessage` to it (for this rule, when it says `aws:SourceArn`), as the
+EventBridge User Guide's "Amazon SQS permissions" requires; without it EventBridge drops the event (the rule's
+`FailedInvocations`), and so does the local AWS. Topic policies are not checked.
 
 AWS says a service "may send multiple events to EventBridge for each state change" (SageMaker Developer Guide,
 "Events that Amazon SageMaker sends to Amazon EventBridge"). `LOCAL_AWS_EVENT_COPIES=N` sends each event N
@@ -25,9 +28,12 @@ from typing import Any, Final
 from moto.events.utils import EventMessageType, EventTemplateParser
 
 from local_aws import backends
+from local_aws.rules import enforced
+from local_aws.strict.iam.policy import AuthorizationRequest, Decision, evaluate
 
 COPIES_VARIABLE: Final = "LOCAL_AWS_EVENT_COPIES"
 DEFAULT_BUS: Final = "default"
+EVENTS_PRINCIPAL: Final = "events.amazonaws.com"
 
 
 def copies() -> int:
@@ -66,7 +72,7 @@ def deliver(event: EventMessageType, account: str, region: str) -> None:
     for rule in list(bus.rules.values()):
         if rule.state == "ENABLED" and rule.event_pattern.matches_event(event):
             for target in rule.targets:
-                _send(target, _input(target, event), account, region)
+                _send(target, _input(target, event), rule.arn, account, region)
 
 
 def _input(target: dict[str, Any], event: EventMessageType) -> str:
@@ -81,10 +87,12 @@ def _input(target: dict[str, Any], event: EventMessageType) -> str:
     return parsed if isinstance(parsed, str) else json.dumps(parsed)
 
 
-def _send(target: dict[str, Any], body: str, account: str, region: str) -> None:
+def _send(target: dict[str, Any], body: str, rule_arn: str, account: str, region: str) -> None:
     arn = target["Arn"]
     service, resource = arn.split(":")[2], arn.split(":", 5)[5]
     if service == "sqs":
+        if not queue_allows(arn, rule_arn, account, region):
+            return
         group = target.get("SqsParameters", {}).get("MessageGroupId")
         backends.sqs(account, region).send_message(queue_name=resource, message_body=body, group_id=group)
     elif service == "sns":
@@ -95,3 +103,24 @@ def _send(target: dict[str, Any], body: str, account: str, region: str) -> None:
         stream = str(uuid.uuid4())
         logs.create_log_stream(group_name, stream)
         logs.put_log_events(group_name, stream, [{"timestamp": int(time.time() * 1000), "message": body}])
+
+
+def queue_allows(queue_arn: str, rule_arn: str, account: str, region: str) -> bool:
+    """Whether the queue's policy lets EventBridge send it this rule's events."""
+    if not enforced("events-sqs-queue-policy"):
+        return True
+    policy = backends.sqs(account, region).get_queue(queue_arn.rsplit(":", 1)[1]).policy
+    statements = json.loads(policy).get("Statement", []) if policy else []
+    statements = [statements] if isinstance(statements, dict) else statements
+    for_events = [statement for statement in statements if _names_events(statement.get("Principal"))]
+    request = AuthorizationRequest(
+        "sqs:SendMessage", queue_arn, {"aws:SourceArn": rule_arn, "aws:SourceAccount": account}
+    )
+    return evaluate([{"Statement": for_events}], request) is Decision.ALLOWED
+
+
+def _names_events(principal: Any) -> bool:
+    if principal == "*":
+        return True
+    services = principal.get("Service", []) if isinstance(principal, dict) else []
+    return EVENTS_PRINCIPAL in ([services] if isinstance(services, str) else services)

@@ -24,18 +24,37 @@ def sagemaker(local_aws: RunningLocalAws) -> Any:
     return local_aws.client("sagemaker")
 
 
-def listen(aws: RunningLocalAws, group: str, name: str) -> str:
-    """An SQS queue that receives the group's approval decisions through an EventBridge rule; its URL."""
-    sqs, events = aws.client("sqs"), aws.client("events")
-    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+def decisions_rule(aws: RunningLocalAws, group: str, name: str) -> str:
+    """An EventBridge rule for the group's approval decisions; its ARN."""
     pattern = {
         "source": ["aws.sagemaker"],
         "detail-type": ["SageMaker Model Package State Change"],
         "detail": {"ModelPackageGroupName": [group], "ModelApprovalStatus": DECISIONS},
     }
-    events.put_rule(Name=name, EventPattern=json.dumps(pattern))
-    events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    return str(aws.client("events").put_rule(Name=name, EventPattern=json.dumps(pattern))["RuleArn"])
+
+
+def queue_policy(queue_arn: str, rule_arn: str) -> str:
+    """What the EventBridge User Guide asks of a target queue: events.amazonaws.com may send, for this rule."""
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+        "Resource": queue_arn,
+        "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def listen(aws: RunningLocalAws, group: str, name: str, *, allowed: bool = True) -> str:
+    """An SQS queue that receives the group's approval decisions through an EventBridge rule; its URL."""
+    sqs = aws.client("sqs")
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule_arn = decisions_rule(aws, group, name)
+    if allowed:
+        sqs.set_queue_attributes(QueueUrl=queue, Attributes={"Policy": queue_policy(queue_arn, rule_arn)})
+    aws.client("events").put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
     return str(queue)
 
 
@@ -102,6 +121,24 @@ def test_a_model_from_an_approved_package_runs_its_image_and_artifact(sagemaker:
     assert container == {"ModelPackageName": arn, "Image": runs["Image"], "ModelDataUrl": runs["ModelDataUrl"]}
 
 
+@pytest.mark.parametrize(
+    ("status", "outcome"), [("PendingManualApproval", "ROLLBACK_COMPLETE"), ("Approved", "CREATE_COMPLETE")]
+)
+def test_a_stack_serves_a_package_only_once_it_is_approved(
+    local_aws: RunningLocalAws, status: str, outcome: str
+) -> None:
+    sagemaker, cloudformation = local_aws.client("sagemaker"), local_aws.client("cloudformation")
+    arn = create(sagemaker, new_group(sagemaker), status=status)
+    model = {"ExecutionRoleArn": ROLE_ARN, "PrimaryContainer": {"ModelPackageName": arn}}
+    body = {"Resources": {"Model": {"Type": "AWS::SageMaker::Model", "Properties": model}}}
+    stack = f"serves-{status.lower()}"
+
+    cloudformation.create_stack(StackName=stack, TemplateBody=json.dumps(body))
+
+    (described,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+    assert described["StackStatus"] == outcome
+
+
 def test_decisions_reach_the_rules_target_and_a_pending_package_does_not_match(local_aws: RunningLocalAws) -> None:
     sagemaker = local_aws.client("sagemaker")
     group = new_group(sagemaker)
@@ -129,6 +166,41 @@ def test_decisions_reach_the_rules_target_and_a_pending_package_does_not_match(l
     )
     assert isinstance(detail["CreationTime"], int)
     assert detail["ModelPackageStatus"] == "Completed"
+
+
+def test_a_queue_whose_policy_does_not_let_eventbridge_send_receives_nothing(local_aws: RunningLocalAws) -> None:
+    sagemaker = local_aws.client("sagemaker")
+    group = new_group(sagemaker)
+    queue = listen(local_aws, group, f"{group}-closed", allowed=False)
+
+    sagemaker.update_model_package(ModelPackageArn=create(sagemaker, group), ModelApprovalStatus="Approved")
+
+    assert received(local_aws, queue) == []
+
+
+def test_decisions_reach_topics_and_log_groups_too(local_aws: RunningLocalAws) -> None:
+    sagemaker, sns, sqs, logs = (local_aws.client(name) for name in ("sagemaker", "sns", "sqs", "logs"))
+    group = new_group(sagemaker)
+    topic = sns.create_topic(Name=f"{group}-topic")["TopicArn"]
+    subscriber = sqs.create_queue(QueueName=f"{group}-subscriber")["QueueUrl"]
+    subscriber_arn = sqs.get_queue_attributes(QueueUrl=subscriber, AttributeNames=["QueueArn"])["Attributes"]
+    sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=subscriber_arn["QueueArn"], Attributes={"RawMessageDelivery": "true"}
+    )
+    log_group = f"/aws/events/{group}"
+    logs.create_log_group(logGroupName=log_group)
+    log_group_arn = f"arn:aws:logs:us-east-1:123456789012:log-group:{log_group}"
+    decisions_rule(local_aws, group, group)
+    local_aws.client("events").put_targets(
+        Rule=group, Targets=[{"Id": "topic", "Arn": topic}, {"Id": "logs", "Arn": log_group_arn}]
+    )
+
+    arn = create(sagemaker, group)
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+
+    assert [event["detail"]["ModelPackageArn"] for event in received(local_aws, subscriber)] == [arn]
+    logged = logs.filter_log_events(logGroupName=log_group)["events"]
+    assert [json.loads(event["message"])["detail"]["ModelApprovalStatus"] for event in logged] == ["Approved"]
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,8 @@ KNOWN_KEYS = frozenset(
         "aws:requestedregion",
         "s3:prefix",
         "kms:viaservice",
+        "aws:sourcearn",  # a service principal's (EventBridge sending to a queue)
+        "aws:sourceaccount",
     }
 )
 
