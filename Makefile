@@ -197,12 +197,13 @@ APPROVAL_GROUP ?= kmeans-byom-local
 APPROVAL_DIR ?= $(BUILD_DIR)/approval
 APPROVAL_QUEUE ?= $(APPROVAL_GROUP)-approvals
 APPROVAL_BUILD_ARGS ?= --max-rows 400
+APPROVAL_BOOTSTRAP ?= $(MAKE) --no-print-directory bootstrap-local BUILD_DIR=$(APPROVAL_DIR)/first
 APPROVAL_FOLLOW = $(LOCAL) $(PY) -m approval follow --group $(APPROVAL_GROUP) --queue $(APPROVAL_QUEUE) --stack $(STACK) \
 	-- $(MAKE) --no-print-directory deploy-approved
 approve-local: setup-deploy up-local
 	$(PY) -m model_build $(APPROVAL_BUILD_ARGS) --seed 2 --out $(APPROVAL_DIR)/first
 	$(PY) -m model_build $(APPROVAL_BUILD_ARGS) --seed 3 --align-to $(APPROVAL_DIR)/first --out $(APPROVAL_DIR)/second
-	$(MAKE) --no-print-directory bootstrap-local BUILD_DIR=$(APPROVAL_DIR)/first
+	$(APPROVAL_BOOTSTRAP)
 	$(LOCAL) $(PY) -m approval listen --group $(APPROVAL_GROUP) --queue $(APPROVAL_QUEUE)
 	@set -e; register() { line=$$($(LOCAL) $(PY) -m model_build register $(APPROVAL_DIR)/$$1 --group $(APPROVAL_GROUP)) \
 		&& echo "$$line" >&2 && echo "$$line" | grep -o 'arn:aws[^ ]*' | head -n 1; }; \

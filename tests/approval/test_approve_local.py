@@ -40,7 +40,7 @@ def test_approve_approve_reject_serves_first_second_first(
 
     result = bootstrapped.run(
         "make", "approve-local", f"BUILD_DIR={build}", f"CDK_OUT={tmp_path / 'cdk.out'}", f"APPROVAL_GROUP={group}",
-        WARM_APP, timeout=300,
+        "APPROVAL_BOOTSTRAP=true", WARM_APP, timeout=300,  # `bootstrapped` did it
     )  # fmt: skip
 
     output = result.stdout + result.stderr
