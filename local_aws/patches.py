@@ -33,6 +33,7 @@ from local_aws.strict.cloudformation import change_sets, stacks
 from local_aws.strict.iam import authorization
 from local_aws.strict.iam import resources as iam_resources
 from local_aws.strict.sagemaker import backend as sagemaker
+from local_aws.strict.sagemaker import group_policy
 from local_aws.strict.sagemaker import registry as sagemaker_registry
 from local_aws.strict.sagemaker import resources as sagemaker_resources
 
@@ -169,6 +170,13 @@ def _rows() -> tuple[Patch, ...]:
         Patch(SageMakerModelBackend, "create_model", sagemaker_registry.create_model, METHOD,
               "model-package-deploy-approved", "a ModelPackageName must name an Approved package, whose image and "
               "artifact the Model runs", by_keyword=True),  # SageMakerResponse, Model.create_from_cloudformation_json
+        # A shared registry's group policy (moto has none)
+        *(
+            Patch(SageMakerResponse, f"{verb}_model_package_group_policy",
+                  getattr(group_policy, f"{verb}_model_package_group_policy_response"), ADDED,
+                  "model-package-group-policy", f"moto has no {verb.capitalize()}ModelPackageGroupPolicy")
+            for verb in ("put", "get", "delete")
+        ),
         # IAM
         Patch(ActionAuthenticatorMixin, "_authenticate_and_authorize_action",
               authorization.authenticate_and_authorize_action, METHOD, "iam-evaluation",

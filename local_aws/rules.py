@@ -75,6 +75,8 @@ RULES = {
     "Change event to the default bus, delivered to the SQS, SNS and log-group targets of matching rules",
     "events-sqs-queue-policy": "EventBridge delivers to an SQS queue only if its policy allows events.amazonaws.com "
     "sqs:SendMessage (for the rule's aws:SourceArn)",
+    "model-package-group-policy": "PutModelPackageGroupPolicy stores a policy document (JSON with a Statement list) "
+    "for an existing group, GetModelPackageGroupPolicy answers it",
     "cfn-endpoint-name": "AWS::SageMaker::Endpoint keeps the EndpointName its template declares",
     "cfn-previous-parameters": "UsePreviousValue of a parameter never recorded leaves it out: its default applies",
     "cfn-update-dependents": "an update modifies every resource that references a modified one, after it",
