@@ -14,19 +14,41 @@ from aws_cdk import aws_iam as iam
 
 from stacks.composition import compose
 from tests.conftest import REPO_ROOT
-from tests.stacks.conftest import CDK_JSON_CONTEXT, VARIANTS, Synthesized
+from tests.stacks.conftest import CDK_JSON_CONTEXT, PIPELINE_CONTEXT, VARIANTS, Synthesized, synthesize
+from tests.stacks.registry_records import registry_context
+
+OIDC = {"github_repository": "acme/kmeans-byom"}
 
 CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 
 
 @pytest.fixture(scope="session")
-def templates(synthesized: dict[str, Synthesized], pipeline: Synthesized, github_oidc: Synthesized) -> dict[str, Path]:
-    """Every template the app can synthesize: endpoint variants, the pipeline and its stages, GitHub OIDC."""
+def templates(
+    synthesized: dict[str, Synthesized], pipeline: Synthesized, github_oidc: Synthesized,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Path]:  # fmt: skip
+    """Every template the app can synthesize: endpoint variants, the pipeline and its stages, GitHub OIDC; and each
+    again serving a registered package (-c model_package_group)."""
     found = {name: stack.path for name, stack in synthesized.items()}
     found["pipeline"] = pipeline.path
     found["github-oidc"] = github_oidc.path
     for stage_template in pipeline.path.parent.glob("assembly-*/*.template.json"):
         found[f"pipeline {stage_template.parent.name}"] = stage_template
+    found |= registry_templates(tmp_path_factory)
+    return found
+
+
+def registry_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The endpoint, the pipeline (its rule, its stages) and GitHub's roles, serving a registered package."""
+    no_build = tmp_path_factory.mktemp("no-build") / "build"
+    found = {}
+    for name, extra in (("registry", {}), ("registry pipeline", PIPELINE_CONTEXT), ("registry github-oidc", OIDC)):
+        stack = synthesize(
+            no_build, tmp_path_factory.mktemp(f"cdk-{name.replace(' ', '-')}"), extra | registry_context()
+        )
+        found[name] = stack.path
+    for stage_template in found["registry pipeline"].parent.glob("assembly-*/*.template.json"):
+        found[f"registry pipeline {stage_template.parent.name}"] = stage_template
     return found
 
 
@@ -35,6 +57,10 @@ TEMPLATE_NAMES = [
     "pipeline",
     "pipeline assembly-KMeansPipeline-Staging",
     "pipeline assembly-KMeansPipeline-Prod",
+    "registry",
+    "registry pipeline",
+    "registry pipeline assembly-KMeansPipeline-Staging",
+    "registry pipeline assembly-KMeansPipeline-Prod",
 ]
 
 
