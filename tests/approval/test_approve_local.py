@@ -15,7 +15,7 @@ from approval.resolve import CONTEXT_FILE
 from contract.model_package import context_key
 from contract.stack import STACK_BASE_NAME, describe_stack
 from tests.conftest import REPO_ROOT, RunningLocalAws
-from tests.test_end_to_end import WARM_APP, cdk
+from tests.test_end_to_end import CDK, QUIET, WARM_APP, cdk
 
 pytestmark = pytest.mark.slow
 
@@ -71,5 +71,23 @@ def test_approve_approve_reject_serves_first_second_first(
         "0.5",
     )
     assert gate.returncode == 0, gate.stdout[-3000:] + gate.stderr[-3000:]
+
+    # The served record again is no change (what makes a duplicate event's deploy a no-op); a group never
+    # resolved is refused at synth in one line, before anything is deployed.
+    unchanged = cdk(bootstrapped, build, "diff", STACK_BASE_NAME, "-c", f"model_package_group={group}")
+    assert "There were no differences" in unchanged.stdout + unchanged.stderr
+    refused = bootstrapped.run(
+        *CDK,
+        "--output",
+        tmp_path / "refused.out",
+        "deploy",
+        STACK_BASE_NAME,
+        "-c",
+        "model_package_group=never-resolved",
+        *QUIET,
+    )
+    assert refused.returncode != 0
+    assert "error: context model_package_group: no approved package of never-resolved is recorded" in refused.stderr
+    assert describe_stack(STACK_BASE_NAME, bootstrapped.client("cloudformation")).outputs == outputs
 
     cdk(bootstrapped, build, "destroy", STACK_BASE_NAME, "-c", f"model_package_group={group}", "--force")
