@@ -14,6 +14,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from approval.resolve import CONTEXT_FILE, ApprovalError, record, resolve
+from contract.clients import NoRegionError, aws_clients
 from registry.packages import RegistryError
 
 PROGRAM = "python -m approval"
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (ApprovalError, RegistryError, ValueError) as error:
+    except (ApprovalError, RegistryError, NoRegionError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except (BotoCoreError, ClientError) as error:
@@ -56,9 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _client(service: str) -> Any:
-    import boto3
-
-    return boto3.client(service)
+    return aws_clients([service])[service]
 
 
 def _resolve(args: argparse.Namespace) -> int:

@@ -74,9 +74,17 @@ class Follower:
     def drain(self, say: Callable[[str], None] = print) -> int:
         """Handle every event waiting in the queue, oldest first; stop at the first failed deploy (its status)."""
         for message in self._messages():
-            status = self.handle(parse_event(message["Body"]), say)
-            if status:
-                return status  # the message stays: the next run retries it
+            try:
+                event = parse_event(message["Body"])
+            except ApprovalError as error:
+                say(f"ignored: {error}")  # never retried: it would stop every later run
+            else:
+                status = self.handle(event, say)
+                if status:  # the event stays, visible at once: the next run retries it
+                    self.sqs.change_message_visibility(
+                        QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                    )
+                    return status
             self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
         return 0
 

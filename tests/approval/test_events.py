@@ -123,3 +123,29 @@ def test_follow_deploys_each_change_once_and_rolls_back_on_rejection(
     assert stack.deployed == [first, second, first]
     recorded = json.loads((tmp_path / "cdk.context.json").read_text())[context_key(group)]
     assert recorded["arn"] == first
+
+
+def test_a_failed_deploy_keeps_its_event_and_a_foreign_message_is_dropped(
+    local_aws: RunningLocalAws, events: Any, tmp_path: Path
+) -> None:
+    sagemaker, sqs = local_aws.client("sagemaker"), local_aws.client("sqs")
+    group = new_group(sagemaker)
+    queue_url = listen(events, sqs, group, f"q-{group}")
+    attempts: list[str] = []
+
+    def failing(arn: str) -> int:
+        attempts.append(arn)
+        return 3
+
+    follower = Follower(
+        sqs=sqs, sagemaker=sagemaker, cloudformation=FakeStack(), queue_url=queue_url, group=group, stack_name="S",
+        context_file=tmp_path / "cdk.context.json", deploy=failing,
+    )  # fmt: skip
+    sqs.send_message(QueueUrl=queue_url, MessageBody="not an event")
+    arn = create(sagemaker, group, status="Approved")
+    events.put_events(Entries=[{"Source": EVENT_SOURCE, "DetailType": EVENT_DETAIL_TYPE,
+                                "Detail": json.dumps(event(group, "Approved", arn=arn)["detail"])}])  # fmt: skip
+
+    assert follower.drain(say=lambda _: None) == 3
+    assert follower.drain(say=lambda _: None) == 3  # retried at once, not after the visibility timeout
+    assert attempts == [arn, arn]
