@@ -39,6 +39,8 @@ from registry.packages import (
     APPROVED,
     PENDING,
     REJECTED,
+    NoApprovedPackageError,
+    NoSuchGroupError,
     Package,
     RegistryError,
     describe,
@@ -206,10 +208,8 @@ class Registrar:
         """The group's newest approved package and both models, when there is one; refused if another model type."""
         try:
             approved = latest_approved(self.sagemaker, self.group)
-        except RegistryError as error:
-            if "has no Approved package" in str(error) or "does not exist" in str(error):
-                return None
-            raise
+        except (NoSuchGroupError, NoApprovedPackageError):
+            return None
         if approved.features != build.built.feature_dim:
             raise RegistryError(
                 f"model package group {self.group}: its approved package {approved.arn} takes "
