@@ -94,3 +94,20 @@ def find_sagemaker(backend: SageMakerModelBackend, kind: str, name: str) -> Any:
     collection = sagemaker_collection(backend, kind)
     found = stored_name(collection, name)
     return None if found is None else collection[found]
+
+
+def served_container(model: Any) -> dict[str, Any]:
+    """What a Model's primary container runs: as declared, or, for a container that names a `ModelPackageName`
+    (kept so: DescribeModel shows the name, not the package's image and artifact), the package's container."""
+    container: dict[str, Any] = model.primary_container
+    name = container.get("ModelPackageName")
+    if not name or "ModelDataUrl" in container:
+        return container
+    _, _, _, region, account, _ = model.arn.split(":", 5)
+    backend = sagemaker(account, region)
+    arn = backend.model_package_name_mapping.get(name, name)
+    package = backend.model_packages.get(arn) or backend.model_packages.get(arn.lower())
+    if package is None:
+        return container
+    runs: dict[str, Any] = package.inference_specification["Containers"][0]
+    return {**container, "Image": runs["Image"], "ModelDataUrl": runs["ModelDataUrl"]}

@@ -39,6 +39,8 @@ from registry.packages import (
     APPROVED,
     PENDING,
     REJECTED,
+    NoApprovedPackageError,
+    NoSuchGroupError,
     Package,
     RegistryError,
     describe,
@@ -50,7 +52,7 @@ from registry.packages import (
 )
 from registry.storage import DEFAULT_BUCKET, content_key, s3_uri
 from stacks.image import image_uri
-from stacks.settings import Settings
+from stacks.settings import Settings, SettingsError
 from stacks.stages import load_stages
 from wire.media_types import REQUEST_TYPES, RESPONSE_TYPES
 
@@ -101,7 +103,10 @@ def _instance_types(shape: str) -> Any:
 
 def deployed_instance_types() -> list[str]:
     """The real-time instance types the project deploys: the settings' default and every stage's."""
-    stages = load_stages()
+    try:
+        stages = load_stages()
+    except SettingsError as error:
+        raise BuildError(f"{error} (run from the project's folder, or give --instance-types)") from error
     chosen = {Settings().instance_type} | {
         str(stage["instance_type"]) for stage in stages.values() if "instance_type" in stage
     }
@@ -206,10 +211,8 @@ class Registrar:
         """The group's newest approved package and both models, when there is one; refused if another model type."""
         try:
             approved = latest_approved(self.sagemaker, self.group)
-        except RegistryError as error:
-            if "has no Approved package" in str(error) or "does not exist" in str(error):
-                return None
-            raise
+        except (NoSuchGroupError, NoApprovedPackageError):
+            return None
         if approved.features != build.built.feature_dim:
             raise RegistryError(
                 f"model package group {self.group}: its approved package {approved.arn} takes "

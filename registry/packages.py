@@ -26,6 +26,14 @@ class RegistryError(Exception):
     """A package or group that cannot serve as this project's model; the message is one line naming it."""
 
 
+class NoSuchGroupError(RegistryError):
+    """The model package group does not exist."""
+
+
+class NoApprovedPackageError(RegistryError):
+    """The group exists and holds no Approved package."""
+
+
 @dataclass(frozen=True)
 class Comparison:
     """How the package's model compares with the approved package it was registered against."""
@@ -84,7 +92,7 @@ def latest_approved(client: Any, group: str, *, features: int | None = None) -> 
     for page in pages:
         for summary in page["ModelPackageSummaryList"]:
             return describe(client, summary["ModelPackageArn"], features=features)
-    raise RegistryError(f"model package group {group}: has no Approved package")
+    raise NoApprovedPackageError(f"model package group {group}: has no Approved package")
 
 
 def packages_of(client: Any, group: str) -> list[str]:
@@ -125,7 +133,7 @@ def read_reference(s3: Any, package: Package) -> bytes:
 
 def _check_group(client: Any, group: str) -> None:
     if not group_exists(client, group):
-        raise RegistryError(f"model package group {group}: does not exist")
+        raise NoSuchGroupError(f"model package group {group}: does not exist")
 
 
 def _package(described: dict[str, Any]) -> Package:

@@ -86,9 +86,16 @@ class EndpointResolver:
         weight = current_weight if current_weight is not None else declared.get("InitialVariantWeight", 1.0)
         serverless = declared.get("ServerlessConfig")
         limit = SERVERLESS_BODY_LIMIT if serverless else REAL_TIME_BODY_LIMIT
-        predictor = self._predictor(model["PrimaryContainer"]["ModelDataUrl"])
+        predictor = self._predictor(self._model_data_url(model["PrimaryContainer"]))
         concurrency = int(serverless["MaxConcurrency"]) if serverless else None
         return Variant(declared["VariantName"], float(weight), predictor, limit, concurrency)
+
+    def _model_data_url(self, container: dict[str, Any]) -> str:
+        """The container's artifact; a container naming a model package runs the package's (as SageMaker does)."""
+        if "ModelDataUrl" in container or "ModelPackageName" not in container:
+            return str(container["ModelDataUrl"])
+        package = self.sagemaker.describe_model_package(ModelPackageName=container["ModelPackageName"])
+        return str(package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"])
 
     def _predictor(self, model_data_url: str) -> KMeansPredictor:
         location = urlparse(model_data_url)

@@ -18,6 +18,7 @@ from typing import Any
 
 from aws_facts.payloads import MB
 from contract.execution_role import ENCRYPT_OBJECTS, WRITE_SCORING_RESULTS
+from local_aws import backends
 from local_aws.jobs.channels import (
     AWS_MANAGED_S3_KEY,
     SHARDED_BY_S3_KEY,
@@ -76,7 +77,7 @@ class TransformJobType:
             raise TransformFailedError(f"ClientError: the k-means container cannot answer in {accept}")
         return JobSpec(
             name=job.transform_job_name,
-            model_data_url=self.model.primary_container["ModelDataUrl"],
+            model_data_url=backends.served_container(self.model)["ModelDataUrl"],
             content_type=content_type,
             split_type=transform_input.get("SplitType") or "None",
             compression=transform_input.get("CompressionType") or "None",

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from local_aws.strict.events import COPIES_VARIABLE
+from model_build.reference import ReferenceSet
 from tests.conftest import RunningLocalAws, started_local_aws
+from tests.local_aws.strict_account import IMAGE, StrictAccount, hosting_statements, unique
 from tests.registry.packages import create, new_group
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/registry-tests"
@@ -109,16 +112,36 @@ def test_a_model_from_a_package_that_is_not_approved_is_refused(sagemaker: Any, 
     assert refused.value.response["Error"]["Code"] == "ValidationException"
 
 
-def test_a_model_from_an_approved_package_runs_its_image_and_artifact(sagemaker: Any) -> None:
-    arn = create(sagemaker, new_group(sagemaker), status="Approved")
-    runs = sagemaker.describe_model_package(ModelPackageName=arn)["InferenceSpecification"]["Containers"][0]
+def test_a_model_from_an_approved_package_serves_the_packages_artifact(
+    local_aws: RunningLocalAws, artifact_dir: Path
+) -> None:
+    account = StrictAccount.with_artifact(local_aws, artifact_dir / "model.tar.gz", "package")
+    sagemaker = account.client("sagemaker")
+    group = new_group(sagemaker)
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus="Approved",
+        InferenceSpecification={
+            "Containers": [{"Image": IMAGE, "ModelDataUrl": f"s3://{account.bucket}/good.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+    )["ModelPackageArn"]
+    model = unique("from-package")
+    role = account.role(hosting_statements(account.bucket))
 
-    sagemaker.create_model(
-        ModelName="from-approved", ExecutionRoleArn=ROLE_ARN, PrimaryContainer={"ModelPackageName": arn}
+    sagemaker.create_model(ModelName=model, ExecutionRoleArn=role, PrimaryContainer={"ModelPackageName": arn})
+    endpoint = account.endpoint(account.config(model))
+
+    assert sagemaker.describe_model(ModelName=model)["PrimaryContainer"] == {"ModelPackageName": arn}
+    assert endpoint["EndpointStatus"] == "InService"
+    reference = ReferenceSet.from_npz_bytes((artifact_dir / "reference.npz").read_bytes())
+    body = ",".join(f"{value:.9g}" for value in reference.rows[0])
+    answer = account.client("sagemaker-runtime").invoke_endpoint(
+        EndpointName=endpoint["EndpointName"], ContentType="text/csv", Accept="application/json", Body=body
     )
-
-    container = sagemaker.describe_model(ModelName="from-approved")["PrimaryContainer"]
-    assert container == {"ModelPackageName": arn, "Image": runs["Image"], "ModelDataUrl": runs["ModelDataUrl"]}
+    closest = json.loads(answer["Body"].read())["predictions"][0]["closest_cluster"]
+    assert closest == reference.closest_cluster[0]
 
 
 @pytest.mark.parametrize(
@@ -171,11 +194,13 @@ def test_decisions_reach_the_rules_target_and_a_pending_package_does_not_match(l
 def test_a_queue_whose_policy_does_not_let_eventbridge_send_receives_nothing(local_aws: RunningLocalAws) -> None:
     sagemaker = local_aws.client("sagemaker")
     group = new_group(sagemaker)
-    queue = listen(local_aws, group, f"{group}-closed", allowed=False)
+    closed = listen(local_aws, group, f"{group}-closed", allowed=False)
+    open_ = listen(local_aws, group, f"{group}-open")  # the same events, to a queue that allows them
 
     sagemaker.update_model_package(ModelPackageArn=create(sagemaker, group), ModelApprovalStatus="Approved")
 
-    assert received(local_aws, queue) == []
+    assert len(received(local_aws, open_)) == 1
+    assert received(local_aws, closed) == []
 
 
 def test_decisions_reach_topics_and_log_groups_too(local_aws: RunningLocalAws) -> None:

@@ -232,3 +232,31 @@ def test_instance_types_outside_botocores_lists_are_refused(
 
     assert refused.value.code == 2
     assert "not in botocore's ProductionVariantInstanceType: ['ml.m5.lage']" in capsys.readouterr().err
+
+
+def test_without_bucket_the_files_go_to_the_cdk_bootstrap_bucket(
+    aws: RunningLocalAws, artifact_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bootstrap_bucket = "cdk-hnb659fds-assets-123456789012-us-east-1"
+    with contextlib.suppress(aws.client("s3").exceptions.BucketAlreadyOwnedByYou):
+        aws.client("s3").create_bucket(Bucket=bootstrap_bucket)
+
+    assert main(["register", str(artifact_dir), "--group", group_name()]) == 0
+
+    arn = capsys.readouterr().out.split()[1]
+    assert describe(aws.client("sagemaker"), arn).model_data_url.startswith(f"s3://{bootstrap_bucket}/kmeans-byom/")
+
+
+def test_a_bucket_that_does_not_exist_is_refused_and_no_group_is_made(
+    aws: RunningLocalAws, artifact_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    group = group_name()
+
+    assert main(["register", str(artifact_dir), "--group", group, "--bucket", "no-such-bucket-here"]) == 1
+
+    err = capsys.readouterr().err
+    assert err.startswith(f"python -m model_build: error: register {artifact_dir} in {group}: ")
+    assert "NoSuchBucket" in err
+    assert err.count("\n") == 1
+    groups = aws.client("sagemaker").list_model_package_groups()["ModelPackageGroupSummaryList"]
+    assert group not in {summary["ModelPackageGroupName"] for summary in groups}

@@ -64,7 +64,7 @@ def role_may(model: Any, action: str, resource: str, context: Mapping[str, str] 
 
 
 def _artifact_location(model: Any) -> tuple[str, str, str]:
-    url = model.primary_container["ModelDataUrl"]
+    url = backends.served_container(model)["ModelDataUrl"]
     location = urlparse(url)
     return url, location.netloc, location.path.lstrip("/")
 
@@ -72,7 +72,7 @@ def _artifact_location(model: Any) -> tuple[str, str, str]:
 def _check_image_pull(fleet: Fleet, variant: dict[str, Any], model: Any) -> str | None:
     if not enforced("execution-role-image"):
         return None
-    image = model.primary_container["Image"]
+    image = backends.served_container(model)["Image"]
     registry, _, repository = image.partition("/")
     found = ECR_REGISTRY.match(registry)
     if found is None:

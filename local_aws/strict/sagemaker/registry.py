@@ -121,8 +121,9 @@ def create_model(  # noqa: PLR0917  # moto's parameters, by moto's names
     containers: list[dict[str, Any]] | None,
     tags: list[dict[str, str]] | None,
 ) -> Model:
-    """moto's; a container naming a ModelPackageName must name an Approved package, whose image and artifact it
-    then runs (kept beside ModelPackageName, so the runtime and DescribeModel's callers find them)."""
+    """moto's; a container naming a ModelPackageName must name an Approved package. It is kept as declared
+    (DescribeModel shows the package's name, not its image and artifact: AWS does not document that it resolves
+    them, and a caller relying on it would break); what it runs is `backends.served_container`."""
     model: Model = original(SageMakerModelBackend, "create_model")(
         self,
         model_name=model_name,
@@ -154,6 +155,7 @@ def _check_transition(package: ModelPackage, status: str | None) -> None:
 
 
 def _from_package(backend: SageMakerModelBackend, container: dict[str, Any]) -> dict[str, Any]:
+    """The container, refused unless the package it names exists and is Approved."""
     name = container.get("ModelPackageName")
     if not name:
         return container
@@ -165,8 +167,7 @@ def _from_package(backend: SageMakerModelBackend, container: dict[str, Any]) -> 
             message=f"Model package {package.arn} has ModelApprovalStatus {package.model_approval_status}; "
             f"a versioned model package must be {APPROVED} to deploy the model."
         )
-    runs = package.inference_specification["Containers"][0]
-    return {**container, "Image": runs["Image"], "ModelDataUrl": runs["ModelDataUrl"]}
+    return container
 
 
 def _emit(backend: SageMakerModelBackend, package: ModelPackage) -> None:
