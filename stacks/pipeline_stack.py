@@ -40,15 +40,15 @@ VERIFY_COMMAND = (
 # A stage with a scoring bucket is also verified through it (asynchronous requests, a transform job), which
 # needs the bucket's and the Model's names: the stack's outputs, read by the step itself.
 VERIFY_SCORING_COMMAND = f"make verify STACK={{stack}} BATCH=1 REFERENCE=build OUT={REPORT_DIR}/verification"
+BUILD_COMMAND = "make build"
 SYNTH_COMMANDS = [
     "make setup",
     "make check",
     "make test",
-    "make build",
+    BUILD_COMMAND,
     "npx --no-install cdk synth --context pipeline=true",
 ]
-# With model_package_group the registry, not a build, says what is deployed: the synth step records the group's
-# newest approved package in cdk.context.json, then synthesizes from that record (see approval/resolve.py).
+# A registry deploy's stage verifies the package its ModelPackageArn output names, with that package's reference set.
 VERIFY_PACKAGE_COMMAND = (
     'make verify ENDPOINT="$VERIFY_ENDPOINT_NAME" EXPECT_CONFIG="$VERIFY_ENDPOINT_CONFIG_NAME" '
     f'MODEL_PACKAGE="$VERIFY_MODEL_PACKAGE_ARN" OUT={REPORT_DIR}/verification'
@@ -56,11 +56,12 @@ VERIFY_PACKAGE_COMMAND = (
 
 
 def synth_commands(group: str | None) -> list[str]:
-    """The synth step's commands: with a group, resolve its approved package instead of building one."""
+    """The synth step's commands. With a group the registry, not a build, says what is deployed: the step records the
+    group's newest approved package in cdk.context.json where `make build` would build, and synth reads the record."""
     if group is None:
         return SYNTH_COMMANDS
     resolve = f".venv/bin/{RESOLVE_COMMAND.format(group=group)}"
-    return [*[command for command in SYNTH_COMMANDS if command != "make build"][:-1], resolve, SYNTH_COMMANDS[-1]]
+    return [resolve if command == BUILD_COMMAND else command for command in SYNTH_COMMANDS]
 
 
 @dataclass(frozen=True)
