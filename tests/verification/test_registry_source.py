@@ -16,6 +16,7 @@ from registry import metadata as meta
 from stacks.image import image_uri
 from tests.conftest import RunningLocalAws
 from tests.registry.packages import new_group, put
+from verification.checks import model_data_url
 from verification.cli import main
 from verification.errors import ExitCode, VerificationError
 from verification.packaged import load_package
@@ -88,3 +89,18 @@ def test_the_cli_exits_3_in_one_line_on_a_tampered_reference_set(
     stopped = [line for line in capsys.readouterr().out.splitlines() if "sha256" in line]
     assert len(stopped) == 1
     assert "the package records 000000" in stopped[0]
+
+
+class PackageOnly:
+    """DescribeModelPackage as AWS answers it: the package's own container."""
+
+    def describe_model_package(self, ModelPackageName: str) -> dict[str, Any]:  # noqa: N803 (botocore's name)
+        containers = [{"Image": image_uri("us-east-1"), "ModelDataUrl": f"s3://b/{ModelPackageName.rsplit('/', 1)[1]}"}]
+        return {"InferenceSpecification": {"Containers": containers}}
+
+
+def test_a_model_that_names_only_its_package_serves_the_packages_artifact() -> None:
+    # AWS does not document that DescribeModel repeats the package's container: the worse case is that it does not.
+    container = {"ModelPackageName": "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/7"}
+    assert model_data_url(PackageOnly(), container) == "s3://b/7"
+    assert model_data_url(PackageOnly(), {"ModelDataUrl": "s3://own/a"}) == "s3://own/a"
