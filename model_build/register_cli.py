@@ -19,6 +19,7 @@ from typing import Any
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
+from aws_facts.kmeans_image import image_uri
 from contract.clients import NoRegionError, aws_clients
 from model_build.alignment import LoadedModel, load_model
 from model_build.comparison import compare_models
@@ -51,7 +52,6 @@ from registry.packages import (
     read_verified,
 )
 from registry.storage import DEFAULT_BUCKET, content_key, s3_uri
-from stacks.image import image_uri
 from stacks.settings import Settings, SettingsError
 from stacks.stages import load_stages
 from wire.media_types import REQUEST_TYPES, RESPONSE_TYPES
