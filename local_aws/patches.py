@@ -154,6 +154,11 @@ def _rows() -> tuple[Patch, ...]:
               "the endpoint's status is brought up to now when read"),
         Patch(SageMakerModelBackend, "list_endpoints", sagemaker.list_endpoints, METHOD, "model-health-check",
               "as above, for every endpoint listed"),
+        Patch(SageMakerModelBackend, "create_transform_job", transform_jobs.create_transform_job, METHOD,
+              "transform-job-limits", "validated, and run: moto only stores the job, Completed at once",
+              by_keyword=True),  # SageMakerResponse.create_transform_job
+        Patch(SageMakerResponse, "stop_transform_job", transform_jobs.stop_transform_job_response, ADDED,
+              "transform-job-limits", "moto has no StopTransformJob"),
         # SageMaker Model Registry
         Patch(SageMakerModelBackend, "create_model_package", sagemaker_registry.create_model_package, METHOD,
               "model-package-events", "PendingManualApproval unless given (model-package-approval-default), and "
@@ -164,11 +169,6 @@ def _rows() -> tuple[Patch, ...]:
         Patch(SageMakerModelBackend, "create_model", sagemaker_registry.create_model, METHOD,
               "model-package-deploy-approved", "a ModelPackageName must name an Approved package, whose image and "
               "artifact the Model runs", by_keyword=True),  # SageMakerResponse, Model.create_from_cloudformation_json
-        Patch(SageMakerModelBackend, "create_transform_job", transform_jobs.create_transform_job, METHOD,
-              "transform-job-limits", "validated, and run: moto only stores the job, Completed at once",
-              by_keyword=True),  # SageMakerResponse.create_transform_job
-        Patch(SageMakerResponse, "stop_transform_job", transform_jobs.stop_transform_job_response, ADDED,
-              "transform-job-limits", "moto has no StopTransformJob"),
         # IAM
         Patch(ActionAuthenticatorMixin, "_authenticate_and_authorize_action",
               authorization.authenticate_and_authorize_action, METHOD, "iam-evaluation",
