@@ -19,6 +19,7 @@ from typing import Any
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
+from aws_facts.kmeans_image import KMEANS_ACCOUNTS, image_uri
 from contract.clients import NoRegionError, aws_clients
 from model_build.alignment import LoadedModel, load_model
 from model_build.comparison import compare_models
@@ -51,7 +52,6 @@ from registry.packages import (
     read_verified,
 )
 from registry.storage import DEFAULT_BUCKET, content_key, s3_uri
-from stacks.image import image_uri
 from stacks.settings import Settings, SettingsError
 from stacks.stages import load_stages
 from wire.media_types import REQUEST_TYPES, RESPONSE_TYPES
@@ -180,6 +180,8 @@ class Registrar:
                 f"already registered: {existing.arn} (version {existing.version}, {existing.approval_status}), "
                 f"artifact sha256 {build.built.artifact_sha256[:12]}"
             )
+        if self.region not in KMEANS_ACCOUNTS:
+            raise RegistryError(f"region {self.region}: SageMaker publishes no k-means image there")
         properties = self.properties(build, self.compared(build))  # refused here: nothing written yet
         model_data_url = self.put(build.artifact, ARTIFACT_NAME)
         self.put(build.manifest, MANIFEST_FILE_NAME)

@@ -13,9 +13,9 @@ from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
+from aws_facts.kmeans_image import image_uri
 from registry import metadata as meta
 from registry.storage import split_s3_uri
-from stacks.image import image_uri
 
 APPROVED: Final = "Approved"
 REJECTED: Final = "Rejected"

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from aws_facts.kmeans_image import image_uri
 from model_build.alignment import load_model
 from model_build.cli import main
 from model_build.comparison import compare_models
 from model_build.reference import ReferenceSet
 from registry import metadata as meta
 from registry.packages import describe
-from stacks.image import image_uri
 from tests.conftest import RunningLocalAws
 from tests.registry.packages import create, new_group
 from wire.media_types import REQUEST_TYPES, RESPONSE_TYPES

@@ -7,9 +7,9 @@ import hashlib
 import uuid
 from typing import Any
 
+from aws_facts.kmeans_image import image_uri
 from local_aws.config import REGION
 from registry import metadata as meta
-from stacks.image import image_uri
 
 BUCKET = "registry-tests"
 
