@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 
 from aws_facts import deployment as guardrails
 from aws_facts.instance_types import closest_types, has_local_storage, production_variant_types
+from aws_facts.kmeans_image import KMEANS_ACCOUNTS, image_uri
 from contract.model_package import PackageRecordError, RecordedPackage, context_key, group_name
 from model_build.manifest import ARTIFACT_NAME, MANIFEST_FILE_NAME, BuiltModel, ManifestError, read_build
-from stacks.image import KMEANS_ACCOUNTS, image_uri
 
 DEPLOYMENT_POLICIES = ("all-at-once", "canary", "linear")
 SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from aws_facts.kmeans_image import image_uri
 from model_build.manifest import REFERENCE_FILE_NAME
 from registry import metadata as meta
-from stacks.image import image_uri
 from tests.conftest import RunningLocalAws
 from tests.registry.packages import new_group, put
 from verification.checks import model_data_url
