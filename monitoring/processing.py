@@ -28,6 +28,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,7 @@ def check_baseline_model(baseline: dict[str, Any], expected_sha256: str | None, 
 
 
 def analyse(
-    sources: list[Source] | Any, baseline: dict[str, Any], window: Window | None, thresholds: Thresholds, name: str
+    sources: Iterable[Source], baseline: dict[str, Any], window: Window | None, thresholds: Thresholds, name: str
 ) -> dict[str, Any]:
     """One variant's report from its capture sources; MonitorError when there is nothing to read or it is unreadable."""
     stats = LiveStats(baseline)
