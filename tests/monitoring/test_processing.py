@@ -72,7 +72,8 @@ def test_shifted_traffic_is_drift_and_says_why(tmp_path: Path, build: Path) -> N
     assert variant["verdict"] == "drift"
     assert variant["beyond_p99_share"] > 0.5
     assert any("beyond their cluster's baseline p99" in reason for reason in variant["reasons"])
-    assert variant["features_moved"] and variant["features_moved"][0]["effect_size"] is not None
+    assert variant["features_moved"]
+    assert variant["features_moved"][0]["effect_size"] is not None
 
 
 def test_a_few_shifted_rows_among_many_are_below_the_thresholds_and_a_lower_threshold_catches_them(
@@ -131,7 +132,8 @@ def assert_refused(
 ) -> None:
     err = capsys.readouterr().err
     assert result == (code, None)
-    assert err.count("\n") == 1 and words in err, err
+    assert err.count("\n") == 1, err
+    assert words in err, err
     assert "Traceback" not in err
     assert not (tmp_path / "report").exists() or not list((tmp_path / "report").iterdir())
 
@@ -211,4 +213,5 @@ def test_the_entry_point_runs_as_a_module_with_one_line_on_error(tmp_path: Path,
     )  # fmt: skip
 
     assert result.returncode == 3
-    assert result.stderr.strip().count("\n") == 0 and "no capture files in the window" in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert "no capture files in the window" in result.stderr
