@@ -58,17 +58,25 @@ class Window:
         return folders
 
     def contains(self, inference_time: str) -> bool:
+        """Whether a record's time is in the window; times to the second compare as text with the window's ends
+        rounded up to a second (a record of second t is in [start, end) exactly when ceil(start) <= t < ceil(end))."""
         if len(inference_time) == 20 and inference_time.endswith("Z"):  # the documented form: compare as text
             return self._start_text <= inference_time < self._end_text
         return self.start <= _parse_time(inference_time) < self.end
 
     @property
     def _start_text(self) -> str:
-        return self.start.astimezone(UTC).strftime(TIME_FORMAT)
+        return _ceiling_text(self.start)
 
     @property
     def _end_text(self) -> str:
-        return self.end.astimezone(UTC).strftime(TIME_FORMAT)
+        return _ceiling_text(self.end)
+
+
+def _ceiling_text(moment: dt.datetime) -> str:
+    utc = moment.astimezone(UTC)
+    whole = utc.replace(microsecond=0)
+    return (whole if whole == utc else whole + dt.timedelta(seconds=1)).strftime(TIME_FORMAT)
 
 
 def _parse_time(text: str) -> dt.datetime:
