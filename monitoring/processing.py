@@ -4,7 +4,7 @@ The job runs on the region's prebuilt scikit-learn processing image (developer g
 scikit-learn"; the image is built by aws/sagemaker-scikit-learn-container: version 1.2-1 has Python 3.9, numpy
 1.24, pandas 1.5, SciPy 1.9, scikit-learn 1.2, boto3 1.28 and protobuf 3.20, its requirements.txt and
 docker/1.2-1). This entry point and what it imports use only Python 3.9's standard library, numpy and boto3, and the
-project's modules named in CODE_PACKAGES (pure Python; they may be on PYTHONPATH as a zip):
+project's packages monitoring.layout.CODE_PACKAGES names (pure Python; they may be on PYTHONPATH as a zip):
 
     python3 -m monitoring.processing \\
         --capture /opt/ml/processing/input/capture      # capture prefix, one endpoint's or one variant's folder
@@ -43,8 +43,6 @@ from monitoring.settings import Thresholds
 
 PROGRAM = "python3 -m monitoring.processing"
 REPORT_FILE_NAME = "report.json"
-# What the job needs of the project besides the image's libraries: these packages, as source or a zip.
-CODE_PACKAGES = ("monitoring", "model_build", "wire", "recordio")
 
 
 def load_baseline(path: Path, expected_sha256: str | None = None) -> dict[str, Any]:
