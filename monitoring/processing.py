@@ -38,8 +38,9 @@ from monitoring.analysis import DRIFT, AnalysisError, LiveStats, drift_report
 from monitoring.errors import ExitCode, MonitorError
 from monitoring.metrics import ENDPOINT_DIMENSION, VARIANT_DIMENSION, metric_values
 from monitoring.options import add_threshold_options, add_window_options, thresholds_from, window_from
-from monitoring.reading import CaptureFileError, Reader, Source, Window, local_sources
+from monitoring.reading import AnswerBatchReader, CaptureFileError, CsvReader, Reader, Source, Window, local_sources
 from monitoring.settings import Thresholds
+from wire.portable import read_csv, read_json_answers_batch
 
 PROGRAM = "python3 -m monitoring.processing"
 REPORT_FILE_NAME = "report.json"
@@ -69,12 +70,19 @@ def check_baseline_model(baseline: dict[str, Any], expected_sha256: str | None, 
 
 
 def analyse(
-    sources: Iterable[Source], baseline: dict[str, Any], window: Window | None, thresholds: Thresholds, name: str
+    sources: Iterable[Source],
+    baseline: dict[str, Any],
+    window: Window | None,
+    thresholds: Thresholds,
+    name: str,
+    *,
+    json_answers: AnswerBatchReader = read_json_answers_batch,
+    csv_rows: CsvReader = read_csv,
 ) -> dict[str, Any]:
     """One variant's report from its capture sources; MonitorError when there is nothing to read or it is unreadable."""
     stats = LiveStats(baseline)
     try:
-        Reader(stats, window, thresholds.feature_sample_every).read(sources)
+        Reader(stats, window, thresholds.feature_sample_every, json_answers, csv_rows).read(sources)
     except CaptureFileError as error:
         raise MonitorError(f"cannot read the capture: {error}", ExitCode.NOTHING_TO_READ) from error
     except AnalysisError as error:
@@ -96,6 +104,8 @@ def analyse_folder(
     variant: str,
     window: Window | None,
     thresholds: Thresholds | None = None,
+    json_answers: AnswerBatchReader = read_json_answers_batch,
+    csv_rows: CsvReader = read_csv,
 ) -> dict[str, Any]:
     """The report of one variant whose capture files are under `capture` (the benchmark's and the job's path)."""
     baseline = load_baseline(baseline_path)
@@ -103,7 +113,15 @@ def analyse_folder(
         sources = list(local_sources(capture, endpoint, variant, window))
     except CaptureFileError as error:
         raise MonitorError(str(error), ExitCode.NOTHING_TO_READ) from error
-    return analyse(sources, baseline, window, thresholds or Thresholds(), f"{endpoint}/{variant}")
+    return analyse(
+        sources,
+        baseline,
+        window,
+        thresholds or Thresholds(),
+        f"{endpoint}/{variant}",
+        json_answers=json_answers,
+        csv_rows=csv_rows,
+    )
 
 
 def write_report(folder: Path, document: dict[str, Any]) -> Path:

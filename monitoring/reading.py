@@ -15,9 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -26,7 +27,7 @@ from monitoring.analysis import AnalysisError, LiveStats
 from monitoring.capture import CAPTURE_SUFFIX, CaptureError, CaptureRecord, Payload, read_record
 from wire.errors import PayloadError, UnsupportedMediaTypeError
 from wire.media_types import CSV, JSON, REQUEST_TYPES, RESPONSE_TYPES, media_type
-from wire.portable import read_answers, read_csv, read_json_answers_batch, read_request
+from wire.portable import Answers, read_answers, read_csv, read_json_answers_batch, read_request
 
 RECORDS_PER_BATCH = 2000
 READ_BUFFER = 4 * 2**20  # a capture line is tens of KB: read in big blocks, not 8 KB ones
@@ -103,10 +104,27 @@ class _Batch:
     records: int = 0
 
 
-class Reader:
-    """Feeds LiveStats from capture sources; `sample_every`: read the features of one request in that many."""
+AnswerBatchReader = Callable[[list[str], str], Optional[Answers]]  # noqa: UP045 (a runtime alias on Python 3.9)
+CsvReader = Callable[[bytes], npt.NDArray[np.float32]]
 
-    def __init__(self, stats: LiveStats, window: Window | None, sample_every: int) -> None:
+
+class Reader:
+    """Feeds LiveStats from capture sources; `sample_every`: read the features of one request in that many.
+
+    `json_answers` reads a batch of JSON answers (escaped as in the line when its second argument is `\\"`) and
+    `csv_rows` a batch of CSV requests; the defaults need numpy only, the CLI passes monitoring.accelerated's.
+    """
+
+    def __init__(
+        self,
+        stats: LiveStats,
+        window: Window | None,
+        sample_every: int,
+        json_answers: AnswerBatchReader = read_json_answers_batch,
+        csv_rows: CsvReader = read_csv,
+    ) -> None:
+        self.json_answers = json_answers
+        self.csv_rows = csv_rows
         self.stats = stats
         self.window = window
         self.sample_every = sample_every
@@ -164,13 +182,13 @@ class Reader:
 
     def _flush(self) -> None:
         batch, self.batch = self.batch, _Batch()
-        escaped = _json_answers(batch.json_answers, batch.json_places, '\\"')
-        plain = _json_answers(batch.plain_answers, batch.plain_places, '"')
+        escaped = _json_answers(self.json_answers, batch.json_answers, batch.json_places, '\\"')
+        plain = _json_answers(self.json_answers, batch.plain_answers, batch.plain_places, '"')
         closest_all = np.concatenate([*batch.closest, escaped[0], plain[0]])
         distances_all = np.concatenate([*batch.distances, escaped[1], plain[1]])
         self.stats.add_answers(closest_all, distances_all)
         self.stats.requests += batch.records
-        for rows in [*batch.rows, *_csv_rows(batch)]:
+        for rows in [*batch.rows, *_csv_rows(self.csv_rows, batch)]:
             self.stats.add_features(rows)
 
 
@@ -193,11 +211,11 @@ def _csv_text(payload: Payload) -> str:
 
 
 def _json_answers(
-    answers: list[str], places: list[str], quote: str
+    reader: AnswerBatchReader, answers: list[str], places: list[str], quote: str
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     if not answers:
         return np.zeros(0), np.zeros(0)
-    fast = read_json_answers_batch(answers, quote)
+    fast = reader(answers, quote)
     if fast is not None:
         return fast
     parts = []
@@ -210,11 +228,11 @@ def _json_answers(
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def _csv_rows(batch: _Batch) -> list[npt.NDArray[np.float32]]:
+def _csv_rows(reader: CsvReader, batch: _Batch) -> list[npt.NDArray[np.float32]]:
     if not batch.csv_requests:
         return []
     try:
-        return [read_csv("\n".join(batch.csv_requests).encode())]
+        return [reader("\n".join(batch.csv_requests).encode())]
     except PayloadError:
         pass
     rows = []

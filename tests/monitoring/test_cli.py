@@ -20,7 +20,7 @@ from monitoring.cli import main
 from tests.monitoring.traffic import CAPTURE_CONFIG, ENDPOINT, VARIANT, exchanges, in_distribution, make_build, shifted
 
 # moto's CloudFormation does not model the one resource the stand-in template needs (outputs are what is read).
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::CloudFormation::WaitConditionHandle")
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse")
 STACK = "KMeansEndpoint"
 ROLE = "arn:aws:iam::123456789012:role/execution"
 
