@@ -76,12 +76,12 @@ MONITOR = (
 import sys, time, json
 from pathlib import Path
 from monitoring.processing import analyse_folder
-from wire.portable import read_csv, read_json_answers_batch
+from wire.portable import read_json_answers_batch
 if sys.argv[5] == "cli":
-    from monitoring.accelerated import read_csv_rows, read_json_answers_orjson
-    readers = {"json_answers": read_json_answers_orjson, "csv_rows": read_csv_rows}
+    from monitoring.accelerated import read_json_answers_orjson
+    readers = {"json_answers": read_json_answers_orjson}
 else:
-    readers = {"json_answers": read_json_answers_batch, "csv_rows": read_csv}
+    readers = {"json_answers": read_json_answers_batch}
 started = time.perf_counter()
 report = analyse_folder(
     Path(sys.argv[1]), Path(sys.argv[2]), endpoint=sys.argv[3], variant=sys.argv[4], window=None, **readers
@@ -130,7 +130,7 @@ def main() -> None:
 
 PATHS = {
     "core": "processing job's path (numpy and the standard library only)",
-    "cli": "python -m monitoring drift's path (answers read by orjson, features by pyarrow)",
+    "cli": "python -m monitoring drift's path (answers read by orjson)",
 }
 
 

@@ -38,9 +38,9 @@ from monitoring.analysis import DRIFT, AnalysisError, LiveStats, drift_report
 from monitoring.errors import ExitCode, MonitorError
 from monitoring.metrics import ENDPOINT_DIMENSION, VARIANT_DIMENSION, metric_values
 from monitoring.options import add_threshold_options, add_window_options, thresholds_from, window_from
-from monitoring.reading import AnswerBatchReader, CaptureFileError, CsvReader, Reader, Source, Window, local_sources
+from monitoring.reading import AnswerBatchReader, CaptureFileError, Reader, Source, Window, local_sources
 from monitoring.settings import Thresholds
-from wire.portable import read_csv, read_json_answers_batch
+from wire.portable import read_json_answers_batch
 
 PROGRAM = "python3 -m monitoring.processing"
 REPORT_FILE_NAME = "report.json"
@@ -77,12 +77,11 @@ def analyse(
     name: str,
     *,
     json_answers: AnswerBatchReader = read_json_answers_batch,
-    csv_rows: CsvReader = read_csv,
 ) -> dict[str, Any]:
     """One variant's report from its capture sources; MonitorError when there is nothing to read or it is unreadable."""
     stats = LiveStats(baseline)
     try:
-        Reader(stats, window, thresholds.feature_sample_every, json_answers, csv_rows).read(sources)
+        Reader(stats, window, thresholds.feature_sample_every, json_answers).read(sources)
     except CaptureFileError as error:
         raise MonitorError(f"cannot read the capture: {error}", ExitCode.NOTHING_TO_READ) from error
     except AnalysisError as error:
@@ -105,7 +104,6 @@ def analyse_folder(
     window: Window | None,
     thresholds: Thresholds | None = None,
     json_answers: AnswerBatchReader = read_json_answers_batch,
-    csv_rows: CsvReader = read_csv,
 ) -> dict[str, Any]:
     """The report of one variant whose capture files are under `capture` (the benchmark's and the job's path)."""
     baseline = load_baseline(baseline_path)
@@ -120,7 +118,6 @@ def analyse_folder(
         thresholds or Thresholds(),
         f"{endpoint}/{variant}",
         json_answers=json_answers,
-        csv_rows=csv_rows,
     )
 
 

@@ -105,14 +105,13 @@ class _Batch:
 
 
 AnswerBatchReader = Callable[[list[str], str], Optional[Answers]]  # noqa: UP045 (a runtime alias on Python 3.9)
-CsvReader = Callable[[bytes], npt.NDArray[np.float32]]
 
 
 class Reader:
     """Feeds LiveStats from capture sources; `sample_every`: read the features of one request in that many.
 
-    `json_answers` reads a batch of JSON answers (escaped as in the line when its second argument is `\\"`) and
-    `csv_rows` a batch of CSV requests; the defaults need numpy only, the CLI passes monitoring.accelerated's.
+    `json_answers` reads a batch of JSON answers (escaped as in the line when its second argument is `\\"`); the
+    default needs numpy only, the CLI passes monitoring.accelerated's.
     """
 
     def __init__(
@@ -121,10 +120,8 @@ class Reader:
         window: Window | None,
         sample_every: int,
         json_answers: AnswerBatchReader = read_json_answers_batch,
-        csv_rows: CsvReader = read_csv,
     ) -> None:
         self.json_answers = json_answers
-        self.csv_rows = csv_rows
         self.stats = stats
         self.window = window
         self.sample_every = sample_every
@@ -188,7 +185,7 @@ class Reader:
         distances_all = np.concatenate([*batch.distances, escaped[1], plain[1]])
         self.stats.add_answers(closest_all, distances_all)
         self.stats.requests += batch.records
-        for rows in [*batch.rows, *_csv_rows(self.csv_rows, batch)]:
+        for rows in [*batch.rows, *_csv_rows(batch)]:
             self.stats.add_features(rows)
 
 
@@ -228,11 +225,11 @@ def _json_answers(
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def _csv_rows(reader: CsvReader, batch: _Batch) -> list[npt.NDArray[np.float32]]:
+def _csv_rows(batch: _Batch) -> list[npt.NDArray[np.float32]]:
     if not batch.csv_requests:
         return []
     try:
-        return [reader("\n".join(batch.csv_requests).encode())]
+        return [read_csv("\n".join(batch.csv_requests).encode())]
     except PayloadError:
         pass
     rows = []

@@ -1,4 +1,4 @@
-"""The CLI's readers (orjson, Arrow) and the processing job's (numpy only) make the same report of the same files."""
+"""The CLI's answer reader (orjson) and the processing job's (numpy only) make the same report of the same files."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from monitoring.accelerated import read_csv_rows, read_json_answers_orjson
+from monitoring.accelerated import read_json_answers_orjson
 from monitoring.processing import analyse_folder
 from tests.monitoring.traffic import ENDPOINT, VARIANT, exchanges, in_distribution, make_build, shifted, write_capture
 
@@ -21,7 +21,7 @@ def test_both_paths_report_the_same(tmp_path: Path) -> None:
         return analyse_folder(tmp_path / "capture", build, endpoint=ENDPOINT, variant=VARIANT, window=None, **readers)  # type: ignore[arg-type]
 
     numpy_only = report()
-    accelerated = report(json_answers=read_json_answers_orjson, csv_rows=read_csv_rows)
+    accelerated = report(json_answers=read_json_answers_orjson)
 
     assert numpy_only["rows"] == 2000
     assert accelerated == numpy_only
