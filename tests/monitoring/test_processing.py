@@ -58,7 +58,7 @@ def test_in_distribution_traffic_is_no_drift(tmp_path: Path, build: Path) -> Non
     assert (variant["verdict"], variant["rows"], variant["requests"]) == ("no drift", 3000, 30)
     assert variant["share_psi"] < 0.1
     assert variant["beyond_p99_share"] < 0.03
-    assert variant["feature_rows"] == 300  # one request in ten
+    assert variant["feature_rows"] == 200  # one request in twenty: the first of 30, and the 21st
 
 
 def test_shifted_traffic_is_drift_and_says_why(tmp_path: Path, build: Path) -> None:
