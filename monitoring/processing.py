@@ -28,14 +28,14 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from model_build.baseline import BaselineError, decode_baseline
 from model_build.manifest import BASELINE_FILE_NAME
-from monitoring.analysis import DRIFT, AnalysisError, LiveStats, drift_report
-from monitoring.errors import ExitCode, MonitorError
+from monitoring.analysis import DRIFT, TOO_FEW_ROWS, AnalysisError, LiveStats, drift_report
+from monitoring.errors import ExitCode, MonitorError, NothingInWindowError
 from monitoring.metrics import ENDPOINT_DIMENSION, VARIANT_DIMENSION, metric_values
 from monitoring.options import add_threshold_options, add_window_options, thresholds_from, window_from
 from monitoring.reading import AnswerBatchReader, CaptureFileError, Reader, Source, Window, local_sources
@@ -87,11 +87,9 @@ def analyse(
     except AnalysisError as error:
         raise MonitorError(f"{name}: {error}", ExitCode.NOTHING_TO_READ) from error
     if not stats.files:
-        raise MonitorError(f"{name}: no capture files in the window", ExitCode.NOTHING_TO_READ)
+        raise NothingInWindowError(f"{name}: no capture files in the window")
     if not stats.rows:
-        raise MonitorError(
-            f"{name}: {stats.files} capture files, but no record in the window", ExitCode.NOTHING_TO_READ
-        )
+        raise NothingInWindowError(f"{name}: {stats.files} capture files, but no record in the window")
     return drift_report(stats, thresholds)
 
 
@@ -174,29 +172,58 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, window: Window, thresholds: Thresholds) -> int:
     baseline = load_baseline(args.baseline, args.artifact_sha256)
-    reports = {}
-    for variant in args.variant:
+
+    def one(variant: str) -> dict[str, Any]:
         try:
             sources = list(local_sources(args.capture, args.endpoint, variant, window))
         except CaptureFileError as error:
             raise MonitorError(str(error), ExitCode.NOTHING_TO_READ) from error
-        reports[variant] = analyse(sources, baseline, window, thresholds, f"{args.endpoint}/{variant}")
-    document = report_document(args.endpoint, window, reports)
+        return analyse(sources, baseline, window, thresholds, f"{args.endpoint}/{variant}")
+
+    reports, quiet = analyse_each(args.variant, one)
+    document = report_document(args.endpoint, window, reports, quiet)
     if args.namespace:
-        _publish(args.namespace, args.endpoint, reports)
+        _publish(args.namespace, args.endpoint, reports, quiet)
     write_report(args.report, document)
-    for variant, report in reports.items():
-        print(summary_line(args.endpoint, variant, report))
+    print_summary(args.endpoint, reports, quiet)
     return int(ExitCode.DRIFT if document["drift"] else ExitCode.NO_DRIFT)
 
 
-def report_document(endpoint: str, window: Window, reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The whole report: the window, and each variant's."""
+def analyse_each(
+    variants: list[str], analyse_one: Callable[[str], dict[str, Any]]
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Each variant's report, and why those with nothing in the window have none; NothingInWindowError if all are."""
+    reports: dict[str, dict[str, Any]] = {}
+    quiet: dict[str, str] = {}
+    first: NothingInWindowError | None = None
+    for variant in variants:
+        try:
+            reports[variant] = analyse_one(variant)
+        except NothingInWindowError as error:
+            quiet[variant] = str(error)
+            first = first or error
+    if not reports and first is not None:
+        raise first
+    return reports, quiet
+
+
+def print_summary(endpoint: str, reports: dict[str, dict[str, Any]], quiet: dict[str, str]) -> None:
+    for variant, report in reports.items():
+        print(summary_line(endpoint, variant, report))
+    for reason in quiet.values():
+        print(reason)
+
+
+def report_document(
+    endpoint: str, window: Window, reports: dict[str, dict[str, Any]], quiet: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The whole report: the window, each variant's, and the variants with nothing in the window."""
     return {
         "endpoint": endpoint,
         "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
         "drift": any(report["verdict"] == DRIFT for report in reports.values()),
         "variants": reports,
+        "nothing_in_window": quiet or {},
     }
 
 
@@ -208,7 +235,7 @@ def summary_line(endpoint: str, variant: str, report: dict[str, Any]) -> str:
     )
 
 
-def _publish(namespace: str, endpoint: str, reports: dict[str, dict[str, Any]]) -> None:
+def _publish(namespace: str, endpoint: str, reports: dict[str, dict[str, Any]], quiet: dict[str, str]) -> None:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -216,6 +243,8 @@ def _publish(namespace: str, endpoint: str, reports: dict[str, dict[str, Any]]) 
         cloudwatch = boto3.client("cloudwatch")
         for variant, report in reports.items():
             put_metrics(namespace, endpoint, variant, report, cloudwatch)
+        for variant in quiet:  # a quiet hour is 0 rows, not missing data
+            put_metrics(namespace, endpoint, variant, {"rows": 0, "verdict": TOO_FEW_ROWS}, cloudwatch)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "error")
         raise MonitorError(f"PutMetricData refused: {code}: {error}", ExitCode.NOTHING_TO_READ) from error

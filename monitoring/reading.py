@@ -249,8 +249,9 @@ def _csv_rows(batch: _Batch) -> list[npt.NDArray[np.float32]]:
 def local_sources(root: Path, endpoint: str, variant: str, window: Window | None) -> Iterator[Source]:
     """The capture files under `root` for the endpoint's variant in the window, in key order.
 
-    `root` is the capture prefix (holding `<endpoint>/<variant>/yyyy/mm/dd/hh/`), one endpoint's folder, or one
-    variant's; a file whose path names another endpoint or variant is CaptureFileError.
+    `root` is the capture prefix (holding `<endpoint>/<variant>/yyyy/mm/dd/hh/`), one endpoint's folder (holding
+    `<variant>/...`), or one variant's (holding `yyyy/...`: give a wider one to analyse several variants). Files of
+    the endpoint's other variants are passed over; a file of another endpoint is CaptureFileError.
     """
     hours = set(window.hour_folders()) if window else None
     for path in sorted(root.rglob(f"*{CAPTURE_SUFFIX}")):
@@ -260,9 +261,10 @@ def local_sources(root: Path, endpoint: str, variant: str, window: Window | None
             raise CaptureFileError(
                 f"{path}: not where SageMaker writes capture files (<endpoint>/<variant>/yyyy/mm/dd/hh/)"
             )
-        expected = (endpoint, variant)[-len(owner) :] if owner else ()
-        if tuple(owner) != expected:
-            raise CaptureFileError(f"{path}: a capture file of {'/'.join(owner)}, not of {endpoint}/{variant}")
+        if len(owner) == 2 and owner[0] != endpoint:
+            raise CaptureFileError(f"{path}: a capture file of endpoint {owner[0]}, not of {endpoint}")
+        if owner and owner[-1] != variant:
+            continue
         if hours is None or hour in hours:
             yield str(path), _lines(path)
 
