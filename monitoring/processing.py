@@ -7,7 +7,7 @@ docker/1.2-1). This entry point and what it imports use only Python 3.9's standa
 project's packages monitoring.layout.CODE_PACKAGES names (pure Python; they may be on PYTHONPATH as a zip):
 
     python3 -m monitoring.processing \\
-        --capture /opt/ml/processing/input/capture      # capture prefix, one endpoint's or one variant's folder
+        --capture /opt/ml/processing/input/capture      # the capture prefix, or one endpoint's folder
         --baseline /opt/ml/processing/input/baseline    # a folder holding baseline.json, or the file
         --report /opt/ml/processing/output/report       # report.json is written here (all or nothing)
         --endpoint NAME --variant AllTraffic [--variant Shadow ...]
@@ -17,8 +17,9 @@ project's packages monitoring.layout.CODE_PACKAGES names (pure Python; they may 
         [--psi-drift 0.25 --max-outlier-share 0.05 ...] # thresholds, as `python -m monitoring drift`
 
 Exit codes (monitoring.errors): 0 no drift, 1 drift in any variant, 2 usage or a baseline of another model,
-3 nothing to read in the window, an unreadable capture file, or AWS refused PutMetricData. Errors are one line on
-stderr; no report is written then.
+3 nothing to read in the window for every variant, an unreadable capture file (or one of another endpoint), or AWS
+refused PutMetricData. Errors are one line on stderr; no report is written then. A variant with nothing in the
+window is listed in the report's `nothing_in_window` and publishes RowsAnalysed 0 only.
 """
 
 from __future__ import annotations
