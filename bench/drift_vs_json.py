@@ -49,11 +49,14 @@ ROUNDS = 3
 START = dt.datetime(2026, 12, 1, 0, 0, tzinfo=dt.UTC)
 
 PEAK = """
+import resource
 def peak_mib():
-    # VmHWM: this process's own peak resident set (ru_maxrss would count the parent's pages from before exec)
+    # VmHWM: this process's own peak resident set (ru_maxrss would count the parent's pages from before exec);
+    # with worker processes, the largest of theirs if larger (each holds its own batch)
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
+            own = int(line.split()[1]) / 1024
+    return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 """
 
 BASELINE_LOOP = (
@@ -85,8 +88,10 @@ if sys.argv[5] == "cli":
 else:
     readers = {"json_answers": read_json_answers_batch}
 started = time.perf_counter()
+import os
 report = analyse_folder(
-    Path(sys.argv[1]), Path(sys.argv[2]), endpoint=sys.argv[3], variant=sys.argv[4], window=None, **readers
+    Path(sys.argv[1]), Path(sys.argv[2]), endpoint=sys.argv[3], variant=sys.argv[4], window=None,
+    workers=os.cpu_count() or 1, **readers
 )
 verdict = report["verdict"].replace(" ", "_")
 print(time.perf_counter() - started, report["rows"], report["feature_rows"], verdict, peak_mib())

@@ -29,7 +29,9 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +41,15 @@ from monitoring.analysis import DRIFT, TOO_FEW_ROWS, AnalysisError, LiveStats, d
 from monitoring.errors import ExitCode, MonitorError, NothingInWindowError
 from monitoring.metrics import ENDPOINT_DIMENSION, VARIANT_DIMENSION, metric_values
 from monitoring.options import add_threshold_options, add_window_options, thresholds_from, window_from
-from monitoring.reading import AnswerBatchReader, CaptureFileError, Reader, Source, Window, local_sources
+from monitoring.reading import (
+    AnswerBatchReader,
+    CaptureFileError,
+    Reader,
+    Source,
+    Window,
+    local_paths,
+    path_sources,
+)
 from monitoring.settings import Thresholds
 from wire.portable import read_json_answers_batch
 
@@ -81,12 +91,70 @@ def analyse(
 ) -> dict[str, Any]:
     """One variant's report from its capture sources; MonitorError when there is nothing to read or it is unreadable."""
     stats = LiveStats(baseline)
-    try:
+    with _explained_errors(name):
         Reader(stats, window, thresholds.feature_sample_every, json_answers).read(sources)
+    return _report(stats, thresholds, name)
+
+
+def analyse_paths(
+    paths: list[Path],
+    baseline: dict[str, Any],
+    window: Window | None,
+    thresholds: Thresholds,
+    name: str,
+    *,
+    json_answers: AnswerBatchReader = read_json_answers_batch,
+    workers: int = 1,
+) -> dict[str, Any]:
+    """`analyse` over local files, read by `workers` processes side by side (each a contiguous run of the files,
+    their figures merged in file order). The feature sample is one request in N of each worker's records, so it
+    depends on `workers`; everything else is exact and the same for any number."""
+    groups = _contiguous_groups(paths, workers)
+    if len(groups) < 2:
+        return analyse(path_sources(paths), baseline, window, thresholds, name, json_answers=json_answers)
+    jobs = [(group, baseline, window, thresholds.feature_sample_every, json_answers) for group in groups]
+    with _explained_errors(name), ProcessPoolExecutor(len(groups)) as pool:
+        parts = list(pool.map(_read_group, jobs))
+    stats = parts[0]
+    for part in parts[1:]:
+        stats.merge(part)
+    return _report(stats, thresholds, name)
+
+
+def _read_group(job: tuple[list[Path], dict[str, Any], Window | None, int, AnswerBatchReader]) -> LiveStats:
+    paths, baseline, window, sample_every, json_answers = job
+    stats = LiveStats(baseline)
+    Reader(stats, window, sample_every, json_answers).read(path_sources(paths))
+    return stats
+
+
+def _contiguous_groups(paths: list[Path], workers: int) -> list[list[Path]]:
+    """`paths` cut into at most `workers` runs of about equal bytes, in order."""
+    if workers < 2 or len(paths) < 2:
+        return [paths] if paths else []
+    sizes = [path.stat().st_size for path in paths]
+    share = sum(sizes) / workers
+    groups: list[list[Path]] = [[]]
+    filled = 0
+    for path, size in zip(paths, sizes):  # noqa: B905 (Python 3.9)
+        if filled >= share * len(groups) and len(groups) < workers:
+            groups.append([])
+        groups[-1].append(path)
+        filled += size
+    return groups
+
+
+@contextmanager
+def _explained_errors(name: str) -> Iterator[None]:
+    try:
+        yield
     except CaptureFileError as error:
         raise MonitorError(f"cannot read the capture: {error}", ExitCode.NOTHING_TO_READ) from error
     except AnalysisError as error:
         raise MonitorError(f"{name}: {error}", ExitCode.NOTHING_TO_READ) from error
+
+
+def _report(stats: LiveStats, thresholds: Thresholds, name: str) -> dict[str, Any]:
     if not stats.files:
         raise NothingInWindowError(f"{name}: no capture files in the window")
     if not stats.rows:
@@ -103,20 +171,17 @@ def analyse_folder(
     window: Window | None,
     thresholds: Thresholds | None = None,
     json_answers: AnswerBatchReader = read_json_answers_batch,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """The report of one variant whose capture files are under `capture` (the benchmark's and the job's path)."""
     baseline = load_baseline(baseline_path)
     try:
-        sources = list(local_sources(capture, endpoint, variant, window))
+        paths = local_paths(capture, endpoint, variant, window)
     except CaptureFileError as error:
         raise MonitorError(str(error), ExitCode.NOTHING_TO_READ) from error
-    return analyse(
-        sources,
-        baseline,
-        window,
-        thresholds or Thresholds(),
-        f"{endpoint}/{variant}",
-        json_answers=json_answers,
+    name = f"{endpoint}/{variant}"
+    return analyse_paths(
+        paths, baseline, window, thresholds or Thresholds(), name, json_answers=json_answers, workers=workers
     )
 
 
@@ -151,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--variant", action="append", required=True, help="a variant to analyse (repeatable)")
     parser.add_argument("--namespace", help="CloudWatch namespace to publish the figures to")
     parser.add_argument("--artifact-sha256", help="the deployed artifact's sha256: refuse another model's baseline")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="processes reading files side by side (default: CPUs)"
+    )
     add_window_options(parser)
     add_threshold_options(parser)
     return parser
@@ -176,10 +244,10 @@ def _run(args: argparse.Namespace, window: Window, thresholds: Thresholds) -> in
 
     def one(variant: str) -> dict[str, Any]:
         try:
-            sources = list(local_sources(args.capture, args.endpoint, variant, window))
+            paths = local_paths(args.capture, args.endpoint, variant, window)
         except CaptureFileError as error:
             raise MonitorError(str(error), ExitCode.NOTHING_TO_READ) from error
-        return analyse(sources, baseline, window, thresholds, f"{args.endpoint}/{variant}")
+        return analyse_paths(paths, baseline, window, thresholds, f"{args.endpoint}/{variant}", workers=args.workers)
 
     reports, quiet = analyse_each(args.variant, one)
     document = report_document(args.endpoint, window, reports, quiet)

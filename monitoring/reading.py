@@ -247,6 +247,17 @@ def _csv_rows(batch: _Batch) -> list[npt.NDArray[np.float32]]:
 
 
 def local_sources(root: Path, endpoint: str, variant: str, window: Window | None) -> Iterator[Source]:
+    """The capture files under `root` for the endpoint's variant in the window (see local_paths), as sources."""
+    for path in local_paths(root, endpoint, variant, window):
+        yield str(path), _lines(path)
+
+
+def path_sources(paths: list[Path]) -> Iterator[Source]:
+    for path in paths:
+        yield str(path), _lines(path)
+
+
+def local_paths(root: Path, endpoint: str, variant: str, window: Window | None) -> list[Path]:
     """The capture files under `root` for the endpoint's variant in the window, in key order.
 
     `root` is the capture prefix (holding `<endpoint>/<variant>/yyyy/mm/dd/hh/`), one endpoint's folder (holding
@@ -254,6 +265,7 @@ def local_sources(root: Path, endpoint: str, variant: str, window: Window | None
     the endpoint's other variants are passed over; a file of another endpoint is CaptureFileError.
     """
     hours = set(window.hour_folders()) if window else None
+    found = []
     for path in sorted(root.rglob(f"*{CAPTURE_SUFFIX}")):
         parts = path.relative_to(root).parts
         owner, hour = parts[:-5], "/".join(parts[-5:-1])
@@ -266,7 +278,8 @@ def local_sources(root: Path, endpoint: str, variant: str, window: Window | None
         if owner and owner[-1] != variant:
             continue
         if hours is None or hour in hours:
-            yield str(path), _lines(path)
+            found.append(path)
+    return found
 
 
 def _lines(path: Path) -> Iterator[bytes]:

@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from monitoring.metrics import DRIFT, MAX_DISTANCE_PSI, NAMESPACE, OUTLIER_SHARE, ROWS, SHARE_PSI
-from monitoring.processing import main
+from monitoring.processing import analyse_folder, main
 from tests.conftest import REPO_ROOT
 from tests.monitoring.traffic import (
     ENDPOINT,
@@ -254,3 +254,19 @@ def test_the_figures_go_to_cloudwatch_per_endpoint_and_variant(
     assert {(name, dimensions) for name in (SHARE_PSI, OUTLIER_SHARE, MAX_DISTANCE_PSI, ROWS, DRIFT)} <= published
     assert (ROWS, (("EndpointName", ENDPOINT), ("VariantName", "Shadow"))) in published
     assert (SHARE_PSI, (("EndpointName", ENDPOINT), ("VariantName", "Shadow"))) not in published
+
+
+def test_workers_side_by_side_give_the_figures_of_one_reader(tmp_path: Path, build: Path) -> None:
+    for minute in range(4):
+        traffic = exchanges(build, in_distribution(500, seed=minute)) + exchanges(build, shifted(100, seed=minute))
+        write_capture(tmp_path / "capture", traffic, when=WHEN + dt.timedelta(minutes=minute))
+
+    one, two = (
+        analyse_folder(tmp_path / "capture", build, endpoint=ENDPOINT, variant=VARIANT, window=None, workers=workers)
+        for workers in (1, 3)
+    )
+
+    assert one["rows"] == two["rows"] == 2400
+    assert two["files"] == 4
+    for key in ("share_psi", "beyond_p99_share", "verdict", "reasons", "clusters"):
+        assert one[key] == two[key], key
