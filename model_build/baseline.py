@@ -130,9 +130,15 @@ class MomentAccumulator:
         if not len(rows):
             return
         block = rows.astype(np.float64)
-        count = len(block)
         mean = block.mean(axis=0)
-        m2 = ((block - mean) ** 2).sum(axis=0)
+        self._combine(len(block), mean, ((block - mean) ** 2).sum(axis=0))
+
+    def merge(self, other: MomentAccumulator) -> None:
+        """Add what another accumulator saw (another worker's, another shard's)."""
+        if other.count:
+            self._combine(other.count, other.mean, other.m2)
+
+    def _combine(self, count: int, mean: npt.NDArray[np.float64], m2: npt.NDArray[np.float64]) -> None:
         total = self.count + count
         delta = mean - self.mean
         self.mean = self.mean + delta * (count / total)
@@ -159,6 +165,12 @@ class DistanceHistograms:
         self.counts += np.bincount(flat, minlength=self.counts.size).reshape(self.counts.shape)
         np.minimum.at(self.low, clusters, distances)
         np.maximum.at(self.high, clusters, distances)
+
+    def merge(self, other: DistanceHistograms) -> None:
+        """Add another's histograms (on the same grid): counts add, the extremes widen."""
+        self.counts += other.counts
+        self.low = np.minimum(self.low, other.low)
+        self.high = np.maximum(self.high, other.high)
 
     def quantiles(self, cluster: int, quantiles: tuple[float, ...]) -> list[float]:
         return grid_quantiles(
