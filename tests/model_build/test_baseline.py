@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy.typing as npt
 import pytest
 
 from model_build.baseline import QUANTILES, BaselineAccumulator, compute_baseline, decode_baseline, encode_baseline
+from model_build.build import BuildRequest, render_outputs
 from model_build.cli import main
 from model_build.manifest import sha256_hex
 from model_build.reference import nearest_two
@@ -86,3 +88,22 @@ def test_a_file_that_is_not_a_baseline_is_refused() -> None:
     assert decode_baseline(
         encode_baseline({"schema_version": 1, "clusters": 0, "cluster_shares": [], "distance_by_cluster": []}), "y"
     )
+
+
+def test_a_streamed_build_feeds_its_chunks_and_gets_the_baseline_of_the_whole(tmp_path: Path) -> None:
+    rows = np.random.default_rng(3).normal(0, 5, size=(3_000, 4)).astype(np.float32)
+    centroids = rows[:3].copy()
+    whole = BuildRequest(centroids, rows[:10], {"test": "whole"}, None, draw_picture=False, baseline_rows=rows)
+    streamed = replace(
+        whole, baseline_rows=None, baseline_chunks=lambda: (rows[i : i + 700] for i in range(0, 3_000, 700))
+    )
+
+    a, b = (json.loads(render_outputs(request).files["baseline.json"]) for request in (whole, streamed))
+
+    assert b["rows_source"] == "training rows, streamed"
+    assert (a["rows"], a["cluster_counts"], a["distance_by_cluster"]) == (
+        b["rows"],
+        b["cluster_counts"],
+        b["distance_by_cluster"],
+    )
+    assert np.allclose(a["feature_std"], b["feature_std"], rtol=1e-12)
