@@ -38,21 +38,27 @@ def iter_chunks(
 ) -> Iterator[npt.NDArray[np.float32]]:
     """Yield C-contiguous float32 (n, features) chunks, n <= `rows`, of a file or a folder of files, in order.
 
-    Every chunk but the last of each file has exactly `rows` rows, so chunk boundaries depend on the data
-    and `rows` only. A problem (unreadable, ragged, non-numeric, non-finite, empty) is a BuildError naming
-    the file and the row. With `digests`, each file's sha256 is added to it once the file is read to its end
-    (hashed as it is read: no second pass over CSV or RecordIO).
+    Every chunk but the last has exactly `rows` rows (a chunk may span two files of a folder), so chunk
+    boundaries depend on the rows and `rows` only. A problem (unreadable, ragged, non-numeric, non-finite,
+    empty) is a BuildError naming the file and the row. With `digests`, each file's sha256 is added to it
+    once the file is read to its end (hashed as it is read: no second pass over CSV or RecordIO).
     """
     if rows < 1:
         raise BuildError(f"chunk rows must be at least 1, got {rows}")
+    yield from _rebatch(_all_pieces(input_files(path), rows, csv_header, digests), rows)
+
+
+def _all_pieces(
+    files: list[Path], rows: int, csv_header: bool, digests: dict[Path, str] | None
+) -> Iterator[npt.NDArray[np.float32]]:
     features: int | None = None
-    for file in input_files(path):
-        for chunk in _file_chunks(file, rows, csv_header, digests):
+    for file in files:
+        for piece in _file_pieces(file, rows, csv_header, digests):
             if features is None:
-                features = chunk.shape[1]
-            elif chunk.shape[1] != features:
-                raise BuildError(f"{file}: rows have {chunk.shape[1]} features, earlier files {features}")
-            yield chunk
+                features = piece.shape[1]
+            elif piece.shape[1] != features:
+                raise BuildError(f"{file}: rows have {piece.shape[1]} features, earlier files {features}")
+            yield piece
 
 
 def count_features(path: Path, *, csv_header: bool = False) -> int:
@@ -90,12 +96,13 @@ def file_format(path: Path) -> str:
     return "csv"
 
 
-def _file_chunks(
+def _file_pieces(
     path: Path, rows: int, csv_header: bool, digests: dict[Path, str] | None
 ) -> Iterator[npt.NDArray[np.float32]]:
+    """The rows of one file, in pieces of whatever size its reader gives (the caller cuts them to size)."""
     kind = file_format(path)
     try:
-        raw = open(path, "rb")  # noqa: SIM115 - closed below, after the generator's last chunk
+        raw = open(path, "rb")  # noqa: SIM115 - closed below, after the generator's last piece
     except OSError as error:
         raise BuildError(f"{path}: cannot read ({error.strerror})") from error
     with raw:
@@ -107,9 +114,9 @@ def _file_chunks(
         else:
             pieces = _csv_pieces(path, stream, csv_header)
         empty = True
-        for chunk in _rebatch(pieces, rows):
-            empty = False
-            yield chunk
+        for piece in pieces:
+            empty = empty and not len(piece)
+            yield piece
         if empty:
             raise BuildError(f"{path}: holds no rows")
         if digests is not None:
