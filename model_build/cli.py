@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stream.add_argument("--epochs", type=_positive_int, help=f"passes over --data (default {DEFAULT_EPOCHS})")
     stream.add_argument("--csv-header", action="store_true", help="skip the first line of each CSV file")
+    stream.add_argument(
+        "--threads", type=_positive_int, help="scikit-learn's threads (default: one per CPU but the reader's)"
+    )
     own = parser.add_argument_group("bring your own model (--dataset then only supplies reference rows)")
     chosen = own.add_mutually_exclusive_group()
     chosen.add_argument("--centroids", type=Path, help=".npy or .csv, one centroid per row")
@@ -164,13 +167,14 @@ def _streaming_request(args: argparse.Namespace) -> BuildRequest:
         epochs=args.epochs or DEFAULT_EPOCHS,
         reference_rows=args.reference_rows,
         csv_header=args.csv_header,
+        threads=args.threads,
     )
     fitted = train_streaming(options)
     return BuildRequest(fitted.centroids, fitted.reference_rows, fitted.source, fitted.training)
 
 
 def _refuse_streaming_options(args: argparse.Namespace) -> None:
-    for option, value in {"--batch-size": args.batch_size, "--epochs": args.epochs}.items():
+    for option, value in {"--batch-size": args.batch_size, "--epochs": args.epochs, "--threads": args.threads}.items():
         if value is not None:
             raise BuildError(f"{option} applies only to --engine streaming")
     if args.csv_header:

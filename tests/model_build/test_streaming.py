@@ -239,6 +239,7 @@ REFUSALS: dict[str, tuple[list[str], str]] = {
     "batch size without streaming": (["--batch-size", "10"], "--batch-size applies only to --engine streaming"),
     "epochs without streaming": (["--epochs", "2"], "--epochs applies only to --engine streaming"),
     "csv header without streaming": (["--csv-header"], "--csv-header applies only to --engine streaming"),
+    "threads without streaming": (["--threads", "2"], "--threads applies only to --engine streaming"),
     "k > rows": (["--engine", "streaming", "--data", "{csv}", "--clusters", "50"], "--clusters 50 is more than the 40"),
     "batch < k": (
         ["--engine", "streaming", "--data", "{csv}", "--clusters", "5", "--batch-size", "4"],
