@@ -1,6 +1,7 @@
 """Stream training rows from CSV, .npy or RecordIO-protobuf files as float32 chunks of bounded size.
 
-For inputs larger than memory: nothing here holds more than one chunk (plus one reader block) at a time.
+For inputs larger than memory: what is held is one chunk, the piece being cut into chunks, and Arrow's
+read-ahead of a few dozen CSV blocks (CSV_BLOCK_BYTES each), whatever the file's size.
 
 Formats are told apart by their first bytes, not their names (SageMaker's channels carry no suffixes):
 `\\x93NUMPY` is a .npy file, the RecordIO magic a RecordIO-protobuf file, anything else CSV. A folder
@@ -26,9 +27,10 @@ import numpy.typing as npt
 
 from model_build.errors import BuildError
 from model_build.validation import FLOAT32_MAX
+from recordio.framing import RECORDIO_MAGIC, FramingError, read_frames
 
 NPY_MAGIC = b"\x93NUMPY"
-RECORDIO_MAGIC_BYTES = (0xCED7230A).to_bytes(4, "little")
+RECORDIO_MAGIC_BYTES = RECORDIO_MAGIC.to_bytes(4, "little")  # a record's header starts with it
 CSV_BLOCK_BYTES = 4 * 2**20  # Arrow's read unit: bounds the text held besides one chunk
 RECORDIO_FRAMES_PER_DECODE = 1024
 
@@ -200,8 +202,6 @@ def _npy_pieces(path: Path, rows: int) -> Iterator[npt.NDArray[np.float32]]:
 
 
 def _recordio_pieces(path: Path, source: _HashingReader) -> Iterator[npt.NDArray[np.float32]]:
-    from recordio.framing import FramingError, read_frames
-
     group: list[bytes] = []
     read = 0  # frames read so far; a framing error is in the next one
     width: int | None = None
