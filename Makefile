@@ -297,6 +297,13 @@ PROCESSING_PYTHON ?= python3.9
 	.venv-processing/bin/python -m pip install $(PIP_FLAGS) -r $<
 	touch $@
 
+# Training at scale: each benchmark its own target, `bench-train` all of them (a 5 GB CSV, minutes).
+.PHONY: bench-train bench-train-streaming
+bench-train: bench-train-streaming
+
+bench-train-streaming: setup
+	$(PY) bench/train_streaming_vs_arrow.py
+
 # Regenerate the golden NDArray files with real MXNet (commit the result).
 golden: .venv-mxnet/.installed
 	$(MXNET_PY) scripts/mxnet_oracle.py golden tests/golden
