@@ -6,8 +6,8 @@ from aws_cdk import Aws, CfnMapping, CfnRule, Fn, Stack
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from aws_facts.kmeans_image import KMEANS_ACCOUNTS, KMEANS_REPOSITORY, KMEANS_TAG, image_mapping
 from stacks.checkov import skip_check
-from stacks.image import KMEANS_ACCOUNTS, KMEANS_REPOSITORY, KMEANS_TAG, image_mapping
 from stacks.settings import Network
 
 MAPPING_ID = "KMeansImageByRegion"

@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_cdk.assertions import Match
 
-from stacks.image import KMEANS_ACCOUNTS
+from aws_facts.kmeans_image import KMEANS_ACCOUNTS
 from tests.stacks.conftest import CHALLENGER_BUILD, KEY_ARN, SECURITY_GROUP, TOPIC_ARN, Synthesized, synthesize
 
 

@@ -1,4 +1,4 @@
-"""Where SageMaker's built-in k-means image lives: one AWS-owned ECR account per region."""
+"""Where SageMaker's built-in k-means image lives (hosting and training alike): one AWS-owned ECR account per region."""
 
 from __future__ import annotations
 
