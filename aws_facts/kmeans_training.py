@@ -51,7 +51,12 @@ def _eval_metrics(text: str) -> bool:
         metrics = json.loads(text)
     except json.JSONDecodeError:
         return False
-    return isinstance(metrics, list) and bool(metrics) and set(metrics) <= {"msd", "ssd"} and len(set(metrics)) == len(metrics)
+    return (
+        isinstance(metrics, list)
+        and bool(metrics)
+        and set(metrics) <= {"msd", "ssd"}
+        and len(set(metrics)) == len(metrics)
+    )
 
 
 def _one_of(*allowed: str) -> Callable[[str], bool]:

@@ -20,7 +20,7 @@ from model_build.manifest import (
     encode_manifest,
     manifest_body,
 )
-from model_build.packaging import package_model, write_outputs_atomically
+from model_build.packaging import package_model, unpack_model, write_outputs_atomically
 from model_build.picture import render_centroids
 from model_build.reference import build_reference_set
 
@@ -37,6 +37,7 @@ class BuildRequest:
     training: dict[str, Any] | None
     draw_picture: bool = True
     aligned_to: dict[str, Any] | None = None  # the manifest's record of an --align-to
+    artifact: bytes | None = None  # a model.tar.gz made elsewhere (a SageMaker training job), kept byte for byte
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,11 @@ class BuildOutputs:
 
 def render_outputs(request: BuildRequest) -> BuildOutputs:
     """Compute every output in memory, so a failure leaves nothing on disk."""
-    model_bytes = ndarray.encode([request.centroids])
-    artifact = package_model(model_bytes)
+    if request.artifact is not None:
+        artifact, model_bytes = request.artifact, unpack_model(request.artifact, ARTIFACT_NAME)
+    else:
+        model_bytes = ndarray.encode([request.centroids])
+        artifact = package_model(model_bytes)
     reference = build_reference_set(request.reference_rows, request.centroids)
     reference_bytes = reference.to_npz_bytes()
     clusters, feature_dim = request.centroids.shape

@@ -17,6 +17,7 @@ from constructs import Construct
 
 from aws_facts.kmeans_training import TRAINING_LOG_GROUP
 from contract import training as grants
+from contract.execution_role import Grant
 from stacks.constructs.buckets import LoggedBucket
 from stacks.nag import acknowledge_wildcard_resource
 
@@ -104,5 +105,5 @@ def _log_group_arn(scope: Construct) -> str:
     return Arn.format(components, Stack.of(scope))
 
 
-def _allow(grant: grants.Grant, resources: list[str], conditions: dict[str, Any] | None = None) -> iam.PolicyStatement:
+def _allow(grant: Grant, resources: list[str], conditions: dict[str, Any] | None = None) -> iam.PolicyStatement:
     return iam.PolicyStatement(sid=grant.sid, actions=list(grant.actions), resources=resources, conditions=conditions)
