@@ -15,7 +15,7 @@ CDK_OUT ?= cdk.out
 CDK_APP ?=
 CDK = npx --no-install cdk $(CDK_APP) -c artifact_dir=$(BUILD_DIR) --output $(CDK_OUT)
 
-.PHONY: setup setup-deploy check format test test-fast demo demo-batch demo-down up-local deploy-local bootstrap-local deploy-local-stack verify verify-local \
+.PHONY: setup setup-deploy check format test test-fast demo demo-batch demo-train demo-down up-local deploy-local bootstrap-local deploy-local-stack verify verify-local \
 	promote-local retrain-local build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform golden clean
 
 PROTO_OUT := recordio/aialgs_data_pb2.py
@@ -113,6 +113,25 @@ demo-batch:
 	@head -n 3 $(BUILD_DIR)/batch-output/part-0.csv.out
 	$(call step,verify: async invocation + batch transform,$(LOCAL) $(MAKE) --no-print-directory verify BATCH=1)
 	@grep -o '"name": "predictions async"\|"name": "batch transform"' $(OUT).json
+
+# Training at scale on the local AWS: the stack with -c training=true (a first model from `make build`, since
+# every synth needs a build), then SageMaker's k-means training job on 2 instances through `python -m model_build
+# --engine sagemaker`, then the trained build deployed and verified. TRAIN_DIR holds the rows and the new build.
+TRAIN_DIR ?= $(BUILD_DIR)/train
+TRAIN_INSTANCES ?= 2
+demo-train:
+	@mkdir -p $(dir $(DEMO_LOG)) && : > $(DEMO_LOG)
+	$(call step,install (.venv and the CDK CLI),$(MAKE) --no-print-directory setup-deploy)
+	$(call step,build a first model ($(BUILD_DIR)/),$(MAKE) --no-print-directory build)
+	$(call step,start the local AWS,$(PY) -m local_aws up)
+	$(call step,cdk bootstrap,$(LOCAL) $(CDK) bootstrap $(LOCAL_ACCOUNT) --no-notices)
+	$(call step,cdk deploy $(STACK) -c training=true,$(MAKE) --no-print-directory deploy-local-stack DEPLOY_CONTEXT="-c training=true")
+	$(call step,rows to train on ($(TRAIN_DIR)/),$(PY) scripts/training_rows.py --out $(TRAIN_DIR))
+	$(LOCAL) $(PY) -m model_build --engine sagemaker --data $(TRAIN_DIR)/train.csv --test $(TRAIN_DIR)/test.csv \
+		--clusters 10 --instances $(TRAIN_INSTANCES) --stack $(STACK) --out $(TRAIN_DIR)/build
+	$(call step,cdk deploy the trained model,$(MAKE) --no-print-directory deploy-local-stack BUILD_DIR=$(TRAIN_DIR)/build DEPLOY_CONTEXT="-c training=true")
+	$(call step,verify the endpoint,$(MAKE) --no-print-directory verify-local BUILD_DIR=$(TRAIN_DIR)/build)
+	@echo "trained on SageMaker (local AWS, $(TRAIN_INSTANCES) instances), deployed and verified: $(TRAIN_DIR)/build"
 
 up-local: setup-deploy
 	$(PY) -m local_aws up

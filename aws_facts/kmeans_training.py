@@ -77,6 +77,9 @@ HYPERPARAMETERS: Final[dict[str, tuple[Callable[[str], bool], str, str | None]]]
     "local_lloyd_num_trials": (_positive_int_or_auto, "a positive integer or auto", "auto"),
     "local_lloyd_tol": (_unit_float, "a float in [0, 1]", "0.0001"),
     "mini_batch_size": (_positive_int, "a positive integer", "5000"),
+    # Not on the page, but in the algorithm's own defaults (its training log prints them) and always sent by the
+    # SageMaker Python SDK's KMeans estimator: refusing it would refuse what AWS accepts.
+    "force_dense": (_one_of("true", "false", "True", "False"), "true or false", "true"),
 }
 
 

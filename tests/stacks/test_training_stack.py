@@ -61,7 +61,9 @@ def test_the_role_lists_and_reads_data_writes_models_and_nothing_wider(with_shad
     logs = json.dumps(statements[training.WRITE_TRAINING_LOGS.sid]["Resource"])
     assert "log-group:/aws/sagemaker/TrainingJobs" in logs
     assert "Endpoints" not in logs
-    assert statements[training.GRANT_VOLUME_KEY.sid]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    assert (
+        statements[training.GRANT_VOLUME_KEY.sid]["Resource"] == statements[training.USE_TRAINING_KEY.sid]["Resource"]
+    )
     assert "repository/kmeans" in json.dumps(statements[training.PULL_TRAINING_IMAGE.sid]["Resource"])
 
 
