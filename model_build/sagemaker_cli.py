@@ -89,7 +89,11 @@ def _train(args: argparse.Namespace, requested: dict[str, str], clients: dict[st
         hyperparameters=hyperparameters, channels=channels, instance_type=args.instance_type,
         instance_count=args.instances, max_runtime_s=args.max_runtime,
     )  # fmt: skip
-    arn = jobs.start(clients["sagemaker"], request, name)
+    try:
+        arn = jobs.start(clients["sagemaker"], request, name)
+    except BuildError:
+        inputs.delete_prefix(clients["s3"], data_prefix)  # what this run uploaded: no job will read it
+        raise
     print(f"started training job {name}: {args.instances} x {args.instance_type}, k={args.clusters}, {train.rows} rows")
     described = _waited(clients["sagemaker"], name)
     jobs.outcome(described)

@@ -129,6 +129,14 @@ def list_objects(s3: Any, uri: str) -> tuple[str, list[str]]:
     return bucket, keys
 
 
+def delete_prefix(s3: Any, uri: str) -> None:
+    """Delete every object under `s3://bucket/prefix/` (what one run uploaded)."""
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix.rstrip('/')}/"):
+        for item in page.get("Contents", []):
+            s3.delete_object(Bucket=bucket, Key=item["Key"])
+
+
 @contextmanager
 def _downloaded(s3: Any, bucket: str, key: str) -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="kmeans-train-input-"))

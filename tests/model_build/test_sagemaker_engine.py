@@ -354,6 +354,22 @@ def test_an_empty_s3_prefix_is_refused(fake: Fake, tmp_path: Path, capsys: pytes
     assert err.count("\n") == 1
 
 
+def test_a_refused_create_leaves_no_upload_behind(
+    fake: Fake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.stack()
+    fake.sagemaker.add_client_error(
+        "create_training_job", "ValidationException", "Could not access model data", expected_params=ANY_CREATE
+    )
+
+    code = main(sagemaker_args(write_csv(tmp_path / "r.csv", blobs(300)), tmp_path / "b", "--instances", "2"))
+
+    assert code == 1
+    assert "CreateTrainingJob refused: ValidationException: Could not access model data" in capsys.readouterr().err
+    assert uploaded(fake, "train") == []
+    assert not (tmp_path / "b").exists()
+
+
 def test_a_stack_without_training_is_refused(fake: Fake, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     fake.stack({Output.ENDPOINT_NAME: "KMeansEndpoint"})
     code = main(sagemaker_args(write_csv(tmp_path / "r.csv", blobs(30)), tmp_path / "b"))
