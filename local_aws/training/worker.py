@@ -1,0 +1,160 @@
+"""What each instance of a k-means training job runs, in its own worker process.
+
+Every instance downloads its share of each channel (File mode: the objects land on the instance's volume),
+streams its `train` objects in mini-batches for `epochs` passes, and leaves its weighted centres in its folder.
+`algo-1` then merges everyone's centres, reduces them to k, writes `model.tar.gz` (`model_algo-1`, one float32
+k x feature_dim NDArray, exactly as `model_build` packages a model), scores its `test` objects, and logs
+`#quality_metric: host=algo-1, test msd <loss>=...` lines, which SageMaker's metric definitions parse
+(the SDK's documentation of metric definitions, "Use Amazon SageMaker algorithms with metrics"). An
+instance that fails or stops says so in its folder, so `algo-1` never waits on it.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from local_aws.jobs.channels import S3Object
+from local_aws.jobs.instance import Instance
+from local_aws.jobs.lifecycle import JobFailedError, JobStoppedError
+from local_aws.training.algorithm import Score, StreamingKMeans, WeightedCentres, reduce_centres
+from local_aws.training.hyperparameters import KMeansHyperparameters
+from local_aws.training.readers import batches, rows
+from model_build import ndarray
+from model_build.packaging import package_model
+
+TRAIN, TEST = "train", "test"
+CENTRES_FILE, DONE_FILE, FAILED_FILE, STOPPED_FILE = "centres.npz", "centres.done", "failed", "stopped"
+POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    """What every instance of one job knows (picklable)."""
+
+    name: str
+    params: KMeansHyperparameters
+    content_types: dict[str, str]  # channel name -> ContentType as given ("" when none)
+    output_bucket: str
+    output_key: str  # <S3OutputPath>/<job>/output/model.tar.gz, below the bucket
+    output_kms_key_id: str | None
+
+
+@dataclass(frozen=True)
+class TrainingShare:
+    """One instance's objects per channel, and every instance's folder (algo-1 gathers their centres)."""
+
+    objects: dict[str, list[S3Object]]
+    peers: tuple[str, ...] = field(default=())
+
+
+def train_instance(instance: Instance, spec: TrainingSpec, share: TrainingShare) -> None:
+    """Run one instance; algo-1 also merges, writes the model and scores the test channel."""
+    folder = Path(instance.folder)
+    try:
+        local = _download(instance, share)
+        centres = _stream(instance, spec, local.get(TRAIN, []))
+    except JobStoppedError:
+        (folder / STOPPED_FILE).touch()
+        raise
+    except JobFailedError as failure:
+        (folder / FAILED_FILE).write_text(str(failure), encoding="utf-8")
+        raise
+    except Exception as error:
+        (folder / FAILED_FILE).write_text(f"InternalServerError: {type(error).__name__}: {error}", encoding="utf-8")
+        raise
+    np.savez(folder / CENTRES_FILE, centres=centres.centres, weights=centres.weights, rows=centres.rows)
+    (folder / DONE_FILE).touch()
+    instance.log(f"#resource_metric: host={instance.host}, peak RSS={peak_rss_mib():.1f} MiB")
+    if instance.index == 0:
+        _finish(instance, spec, [_gather(instance, Path(peer)) for peer in share.peers], local.get(TEST, []))
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set size (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _download(instance: Instance, share: TrainingShare) -> dict[str, list[tuple[Path, str]]]:
+    """Each channel's objects on this instance's volume: (local path, s3 URI)."""
+    s3 = instance.s3()
+    local: dict[str, list[tuple[Path, str]]] = {}
+    for channel, objects in share.objects.items():
+        target = Path(instance.folder) / "data" / channel
+        target.mkdir(parents=True, exist_ok=True)
+        for index, item in enumerate(objects):
+            instance.check_stop()
+            path = target / f"{index:06d}"
+            s3.download_file(item.bucket, item.key, str(path))
+            local.setdefault(channel, []).append((path, f"s3://{item.bucket}/{item.key}"))
+    return local
+
+
+def _stream(instance: Instance, spec: TrainingSpec, train: list[tuple[Path, str]]) -> WeightedCentres:
+    params = spec.params
+    model = StreamingKMeans(params, seed=_seed(spec.name, instance.index))
+    for epoch in range(params.epochs):
+        model.start_epoch()
+        for path, where in train:
+            blocks = rows(path, spec.content_types.get(TRAIN, ""), params.feature_dim, where)
+            for batch in batches(blocks, params.mini_batch_size, instance.check_stop):
+                model.update(batch)
+        model.end_epoch(epoch)
+        done = 100 * (epoch + 1) / params.epochs
+        instance.log(f"#progress_metric: host={instance.host}, completed {done:.0f} % of epochs")
+    result = model.result()
+    instance.log(f"{instance.host}: {result.rows} records, {len(result.centres)} weighted centres")
+    return result
+
+
+def _seed(name: str, index: int) -> int:
+    return (zlib.crc32(name.encode()) + index) % 2**31
+
+
+def _gather(instance: Instance, peer: Path) -> WeightedCentres:
+    """A peer's centres once it has finished; its failure or stop ends this instance the same way."""
+    while not (peer / DONE_FILE).exists():
+        instance.check_stop()
+        if (peer / FAILED_FILE).exists():
+            raise JobFailedError((peer / FAILED_FILE).read_text(encoding="utf-8"))
+        if (peer / STOPPED_FILE).exists():
+            raise JobStoppedError
+        time.sleep(POLL_SECONDS)
+    with np.load(peer / CENTRES_FILE) as saved:
+        return WeightedCentres(saved["centres"], saved["weights"], int(saved["rows"]))
+
+
+def _finish(instance: Instance, spec: TrainingSpec, parts: list[WeightedCentres], test: list[tuple[Path, str]]) -> None:
+    params = spec.params
+    records = sum(part.rows for part in parts)
+    if records < params.k:
+        raise JobFailedError(
+            f"ClientError: k ({params.k}) is larger than the number of training records ({records}) "
+            "(caused by ValidationError)"
+        )
+    centroids = reduce_centres(parts, params, seed=_seed(spec.name, 0))
+    instance.log(f"{instance.host}: reduced {sum(len(p.centres) for p in parts)} centres to k={params.k}")
+    staged = instance.staging_file(".tar.gz")
+    staged.write_bytes(package_model(ndarray.encode([centroids])))
+    if test:
+        _score(instance, spec, centroids, test)
+    instance.check_stop()
+    instance.commit(staged, spec.output_bucket, spec.output_key, spec.output_kms_key_id)
+
+
+def _score(
+    instance: Instance, spec: TrainingSpec, centroids: np.typing.NDArray[np.float32], test: list[tuple[Path, str]]
+) -> None:
+    score = Score()
+    for path, where in test:
+        blocks = rows(path, spec.content_types.get(TEST, ""), spec.params.feature_dim, where)
+        for batch in batches(blocks, spec.params.mini_batch_size, instance.check_stop):
+            score.add(batch, centroids)
+    values = {"msd": score.msd, "ssd": score.ssd}
+    for metric in spec.params.eval_metrics:
+        instance.log(f"#quality_metric: host={instance.host}, test {metric} <loss>={values[metric]}")
