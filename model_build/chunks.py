@@ -14,10 +14,12 @@ a non-numeric line, never guessed at. Blank lines are skipped.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import math
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,18 +33,21 @@ CSV_BLOCK_BYTES = 4 * 2**20  # Arrow's read unit: bounds the text held besides o
 RECORDIO_FRAMES_PER_DECODE = 1024
 
 
-def iter_chunks(path: Path, rows: int, *, csv_header: bool = False) -> Iterator[npt.NDArray[np.float32]]:
+def iter_chunks(
+    path: Path, rows: int, *, csv_header: bool = False, digests: dict[Path, str] | None = None
+) -> Iterator[npt.NDArray[np.float32]]:
     """Yield C-contiguous float32 (n, features) chunks, n <= `rows`, of a file or a folder of files, in order.
 
     Every chunk but the last of each file has exactly `rows` rows, so chunk boundaries depend on the data
     and `rows` only. A problem (unreadable, ragged, non-numeric, non-finite, empty) is a BuildError naming
-    the file and the row.
+    the file and the row. With `digests`, each file's sha256 is added to it once the file is read to its end
+    (hashed as it is read: no second pass over CSV or RecordIO).
     """
     if rows < 1:
         raise BuildError(f"chunk rows must be at least 1, got {rows}")
     features: int | None = None
     for file in input_files(path):
-        for chunk in _file_chunks(file, rows, csv_header):
+        for chunk in _file_chunks(file, rows, csv_header, digests):
             if features is None:
                 features = chunk.shape[1]
             elif chunk.shape[1] != features:
@@ -85,20 +90,63 @@ def file_format(path: Path) -> str:
     return "csv"
 
 
-def _file_chunks(path: Path, rows: int, csv_header: bool) -> Iterator[npt.NDArray[np.float32]]:
+def _file_chunks(
+    path: Path, rows: int, csv_header: bool, digests: dict[Path, str] | None
+) -> Iterator[npt.NDArray[np.float32]]:
     kind = file_format(path)
-    if kind == "npy":
-        pieces = _npy_pieces(path, rows)
-    elif kind == "recordio":
-        pieces = _recordio_pieces(path)
-    else:
-        pieces = _csv_pieces(path, csv_header)
-    empty = True
-    for chunk in _rebatch(pieces, rows):
-        empty = False
-        yield chunk
-    if empty:
-        raise BuildError(f"{path}: holds no rows")
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 - closed below, after the generator's last chunk
+    except OSError as error:
+        raise BuildError(f"{path}: cannot read ({error.strerror})") from error
+    with raw:
+        stream = _HashingReader(raw, hashing=digests is not None and kind != "npy")
+        if kind == "npy":
+            pieces = _npy_pieces(path, rows)
+        elif kind == "recordio":
+            pieces = _recordio_pieces(path, stream)
+        else:
+            pieces = _csv_pieces(path, stream, csv_header)
+        empty = True
+        for chunk in _rebatch(pieces, rows):
+            empty = False
+            yield chunk
+        if empty:
+            raise BuildError(f"{path}: holds no rows")
+        if digests is not None:
+            digests[path] = _file_sha256(raw) if kind == "npy" else stream.hexdigest()
+
+
+class _HashingReader:
+    """A binary file that hashes what is read from it: the data's sha256 for the manifest, in the same pass."""
+
+    def __init__(self, raw: IO[bytes], *, hashing: bool) -> None:
+        self._raw = raw
+        self._sha256 = hashlib.sha256() if hashing else None
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        if self._sha256 is not None:
+            self._sha256.update(data)
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True  # the raw file is closed by its owner
+
+    def hexdigest(self) -> str:
+        assert self._sha256 is not None
+        return self._sha256.hexdigest()
+
+
+def _file_sha256(raw: io.BufferedReader) -> str:
+    raw.seek(0)
+    return hashlib.file_digest(raw, "sha256").hexdigest()
 
 
 def _rebatch(pieces: Iterator[npt.NDArray[np.float32]], rows: int) -> Iterator[npt.NDArray[np.float32]]:
@@ -144,22 +192,21 @@ def _npy_pieces(path: Path, rows: int) -> Iterator[npt.NDArray[np.float32]]:
 # --- RecordIO-protobuf: one frame at a time, decoded by the project's codec -----------------------------
 
 
-def _recordio_pieces(path: Path) -> Iterator[npt.NDArray[np.float32]]:
+def _recordio_pieces(path: Path, source: _HashingReader) -> Iterator[npt.NDArray[np.float32]]:
     from recordio.framing import FramingError, read_frames
 
     group: list[bytes] = []
     read = 0  # frames read so far; a framing error is in the next one
     width: int | None = None
     try:
-        with open(path, "rb") as stream:
-            for frame in read_frames(stream):
-                group.append(frame)
-                read += 1
-                if len(group) == RECORDIO_FRAMES_PER_DECODE:
-                    piece = _decoded(group, path, first_row=read - len(group) + 1, width=width)
-                    width = piece.shape[1]
-                    yield piece
-                    group = []
+        for frame in read_frames(source):  # type: ignore[arg-type] # a readable binary stream
+            group.append(frame)
+            read += 1
+            if len(group) == RECORDIO_FRAMES_PER_DECODE:
+                piece = _decoded(group, path, first_row=read - len(group) + 1, width=width)
+                width = piece.shape[1]
+                yield piece
+                group = []
     except FramingError as error:
         raise BuildError(f"{path}: record {read + 1}: {error}") from error
     except OSError as error:
@@ -184,13 +231,13 @@ def _decoded(frames: list[bytes], path: Path, first_row: int, width: int | None)
 # --- CSV: Arrow's streaming reader (C++), every column parsed as float32 --------------------------------
 
 
-def _csv_pieces(path: Path, header: bool) -> Iterator[npt.NDArray[np.float32]]:
+def _csv_pieces(path: Path, source: _HashingReader, header: bool) -> Iterator[npt.NDArray[np.float32]]:
     import pyarrow as pa
 
     features = _csv_width(path, header)
     done = 0
     try:
-        for batch in open_csv_reader(path, features, header):
+        for batch in open_csv_reader(source, features, header):
             if any(column.null_count for column in batch.columns):
                 raise _csv_problem(path, header, done, "an empty or not-a-number field")
             piece = np.column_stack([column.to_numpy() for column in batch.columns])
@@ -204,8 +251,8 @@ def _csv_pieces(path: Path, header: bool) -> Iterator[npt.NDArray[np.float32]]:
         raise BuildError(f"{path}: cannot read ({error.strerror or error})") from error
 
 
-def open_csv_reader(path: Path, features: int, header: bool) -> Any:
-    """Arrow's streaming CSV reader over `path`, `features` float32 columns, no type inference.
+def open_csv_reader(source: Path | _HashingReader, features: int, header: bool) -> Any:
+    """Arrow's streaming CSV reader over `source`, `features` float32 columns, no type inference.
 
     Also the baseline the streaming benchmark compares against (bench/train_streaming_vs_arrow.py).
     """
@@ -216,7 +263,7 @@ def open_csv_reader(path: Path, features: int, header: bool) -> Any:
         autogenerate_column_names=True, skip_rows=1 if header else 0, block_size=CSV_BLOCK_BYTES, use_threads=False
     )
     convert = csv.ConvertOptions(column_types={f"f{i}": pa.float32() for i in range(features)})
-    return csv.open_csv(path, read_options=read, convert_options=convert)
+    return csv.open_csv(source, read_options=read, convert_options=convert)
 
 
 def _csv_width(path: Path, header: bool) -> int:

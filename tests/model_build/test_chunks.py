@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -80,6 +81,17 @@ def test_csv_chunks_span_arrow_blocks_and_are_exactly_the_asked_size(
 
     assert [len(piece) for piece in pieces] == [7] * 7 + [1]
     np.testing.assert_array_equal(np.concatenate(pieces), rows)
+
+
+@pytest.mark.parametrize("kind", sorted(WRITERS))
+def test_digests_hold_each_files_sha256_once_it_is_read_to_the_end(tmp_path: Path, kind: str) -> None:
+    path = WRITERS[kind](tmp_path, _rows())
+    digests: dict[Path, str] = {}
+
+    for _ in iter_chunks(path, 4, digests=digests):
+        assert digests == {}
+
+    assert digests == {path: hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
 def test_a_declared_csv_header_is_skipped_and_blank_lines_ignored(tmp_path: Path) -> None:
