@@ -20,7 +20,7 @@ CDK = npx --no-install cdk $(CDK_APP) -c artifact_dir=$(BUILD_DIR) --output $(CD
 
 PROTO_OUT := recordio/aialgs_data_pb2.py
 
-setup: setup-deploy .venv-mxnet/.installed .venv-checkov/.installed
+setup: setup-deploy .venv-mxnet/.installed .venv-checkov/.installed .venv-sagemaker/.installed
 
 # What building, deploying, verifying and the local AWS need (requirements-local-aws.txt: moto and the runtime's
 # server), without the test-only MXNet oracle and checkov venvs.
@@ -32,10 +32,11 @@ $(PROTO_OUT): recordio/aialgs_data.proto $(VENV)/.installed
 
 # Each virtual environment from its requirements (the first file; the others are what it includes): the project's
 # (dev tools pinned, over the local AWS's, over the runtime's), the MXNet oracle, checkov.
-VENVS := $(VENV) .venv-mxnet .venv-checkov
+VENVS := $(VENV) .venv-mxnet .venv-checkov .venv-sagemaker
 REQUIREMENTS_$(VENV) := requirements-dev.txt requirements-local-aws.txt requirements.txt
 REQUIREMENTS_.venv-mxnet := requirements-mxnet.txt
 REQUIREMENTS_.venv-checkov := requirements-checkov.txt
+REQUIREMENTS_.venv-sagemaker := requirements-sagemaker.txt
 .SECONDEXPANSION:
 $(VENVS:=/.installed): %/.installed: $$(REQUIREMENTS_$$*)
 	$(PYTHON) -m venv $*

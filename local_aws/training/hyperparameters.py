@@ -5,7 +5,8 @@ match the algorithm's own `default-input.json` as its training log prints it (sa
 which also carries `force_dense` (the SDK's KMeans estimator always sends `force_dense=True`). The algorithm
 fails the job, not the API call, with a `ClientError: ... (caused by ValidationError)` FailureReason; the words
 for missing required hyperparameters are AWS's own (kubeflow/pipelines#1370), the others follow that form.
-`auto` values are not documented: `extra_center_factor=auto` is ceil(log2 k) (at least 2), and
+`auto` values are not documented: `extra_center_factor=auto` is ceil(2 log2 k), at least 4 (with
+`init_method=random`, fewer extra centres often leave a cluster uncovered), and
 `local_lloyd_num_trials=auto` is 10 trials; that choice is ours.
 """
 
@@ -161,7 +162,7 @@ def parse(given: Mapping[str, str] | None) -> KMeansHyperparameters:
         mini_batch_size=values["mini_batch_size"],
         epochs=values["epochs"],
         init_method=values["init_method"],
-        extra_center_factor=factor if factor is not None else max(2, math.ceil(math.log2(max(values["k"], 2)))),
+        extra_center_factor=factor if factor is not None else max(4, math.ceil(2 * math.log2(max(values["k"], 2)))),
         half_life_time_size=values["half_life_time_size"],
         local_lloyd_init_method=values["local_lloyd_init_method"],
         local_lloyd_max_iter=values["local_lloyd_max_iter"],

@@ -26,6 +26,7 @@ CENTRES = np.random.default_rng(42).uniform(-20, 20, (CLUSTERS, FEATURES))
 CSV_TYPE = "text/csv;label_size=0"
 PROTOBUF = "application/x-recordio-protobuf"
 GROUP = "/aws/sagemaker/TrainingJobs"
+pytestmark = pytest.mark.slow  # each job starts worker processes on the session's local AWS
 
 
 def blobs(count: int, seed: int = 0) -> np.ndarray:
