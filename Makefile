@@ -260,6 +260,13 @@ bench-align: setup
 bench-transform: setup
 	$(PY) bench/transform_vs_numpy.py
 
+# Training at scale: each benchmark its own target, `bench-train` all of them (a 5 GB CSV, minutes).
+.PHONY: bench-train bench-train-streaming
+bench-train: bench-train-streaming
+
+bench-train-streaming: setup
+	$(PY) bench/train_streaming_vs_arrow.py
+
 # Regenerate the golden NDArray files with real MXNet (commit the result).
 golden: .venv-mxnet/.installed
 	$(MXNET_PY) scripts/mxnet_oracle.py golden tests/golden

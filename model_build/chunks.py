@@ -1,6 +1,7 @@
 """Stream training rows from CSV, .npy or RecordIO-protobuf files as float32 chunks of bounded size.
 
-For inputs larger than memory: nothing here holds more than one chunk (plus one reader block) at a time.
+For inputs larger than memory: what is held is one chunk, the piece being cut into chunks, and Arrow's
+read-ahead of a few dozen CSV blocks (CSV_BLOCK_BYTES each), whatever the file's size.
 
 Formats are told apart by their first bytes, not their names (SageMaker's channels carry no suffixes):
 `\\x93NUMPY` is a .npy file, the RecordIO magic a RecordIO-protobuf file, anything else CSV. A folder
@@ -26,9 +27,10 @@ import numpy.typing as npt
 
 from model_build.errors import BuildError
 from model_build.validation import FLOAT32_MAX
+from recordio.framing import RECORDIO_MAGIC, FramingError, read_frames
 
 NPY_MAGIC = b"\x93NUMPY"
-RECORDIO_MAGIC_BYTES = (0xCED7230A).to_bytes(4, "little")
+RECORDIO_MAGIC_BYTES = RECORDIO_MAGIC.to_bytes(4, "little")  # a record's header starts with it
 CSV_BLOCK_BYTES = 4 * 2**20  # Arrow's read unit: bounds the text held besides one chunk
 RECORDIO_FRAMES_PER_DECODE = 1024
 
@@ -38,21 +40,27 @@ def iter_chunks(
 ) -> Iterator[npt.NDArray[np.float32]]:
     """Yield C-contiguous float32 (n, features) chunks, n <= `rows`, of a file or a folder of files, in order.
 
-    Every chunk but the last of each file has exactly `rows` rows, so chunk boundaries depend on the data
-    and `rows` only. A problem (unreadable, ragged, non-numeric, non-finite, empty) is a BuildError naming
-    the file and the row. With `digests`, each file's sha256 is added to it once the file is read to its end
-    (hashed as it is read: no second pass over CSV or RecordIO).
+    Every chunk but the last has exactly `rows` rows (a chunk may span two files of a folder), so chunk
+    boundaries depend on the rows and `rows` only. A problem (unreadable, ragged, non-numeric, non-finite,
+    empty) is a BuildError naming the file and the row. With `digests`, each file's sha256 is added to it
+    once the file is read to its end (hashed as it is read: no second pass over CSV or RecordIO).
     """
     if rows < 1:
         raise BuildError(f"chunk rows must be at least 1, got {rows}")
+    yield from _rebatch(_all_pieces(input_files(path), rows, csv_header, digests), rows)
+
+
+def _all_pieces(
+    files: list[Path], rows: int, csv_header: bool, digests: dict[Path, str] | None
+) -> Iterator[npt.NDArray[np.float32]]:
     features: int | None = None
-    for file in input_files(path):
-        for chunk in _file_chunks(file, rows, csv_header, digests):
+    for file in files:
+        for piece in _file_pieces(file, rows, csv_header, digests):
             if features is None:
-                features = chunk.shape[1]
-            elif chunk.shape[1] != features:
-                raise BuildError(f"{file}: rows have {chunk.shape[1]} features, earlier files {features}")
-            yield chunk
+                features = piece.shape[1]
+            elif piece.shape[1] != features:
+                raise BuildError(f"{file}: rows have {piece.shape[1]} features, earlier files {features}")
+            yield piece
 
 
 def count_features(path: Path, *, csv_header: bool = False) -> int:
@@ -90,12 +98,13 @@ def file_format(path: Path) -> str:
     return "csv"
 
 
-def _file_chunks(
+def _file_pieces(
     path: Path, rows: int, csv_header: bool, digests: dict[Path, str] | None
 ) -> Iterator[npt.NDArray[np.float32]]:
+    """The rows of one file, in pieces of whatever size its reader gives (the caller cuts them to size)."""
     kind = file_format(path)
     try:
-        raw = open(path, "rb")  # noqa: SIM115 - closed below, after the generator's last chunk
+        raw = open(path, "rb")  # noqa: SIM115 - closed below, after the generator's last piece
     except OSError as error:
         raise BuildError(f"{path}: cannot read ({error.strerror})") from error
     with raw:
@@ -107,9 +116,9 @@ def _file_chunks(
         else:
             pieces = _csv_pieces(path, stream, csv_header)
         empty = True
-        for chunk in _rebatch(pieces, rows):
-            empty = False
-            yield chunk
+        for piece in pieces:
+            empty = empty and not len(piece)
+            yield piece
         if empty:
             raise BuildError(f"{path}: holds no rows")
         if digests is not None:
@@ -193,8 +202,6 @@ def _npy_pieces(path: Path, rows: int) -> Iterator[npt.NDArray[np.float32]]:
 
 
 def _recordio_pieces(path: Path, source: _HashingReader) -> Iterator[npt.NDArray[np.float32]]:
-    from recordio.framing import FramingError, read_frames
-
     group: list[bytes] = []
     read = 0  # frames read so far; a framing error is in the next one
     width: int | None = None
@@ -238,11 +245,10 @@ def _csv_pieces(path: Path, source: _HashingReader, header: bool) -> Iterator[np
     done = 0
     try:
         for batch in open_csv_reader(source, features, header):
-            if any(column.null_count for column in batch.columns):
-                raise _csv_problem(path, header, done, "an empty or not-a-number field")
-            piece = np.column_stack([column.to_numpy() for column in batch.columns])
+            # One C++ copy to a row-major matrix; an empty or "nan" field (Arrow's nulls) becomes NaN, refused below.
+            piece = np.asarray(batch.to_tensor(null_to_nan=True, row_major=True))
             if not np.isfinite(piece).all():
-                raise _csv_problem(path, header, done, "a value that is not a finite float32")
+                raise _csv_problem(path, header, done, "an empty field or a value that is not a finite float32")
             yield piece
             done += len(piece)
     except pa.ArrowInvalid as error:

@@ -23,10 +23,11 @@ from model_build.reference import synthetic_rows
 from model_build.sagemaker_cli import add_arguments as add_sagemaker_arguments
 from model_build.sagemaker_cli import data_location, train_on_sagemaker
 from model_build.sources import ImportedModel, import_centroids, import_sklearn_model
+from model_build.streaming import DEFAULT_BATCH_ROWS, DEFAULT_EPOCHS, StreamingOptions, train_streaming
 from model_build.training import fit_kmeans
 
 DEFAULT_DATASET = "digits"
-ENGINES = ("local", "sagemaker")  # where the model is fitted: here (scikit-learn), or a SageMaker training job
+ENGINES = ("local", "streaming", "sagemaker")  # where the model is fitted: in memory, a chunk at a time, or a job
 PROGRAM = "python -m model_build"
 
 
@@ -39,12 +40,29 @@ def build_parser() -> argparse.ArgumentParser:
         f"compare two models with `{PROGRAM} compare OLD NEW`.",
     )
     train = parser.add_argument_group("train here")
-    train.add_argument("--engine", choices=ENGINES, default="local", help="where to train (default local)")
+    train.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="local",
+        help="local: KMeans.fit with every row in memory (default); streaming: mini-batch k-means over --data "
+        "read a chunk at a time, for data larger than memory; sagemaker: SageMaker's k-means training job",
+    )
     train.add_argument("--dataset", choices=DATASETS, help=f"training rows (default {DEFAULT_DATASET})")
     train.add_argument("--data", type=data_location, help="file or folder the dataset is read from (or s3://...)")
     train.add_argument("--clusters", type=int, default=10, help="number of clusters k (default 10)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--max-rows", type=_positive_int, help="use only the first N rows")
+    stream = parser.add_argument_group("--engine streaming")
+    stream.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        help=f"rows per mini-batch, read as one chunk (default {DEFAULT_BATCH_ROWS})",
+    )
+    stream.add_argument("--epochs", type=_positive_int, help=f"passes over --data (default {DEFAULT_EPOCHS})")
+    stream.add_argument("--csv-header", action="store_true", help="skip the first line of each CSV file")
+    stream.add_argument(
+        "--threads", type=_positive_int, help="scikit-learn's threads (default: one per CPU but the reader's)"
+    )
     own = parser.add_argument_group("bring your own model (--dataset then only supplies reference rows)")
     chosen = own.add_mutually_exclusive_group()
     chosen.add_argument("--centroids", type=Path, help=".npy or .csv, one centroid per row")
@@ -95,6 +113,9 @@ def _aligned(request: BuildRequest, previous: LoadedModel) -> tuple[BuildRequest
 
 
 def _unaligned_request(args: argparse.Namespace) -> BuildRequest:
+    if args.engine == "streaming":
+        return _streaming_request(args)
+    _refuse_streaming_options(args)
     imported = _imported_model(args)
     if imported is None:
         return _train_request(args)
@@ -122,6 +143,7 @@ def _train_request(args: argparse.Namespace) -> BuildRequest:
     reference_rows = dataset.rows[: args.reference_rows].copy()
     fitted = fit_kmeans(dataset.rows, args.clusters, args.seed)
     training = {
+        "engine": "local",
         "algorithm": "scikit-learn KMeans (Lloyd)",
         "seeding": fitted.seeding,
         "clusters": args.clusters,
@@ -130,6 +152,36 @@ def _train_request(args: argparse.Namespace) -> BuildRequest:
         "iterations": fitted.iterations,
     }
     return BuildRequest(fitted.centroids, reference_rows, dataset.source, training)
+
+
+def _streaming_request(args: argparse.Namespace) -> BuildRequest:
+    if args.data is None:
+        raise BuildError("--engine streaming needs --data PATH (a CSV, .npy or RecordIO-protobuf file, or a folder)")
+    taken = {"--dataset": args.dataset, "--max-rows": args.max_rows, "--centroids": args.centroids}
+    taken["--sklearn-model"] = args.sklearn_model
+    for option, value in taken.items():
+        if value is not None:
+            raise BuildError(f"--engine streaming reads --data as it is; it takes no {option}")
+    options = StreamingOptions(
+        data=args.data,
+        clusters=args.clusters,
+        seed=args.seed,
+        batch_rows=args.batch_size or DEFAULT_BATCH_ROWS,
+        epochs=args.epochs or DEFAULT_EPOCHS,
+        reference_rows=args.reference_rows,
+        csv_header=args.csv_header,
+        threads=args.threads,
+    )
+    fitted = train_streaming(options)
+    return BuildRequest(fitted.centroids, fitted.reference_rows, fitted.source, fitted.training)
+
+
+def _refuse_streaming_options(args: argparse.Namespace) -> None:
+    for option, value in {"--batch-size": args.batch_size, "--epochs": args.epochs, "--threads": args.threads}.items():
+        if value is not None:
+            raise BuildError(f"{option} applies only to --engine streaming")
+    if args.csv_header:
+        raise BuildError("--csv-header applies only to --engine streaming")
 
 
 def _reference_rows_for(imported: ImportedModel, args: argparse.Namespace) -> npt.NDArray[np.float32]:

@@ -31,7 +31,10 @@ REQUIRED_OUTPUTS = (
     Output.TRAINING_IMAGE_URI,
 )
 # Options of the local engines that mean nothing to a SageMaker job.
-LOCAL_ONLY = ("dataset", "centroids", "sklearn_model", "align_to", "max_rows", "trust_pickle")
+LOCAL_ONLY = (
+    "dataset", "centroids", "sklearn_model", "align_to", "max_rows", "trust_pickle",
+    "batch_size", "epochs", "threads", "csv_header",  # --engine streaming's; a job takes hyperparameters
+)  # fmt: skip
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
