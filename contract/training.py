@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 from contract.execution_role import DECRYPT_OBJECTS, ENCRYPT_OBJECTS, Grant
+from contract.stack import Output
 
 DATA_PREFIX: Final = "data"  # s3://<training bucket>/data/<job>/: the input the CLI uploads, or yours
 MODEL_PREFIX: Final = "models"  # s3://<training bucket>/models/<job>/output/model.tar.gz: what the job writes
@@ -48,3 +49,52 @@ TRAINING_GRANTS: Final = (
     GRANT_VOLUME_KEY,
 )
 """Every statement of the training role, in the order the construct grants them."""
+
+
+def caller_statements(outputs: dict[str, str], *, stack_arn: str) -> list[dict[str, object]]:
+    """What `python -m model_build --engine sagemaker` calls, as IAM statements, from the stack's outputs.
+
+    The README's "What the caller needs"; tests run the CLI under a role holding exactly these.
+    `iam:PassRole` is of the training role alone, and only to SageMaker.
+    """
+    role_arn, key_arn = outputs[Output.TRAINING_ROLE_ARN], outputs[Output.TRAINING_KEY_ARN]
+    bucket = outputs[Output.TRAINING_DATA_URI].removeprefix("s3://").split("/")[0]
+    partition, _, _, region, account = _arn_parts(key_arn)
+    jobs = f"arn:{partition}:sagemaker:{region}:{account}:training-job/{JOB_PREFIX}-*"
+    bucket_arn = f"arn:{partition}:s3:::{bucket}"
+    return [
+        _statement("ReadTrainingStack", ["cloudformation:DescribeStacks"], [stack_arn]),
+        _statement(
+            "RunTrainingJobs",
+            ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
+            [jobs],
+        ),
+        _statement(
+            "PassTrainingRole",
+            ["iam:PassRole"],
+            [role_arn],
+            {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        ),
+        _statement("ListTrainingBucket", ["s3:ListBucket"], [bucket_arn]),
+        # Put the input, read it back for the shards it lists, delete it when CreateTrainingJob is refused.
+        _statement(
+            "UploadTrainingData", ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"], [f"{bucket_arn}/{DATA_PREFIX}/*"]
+        ),
+        _statement("ReadTrainedModels", ["s3:GetObject"], [f"{bucket_arn}/{MODEL_PREFIX}/*"]),
+        _statement("UseTrainingKey", ["kms:GenerateDataKey", "kms:Decrypt"], [key_arn]),
+    ]
+
+
+def _arn_parts(arn: str) -> tuple[str, str, str, str, str]:
+    """(partition, service, "", region, account) of an ARN such as the key's."""
+    _, partition, service, region, account = arn.split(":")[:5]
+    return partition, service, "", region, account
+
+
+def _statement(
+    sid: str, actions: list[str], resources: list[str], conditions: dict[str, object] | None = None
+) -> dict[str, object]:
+    statement: dict[str, object] = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+    if conditions:
+        statement["Condition"] = conditions
+    return statement

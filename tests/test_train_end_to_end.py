@@ -6,9 +6,11 @@ verifier. Small: a few thousand rows, 2 instances.
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from contract.training import caller_statements
 from model_build.manifest import read_build
 from tests.conftest import REPO_ROOT, RunningLocalAws
 from tests.test_end_to_end import STACK, cdk, deploy, inventory, verify
@@ -38,8 +41,35 @@ def write_csv(path: Path, rows: npt.NDArray[np.float32]) -> Path:
     return path
 
 
-def train(local_aws: RunningLocalAws, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    return local_aws.run(sys.executable, "-m", "model_build", "--engine", "sagemaker", *map(str, args), timeout=600)
+def train(local_aws: RunningLocalAws, *args: str | Path, role: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI, as the test's own principal or (`role`) under `python -m local_aws run --as ROLE`."""
+    command = [sys.executable, "-m", "model_build", "--engine", "sagemaker", *map(str, args)]
+    if role is not None:
+        command = [sys.executable, "-m", "local_aws", "run", "--as", role, "--", *command]
+    return local_aws.run(*command, timeout=600)
+
+
+def delete_roles(local_aws: RunningLocalAws, arns: list[str]) -> None:
+    iam = local_aws.client("iam")
+    for arn in arns:
+        name = arn.rsplit("/", 1)[-1]
+        iam.delete_role_policy(RoleName=name, PolicyName="trainer")
+        iam.delete_role(RoleName=name)
+
+
+def caller_role(local_aws: RunningLocalAws, outputs: Path, *, without: str | None = None) -> str:
+    """A role holding exactly the README's grants for the caller (contract.training), one statement left out."""
+    stack_arn = local_aws.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]["StackId"]
+    statements = caller_statements(json.loads(outputs.read_text())[STACK], stack_arn=stack_arn)
+    assert [s for s in statements if s["Sid"] == without] or without is None
+    kept = [s for s in statements if s["Sid"] != without]
+    iam, name = local_aws.client("iam"), f"trainer-{uuid.uuid4().hex[:8]}"
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
+                                                     "Action": "sts:AssumeRole"}]}  # fmt: skip
+    arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="trainer",
+                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": kept}))  # fmt: skip
+    return arn
 
 
 def training_jobs(local_aws: RunningLocalAws) -> dict[str, str]:
@@ -61,9 +91,16 @@ def test_a_model_trained_by_a_sagemaker_job_deploys_and_verifies(
     interrupted = interrupted_job(local_aws, data, tmp_path / "interrupted")
     jobs_before = training_jobs(local_aws)
     refused = train(local_aws, "--data", data, "--clusters", "5", "--hyperparameter", "feature_dim=9", "--out", build)
+    roles = [caller_role(local_aws, outputs, without="UploadTrainingData"), caller_role(local_aws, outputs)]
+    no_upload = train(local_aws, "--data", data, "--clusters", "5", "--out", build, role=roles[0])
     trained = train(local_aws, "--data", data, "--test", test, "--clusters", "5", "--instances", "2",
-                    "--hyperparameter", "mini_batch_size=500", "--out", build)  # fmt: skip
+                    "--hyperparameter", "mini_batch_size=500", "--out", build, role=roles[1])  # fmt: skip
+    delete_roles(local_aws, roles)
     jobs_after = training_jobs(local_aws)
+    if trained.returncode != 0:  # nothing to deploy: clean up, then say why
+        local_aws.run(sys.executable, "-m", "teardown", "--stack", STACK, "--force")
+        cdk(local_aws, artifact_dir, "destroy", STACK, "--force", "--no-notices")
+        pytest.fail(f"training as the caller role failed: {trained.stdout[-2000:]}{trained.stderr[-3000:]}")
     written = job_artifacts(local_aws, set(jobs_after) - set(jobs_before))
     deploy(local_aws, build, outputs, "training=true")
     verified = verify(local_aws, build, "--stack", STACK)
@@ -76,9 +113,11 @@ def test_a_model_trained_by_a_sagemaker_job_deploys_and_verifies(
     assert not (tmp_path / "interrupted").exists()
     assert refused.returncode == 1
     assert "hyperparameter feature_dim=9: " in refused.stderr
+    assert no_upload.returncode == 1  # the caller's grants are what the run needs: without the upload, denied
+    assert "AccessDenied" in no_upload.stderr, no_upload.stderr[-2000:]
     assert trained.returncode == 0, trained.stdout[-2000:] + trained.stderr[-3000:]
     assert "test:msd = " in trained.stdout
-    (job,) = set(jobs_after) - set(jobs_before)  # the refusal started none
+    (job,) = set(jobs_after) - set(jobs_before)  # the refusals started none; the caller role's run trained
     assert jobs_after[job] == "Completed"
     manifest = read_build(build).manifest
     assert manifest["training"]["job_name"] == job
