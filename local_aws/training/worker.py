@@ -11,6 +11,7 @@ instance that fails or stops says so in its folder, so `algo-1` never waits on i
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import time
 import zlib
@@ -31,6 +32,7 @@ from model_build.packaging import package_model
 TRAIN, TEST = "train", "test"
 CENTRES_FILE, DONE_FILE, FAILED_FILE, STOPPED_FILE = "centres.npz", "centres.done", "failed", "stopped"
 POLL_SECONDS = 0.05
+DOWNLOAD_CHUNK = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,12 @@ def train_instance(instance: Instance, spec: TrainingSpec, share: TrainingShare)
 
 
 def peak_rss_mib() -> float:
-    """This process's peak resident set size (Linux reports ru_maxrss in KiB)."""
+    """This process's own peak resident set size: VmHWM of its memory map. Not ru_maxrss, which Linux keeps
+    across exec, so a spawned worker would report the (much larger) server it was forked from."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -84,19 +91,27 @@ def _download(instance: Instance, share: TrainingShare) -> dict[str, list[tuple[
     """Each channel's objects on this instance's volume: (local path, s3 URI)."""
     s3 = instance.s3()
     local: dict[str, list[tuple[Path, str]]] = {}
+    started, size = time.perf_counter(), 0
     for channel, objects in share.objects.items():
         target = Path(instance.folder) / "data" / channel
         target.mkdir(parents=True, exist_ok=True)
         for index, item in enumerate(objects):
-            instance.check_stop()
             path = target / f"{index:06d}"
-            s3.download_file(item.bucket, item.key, str(path))
+            body = s3.get_object(Bucket=item.bucket, Key=item.key)["Body"]
+            with open(path, "wb") as copy:  # one streamed GET: ranged parts would each read the whole object
+                while chunk := body.read(DOWNLOAD_CHUNK):
+                    instance.check_stop()
+                    copy.write(chunk)
+            size += path.stat().st_size
             local.setdefault(channel, []).append((path, f"s3://{item.bucket}/{item.key}"))
+    elapsed = time.perf_counter() - started
+    instance.log(f"{instance.host}: downloaded {size / 1e6:.1f} MB in {elapsed:.1f} s")
     return local
 
 
 def _stream(instance: Instance, spec: TrainingSpec, train: list[tuple[Path, str]]) -> WeightedCentres:
     params = spec.params
+    started = time.perf_counter()
     model = StreamingKMeans(params, seed=_seed(spec.name, instance.index))
     for epoch in range(params.epochs):
         model.start_epoch()
@@ -108,7 +123,8 @@ def _stream(instance: Instance, spec: TrainingSpec, train: list[tuple[Path, str]
         done = 100 * (epoch + 1) / params.epochs
         instance.log(f"#progress_metric: host={instance.host}, completed {done:.0f} % of epochs")
     result = model.result()
-    instance.log(f"{instance.host}: {result.rows} records, {len(result.centres)} weighted centres")
+    elapsed = time.perf_counter() - started
+    instance.log(f"{instance.host}: {result.rows} records, {len(result.centres)} weighted centres, {elapsed:.1f} s")
     return result
 
 
