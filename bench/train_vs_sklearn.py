@@ -212,7 +212,7 @@ def training_job_vs_minibatch(rows_count: int) -> None:
     rows = generated_rows(rows_count)
     print(f"training job vs scikit-learn: {rows_count:,} x {FEATURES} rows ({rows.nbytes / 1e9:.1f} GB), k={CLUSTERS}")
     minibatch_s = min(minibatch_seconds(rows, threads) for threads in (None, 1))
-    best = KMeans(CLUSTERS, init="k-means++", n_init=1, random_state=0).fit(rows).inertia_
+    best = KMeans(CLUSTERS, init="k-means++", n_init=1, random_state=0, copy_x=False).fit(rows).inertia_
     with local_aws() as client:
         job_s, centroids, peaks = run_training_job(client, rows)
     ratio = job_s / minibatch_s
