@@ -16,7 +16,7 @@ CDK_APP ?=
 CDK = npx --no-install cdk $(CDK_APP) -c artifact_dir=$(BUILD_DIR) --output $(CDK_OUT)
 
 .PHONY: setup setup-deploy check format test test-fast demo demo-batch demo-train demo-down up-local deploy-local bootstrap-local deploy-local-stack verify verify-local \
-	promote-local retrain-local build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform golden clean
+	promote-local retrain-local build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform bench-train golden clean
 
 PROTO_OUT := recordio/aialgs_data_pb2.py
 
@@ -237,7 +237,7 @@ deploy: setup-deploy $(ARTIFACT)
 destroy: setup-deploy
 	$(call empty_and_destroy,,$(STACK))
 
-bench: bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform
+bench: bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform bench-train
 
 bench-build: setup
 	$(PY) bench/build_vs_notebook.py
@@ -260,12 +260,17 @@ bench-align: setup
 bench-transform: setup
 	$(PY) bench/transform_vs_numpy.py
 
-# Training at scale: each benchmark its own target, `bench-train` all of them (a 5 GB CSV, minutes).
-.PHONY: bench-train bench-train-streaming
-bench-train: bench-train-streaming
+# Training at scale: each benchmark its own target, `bench-train` all of them (a 5 GB CSV, a million rows: minutes).
+.PHONY: bench-train bench-train-streaming bench-train-sagemaker
+bench-train: bench-train-streaming bench-train-sagemaker
 
 bench-train-streaming: setup
 	$(PY) bench/train_streaming_vs_arrow.py
+
+# A 2-instance local training job against in-process scikit-learn (BENCH_TRAIN_ROWS rows).
+BENCH_TRAIN_ROWS ?= 1000000
+bench-train-sagemaker: setup
+	$(PY) bench/train_vs_sklearn.py --rows $(BENCH_TRAIN_ROWS)
 
 # Regenerate the golden NDArray files with real MXNet (commit the result).
 golden: .venv-mxnet/.installed

@@ -106,7 +106,11 @@ class TrainingJobType:
         count = int(self.record.resource_config["InstanceCount"])
         per_instance = job_channels.shares(inputs, count)
         peers = tuple(str(instance_folder(run, index)) for index in range(count))
-        return [TrainingShare(objects, peers if index == 0 else ()) for index, objects in enumerate(per_instance)]
+        leader, *others = per_instance
+        # Only algo-1 scores the test channel: the others need not download it.
+        return [TrainingShare(leader, peers)] + [
+            TrainingShare({name: objects for name, objects in share.items() if name != TEST}) for share in others
+        ]
 
     def render(self, state: Snapshot) -> None:
         job = self.record

@@ -11,13 +11,17 @@ instance that fails or stops says so in its folder, so `algo-1` never waits on i
 
 from __future__ import annotations
 
+import contextlib
+import os
 import resource
 import time
 import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from local_aws.jobs.channels import S3Object
 from local_aws.jobs.instance import Instance
@@ -31,6 +35,7 @@ from model_build.packaging import package_model
 TRAIN, TEST = "train", "test"
 CENTRES_FILE, DONE_FILE, FAILED_FILE, STOPPED_FILE = "centres.npz", "centres.done", "failed", "stopped"
 POLL_SECONDS = 0.05
+DOWNLOAD_CHUNK = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -54,61 +59,104 @@ class TrainingShare:
 
 
 def train_instance(instance: Instance, spec: TrainingSpec, share: TrainingShare) -> None:
-    """Run one instance; algo-1 also merges, writes the model and scores the test channel."""
+    """Run one instance; algo-1 also merges, writes the model and scores the test channel.
+
+    The instances share this machine's cores, as on AWS each has its own: each gets its part of them for
+    scikit-learn's OpenMP and BLAS threads (more threads than cores spin against each other, 15x slower)."""
+    with threadpool_limits(limits=max(1, (os.cpu_count() or 1) // instance.count)):
+        _train_instance(instance, spec, share)
+
+
+def _train_instance(instance: Instance, spec: TrainingSpec, share: TrainingShare) -> None:
     folder = Path(instance.folder)
+    downloads = Downloads(instance, share)
     try:
-        local = _download(instance, share)
-        centres = _stream(instance, spec, local.get(TRAIN, []))
-    except JobStoppedError:
-        (folder / STOPPED_FILE).touch()
-        raise
-    except JobFailedError as failure:
-        (folder / FAILED_FILE).write_text(str(failure), encoding="utf-8")
-        raise
-    except Exception as error:
-        (folder / FAILED_FILE).write_text(f"InternalServerError: {type(error).__name__}: {error}", encoding="utf-8")
-        raise
-    np.savez(folder / CENTRES_FILE, centres=centres.centres, weights=centres.weights, rows=centres.rows)
-    (folder / DONE_FILE).touch()
-    instance.log(f"#resource_metric: host={instance.host}, peak RSS={peak_rss_mib():.1f} MiB")
-    if instance.index == 0:
-        _finish(instance, spec, [_gather(instance, Path(peer)) for peer in share.peers], local.get(TEST, []))
+        try:
+            centres = _stream(instance, spec, downloads.channels.get(TRAIN, []))
+        except JobStoppedError:
+            (folder / STOPPED_FILE).touch()
+            raise
+        except JobFailedError as failure:
+            (folder / FAILED_FILE).write_text(str(failure), encoding="utf-8")
+            raise
+        except Exception as error:
+            reason = f"InternalServerError: {type(error).__name__}: {error}"
+            (folder / FAILED_FILE).write_text(reason, encoding="utf-8")
+            raise
+        np.savez(folder / CENTRES_FILE, centres=centres.centres, weights=centres.weights, rows=centres.rows)
+        (folder / DONE_FILE).touch()
+        instance.log(f"#resource_metric: host={instance.host}, peak RSS={peak_rss_mib():.1f} MiB")
+        if instance.index == 0:
+            parts = [_gather(instance, Path(peer)) for peer in share.peers]
+            _finish(instance, spec, parts, downloads.channels.get(TEST, []))
+    finally:
+        downloads.close()
 
 
 def peak_rss_mib() -> float:
-    """This process's peak resident set size (Linux reports ru_maxrss in KiB)."""
+    """This process's own peak resident set size: VmHWM of its memory map. Not ru_maxrss, which Linux keeps
+    across exec, so a spawned worker would report the (much larger) server it was forked from."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _download(instance: Instance, share: TrainingShare) -> dict[str, list[tuple[Path, str]]]:
-    """Each channel's objects on this instance's volume: (local path, s3 URI)."""
-    s3 = instance.s3()
-    local: dict[str, list[tuple[Path, str]]] = {}
-    for channel, objects in share.objects.items():
-        target = Path(instance.folder) / "data" / channel
-        target.mkdir(parents=True, exist_ok=True)
-        for index, item in enumerate(objects):
-            instance.check_stop()
-            path = target / f"{index:06d}"
-            s3.download_file(item.bucket, item.key, str(path))
-            local.setdefault(channel, []).append((path, f"s3://{item.bucket}/{item.key}"))
-    return local
+Download = tuple[Future[Path], str]  # the object's local copy once downloaded, and its S3 URI
 
 
-def _stream(instance: Instance, spec: TrainingSpec, train: list[tuple[Path, str]]) -> WeightedCentres:
+class Downloads:
+    """Each channel's objects copied onto the instance's volume (File mode), one after another in the background,
+    so that streaming an object overlaps downloading the next."""
+
+    def __init__(self, instance: Instance, share: TrainingShare) -> None:
+        self._instance = instance
+        self._s3 = instance.s3()
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._started, self._bytes, self._left = time.perf_counter(), 0, sum(map(len, share.objects.values()))
+        self.channels: dict[str, list[Download]] = {}
+        for channel, objects in share.objects.items():
+            target = Path(instance.folder) / "data" / channel
+            target.mkdir(parents=True, exist_ok=True)
+            self.channels[channel] = [
+                (self._pool.submit(self._fetch, item, target / f"{index:06d}"), f"s3://{item.bucket}/{item.key}")
+                for index, item in enumerate(objects)
+            ]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _fetch(self, item: S3Object, path: Path) -> Path:
+        body = self._s3.get_object(Bucket=item.bucket, Key=item.key)["Body"]
+        with open(path, "wb") as copy:  # one streamed GET: ranged parts would each read the whole object
+            while chunk := body.read(DOWNLOAD_CHUNK):
+                self._instance.check_stop()
+                copy.write(chunk)
+        self._bytes += path.stat().st_size
+        self._left -= 1
+        if not self._left:
+            elapsed = time.perf_counter() - self._started
+            self._instance.log(f"{self._instance.host}: downloaded {self._bytes / 1e6:.1f} MB in {elapsed:.1f} s")
+        return path
+
+
+def _stream(instance: Instance, spec: TrainingSpec, train: list[Download]) -> WeightedCentres:
     params = spec.params
+    started = time.perf_counter()
     model = StreamingKMeans(params, seed=_seed(spec.name, instance.index))
     for epoch in range(params.epochs):
         model.start_epoch()
-        for path, where in train:
-            blocks = rows(path, spec.content_types.get(TRAIN, ""), params.feature_dim, where)
+        for download, where in train:
+            blocks = rows(download.result(), spec.content_types.get(TRAIN, ""), params.feature_dim, where)
             for batch in batches(blocks, params.mini_batch_size, instance.check_stop):
                 model.update(batch)
         model.end_epoch(epoch)
         done = 100 * (epoch + 1) / params.epochs
         instance.log(f"#progress_metric: host={instance.host}, completed {done:.0f} % of epochs")
     result = model.result()
-    instance.log(f"{instance.host}: {result.rows} records, {len(result.centres)} weighted centres")
+    elapsed = time.perf_counter() - started
+    instance.log(f"{instance.host}: {result.rows} records, {len(result.centres)} weighted centres, {elapsed:.1f} s")
     return result
 
 
@@ -129,7 +177,7 @@ def _gather(instance: Instance, peer: Path) -> WeightedCentres:
         return WeightedCentres(saved["centres"], saved["weights"], int(saved["rows"]))
 
 
-def _finish(instance: Instance, spec: TrainingSpec, parts: list[WeightedCentres], test: list[tuple[Path, str]]) -> None:
+def _finish(instance: Instance, spec: TrainingSpec, parts: list[WeightedCentres], test: list[Download]) -> None:
     params = spec.params
     records = sum(part.rows for part in parts)
     if records < params.k:
@@ -148,11 +196,11 @@ def _finish(instance: Instance, spec: TrainingSpec, parts: list[WeightedCentres]
 
 
 def _score(
-    instance: Instance, spec: TrainingSpec, centroids: np.typing.NDArray[np.float32], test: list[tuple[Path, str]]
+    instance: Instance, spec: TrainingSpec, centroids: np.typing.NDArray[np.float32], test: list[Download]
 ) -> None:
     score = Score()
-    for path, where in test:
-        blocks = rows(path, spec.content_types.get(TEST, ""), spec.params.feature_dim, where)
+    for download, where in test:
+        blocks = rows(download.result(), spec.content_types.get(TEST, ""), spec.params.feature_dim, where)
         for batch in batches(blocks, spec.params.mini_batch_size, instance.check_stop):
             score.add(batch, centroids)
     values = {"msd": score.msd, "ssd": score.ssd}

@@ -293,6 +293,26 @@ def test_an_output_key_the_role_may_not_use_fails_the_job(training: Training, ro
     assert f"may not kms:GenerateDataKey {key}" in job["FailureReason"]
 
 
+def test_a_volume_key_the_role_may_not_grant_on_fails_the_job(training: Training, role: str, data: str) -> None:
+    key = training.client("kms").create_key()["KeyMetadata"]["Arn"]
+
+    job = training.train(role, f"{data}/", ResourceConfig={"VolumeKmsKeyId": key})
+
+    assert job["TrainingJobStatus"] == "Failed"
+    assert f"may not kms:CreateGrant {key}" in job["FailureReason"]
+
+
+def test_the_model_is_written_with_the_output_key(training: Training, data: str) -> None:
+    key = training.client("kms").create_key()["KeyMetadata"]["Arn"]
+    role = training.role(extra=[allow(["kms:GenerateDataKey", "kms:Decrypt"], [key])])
+
+    job = training.train(role, f"{data}/", OutputDataConfig={"KmsKeyId": key})
+
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    head = training.client("s3").head_object(Bucket=training.bucket, Key=training.model_keys(job["TrainingJobName"])[0])
+    assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", key)
+
+
 def test_a_stopped_job_stops_and_writes_no_model(training: Training, role: str, data: str) -> None:
     sagemaker = training.client("sagemaker")
     name = training.start(role, f"{data}/", {"epochs": "100000", "mini_batch_size": "10"})
