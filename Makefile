@@ -15,12 +15,12 @@ CDK_OUT ?= cdk.out
 CDK_APP ?=
 CDK = npx --no-install cdk $(CDK_APP) -c artifact_dir=$(BUILD_DIR) --output $(CDK_OUT)
 
-.PHONY: setup setup-deploy check format test test-fast demo demo-batch demo-down up-local deploy-local bootstrap-local deploy-local-stack verify verify-local \
-	promote-local retrain-local approve-local deploy-approved record-package package-context build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform bench-drift golden clean
+.PHONY: setup setup-deploy check format test test-fast demo demo-batch demo-train demo-down up-local deploy-local bootstrap-local deploy-local-stack verify verify-local \
+	promote-local retrain-local approve-local deploy-approved record-package package-context build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform bench-train bench-drift golden clean
 
 PROTO_OUT := recordio/aialgs_data_pb2.py
 
-setup: setup-deploy .venv-mxnet/.installed .venv-checkov/.installed
+setup: setup-deploy .venv-mxnet/.installed .venv-checkov/.installed .venv-sagemaker/.installed
 
 # What building, deploying, verifying and the local AWS need (requirements-local-aws.txt: moto and the runtime's
 # server), without the test-only MXNet oracle and checkov venvs.
@@ -32,10 +32,11 @@ $(PROTO_OUT): recordio/aialgs_data.proto $(VENV)/.installed
 
 # Each virtual environment from its requirements (the first file; the others are what it includes): the project's
 # (dev tools pinned, over the local AWS's, over the runtime's), the MXNet oracle, checkov.
-VENVS := $(VENV) .venv-mxnet .venv-checkov
+VENVS := $(VENV) .venv-mxnet .venv-checkov .venv-sagemaker
 REQUIREMENTS_$(VENV) := requirements-dev.txt requirements-local-aws.txt requirements.txt
 REQUIREMENTS_.venv-mxnet := requirements-mxnet.txt
 REQUIREMENTS_.venv-checkov := requirements-checkov.txt
+REQUIREMENTS_.venv-sagemaker := requirements-sagemaker.txt
 .SECONDEXPANSION:
 $(VENVS:=/.installed): %/.installed: $$(REQUIREMENTS_$$*)
 	$(PYTHON) -m venv $*
@@ -113,6 +114,25 @@ demo-batch:
 	@head -n 3 $(BUILD_DIR)/batch-output/part-0.csv.out
 	$(call step,verify: async invocation + batch transform,$(LOCAL) $(MAKE) --no-print-directory verify BATCH=1)
 	@grep -o '"name": "predictions async"\|"name": "batch transform"' $(OUT).json
+
+# Training at scale on the local AWS: the stack with -c training=true (a first model from `make build`, since
+# every synth needs a build), then SageMaker's k-means training job on 2 instances through `python -m model_build
+# --engine sagemaker`, then the trained build deployed and verified. TRAIN_DIR holds the rows and the new build.
+TRAIN_DIR ?= $(BUILD_DIR)/train
+TRAIN_INSTANCES ?= 2
+demo-train:
+	@mkdir -p $(dir $(DEMO_LOG)) && : > $(DEMO_LOG)
+	$(call step,install (.venv and the CDK CLI),$(MAKE) --no-print-directory setup-deploy)
+	$(call step,build a first model ($(BUILD_DIR)/),$(MAKE) --no-print-directory build)
+	$(call step,start the local AWS,$(PY) -m local_aws up)
+	$(call step,cdk bootstrap,$(LOCAL) $(CDK) bootstrap $(LOCAL_ACCOUNT) --no-notices)
+	$(call step,cdk deploy $(STACK) -c training=true,$(MAKE) --no-print-directory deploy-local-stack DEPLOY_CONTEXT="-c training=true")
+	$(call step,rows to train on ($(TRAIN_DIR)/),$(PY) scripts/training_rows.py --out $(TRAIN_DIR))
+	$(LOCAL) $(PY) -m model_build --engine sagemaker --data $(TRAIN_DIR)/train.csv --test $(TRAIN_DIR)/test.csv \
+		--clusters 10 --instances $(TRAIN_INSTANCES) --stack $(STACK) --out $(TRAIN_DIR)/build
+	$(call step,cdk deploy the trained model,$(MAKE) --no-print-directory deploy-local-stack BUILD_DIR=$(TRAIN_DIR)/build DEPLOY_CONTEXT="-c training=true")
+	$(call step,verify the endpoint,$(MAKE) --no-print-directory verify-local BUILD_DIR=$(TRAIN_DIR)/build)
+	@echo "trained on SageMaker (local AWS, $(TRAIN_INSTANCES) instances), deployed and verified: $(TRAIN_DIR)/build"
 
 up-local: setup-deploy
 	$(PY) -m local_aws up
@@ -263,7 +283,7 @@ deploy: setup-deploy $(ARTIFACT)
 destroy: setup-deploy
 	$(call empty_and_destroy,,$(STACK))
 
-bench: bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform bench-drift
+bench: bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform bench-train bench-drift
 
 bench-build: setup
 	$(PY) bench/build_vs_notebook.py
@@ -297,12 +317,17 @@ PROCESSING_PYTHON ?= python3.9
 	.venv-processing/bin/python -m pip install $(PIP_FLAGS) -r $<
 	touch $@
 
-# Training at scale: each benchmark its own target, `bench-train` all of them (a 5 GB CSV, minutes).
-.PHONY: bench-train bench-train-streaming
-bench-train: bench-train-streaming
+# Training at scale: each benchmark its own target, `bench-train` all of them (a 5 GB CSV, a million rows: minutes).
+.PHONY: bench-train bench-train-streaming bench-train-sagemaker
+bench-train: bench-train-streaming bench-train-sagemaker
 
 bench-train-streaming: setup
 	$(PY) bench/train_streaming_vs_arrow.py
+
+# A 2-instance local training job against in-process scikit-learn (BENCH_TRAIN_ROWS rows).
+BENCH_TRAIN_ROWS ?= 1000000
+bench-train-sagemaker: setup
+	$(PY) bench/train_vs_sklearn.py --rows $(BENCH_TRAIN_ROWS)
 
 # Regenerate the golden NDArray files with real MXNet (commit the result).
 golden: .venv-mxnet/.installed

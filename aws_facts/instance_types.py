@@ -55,3 +55,15 @@ def has_local_storage(instance_type: str) -> bool:
 def closest_types(instance_type: str) -> list[str]:
     """The valid types nearest a typo, best first (for a "did you mean")."""
     return difflib.get_close_matches(instance_type, sorted(production_variant_types()), n=3, cutoff=0.6)
+
+
+@cache
+def training_instance_types() -> frozenset[str]:
+    """Every instance type a training job may name: botocore's `TrainingInstanceType` enum."""
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return frozenset(model.shape_for("TrainingInstanceType").enum)
+
+
+def closest_training_types(instance_type: str) -> list[str]:
+    """The training types nearest a typo, best first."""
+    return difflib.get_close_matches(instance_type, sorted(training_instance_types()), n=3, cutoff=0.6)

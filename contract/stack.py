@@ -24,6 +24,13 @@ class Output:
     # without it SageMaker uses the account's default S3 key); only with -c scoring=true.
     SCORING_KEY_ARN: Final = "ScoringKeyArn"
     MODEL_PACKAGE_ARN: Final = "ModelPackageArn"  # only with -c model_package_group: the approved package served
+    # Training on SageMaker (only with -c training=true): where `python -m model_build --engine sagemaker` puts the
+    # input and the job writes the model, the role the job runs as, the key for both, and the region's k-means image.
+    TRAINING_DATA_URI: Final = "TrainingDataUri"
+    TRAINING_OUTPUT_URI: Final = "TrainingOutputUri"
+    TRAINING_ROLE_ARN: Final = "TrainingRoleArn"
+    TRAINING_KEY_ARN: Final = "TrainingKeyArn"
+    TRAINING_IMAGE_URI: Final = "TrainingImageUri"
 
     @staticmethod
     def of_candidate(prefix: str, key: str) -> str:

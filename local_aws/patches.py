@@ -28,7 +28,7 @@ from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, Model, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
-from local_aws.strict import autoscaling, cloudwatch, kms, logs, originals, s3, transform_jobs
+from local_aws.strict import autoscaling, cloudwatch, kms, logs, originals, s3, training_jobs, transform_jobs
 from local_aws.strict.cloudformation import change_sets, stacks
 from local_aws.strict.iam import authorization
 from local_aws.strict.iam import resources as iam_resources
@@ -177,6 +177,11 @@ def _rows() -> tuple[Patch, ...]:
                   "model-package-group-policy", f"moto has no {verb.capitalize()}ModelPackageGroupPolicy")
             for verb in ("put", "get", "delete")
         ),
+        Patch(SageMakerModelBackend, "create_training_job", training_jobs.create_training_job, METHOD,
+              "training-hyperparameters", "run as SageMaker's k-means: moto only stores the job, Completed at once",
+              by_keyword=True),  # SageMakerResponse.create_training_job
+        Patch(SageMakerResponse, "stop_training_job", training_jobs.stop_training_job_response, ADDED,
+              "training-hyperparameters", "moto has no StopTrainingJob"),
         # IAM
         Patch(ActionAuthenticatorMixin, "_authenticate_and_authorize_action",
               authorization.authenticate_and_authorize_action, METHOD, "iam-evaluation",

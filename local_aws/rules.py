@@ -64,6 +64,11 @@ RULES = {
     "on the key of each SSE-KMS input object",
     "transform-output-kms": "transform outputs are SSE-KMS with TransformOutput.KmsKeyId (else aws/s3), which the "
     "role must allow kms:GenerateDataKey on",
+    "training-hyperparameters": "a k-means training job fails (ClientError) on an unknown hyperparameter",
+    "training-image": "a training job fails unless its image is the region's built-in k-means image",
+    "training-execution-role": "a training job fails unless its role may pull the image, read every input "
+    "object, write the model and use the output and volume KMS keys",
+    "training-feature-dim": "a k-means training job fails (ClientError) when rows are not feature_dim wide",
     "serverless-cold-start": "the first invocation after a serverless (re)deploy can answer ModelNotReadyException",
     "model-package-approval-default": "a versioned model package created without ModelApprovalStatus is "
     "PendingManualApproval",

@@ -25,7 +25,7 @@ from model_build.manifest import (
     manifest_body,
     sha256_hex,
 )
-from model_build.packaging import package_model, write_outputs_atomically
+from model_build.packaging import package_model, unpack_model, write_outputs_atomically
 from model_build.picture import render_centroids
 from model_build.reference import build_reference_set
 
@@ -46,6 +46,7 @@ class BuildRequest:
     baseline_rows: npt.NDArray[np.float32] | None = None
     # Or, for training data too big to hold: a second pass over it, chunk by chunk (a streamed build).
     baseline_chunks: Callable[[], Iterable[npt.NDArray[np.float32]]] | None = None
+    artifact: bytes | None = None  # a model.tar.gz made elsewhere (a SageMaker training job), kept byte for byte
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,11 @@ class BuildOutputs:
 
 def render_outputs(request: BuildRequest) -> BuildOutputs:
     """Compute every output in memory, so a failure leaves nothing on disk."""
-    model_bytes = ndarray.encode([request.centroids])
-    artifact = package_model(model_bytes)
+    if request.artifact is not None:
+        artifact, model_bytes = request.artifact, unpack_model(request.artifact, ARTIFACT_NAME)
+    else:
+        model_bytes = ndarray.encode([request.centroids])
+        artifact = package_model(model_bytes)
     reference = build_reference_set(request.reference_rows, request.centroids)
     reference_bytes = reference.to_npz_bytes()
     baseline_bytes, baseline = _baseline(request, sha256_hex(artifact))

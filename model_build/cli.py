@@ -13,19 +13,21 @@ import numpy.typing as npt
 
 from model_build import ndarray
 from model_build.alignment import Alignment, LoadedModel, align, alignment_table, load_model
-from model_build.build import BuildRequest, build
+from model_build.build import BuildOutputs, BuildRequest, build
 from model_build.compare_cli import run_compare
 from model_build.datasets import DATASETS, load_dataset
 from model_build.errors import BuildError
 from model_build.manifest import sha256_hex
 from model_build.packaging import unpack_model
 from model_build.reference import synthetic_rows
+from model_build.sagemaker_cli import add_arguments as add_sagemaker_arguments
+from model_build.sagemaker_cli import data_location, train_on_sagemaker
 from model_build.sources import ImportedModel, import_centroids, import_sklearn_model
 from model_build.streaming import DEFAULT_BATCH_ROWS, DEFAULT_EPOCHS, StreamingOptions, train_streaming
 from model_build.training import fit_kmeans
 
 DEFAULT_DATASET = "digits"
-ENGINES = ("local", "streaming")
+ENGINES = ("local", "streaming", "sagemaker")  # where the model is fitted: in memory, a chunk at a time, or a job
 PROGRAM = "python -m model_build"
 REGISTRY_COMMANDS = ("register", "approve", "reject")  # model_build.register_cli
 
@@ -45,10 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
         choices=ENGINES,
         default="local",
         help="local: KMeans.fit with every row in memory (default); streaming: mini-batch k-means over --data "
-        "read a chunk at a time, for data larger than memory",
+        "read a chunk at a time, for data larger than memory; sagemaker: SageMaker's k-means training job",
     )
     train.add_argument("--dataset", choices=DATASETS, help=f"training rows (default {DEFAULT_DATASET})")
-    train.add_argument("--data", type=Path, help="file or folder the dataset is read from")
+    train.add_argument("--data", type=data_location, help="file or folder the dataset is read from (or s3://...)")
     train.add_argument("--clusters", type=int, default=10, help="number of clusters k (default 10)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--max-rows", type=_positive_int, help="use only the first N rows")
@@ -78,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PREVIOUS",
         help="build folder or model.tar.gz: keep each cluster's id from the previous model it matches best",
     )
+    add_sagemaker_arguments(parser)
     return parser
 
 
@@ -238,10 +241,20 @@ def _run_inspect(argv: list[str]) -> int:
 
 
 def _run_build(args: argparse.Namespace) -> int:
+    if args.engine == "sagemaker":
+        _print_built(args, train_on_sagemaker(args))
+        return 0
+    if isinstance(args.data, str):
+        raise BuildError(f"--data {args.data}: only --engine sagemaker reads from S3")
     request, alignment = make_request(args)
     outputs = build(request, args.out)
     if alignment is not None:
         print(f"aligned to {args.align_to}:\n{alignment_table(alignment)}")
+    _print_built(args, outputs)
+    return 0
+
+
+def _print_built(args: argparse.Namespace, outputs: BuildOutputs) -> None:
     manifest = outputs.manifest
     inertia = f", inertia {manifest['inertia']:.6g}" if "inertia" in manifest else ""
     print(
@@ -249,4 +262,3 @@ def _run_build(args: argparse.Namespace) -> int:
         f"{manifest['feature_dim']} features{inertia}, sha256 {manifest['artifact_sha256'][:12]}; "
         f"{manifest['reference']['rows']} reference rows; " + ", ".join(sorted(outputs.files))
     )
-    return 0

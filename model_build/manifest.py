@@ -87,7 +87,8 @@ def manifest_body(
     }
     if training is not None:
         manifest["training"] = training
-        manifest[INERTIA] = training[INERTIA]
+        if INERTIA in training:  # a SageMaker training job reports test metrics, not the training inertia
+            manifest[INERTIA] = training[INERTIA]
     if aligned_to is not None:
         manifest[ALIGNED_TO] = aligned_to
     if baseline is not None:

@@ -43,6 +43,7 @@ class KMeansEndpointStack(Stack):
         capture = self._capture_bucket(key, settings.data_capture_sampling_percent) if settings.data_capture else None
         scoring = self._scoring_bucket(key, settings.scoring_bucket_name) if settings.scoring_enabled else None
         image = KMeansImage(self, "Image")
+        training = self._training(key, image) if settings.training else {}
         alarms = [self._alarms(settings, "Alarms", settings.variant_name)]
         if challenger:
             alarms.append(self._alarms(settings, "ChallengerAlarms", challenger.variant_name))
@@ -89,6 +90,7 @@ class KMeansEndpointStack(Stack):
                 Output.ARTIFACT_SHA256: artifact.sha256,
                 Output.REGION: Aws.REGION,
                 **outputs,
+                **training,
             }
         )
         for tag, value in settings.tags.items():
@@ -237,6 +239,19 @@ class KMeansEndpointStack(Stack):
         from stacks.constructs.scoring import ScoringBucket
 
         return ScoringBucket(self, "Scoring", key=key.key, bucket_name=bucket_name)
+
+    def _training(self, key: EncryptionKey, image: KMeansImage) -> dict[str, str]:
+        """The training bucket and role (`-c training=true`), as the outputs `python -m model_build` reads."""
+        from stacks.constructs.training import TrainingStore
+
+        store = TrainingStore(self, "Training", key=key.key, image_repository_arn=image.repository_arn)
+        return {
+            Output.TRAINING_DATA_URI: store.data_uri,
+            Output.TRAINING_OUTPUT_URI: store.output_uri,
+            Output.TRAINING_ROLE_ARN: store.role_arn,
+            Output.TRAINING_KEY_ARN: key.key_arn,
+            Output.TRAINING_IMAGE_URI: image.uri,
+        }
 
     def _autoscaling(self, construct_id: str, settings: Settings, variant_name: str) -> Construct:
         from stacks.constructs.scaling import BacklogAutoscaling, VariantAutoscaling

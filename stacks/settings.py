@@ -258,6 +258,7 @@ class Settings:
     async_target_backlog_per_instance: int = _setting(5, _as_int)
     async_success_topic_arn: str | None = _setting(None, _as_str)
     async_error_topic_arn: str | None = _setting(None, _as_str)
+    training: bool = _setting(False, _as_bool)
     tags: Mapping[str, str] = field(default_factory=dict, metadata={PARSER: _as_tags})
     model_package_group: str | None = _setting(None, _as_str)
     # Not a context key of its own: the resolve step's record of the group's package (see registered_package).

@@ -204,8 +204,14 @@ def _readable(channel: Channel, run: Run) -> list[S3Object]:
     return objects
 
 
+def instance_folder(run: Run, index: int) -> Path:
+    """Where instance `index` (0-based) of a run works: a job type whose instances meet (training's algo-1
+    gathers the others' centres) finds them here."""
+    return run.folder / f"instance-{index + 1}"
+
+
 def _instance(job: JobType, run: Run, index: int, count: int) -> Instance:
-    folder = run.folder / f"instance-{index + 1}"
+    folder = instance_folder(run, index)
     folder.mkdir()
     return Instance(job.name, index, count, job.host(index), str(folder), str(run.stop_file), run.s3_endpoint)
 

@@ -46,6 +46,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "alarm_topic_arn": TOPIC_ARN,
         "log_retention_days": "90",
         "tags": '{"team": "ml-platform", "cost-center": "42"}',
+        "training": "true",
     },
     "challenger": {
         "challenger_artifact_dir": CHALLENGER_BUILD,
@@ -54,7 +55,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "autoscaling_min": "2",
         "autoscaling_max": "4",
     },
-    "shadow": {"shadow_artifact_dir": CHALLENGER_BUILD, "data_capture": "true", "scoring": "true"},
+    "shadow": {"shadow_artifact_dir": CHALLENGER_BUILD, "data_capture": "true", "scoring": "true", "training": "true"},
     "async": {
         "async_inference": "true",
         "autoscaling_min": "0",

@@ -23,7 +23,9 @@ def test_the_stack_declares_every_output_its_users_read(default: Synthesized, wi
 
     assert set(default.body["Outputs"]) == ALWAYS
     scoring = {Output.SCORING_BUCKET_NAME, Output.SCORING_KEY_ARN}
-    assert set(with_shadow.body["Outputs"]) == ALWAYS | scoring | shadow
+    training = {Output.TRAINING_DATA_URI, Output.TRAINING_OUTPUT_URI, Output.TRAINING_ROLE_ARN,
+                Output.TRAINING_KEY_ARN, Output.TRAINING_IMAGE_URI}  # fmt: skip
+    assert set(with_shadow.body["Outputs"]) == ALWAYS | scoring | shadow | training
 
 
 def test_the_default_stack_has_the_contracts_name(default: Synthesized) -> None:

@@ -18,7 +18,9 @@ def only(resources: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def policy_statements(stack: Synthesized) -> dict[str, dict[str, Any]]:
-    policy = only(stack.resources("AWS::IAM::ManagedPolicy"))
+    """The execution role's statements by sid (the training role's, with training=true, are apart)."""
+    policies = stack.resources("AWS::IAM::ManagedPolicy")
+    policy = only({name: body for name, body in policies.items() if name.startswith("ExecutionRole")})
     return {statement["Sid"]: statement for statement in policy["Properties"]["PolicyDocument"]["Statement"]}
 
 

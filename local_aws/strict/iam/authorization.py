@@ -41,6 +41,9 @@ SAGEMAKER_RESOURCES = {
     "CreateTransformJob": ("transform-job", "TransformJobName"),
     "DescribeTransformJob": ("transform-job", "TransformJobName"),
     "StopTransformJob": ("transform-job", "TransformJobName"),
+    "CreateTrainingJob": ("training-job", "TrainingJobName"),
+    "DescribeTrainingJob": ("training-job", "TrainingJobName"),
+    "StopTrainingJob": ("training-job", "TrainingJobName"),
 }
 
 

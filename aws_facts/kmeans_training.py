@@ -1,0 +1,101 @@
+"""SageMaker's built-in k-means *training* algorithm: its documented hyperparameters, channels and metrics.
+
+Source: the developer guide's "K-Means Hyperparameters" page (names, which are required, valid values,
+defaults), "K-Means Algorithm" (train channel ShardedByS3Key, test channel FullyReplicated, CSV or
+RecordIO-protobuf) and "Common Data Formats for Training" (CSV without labels: `text/csv;label_size=0`).
+Hyperparameters travel as strings (API CreateTrainingJob, HyperParameters).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Final
+
+TRAIN_CHANNEL: Final = "train"
+TEST_CHANNEL: Final = "test"
+CSV_CONTENT_TYPE: Final = "text/csv;label_size=0"
+RECORDIO_CONTENT_TYPE: Final = "application/x-recordio-protobuf"
+TRAINING_LOG_GROUP: Final = "/aws/sagemaker/TrainingJobs"
+METRICS: Final = ("test:msd", "test:ssd")  # minimised; reported only with a test channel
+REQUIRED: Final = ("k", "feature_dim")
+
+
+class HyperparameterError(ValueError):
+    """A hyperparameter the k-means algorithm would refuse; the message names it and what is allowed."""
+
+
+def _positive_int(text: str) -> bool:
+    return bool(re.fullmatch(r"[1-9]\d*", text))
+
+
+def _non_negative_int(text: str) -> bool:
+    return bool(re.fullmatch(r"0|[1-9]\d*", text))
+
+
+def _positive_int_or_auto(text: str) -> bool:
+    return text == "auto" or _positive_int(text)
+
+
+def _unit_float(text: str) -> bool:
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    return 0.0 <= value <= 1.0
+
+
+def _eval_metrics(text: str) -> bool:
+    try:
+        metrics = json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return (
+        isinstance(metrics, list)
+        and bool(metrics)
+        and set(metrics) <= {"msd", "ssd"}
+        and len(set(metrics)) == len(metrics)
+    )
+
+
+def _one_of(*allowed: str) -> Callable[[str], bool]:
+    return lambda text: text in allowed
+
+
+# name -> (check, what is allowed, default); the defaults are AWS's, listed for the README and the manifest.
+HYPERPARAMETERS: Final[dict[str, tuple[Callable[[str], bool], str, str | None]]] = {
+    "feature_dim": (_positive_int, "a positive integer", None),
+    "k": (_positive_int, "a positive integer", None),
+    "epochs": (_positive_int, "a positive integer", "1"),
+    "eval_metrics": (_eval_metrics, 'a JSON list of "msd" and/or "ssd"', '["msd"]'),
+    "extra_center_factor": (_positive_int_or_auto, "a positive integer or auto", "auto"),
+    "half_life_time_size": (_non_negative_int, "a non-negative integer", "0"),
+    "init_method": (_one_of("random", "kmeans++"), "random or kmeans++", "random"),
+    "local_lloyd_init_method": (_one_of("random", "kmeans++"), "random or kmeans++", "kmeans++"),
+    "local_lloyd_max_iter": (_positive_int, "a positive integer", "300"),
+    "local_lloyd_num_trials": (_positive_int_or_auto, "a positive integer or auto", "auto"),
+    "local_lloyd_tol": (_unit_float, "a float in [0, 1]", "0.0001"),
+    "mini_batch_size": (_positive_int, "a positive integer", "5000"),
+    # Not on the page, but in the algorithm's own defaults (its training log prints them) and always sent by the
+    # SageMaker Python SDK's KMeans estimator: refusing it would refuse what AWS accepts.
+    "force_dense": (_one_of("true", "false", "True", "False"), "true or false", "true"),
+}
+
+
+def validate_hyperparameters(values: Mapping[str, str]) -> dict[str, str]:
+    """The hyperparameters as AWS takes them (strings), or HyperparameterError on the first bad one."""
+    import difflib
+
+    for name, text in values.items():
+        if name not in HYPERPARAMETERS:
+            close = difflib.get_close_matches(name, sorted(HYPERPARAMETERS), n=1)
+            hint = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(sorted(HYPERPARAMETERS))}"
+            raise HyperparameterError(f"hyperparameter {name}: not a k-means hyperparameter{hint}")
+        check, allowed, _default = HYPERPARAMETERS[name]
+        if not check(text):
+            raise HyperparameterError(f"hyperparameter {name}={text!r}: must be {allowed}")
+    for name in REQUIRED:
+        if name not in values:
+            raise HyperparameterError(f"hyperparameter {name}: required")
+    return dict(values)

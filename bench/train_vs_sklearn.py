@@ -1,0 +1,236 @@
+"""Benchmark: training at scale, against scikit-learn in this process, on the same generated rows.
+
+`training_job_vs_minibatch`: 1,000,000 x 784 float32 rows around k = 10 centres (MNIST-sized, ~3 GB), written as
+RecordIO-protobuf objects to a fresh local AWS; a k-means CreateTrainingJob with 2 instances
+(ShardedByS3Key, mini_batch_size 5000, 1 epoch, kmeans++ seeding, extra_center_factor 2) against:
+- wall: scikit-learn's MiniBatchKMeans (same batch size and epochs, k-means++) fitting the rows in memory;
+  target: the job (CreateTrainingJob to Completed, upload excluded) <= 1.5x;
+- quality: scikit-learn's KMeans (k-means++, one init) on all rows; target: the job's model's inertia on all rows
+  within 2 % of it;
+- memory: each training instance's peak RSS, as its worker logs it; target < 1 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import BENCH_DIR, free_port
+
+FEATURES, CLUSTERS, BATCH, EPOCHS, INSTANCES = 784, 10, 5000, 1, 2
+ROWS_PER_OBJECT = 50_000
+WALL_TARGET, INERTIA_TARGET, RSS_TARGET_MIB = 1.5, 1.02, 1024.0
+RSS_LINE = re.compile(r"#resource_metric: host=(\S+), peak RSS=([\d.]+) MiB")
+PHASE_LINE = re.compile(r"algo-\d+: (downloaded|\d+ records|reduced)")
+
+
+def generated_rows(rows: int, seed: int = 0) -> npt.NDArray[np.float32]:
+    """`rows` pixel-scaled rows around CLUSTERS random centres."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, 255, (CLUSTERS, FEATURES)).astype(np.float32)
+    values = np.empty((rows, FEATURES), np.float32)
+    for start in range(0, rows, 100_000):
+        count = min(100_000, rows - start)
+        values[start : start + count] = centres[rng.integers(0, CLUSTERS, count)]
+        values[start : start + count] += rng.normal(0, 40, (count, FEATURES)).astype(np.float32)
+    return values
+
+
+def recordio_body(rows: npt.NDArray[np.float32]) -> bytes:
+    """Dense rows as RecordIO-protobuf, byte for byte what `recordio.codec.encode_rows` writes, built by numpy:
+    every record of a dense row of one width is the same bytes around its floats (checked below)."""
+    from recordio.codec import decode_rows, encode_rows
+
+    first = encode_rows(rows[:1])
+    size, floats = len(first), rows.shape[1] * 4
+    start = first.index(rows[0].astype("<f4").tobytes())
+    records = np.zeros((len(rows), size), np.uint8)
+    records[:] = np.frombuffer(first, np.uint8)
+    records[:, start : start + floats] = rows.astype("<f4").view(np.uint8).reshape(len(rows), floats)
+    body = records.tobytes()
+    assert body[: 3 * size] == encode_rows(rows[:3])
+    np.testing.assert_array_equal(decode_rows(body[-2 * size :]), rows[-2:])
+    return body
+
+
+@contextmanager
+def local_aws() -> Iterator[Any]:
+    """A fresh local AWS on free ports; yields a client factory."""
+    import boto3
+
+    from local_aws.config import LocalAwsConfig
+    from local_aws.processes import start, stop
+
+    config = LocalAwsConfig(control_port=free_port(), runtime_port=free_port(), state_dir=BENCH_DIR / "local_aws")
+    environment = config.client_environment()
+    start(config, environment)
+
+    def client(service: str) -> Any:
+        return boto3.session.Session(region_name=environment["AWS_REGION"]).client(
+            service,
+            endpoint_url=config.control_url,
+            aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    try:
+        yield client
+    finally:
+        stop(config)
+
+
+def training_role(client: Any) -> str:
+    """A role that may read bench/, write bench/models/, pull the image and write the training logs."""
+    from contract.execution_role import GET_REGISTRY_TOKEN, PULL_IMAGE
+
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "sagemaker.amazonaws.com"}}
+        ],
+    }
+    statements = [
+        {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": "arn:aws:s3:::bench"},
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::bench/*"},
+        {"Effect": "Allow", "Action": list(GET_REGISTRY_TOKEN.used), "Resource": "*"},
+        {"Effect": "Allow", "Action": list(PULL_IMAGE.used), "Resource": "*"},
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": "*",
+        },
+    ]
+    iam = client("iam")
+    arn: str = iam.create_role(RoleName="bench-training", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    policy = {"Version": "2012-10-17", "Statement": statements}
+    iam.put_role_policy(RoleName="bench-training", PolicyName="grants", PolicyDocument=json.dumps(policy))
+    return arn
+
+
+def run_training_job(
+    client: Any, rows: npt.NDArray[np.float32]
+) -> tuple[float, npt.NDArray[np.float32], dict[str, float]]:
+    """Upload the rows, train with INSTANCES instances; (seconds to Completed, centroids, peak RSS per host)."""
+    from local_aws.training.job import kmeans_image
+    from model_build import ndarray
+    from model_build.packaging import unpack_model
+
+    s3, sagemaker = client("s3"), client("sagemaker")
+    s3.create_bucket(Bucket="bench")
+    for index, start in enumerate(range(0, len(rows), ROWS_PER_OBJECT)):
+        s3.put_object(
+            Bucket="bench", Key=f"train/part-{index:03d}.rec", Body=recordio_body(rows[start : start + ROWS_PER_OBJECT])
+        )
+    role = training_role(client)
+    source = {"S3DataType": "S3Prefix", "S3Uri": "s3://bench/train/", "S3DataDistributionType": "ShardedByS3Key"}
+    started = time.perf_counter()
+    sagemaker.create_training_job(
+        TrainingJobName="bench-training",
+        AlgorithmSpecification={"TrainingImage": kmeans_image(), "TrainingInputMode": "File"},
+        RoleArn=role,
+        HyperParameters={
+            "k": str(CLUSTERS), "feature_dim": str(FEATURES), "mini_batch_size": str(BATCH), "epochs": str(EPOCHS),
+            "init_method": "kmeans++", "extra_center_factor": "2",
+        },
+        InputDataConfig=[{"ChannelName": "train", "DataSource": {"S3DataSource": source},
+                          "ContentType": "application/x-recordio-protobuf"}],
+        OutputDataConfig={"S3OutputPath": "s3://bench/models"},
+        ResourceConfig={"InstanceType": "ml.c5.2xlarge", "InstanceCount": INSTANCES, "VolumeSizeInGB": 50},
+        StoppingCondition={"MaxRuntimeInSeconds": 3600},
+    )  # fmt: skip
+    while (job := sagemaker.describe_training_job(TrainingJobName="bench-training"))["TrainingJobStatus"] in (
+        "InProgress",
+        "Stopping",
+    ):
+        time.sleep(0.25)
+    elapsed = time.perf_counter() - started
+    for transition in job["SecondaryStatusTransitions"][:-1]:
+        took = (transition["EndTime"] - transition["StartTime"]).total_seconds()
+        print(f"    {transition['Status']}: {took:.1f} s")
+    if job["TrainingJobStatus"] != "Completed":
+        raise SystemExit(f"training {job['TrainingJobStatus']}: {job.get('FailureReason')}")
+    key = job["ModelArtifacts"]["S3ModelArtifacts"].split("s3://bench/", 1)[1]
+    artifact = s3.get_object(Bucket="bench", Key=key)["Body"].read()
+    (centroids,) = ndarray.decode(unpack_model(artifact, key), key)
+    return elapsed, np.asarray(centroids, np.float32), peak_rss_by_host(client)
+
+
+def peak_rss_by_host(client: Any) -> dict[str, float]:
+    """Each instance's peak RSS, from its log; its phases' times are printed on the way."""
+    logs = client("logs")
+    group = "/aws/sagemaker/TrainingJobs"
+    peaks: dict[str, float] = {}
+    for stream in logs.describe_log_streams(logGroupName=group, logStreamNamePrefix="bench-training/")["logStreams"]:
+        for event in logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"])["events"]:
+            if found := RSS_LINE.search(event["message"]):
+                peaks[found[1]] = float(found[2])
+            elif PHASE_LINE.match(event["message"]):
+                print(f"    {event['message']}")
+    return peaks
+
+
+def inertia(rows: npt.NDArray[np.float32], centroids: npt.NDArray[np.float32]) -> float:
+    from sklearn.metrics import pairwise_distances_argmin_min
+
+    total = 0.0
+    for start in range(0, len(rows), 50_000):
+        _, distances = pairwise_distances_argmin_min(rows[start : start + 50_000], centroids)
+        total += float(np.square(distances, dtype=np.float64).sum())
+    return total
+
+
+def minibatch_seconds(rows: npt.NDArray[np.float32], threads: int | None) -> float:
+    """MiniBatchKMeans (same batch size and epochs) on the rows in memory, with scikit-learn's default threads
+    or `threads`: on a loaded machine its OpenMP threads can spin against each other; the faster one counts."""
+    from sklearn.cluster import MiniBatchKMeans
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        started = time.perf_counter()
+        MiniBatchKMeans(CLUSTERS, batch_size=BATCH, max_iter=EPOCHS, n_init=1, random_state=0).fit(rows)
+        elapsed = time.perf_counter() - started
+    print(f"    MiniBatchKMeans, {threads or 'default'} threads: {elapsed:.1f} s")
+    return elapsed
+
+
+def training_job_vs_minibatch(rows_count: int) -> None:
+    """The first benchmark of `make bench-train`: a 2-instance training job against in-process scikit-learn."""
+    from sklearn.cluster import KMeans
+
+    rows = generated_rows(rows_count)
+    print(f"training job vs scikit-learn: {rows_count:,} x {FEATURES} rows ({rows.nbytes / 1e9:.1f} GB), k={CLUSTERS}")
+    minibatch_s = min(minibatch_seconds(rows, threads) for threads in (None, 1))
+    best = KMeans(CLUSTERS, init="k-means++", n_init=1, random_state=0, copy_x=False).fit(rows).inertia_
+    with local_aws() as client:
+        job_s, centroids, peaks = run_training_job(client, rows)
+    ratio = job_s / minibatch_s
+    quality = inertia(rows, centroids) / best
+    print(f"  MiniBatchKMeans in process: {minibatch_s:.1f} s; training job, {INSTANCES} instances: {job_s:.1f} s")
+    print(f"  wall ratio {ratio:.2f}x (target <= {WALL_TARGET}x)")
+    print(f"  inertia ratio to KMeans on all rows {quality:.4f} (target <= {INERTIA_TARGET})")
+    for host, peak in sorted(peaks.items()):
+        print(f"  {host} peak RSS {peak:,.0f} MiB (target < {RSS_TARGET_MIB:,.0f} MiB)")
+    assert len(peaks) == INSTANCES, peaks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    training_job_vs_minibatch(args.rows)
+
+
+if __name__ == "__main__":
+    main()

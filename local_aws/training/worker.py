@@ -1,0 +1,208 @@
+"""What each instance of a k-means training job runs, in its own worker process.
+
+Every instance downloads its share of each channel (File mode: the objects land on the instance's volume),
+streams its `train` objects in mini-batches for `epochs` passes, and leaves its weighted centres in its folder.
+`algo-1` then merges everyone's centres, reduces them to k, writes `model.tar.gz` (`model_algo-1`, one float32
+k x feature_dim NDArray, exactly as `model_build` packages a model), scores its `test` objects, and logs
+`#quality_metric: host=algo-1, test msd <loss>=...` lines, which SageMaker's metric definitions parse
+(the SDK's documentation of metric definitions, "Use Amazon SageMaker algorithms with metrics"). An
+instance that fails or stops says so in its folder, so `algo-1` never waits on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import time
+import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from local_aws.jobs.channels import S3Object
+from local_aws.jobs.instance import Instance
+from local_aws.jobs.lifecycle import JobFailedError, JobStoppedError
+from local_aws.training.algorithm import Score, StreamingKMeans, WeightedCentres, reduce_centres
+from local_aws.training.hyperparameters import KMeansHyperparameters
+from local_aws.training.readers import batches, rows
+from model_build import ndarray
+from model_build.packaging import package_model
+
+TRAIN, TEST = "train", "test"
+CENTRES_FILE, DONE_FILE, FAILED_FILE, STOPPED_FILE = "centres.npz", "centres.done", "failed", "stopped"
+POLL_SECONDS = 0.05
+DOWNLOAD_CHUNK = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    """What every instance of one job knows (picklable)."""
+
+    name: str
+    params: KMeansHyperparameters
+    content_types: dict[str, str]  # channel name -> ContentType as given ("" when none)
+    output_bucket: str
+    output_key: str  # <S3OutputPath>/<job>/output/model.tar.gz, below the bucket
+    output_kms_key_id: str | None
+
+
+@dataclass(frozen=True)
+class TrainingShare:
+    """One instance's objects per channel, and every instance's folder (algo-1 gathers their centres)."""
+
+    objects: dict[str, list[S3Object]]
+    peers: tuple[str, ...] = field(default=())
+
+
+def train_instance(instance: Instance, spec: TrainingSpec, share: TrainingShare) -> None:
+    """Run one instance; algo-1 also merges, writes the model and scores the test channel.
+
+    The instances share this machine's cores, as on AWS each has its own: each gets its part of them for
+    scikit-learn's OpenMP and BLAS threads (more threads than cores spin against each other, 15x slower)."""
+    with threadpool_limits(limits=max(1, (os.cpu_count() or 1) // instance.count)):
+        _train_instance(instance, spec, share)
+
+
+def _train_instance(instance: Instance, spec: TrainingSpec, share: TrainingShare) -> None:
+    folder = Path(instance.folder)
+    downloads = Downloads(instance, share)
+    try:
+        try:
+            centres = _stream(instance, spec, downloads.channels.get(TRAIN, []))
+        except JobStoppedError:
+            (folder / STOPPED_FILE).touch()
+            raise
+        except JobFailedError as failure:
+            (folder / FAILED_FILE).write_text(str(failure), encoding="utf-8")
+            raise
+        except Exception as error:
+            reason = f"InternalServerError: {type(error).__name__}: {error}"
+            (folder / FAILED_FILE).write_text(reason, encoding="utf-8")
+            raise
+        np.savez(folder / CENTRES_FILE, centres=centres.centres, weights=centres.weights, rows=centres.rows)
+        (folder / DONE_FILE).touch()
+        instance.log(f"#resource_metric: host={instance.host}, peak RSS={peak_rss_mib():.1f} MiB")
+        if instance.index == 0:
+            parts = [_gather(instance, Path(peer)) for peer in share.peers]
+            _finish(instance, spec, parts, downloads.channels.get(TEST, []))
+    finally:
+        downloads.close()
+
+
+def peak_rss_mib() -> float:
+    """This process's own peak resident set size: VmHWM of its memory map. Not ru_maxrss, which Linux keeps
+    across exec, so a spawned worker would report the (much larger) server it was forked from."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+Download = tuple[Future[Path], str]  # the object's local copy once downloaded, and its S3 URI
+
+
+class Downloads:
+    """Each channel's objects copied onto the instance's volume (File mode), one after another in the background,
+    so that streaming an object overlaps downloading the next."""
+
+    def __init__(self, instance: Instance, share: TrainingShare) -> None:
+        self._instance = instance
+        self._s3 = instance.s3()
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._started, self._bytes, self._left = time.perf_counter(), 0, sum(map(len, share.objects.values()))
+        self.channels: dict[str, list[Download]] = {}
+        for channel, objects in share.objects.items():
+            target = Path(instance.folder) / "data" / channel
+            target.mkdir(parents=True, exist_ok=True)
+            self.channels[channel] = [
+                (self._pool.submit(self._fetch, item, target / f"{index:06d}"), f"s3://{item.bucket}/{item.key}")
+                for index, item in enumerate(objects)
+            ]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _fetch(self, item: S3Object, path: Path) -> Path:
+        body = self._s3.get_object(Bucket=item.bucket, Key=item.key)["Body"]
+        with open(path, "wb") as copy:  # one streamed GET: ranged parts would each read the whole object
+            while chunk := body.read(DOWNLOAD_CHUNK):
+                self._instance.check_stop()
+                copy.write(chunk)
+        self._bytes += path.stat().st_size
+        self._left -= 1
+        if not self._left:
+            elapsed = time.perf_counter() - self._started
+            self._instance.log(f"{self._instance.host}: downloaded {self._bytes / 1e6:.1f} MB in {elapsed:.1f} s")
+        return path
+
+
+def _stream(instance: Instance, spec: TrainingSpec, train: list[Download]) -> WeightedCentres:
+    params = spec.params
+    started = time.perf_counter()
+    model = StreamingKMeans(params, seed=_seed(spec.name, instance.index))
+    for epoch in range(params.epochs):
+        model.start_epoch()
+        for download, where in train:
+            blocks = rows(download.result(), spec.content_types.get(TRAIN, ""), params.feature_dim, where)
+            for batch in batches(blocks, params.mini_batch_size, instance.check_stop):
+                model.update(batch)
+        model.end_epoch(epoch)
+        done = 100 * (epoch + 1) / params.epochs
+        instance.log(f"#progress_metric: host={instance.host}, completed {done:.0f} % of epochs")
+    result = model.result()
+    elapsed = time.perf_counter() - started
+    instance.log(f"{instance.host}: {result.rows} records, {len(result.centres)} weighted centres, {elapsed:.1f} s")
+    return result
+
+
+def _seed(name: str, index: int) -> int:
+    return (zlib.crc32(name.encode()) + index) % 2**31
+
+
+def _gather(instance: Instance, peer: Path) -> WeightedCentres:
+    """A peer's centres once it has finished; its failure or stop ends this instance the same way."""
+    while not (peer / DONE_FILE).exists():
+        instance.check_stop()
+        if (peer / FAILED_FILE).exists():
+            raise JobFailedError((peer / FAILED_FILE).read_text(encoding="utf-8"))
+        if (peer / STOPPED_FILE).exists():
+            raise JobStoppedError
+        time.sleep(POLL_SECONDS)
+    with np.load(peer / CENTRES_FILE) as saved:
+        return WeightedCentres(saved["centres"], saved["weights"], int(saved["rows"]))
+
+
+def _finish(instance: Instance, spec: TrainingSpec, parts: list[WeightedCentres], test: list[Download]) -> None:
+    params = spec.params
+    records = sum(part.rows for part in parts)
+    if records < params.k:
+        raise JobFailedError(
+            f"ClientError: k ({params.k}) is larger than the number of training records ({records}) "
+            "(caused by ValidationError)"
+        )
+    centroids = reduce_centres(parts, params, seed=_seed(spec.name, 0))
+    instance.log(f"{instance.host}: reduced {sum(len(p.centres) for p in parts)} centres to k={params.k}")
+    staged = instance.staging_file(".tar.gz")
+    staged.write_bytes(package_model(ndarray.encode([centroids])))
+    if test:
+        _score(instance, spec, centroids, test)
+    instance.check_stop()
+    instance.commit(staged, spec.output_bucket, spec.output_key, spec.output_kms_key_id)
+
+
+def _score(
+    instance: Instance, spec: TrainingSpec, centroids: np.typing.NDArray[np.float32], test: list[Download]
+) -> None:
+    score = Score()
+    for download, where in test:
+        blocks = rows(download.result(), spec.content_types.get(TEST, ""), spec.params.feature_dim, where)
+        for batch in batches(blocks, spec.params.mini_batch_size, instance.check_stop):
+            score.add(batch, centroids)
+    values = {"msd": score.msd, "ssd": score.ssd}
+    for metric in spec.params.eval_metrics:
+        instance.log(f"#quality_metric: host={instance.host}, test {metric} <loss>={values[metric]}")

@@ -1,0 +1,339 @@
+"""CreateTrainingJob on the local AWS trains for real: lifecycle, sharding, the model, metrics, refusals, stop."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from botocore.exceptions import ClientError, WaiterError
+
+from contract.execution_role import GET_REGISTRY_TOKEN, PULL_IMAGE
+from local_aws.training.job import kmeans_image
+from model_build.alignment import load_model
+from recordio.codec import encode_rows
+from tests.conftest import RunningLocalAws
+from tests.local_aws.strict_account import ACCOUNT, TRUST, allow, unique
+
+FEATURES = 8
+CLUSTERS = 4
+CENTRES = np.random.default_rng(42).uniform(-20, 20, (CLUSTERS, FEATURES))
+CSV_TYPE = "text/csv;label_size=0"
+PROTOBUF = "application/x-recordio-protobuf"
+GROUP = "/aws/sagemaker/TrainingJobs"
+pytestmark = pytest.mark.slow  # each job starts worker processes on the session's local AWS
+
+
+def blobs(count: int, seed: int = 0) -> np.ndarray:
+    """`count` rows around the four CENTRES, unit noise."""
+    rng = np.random.default_rng(seed)
+    return (CENTRES[rng.integers(0, CLUSTERS, count)] + rng.normal(0, 1, (count, FEATURES))).astype(np.float32)
+
+
+def csv_bytes(values: np.ndarray) -> bytes:
+    return ("\n".join(",".join(f"{v:.6f}" for v in row) for row in values) + "\n").encode()
+
+
+@dataclass
+class Training:
+    """A bucket, and the clients to train from it on the session's local AWS."""
+
+    local_aws: RunningLocalAws
+    bucket: str
+
+    def client(self, service: str) -> Any:
+        return self.local_aws.client(service)
+
+    def put(self, key: str, body: bytes, **extra: Any) -> None:
+        self.client("s3").put_object(Bucket=self.bucket, Key=key, Body=body, **extra)
+
+    def role(self, *, read: bool = True, write: bool = True, extra: list[dict[str, Any]] | None = None) -> str:
+        """An execution role: the image, the logs, and (unless told not to) reading the bucket, writing models/."""
+        statements = [
+            allow(list(GET_REGISTRY_TOKEN.used), ["*"]),
+            allow(list(PULL_IMAGE.used), ["arn:aws:ecr:us-east-1:382416733822:repository/kmeans"]),
+            allow(
+                ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                [f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{GROUP}*"],
+            ),
+            allow(["s3:ListBucket"], [f"arn:aws:s3:::{self.bucket}"]),
+            *([allow(["s3:GetObject"], [f"arn:aws:s3:::{self.bucket}/data/*"])] if read else []),
+            *([allow(["s3:PutObject"], [f"arn:aws:s3:::{self.bucket}/models/*"])] if write else []),
+            *(extra or []),
+        ]
+        name = unique("training-role")
+        iam = self.client("iam")
+        arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+        policy = {"Version": "2012-10-17", "Statement": statements}
+        iam.put_role_policy(RoleName=name, PolicyName="grants", PolicyDocument=json.dumps(policy))
+        return arn
+
+    def start(
+        self,
+        role: str,
+        train: str,
+        hyperparameters: dict[str, str] | None = None,
+        *,
+        test: str | None = None,
+        content_type: str = CSV_TYPE,
+        instances: int = 1,
+        required: bool = True,
+        **overrides: Any,
+    ) -> str:
+        name = unique("train")
+        channels = [self._channel("train", train, content_type, "ShardedByS3Key")]
+        if test:
+            channels.append(self._channel("test", test, content_type, "FullyReplicated"))
+        request: dict[str, Any] = {
+            "TrainingJobName": name,
+            "AlgorithmSpecification": {"TrainingImage": kmeans_image(), "TrainingInputMode": "File"},
+            "RoleArn": role,
+            "HyperParameters": ({"k": str(CLUSTERS), "feature_dim": str(FEATURES)} if required else {})
+            | {"mini_batch_size": "200"}
+            | (hyperparameters or {}),
+            "InputDataConfig": channels,
+            "OutputDataConfig": {"S3OutputPath": f"s3://{self.bucket}/models"},
+            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": instances, "VolumeSizeInGB": 1},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+        }
+        for key, value in overrides.items():
+            request[key] = {**request[key], **value} if isinstance(value, dict) else value
+        self.client("sagemaker").create_training_job(**request)
+        return name
+
+    def wait(self, name: str) -> dict[str, Any]:
+        sagemaker = self.client("sagemaker")
+        with contextlib.suppress(WaiterError):  # a Failed job: described below
+            sagemaker.get_waiter("training_job_completed_or_stopped").wait(
+                TrainingJobName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+            )
+        described: dict[str, Any] = sagemaker.describe_training_job(TrainingJobName=name)
+        return described
+
+    def train(
+        self, role: str, train: str, hyperparameters: dict[str, str] | None = None, **options: Any
+    ) -> dict[str, Any]:
+        return self.wait(self.start(role, train, hyperparameters, **options))
+
+    def model_keys(self, name: str) -> list[str]:
+        listed = self.client("s3").list_objects_v2(Bucket=self.bucket, Prefix=f"models/{name}/")
+        return [item["Key"] for item in listed.get("Contents", [])]
+
+    def log_lines(self, name: str) -> dict[str, list[str]]:
+        """Each log stream's messages (stream name without the job and epoch: `algo-1`)."""
+        logs = self.client("logs")
+        streams = logs.describe_log_streams(logGroupName=GROUP, logStreamNamePrefix=f"{name}/")["logStreams"]
+        return {
+            stream["logStreamName"].split("/")[1].rsplit("-", 1)[0]: [
+                event["message"]
+                for event in logs.get_log_events(logGroupName=GROUP, logStreamName=stream["logStreamName"])["events"]
+            ]
+            for stream in streams
+        }
+
+    def _channel(self, name: str, prefix: str, content_type: str, distribution: str) -> dict[str, Any]:
+        source = {
+            "S3DataType": "S3Prefix",
+            "S3Uri": f"s3://{self.bucket}/{prefix}",
+            "S3DataDistributionType": distribution,
+        }
+        return {"ChannelName": name, "DataSource": {"S3DataSource": source}, "ContentType": content_type}
+
+
+@pytest.fixture(scope="module")
+def training(local_aws: RunningLocalAws) -> Training:
+    bucket = unique("training")
+    local_aws.client("s3").create_bucket(Bucket=bucket)
+    return Training(local_aws, bucket)
+
+
+@pytest.fixture(scope="module")
+def role(training: Training) -> str:
+    return training.role()
+
+
+@pytest.fixture(scope="module")
+def data(training: Training) -> str:
+    """Three CSV objects of 1,000 rows each under data/<prefix>/, and a test object under data/<prefix>-test/."""
+    prefix = f"data/{unique('blobs')}"
+    for index in range(3):
+        training.put(f"{prefix}/part-{index}.csv", csv_bytes(blobs(1000, seed=index)))
+    training.put(f"{prefix}-test/test.csv", csv_bytes(blobs(500, seed=9)))
+    return prefix
+
+
+def test_a_job_trains_the_model_the_project_reads_and_reports_its_lifecycle_and_metrics(
+    training: Training, role: str, data: str, tmp_path: Path
+) -> None:
+    hyperparameters = {"eval_metrics": '["msd","ssd"]', "init_method": "kmeans++"}  # random can seed worse
+
+    job = training.train(role, f"{data}/", hyperparameters, test=f"{data}-test/")
+
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    statuses = [transition["Status"] for transition in job["SecondaryStatusTransitions"]]
+    assert statuses == ["Starting", "Downloading", "Training", "Uploading", "Completed"]
+    assert job["TrainingTimeInSeconds"] >= 1
+    assert job["BillableTimeInSeconds"] == job["TrainingTimeInSeconds"]
+    artifact = job["ModelArtifacts"]["S3ModelArtifacts"]
+    assert artifact == f"s3://{training.bucket}/models/{job['TrainingJobName']}/output/model.tar.gz"
+    (tmp_path / "model.tar.gz").write_bytes(
+        training.client("s3").get_object(Bucket=training.bucket, Key=artifact.split("/", 3)[3])["Body"].read()
+    )
+    centroids = load_model(tmp_path / "model.tar.gz", "trained").centroids
+    assert centroids.shape == (CLUSTERS, FEATURES)
+    nearest = np.linalg.norm(CENTRES[:, None, :] - centroids[None, :, :], axis=2).min(axis=1)
+    assert nearest.max() < 0.5
+    metrics = {metric["MetricName"]: metric["Value"] for metric in job["FinalMetricDataList"]}
+    assert set(metrics) == {"test:msd", "test:ssd"}
+    assert 6 < metrics["test:msd"] < 10  # unit noise in 8 dimensions: about 8
+    assert metrics["test:ssd"] == pytest.approx(metrics["test:msd"] * 500, rel=1e-6)
+    lines = training.log_lines(job["TrainingJobName"])["algo-1"]
+    assert f"#quality_metric: host=algo-1, test msd <loss>={metrics['test:msd']}" in lines
+
+
+def test_two_instances_each_train_on_the_objects_dealt_them_by_key(training: Training, role: str) -> None:
+    prefix = f"data/{unique('sharded')}"
+    sizes = [300, 500, 700]
+    for index, size in enumerate(sizes):
+        training.put(f"{prefix}/part-{index}.rec", encode_rows(blobs(size, seed=index)))
+
+    job = training.train(role, f"{prefix}/", content_type=PROTOBUF, instances=2)
+
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    lines = training.log_lines(job["TrainingJobName"])
+    assert sorted(lines) == ["algo-1", "algo-2"]
+    assert any(line.startswith("algo-1: 1000 records") for line in lines["algo-1"])  # objects 0 and 2
+    assert any(line.startswith("algo-2: 500 records") for line in lines["algo-2"])  # object 1
+    assert len(training.model_keys(job["TrainingJobName"])) == 1
+
+
+REFUSALS: dict[str, tuple[dict[str, str], str]] = {
+    "an unknown hyperparameter": ({"num_clusters": "4"}, "'num_clusters' was unexpected"),
+    "an out-of-range hyperparameter": ({"local_lloyd_tol": "2"}, "local_lloyd_tol: '2' is not a float in [0, 1]"),
+    "k of zero": ({"k": "0"}, "Hyperparameter k: '0' is not a positive integer"),
+    "k larger than the rows": ({"k": "5000"}, "k (5000) is larger than the number of training records (3000)"),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS, ids=list(REFUSALS))
+def test_the_algorithm_fails_the_job_with_a_client_error(training: Training, role: str, data: str, case: str) -> None:
+    hyperparameters, reason = REFUSALS[case]
+
+    job = training.train(role, f"{data}/", hyperparameters)
+
+    assert job["TrainingJobStatus"] == "Failed"
+    assert job["FailureReason"].startswith("ClientError: ")
+    assert reason in job["FailureReason"]
+    assert training.model_keys(job["TrainingJobName"]) == []
+
+
+def test_rows_of_another_width_than_feature_dim_fail_the_job(training: Training, role: str, data: str) -> None:
+    job = training.train(role, f"{data}/", {"feature_dim": "9"})
+
+    assert job["TrainingJobStatus"] == "Failed"
+    assert "rows have 8 features, but feature_dim is 9" in job["FailureReason"]
+    assert job["FailureReason"].startswith("ClientError: ")
+
+
+def test_missing_required_hyperparameters_are_named(training: Training, role: str, data: str) -> None:
+    name = training.start(role, f"{data}/", required=False)
+
+    job = training.wait(name)
+
+    assert job["FailureReason"] == (
+        "ClientError: No value(s) were specified for 'k', 'feature_dim' which are required hyperparameter(s) "
+        "(caused by ValidationError)"
+    )
+
+
+def test_an_input_prefix_without_objects_fails_the_job(training: Training, role: str) -> None:
+    job = training.train(role, f"data/{unique('empty')}/")
+
+    assert job["TrainingJobStatus"] == "Failed"
+    assert "no objects found under" in job["FailureReason"]
+
+
+def test_another_image_than_the_regions_kmeans_fails_the_job(training: Training, role: str, data: str) -> None:
+    image = {"TrainingImage": "174872318107.dkr.ecr.us-west-2.amazonaws.com/kmeans:1"}
+
+    job = training.train(role, f"{data}/", AlgorithmSpecification=image)
+
+    assert job["TrainingJobStatus"] == "Failed"
+    assert "cannot run image 174872318107.dkr.ecr.us-west-2.amazonaws.com/kmeans:1" in job["FailureReason"]
+
+
+ROLES: dict[str, tuple[dict[str, Any], str]] = {
+    "read the input": ({"read": False}, "s3:GetObject"),
+    "write the model": ({"write": False}, "s3:PutObject"),
+}
+
+
+@pytest.mark.parametrize("case", ROLES, ids=list(ROLES))
+def test_a_role_that_may_not_fails_the_job(training: Training, data: str, case: str) -> None:
+    rights, action = ROLES[case]
+
+    job = training.train(training.role(**rights), f"{data}/")
+
+    assert job["TrainingJobStatus"] == "Failed"
+    assert f"may not {action}" in job["FailureReason"]
+    assert training.model_keys(job["TrainingJobName"]) == []
+
+
+def test_an_output_key_the_role_may_not_use_fails_the_job(training: Training, role: str, data: str) -> None:
+    key = training.client("kms").create_key()["KeyMetadata"]["Arn"]
+
+    job = training.train(role, f"{data}/", OutputDataConfig={"KmsKeyId": key})
+
+    assert job["TrainingJobStatus"] == "Failed"
+    assert f"may not kms:GenerateDataKey {key}" in job["FailureReason"]
+
+
+def test_a_volume_key_the_role_may_not_grant_on_fails_the_job(training: Training, role: str, data: str) -> None:
+    key = training.client("kms").create_key()["KeyMetadata"]["Arn"]
+
+    job = training.train(role, f"{data}/", ResourceConfig={"VolumeKmsKeyId": key})
+
+    assert job["TrainingJobStatus"] == "Failed"
+    assert f"may not kms:CreateGrant {key}" in job["FailureReason"]
+
+
+def test_the_model_is_written_with_the_output_key(training: Training, data: str) -> None:
+    key = training.client("kms").create_key()["KeyMetadata"]["Arn"]
+    role = training.role(extra=[allow(["kms:GenerateDataKey", "kms:Decrypt"], [key])])
+
+    job = training.train(role, f"{data}/", OutputDataConfig={"KmsKeyId": key})
+
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    head = training.client("s3").head_object(Bucket=training.bucket, Key=training.model_keys(job["TrainingJobName"])[0])
+    assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", key)
+
+
+def test_a_stopped_job_stops_and_writes_no_model(training: Training, role: str, data: str) -> None:
+    sagemaker = training.client("sagemaker")
+    name = training.start(role, f"{data}/", {"epochs": "100000", "mini_batch_size": "10"})
+    while sagemaker.describe_training_job(TrainingJobName=name)["SecondaryStatus"] != "Training":
+        time.sleep(0.1)
+
+    sagemaker.stop_training_job(TrainingJobName=name)
+    stopping = sagemaker.describe_training_job(TrainingJobName=name)
+    job = training.wait(name)
+
+    assert stopping["TrainingJobStatus"] in ("Stopping", "Stopped")
+    assert job["TrainingJobStatus"] == "Stopped"
+    assert [t["Status"] for t in job["SecondaryStatusTransitions"]][-2:] == ["Stopping", "Stopped"]
+    assert training.model_keys(name) == []
+
+
+def test_a_second_job_of_the_same_name_is_refused(training: Training, role: str, data: str) -> None:
+    name = training.start(role, f"{data}/")
+
+    with pytest.raises(ClientError) as refused:
+        training.start(role, f"{data}/", TrainingJobName=name)
+
+    assert refused.value.response["Error"]["Code"] == "ResourceInUse"
+    training.wait(name)
