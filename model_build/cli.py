@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +15,7 @@ import numpy.typing as npt
 from model_build import ndarray
 from model_build.alignment import Alignment, LoadedModel, align, alignment_table, load_model
 from model_build.build import BuildOutputs, BuildRequest, build
+from model_build.chunks import iter_chunks
 from model_build.compare_cli import run_compare
 from model_build.datasets import DATASETS, load_dataset
 from model_build.errors import BuildError
@@ -175,7 +177,11 @@ def _streaming_request(args: argparse.Namespace) -> BuildRequest:
         threads=args.threads,
     )
     fitted = train_streaming(options)
-    return BuildRequest(fitted.centroids, fitted.reference_rows, fitted.source, fitted.training)
+    # The baseline is computed on every training row, in a second pass over the stream (never held whole).
+    second_pass = functools.partial(iter_chunks, options.data, options.batch_rows, csv_header=options.csv_header)
+    return BuildRequest(
+        fitted.centroids, fitted.reference_rows, fitted.source, fitted.training, baseline_chunks=second_pass
+    )
 
 
 def _refuse_streaming_options(args: argparse.Namespace) -> None:

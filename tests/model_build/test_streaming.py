@@ -23,7 +23,7 @@ from model_build.streaming import Reservoir, StreamingOptions, squared_distance_
 from recordio.codec import encode_rows
 from tests.conftest import run_module
 
-OUTPUT_FILES = ["centroids.png", "manifest.json", "model.tar.gz", "reference.npz"]
+OUTPUT_FILES = ["baseline.json", "centroids.png", "manifest.json", "model.tar.gz", "reference.npz"]
 
 
 def blobs(count: int, features: int = 16, clusters: int = 5, seed: int = 0) -> npt.NDArray[np.float32]:
