@@ -16,6 +16,8 @@ from moto.kms.models import KmsBackend, kms_backends
 from moto.logs.models import LogsBackend, logs_backends
 from moto.s3.models import S3Backend, s3_backends
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
+from moto.scheduler.models import EventBridgeSchedulerBackend, scheduler_backends
+from moto.sns.models import SNSBackend, sns_backends
 from moto.sts.models import STSBackend, sts_backends
 from moto.utilities.utils import get_partition
 
@@ -58,6 +60,14 @@ def kms(account_id: str = ACCOUNT_ID, region: str = REGION) -> KmsBackend:
 
 def s3(account_id: str = ACCOUNT_ID, region: str = REGION) -> S3Backend:
     return s3_backends[account_id][get_partition(region)]
+
+
+def scheduler(account_id: str = ACCOUNT_ID, region: str = REGION) -> EventBridgeSchedulerBackend:
+    return scheduler_backends[account_id][region]
+
+
+def sns(account_id: str = ACCOUNT_ID, region: str = REGION) -> SNSBackend:
+    return sns_backends[account_id][region]
 
 
 def sagemaker_collection(backend: SageMakerModelBackend, kind: str) -> dict[str, Any]:

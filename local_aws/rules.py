@@ -64,6 +64,17 @@ RULES = {
     "on the key of each SSE-KMS input object",
     "transform-output-kms": "transform outputs are SSE-KMS with TransformOutput.KmsKeyId (else aws/s3), which the "
     "role must allow kms:GenerateDataKey on",
+    "processing-jobs-run": "CreateProcessingJob runs the job: inputs downloaded, the container's command run, "
+    "outputs uploaded at the end, Completed or Failed with a FailureReason and ExitMessage (moto: Completed at once)",
+    "processing-image": "the local AWS runs processing jobs on the region's prebuilt scikit-learn image only",
+    "processing-job-role": "a processing job fails unless its role may pull the image, read every input and write "
+    "every output",
+    "pass-role": "CreateProcessingJob with a role's credentials needs iam:PassRole on its RoleArn "
+    "(iam:PassedToService sagemaker.amazonaws.com)",
+    "schedule-target-role": "a schedule calls its target's API with its role's credentials, so the role's policy "
+    "decides",
+    "alarm-evaluation": "PutMetricData evaluates the alarms on that metric and moves them between OK, ALARM and "
+    "INSUFFICIENT_DATA, notifying their SNS actions",
     "serverless-cold-start": "the first invocation after a serverless (re)deploy can answer ModelNotReadyException",
     "cfn-endpoint-name": "AWS::SageMaker::Endpoint keeps the EndpointName its template declares",
     "cfn-previous-parameters": "UsePreviousValue of a parameter never recorded leaves it out: its default applies",

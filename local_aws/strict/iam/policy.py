@@ -27,6 +27,8 @@ KNOWN_KEYS = frozenset(
         "aws:requestedregion",
         "s3:prefix",
         "kms:viaservice",
+        "iam:passedtoservice",
+        "cloudwatch:namespace",
     }
 )
 
