@@ -12,13 +12,17 @@ import numpy as np
 import numpy.typing as npt
 
 from model_build import __version__, ndarray
+from model_build.baseline import compute_baseline
 from model_build.manifest import (
     ARTIFACT_NAME,
+    BASELINE_FILE_NAME,
     MANIFEST_FILE_NAME,
     PICTURE_FILE_NAME,
     REFERENCE_FILE_NAME,
+    baseline_entry,
     encode_manifest,
     manifest_body,
+    sha256_hex,
 )
 from model_build.packaging import package_model, write_outputs_atomically
 from model_build.picture import render_centroids
@@ -37,6 +41,8 @@ class BuildRequest:
     training: dict[str, Any] | None
     draw_picture: bool = True
     aligned_to: dict[str, Any] | None = None  # the manifest's record of an --align-to
+    # The rows baseline.json is computed on: the training rows; None: the reference rows (a model brought along).
+    baseline_rows: npt.NDArray[np.float32] | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ def render_outputs(request: BuildRequest) -> BuildOutputs:
     artifact = package_model(model_bytes)
     reference = build_reference_set(request.reference_rows, request.centroids)
     reference_bytes = reference.to_npz_bytes()
+    baseline_bytes, baseline = _baseline(request, sha256_hex(artifact))
     clusters, feature_dim = request.centroids.shape
     manifest = manifest_body(
         clusters=clusters,
@@ -65,8 +72,9 @@ def render_outputs(request: BuildRequest) -> BuildOutputs:
         versions=_versions(),
         training=request.training,
         aligned_to=request.aligned_to,
+        baseline=baseline,
     )
-    files = {ARTIFACT_NAME: artifact, REFERENCE_FILE_NAME: reference_bytes}
+    files = {ARTIFACT_NAME: artifact, REFERENCE_FILE_NAME: reference_bytes, BASELINE_FILE_NAME: baseline_bytes}
     if request.draw_picture:
         files[PICTURE_FILE_NAME] = render_centroids(request.centroids)
     files[MANIFEST_FILE_NAME] = encode_manifest(manifest)
@@ -78,6 +86,14 @@ def build(request: BuildRequest, out_dir: Path) -> BuildOutputs:
     outputs = render_outputs(request)
     write_outputs_atomically(out_dir, outputs.files)
     return outputs
+
+
+def _baseline(request: BuildRequest, artifact_sha256: str) -> tuple[bytes, dict[str, Any]]:
+    trained = request.baseline_rows is not None
+    rows = request.baseline_rows if request.baseline_rows is not None else request.reference_rows
+    source = "training rows" if trained else "reference rows"
+    data = compute_baseline(rows, request.centroids, artifact_sha256=artifact_sha256, rows_source=source)
+    return data, baseline_entry(data, len(rows), source)
 
 
 def _versions() -> dict[str, str]:

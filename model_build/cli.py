@@ -124,7 +124,7 @@ def _train_request(args: argparse.Namespace) -> BuildRequest:
         "inertia": fitted.inertia,
         "iterations": fitted.iterations,
     }
-    return BuildRequest(fitted.centroids, reference_rows, dataset.source, training)
+    return BuildRequest(fitted.centroids, reference_rows, dataset.source, training, baseline_rows=dataset.rows)
 
 
 def _reference_rows_for(imported: ImportedModel, args: argparse.Namespace) -> npt.NDArray[np.float32]:

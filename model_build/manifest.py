@@ -16,6 +16,7 @@ MODEL_FILE_NAME = "model_algo-1"  # the container's ping check looks for exactly
 MANIFEST_FILE_NAME = "manifest.json"
 REFERENCE_FILE_NAME = "reference.npz"
 PICTURE_FILE_NAME = "centroids.png"
+BASELINE_FILE_NAME = "baseline.json"  # model_build.baseline: what drift is measured against
 MANIFEST_SCHEMA_VERSION = 1
 
 CLUSTERS = "clusters"
@@ -24,6 +25,7 @@ ARTIFACT_SHA256 = "artifact_sha256"
 REFERENCE = "reference"
 INERTIA = "inertia"
 ALIGNED_TO = "aligned_to"
+BASELINE = "baseline"
 
 
 class ManifestError(ValueError):
@@ -61,6 +63,7 @@ def manifest_body(
     versions: dict[str, str],
     training: dict[str, Any] | None,
     aligned_to: dict[str, Any] | None = None,
+    baseline: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The manifest written beside a build's artifact."""
     manifest: dict[str, Any] = {
@@ -87,7 +90,14 @@ def manifest_body(
         manifest[INERTIA] = training[INERTIA]
     if aligned_to is not None:
         manifest[ALIGNED_TO] = aligned_to
+    if baseline is not None:
+        manifest[BASELINE] = baseline
     return manifest
+
+
+def baseline_entry(baseline_bytes: bytes, rows: int, rows_source: str) -> dict[str, Any]:
+    """The manifest's record of baseline.json: its sha256 (the chain), how many rows and which."""
+    return {"file": BASELINE_FILE_NAME, "sha256": sha256_hex(baseline_bytes), "rows": rows, "rows_source": rows_source}
 
 
 def encode_manifest(manifest: dict[str, Any]) -> bytes:

@@ -107,13 +107,14 @@ def synthetic_rows(centroids: npt.NDArray[np.float32], count: int, seed: int) ->
     """
     rng = np.random.default_rng(seed)
     picks = np.arange(count) % centroids.shape[0]
-    scale = 0.25 * _typical_spread(centroids) / np.sqrt(centroids.shape[1])
+    scale = 0.25 * typical_spread(centroids) / np.sqrt(centroids.shape[1])
     noise = rng.normal(0.0, scale, size=(count, centroids.shape[1]))
     rows: npt.NDArray[np.float32] = (centroids[picks].astype(np.float64) + noise).astype(np.float32)
     return rows
 
 
-def _typical_spread(centroids: npt.NDArray[np.float32]) -> float:
+def typical_spread(centroids: npt.NDArray[np.float32]) -> float:
+    """The median distance from each centroid to its nearest other one: a scale for distances."""
     if centroids.shape[0] == 1:
         return float(np.linalg.norm(centroids[0])) or 1.0
     _, second = nearest_two(centroids, centroids)

@@ -26,7 +26,7 @@ from tests.model_build.fixtures import (
     write_openml_mnist_cache,
 )
 
-OUTPUT_FILES = ["centroids.png", "manifest.json", "model.tar.gz", "reference.npz"]
+OUTPUT_FILES = ["baseline.json", "centroids.png", "manifest.json", "model.tar.gz", "reference.npz"]
 
 
 def built_centroids(out: Path) -> np.ndarray[Any, Any]:

@@ -1,0 +1,202 @@
+"""SageMaker's data-capture records, read one JSON line at a time without decoding what is not needed.
+
+A capture object holds one JSON object per line (developer guide, "Capture data from real-time endpoint";
+CONTRACTS.md; written here by local_aws/runtime/capture.py):
+`{"captureData": {"endpointInput": {"observedContentType", "mode", "data", "encoding"}, "endpointOutput": {...}},
+"eventMetadata": {"eventId", "inferenceId"?, "inferenceTime"}, "eventVersion"}`, `encoding` CSV, JSON or BASE64.
+
+The request's `data` is most of a line (a 100-row CSV request is 20 KB), and the monitor reads the features of only
+a sample of requests, so `read_record` keeps each `data` string as a span of the line, decoded only when asked.
+Records in the order SageMaker and the local runtime write their keys are matched by three regular expressions
+around the two data strings (each string's end found with `str.find`, at C speed); any other line is walked key by
+key (keys in any order, any white space), and anything that is not a JSON object of that shape is CaptureError.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from json.decoder import scanstring  # type: ignore[attr-defined]
+from typing import Any
+
+CAPTURE_SUFFIX = ".jsonl"
+ENCODINGS = ("CSV", "JSON", "BASE64")
+_WHITE = " \t\r\n"
+
+
+class CaptureError(ValueError):
+    """A line that is not a SageMaker capture record."""
+
+
+@dataclass(frozen=True)
+class Payload:
+    """One side of an exchange: its content type, encoding, and where its `data` string lies in the line."""
+
+    content_type: str
+    encoding: str
+    line: str
+    start: int  # the index of the string's opening quote
+    end: int  # one past its closing quote
+
+    def raw(self) -> str:
+        """The `data` string as it stands in the line: still JSON-escaped."""
+        return self.line[self.start + 1 : self.end - 1]
+
+    def text(self) -> str:
+        """The `data` string, decoded from its JSON escapes."""
+        if self.line.find("\\", self.start + 1, self.end - 1) < 0:
+            return self.line[self.start + 1 : self.end - 1]
+        text, _ = scanstring(self.line, self.start + 1, True)
+        return str(text)
+
+    def body(self) -> bytes:
+        """The bytes the endpoint saw: BASE64 decoded, CSV and JSON text as UTF-8."""
+        if self.encoding != "BASE64":
+            return self.text().encode()
+        try:
+            return base64.b64decode(self.text(), validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise CaptureError(f"BASE64 data that does not decode ({error})") from error
+
+
+@dataclass(frozen=True)
+class CaptureRecord:
+    request: Payload | None  # None when the config captured Output only
+    answer: Payload | None  # None when it captured Input only
+    inference_time: str  # `2022-02-14T17:25:49Z`
+
+
+def read_record(line: str) -> CaptureRecord:
+    """The record on one line; CaptureError when the line is not one."""
+    return _in_written_order(line) or _walked(line)
+
+
+_S = r"\s*"
+_NAME = r'"([^"\\]*)"'
+_HEAD = re.compile(
+    rf'{_S}\{{{_S}"captureData"{_S}:{_S}\{{{_S}"endpointInput"{_S}:{_S}\{{{_S}"observedContentType"{_S}:{_S}{_NAME}'
+    rf'{_S},{_S}"mode"{_S}:{_S}"INPUT"{_S},{_S}"data"{_S}:{_S}"'
+)
+_MIDDLE = re.compile(
+    rf'"{_S},{_S}"encoding"{_S}:{_S}{_NAME}{_S}\}}{_S},{_S}"endpointOutput"{_S}:{_S}\{{{_S}"observedContentType"{_S}:'
+    rf'{_S}{_NAME}{_S},{_S}"mode"{_S}:{_S}"OUTPUT"{_S},{_S}"data"{_S}:{_S}"'
+)
+_TAIL = re.compile(
+    rf'"{_S},{_S}"encoding"{_S}:{_S}{_NAME}{_S}\}}{_S}\}}{_S},{_S}"eventMetadata"{_S}:{_S}\{{{_S}"eventId"{_S}:{_S}'
+    rf'"[^"\\]*"{_S},{_S}(?:"inferenceId"{_S}:{_S}"(?:[^"\\]|\\.)*"{_S},{_S})?"inferenceTime"{_S}:{_S}{_NAME}{_S}\}}'
+    rf'{_S},{_S}"eventVersion"{_S}:{_S}"[^"\\]*"{_S}\}}{_S}$'
+)
+_DATA_END = ('", "encoding"', '","encoding"')  # a data string's closing quote, as json.dumps and SageMaker write it
+
+
+def _in_written_order(line: str) -> CaptureRecord | None:
+    """The record when its keys come as SageMaker writes them; None otherwise (the caller walks it)."""
+    head = _HEAD.match(line)
+    if head is None:
+        return None
+    request_end = line.find('"', head.end())
+    if request_end < 0 or line[request_end - 1] == "\\":
+        return None
+    middle = _MIDDLE.match(line, request_end)
+    if middle is None:
+        return None
+    ends = [index for index in (line.find(end, middle.end()) for end in _DATA_END) if index >= 0]
+    tail = _TAIL.match(line, min(ends)) if ends else None
+    if tail is None or middle.group(1) not in ENCODINGS or tail.group(1) not in ENCODINGS:
+        return None
+    request = Payload(head.group(1), middle.group(1), line, head.end() - 1, request_end + 1)
+    answer = Payload(middle.group(2), tail.group(1), line, middle.end() - 1, tail.start() + 1)
+    return CaptureRecord(request, answer, tail.group(2))
+
+
+def _walked(line: str) -> CaptureRecord:
+    try:
+        top, end = _object(line, _skip(line, 0))
+    except (IndexError, ValueError) as error:
+        raise CaptureError(f"not a JSON capture record ({error})") from error
+    if _skip(line, end) != len(line):
+        raise CaptureError("text after the capture record")
+    data, metadata = top.get("captureData"), top.get("eventMetadata")
+    if not isinstance(data, dict) or not isinstance(metadata, dict) or not data:
+        raise CaptureError("no captureData or eventMetadata object")
+    time = _string(line, metadata.get("inferenceTime"), "eventMetadata.inferenceTime")
+    return CaptureRecord(_payload(line, data, "endpointInput"), _payload(line, data, "endpointOutput"), time)
+
+
+def _payload(line: str, data: dict[str, Any], key: str) -> Payload | None:
+    side = data.get(key)
+    if side is None:
+        return None
+    if not isinstance(side, dict) or not isinstance(side.get("data"), tuple):
+        raise CaptureError(f"captureData.{key} has no data string")
+    encoding = _string(line, side.get("encoding"), f"{key}.encoding")
+    if encoding not in ENCODINGS:
+        raise CaptureError(f"captureData.{key}.encoding {encoding!r} is not one of {', '.join(ENCODINGS)}")
+    content_type = _string(line, side.get("observedContentType"), f"{key}.observedContentType")
+    start, end = side["data"]
+    return Payload(content_type, encoding, line, start, end)
+
+
+def _string(line: str, span: Any, name: str) -> str:
+    if not isinstance(span, tuple):
+        raise CaptureError(f"{name} is not a string")
+    text, _ = scanstring(line, span[0] + 1, True)
+    return str(text)
+
+
+def _skip(line: str, index: int) -> int:
+    while index < len(line) and line[index] in _WHITE:
+        index += 1
+    return index
+
+
+def _object(line: str, index: int) -> tuple[dict[str, Any], int]:
+    """An object's members: nested objects as dicts, strings as (start, end) spans, other values decoded."""
+    if line[index] != "{":
+        raise ValueError(f"expected an object at {index}")
+    members: dict[str, Any] = {}
+    index = _skip(line, index + 1)
+    if line[index] == "}":
+        return members, index + 1
+    while True:
+        if line[index] != '"':
+            raise ValueError(f"expected a key at {index}")
+        key, index = scanstring(line, index + 1, True)
+        index = _skip(line, index)
+        if line[index] != ":":
+            raise ValueError(f"expected ':' at {index}")
+        members[key], index = _value(line, _skip(line, index + 1))
+        index = _skip(line, index)
+        if line[index] == "}":
+            return members, index + 1
+        if line[index] != ",":
+            raise ValueError(f"expected ',' or '}}' at {index}")
+        index = _skip(line, index + 1)
+
+
+def _value(line: str, index: int) -> tuple[Any, int]:
+    if line[index] == "{":
+        return _object(line, index)
+    if line[index] == '"':
+        end = _string_end(line, index)
+        return (index, end), end
+    value, end = json.JSONDecoder().raw_decode(line, index)
+    return value, end
+
+
+def _string_end(line: str, start: int) -> int:
+    """One past the closing quote of the string opening at `start`.
+
+    A string with no escaped quote (CSV and BASE64 data) ends at the next quote, found at C speed; one with
+    escaped quotes (JSON data) is left to json's C string scanner.
+    """
+    index = line.find('"', start + 1)
+    if index < 0:
+        raise ValueError(f"unterminated string at {start}")
+    if line[index - 1] != "\\":
+        return index + 1
+    _, end = scanstring(line, start + 1, True)
+    return int(end)

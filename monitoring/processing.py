@@ -1,0 +1,214 @@
+"""`python3 -m monitoring.processing`: the drift monitor as a SageMaker Processing job runs it.
+
+The job runs on the region's prebuilt scikit-learn processing image (developer guide, "Run a Processing Job with
+scikit-learn"; the image is built by aws/sagemaker-scikit-learn-container: version 1.2-1 has Python 3.9, numpy
+1.24, pandas 1.5, SciPy 1.9, scikit-learn 1.2, boto3 1.28 and protobuf 3.20, its requirements.txt and
+docker/1.2-1). This entry point and what it imports use only Python 3.9's standard library, numpy and boto3, and the
+project's modules named in CODE_PACKAGES (pure Python; they may be on PYTHONPATH as a zip):
+
+    python3 -m monitoring.processing \\
+        --capture /opt/ml/processing/input/capture      # capture prefix, one endpoint's or one variant's folder
+        --baseline /opt/ml/processing/input/baseline    # a folder holding baseline.json, or the file
+        --report /opt/ml/processing/output/report       # report.json is written here (all or nothing)
+        --endpoint NAME --variant AllTraffic [--variant Shadow ...]
+        (--end 2026-12-01T17:00:00Z --since 3600s | --start T --end T)
+        [--namespace kmeans-byom/Drift]                  # PutMetricData per variant (monitoring.metrics)
+        [--artifact-sha256 SHA]                         # refuse a baseline of another artifact
+        [--psi-drift 0.25 --max-outlier-share 0.05 ...] # thresholds, as `python -m monitoring drift`
+
+Exit codes (monitoring.errors): 0 no drift, 1 drift in any variant, 2 usage or a baseline of another model,
+3 nothing to read in the window, an unreadable capture file, or AWS refused PutMetricData. Errors are one line on
+stderr; no report is written then.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from model_build.baseline import BaselineError, decode_baseline
+from model_build.manifest import BASELINE_FILE_NAME
+from monitoring.analysis import DRIFT, AnalysisError, LiveStats, drift_report
+from monitoring.errors import ExitCode, MonitorError
+from monitoring.metrics import ENDPOINT_DIMENSION, VARIANT_DIMENSION, metric_values
+from monitoring.options import add_threshold_options, add_window_options, thresholds_from, window_from
+from monitoring.reading import CaptureFileError, Reader, Source, Window, local_sources
+from monitoring.settings import Thresholds
+
+PROGRAM = "python3 -m monitoring.processing"
+REPORT_FILE_NAME = "report.json"
+# What the job needs of the project besides the image's libraries: these packages, as source or a zip.
+CODE_PACKAGES = ("monitoring", "model_build", "wire", "recordio")
+
+
+def load_baseline(path: Path, expected_sha256: str | None = None) -> dict[str, Any]:
+    """baseline.json from a file or a folder; MonitorError (usage) when unreadable or of another artifact."""
+    file = path / BASELINE_FILE_NAME if path.is_dir() else path
+    try:
+        baseline = decode_baseline(file.read_bytes(), str(file))
+    except OSError as error:
+        raise MonitorError(f"{file}: cannot read the baseline ({error.strerror})", ExitCode.USAGE) from error
+    except BaselineError as error:
+        raise MonitorError(str(error), ExitCode.USAGE) from error
+    check_baseline_model(baseline, expected_sha256, str(file))
+    return baseline
+
+
+def check_baseline_model(baseline: dict[str, Any], expected_sha256: str | None, where: str) -> None:
+    """Refuse a baseline computed for another artifact than the one deployed."""
+    if expected_sha256 and baseline["artifact_sha256"] != expected_sha256:
+        raise MonitorError(
+            f"{where}: a baseline of the model with sha256 {baseline['artifact_sha256'][:12]}…, but the endpoint "
+            f"serves {expected_sha256[:12]}…: give the build that was deployed",
+            ExitCode.USAGE,
+        )
+
+
+def analyse(
+    sources: Iterable[Source], baseline: dict[str, Any], window: Window | None, thresholds: Thresholds, name: str
+) -> dict[str, Any]:
+    """One variant's report from its capture sources; MonitorError when there is nothing to read or it is unreadable."""
+    stats = LiveStats(baseline)
+    try:
+        Reader(stats, window, thresholds.feature_sample_every).read(sources)
+    except CaptureFileError as error:
+        raise MonitorError(f"cannot read the capture: {error}", ExitCode.NOTHING_TO_READ) from error
+    except AnalysisError as error:
+        raise MonitorError(f"{name}: {error}", ExitCode.NOTHING_TO_READ) from error
+    if not stats.files:
+        raise MonitorError(f"{name}: no capture files in the window", ExitCode.NOTHING_TO_READ)
+    if not stats.rows:
+        raise MonitorError(
+            f"{name}: {stats.files} capture files, but no record in the window", ExitCode.NOTHING_TO_READ
+        )
+    return drift_report(stats, thresholds)
+
+
+def analyse_folder(
+    capture: Path,
+    baseline_path: Path,
+    *,
+    endpoint: str,
+    variant: str,
+    window: Window | None,
+    thresholds: Thresholds | None = None,
+) -> dict[str, Any]:
+    """The report of one variant whose capture files are under `capture` (the benchmark's and the job's path)."""
+    baseline = load_baseline(baseline_path)
+    try:
+        sources = list(local_sources(capture, endpoint, variant, window))
+    except CaptureFileError as error:
+        raise MonitorError(str(error), ExitCode.NOTHING_TO_READ) from error
+    return analyse(sources, baseline, window, thresholds or Thresholds(), f"{endpoint}/{variant}")
+
+
+def write_report(folder: Path, document: dict[str, Any]) -> Path:
+    """report.json in `folder`, written to a temporary file and renamed: never half a report."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / REPORT_FILE_NAME
+    handle, temporary = tempfile.mkstemp(prefix=".report-", dir=folder)
+    with os.fdopen(handle, "w") as stream:
+        json.dump(document, stream, indent=2, sort_keys=True, allow_nan=False)
+        stream.write("\n")
+    os.replace(temporary, target)
+    return target
+
+
+def put_metrics(namespace: str, endpoint: str, variant: str, report: dict[str, Any], cloudwatch: Any) -> None:
+    """PutMetricData: the report's figures with dimensions EndpointName and VariantName."""
+    dimensions = [{"Name": ENDPOINT_DIMENSION, "Value": endpoint}, {"Name": VARIANT_DIMENSION, "Value": variant}]
+    data = [
+        {"MetricName": name, "Dimensions": dimensions, "Value": value, "Unit": unit}
+        for name, (value, unit) in metric_values(report).items()
+    ]
+    cloudwatch.put_metric_data(Namespace=namespace, MetricData=data)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROGRAM, description="Drift of captured traffic against a build's baseline.")
+    parser.add_argument("--capture", type=Path, required=True, help="folder of capture files")
+    parser.add_argument("--baseline", type=Path, required=True, help="baseline.json, or a folder holding it")
+    parser.add_argument("--report", type=Path, required=True, help="folder report.json is written to")
+    parser.add_argument("--endpoint", required=True, help="the endpoint whose capture this is")
+    parser.add_argument("--variant", action="append", required=True, help="a variant to analyse (repeatable)")
+    parser.add_argument("--namespace", help="CloudWatch namespace to publish the figures to")
+    parser.add_argument("--artifact-sha256", help="the deployed artifact's sha256: refuse another model's baseline")
+    add_window_options(parser)
+    add_threshold_options(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: one line on stderr and the exit code on any error a user or the data can cause."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        window, thresholds = window_from(args), thresholds_from(args)
+    except ValueError as error:
+        parser.error(str(error))
+    try:
+        return _run(args, window, thresholds)
+    except MonitorError as error:
+        print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+        return int(error.code)
+
+
+def _run(args: argparse.Namespace, window: Window, thresholds: Thresholds) -> int:
+    baseline = load_baseline(args.baseline, args.artifact_sha256)
+    reports = {}
+    for variant in args.variant:
+        try:
+            sources = list(local_sources(args.capture, args.endpoint, variant, window))
+        except CaptureFileError as error:
+            raise MonitorError(str(error), ExitCode.NOTHING_TO_READ) from error
+        reports[variant] = analyse(sources, baseline, window, thresholds, f"{args.endpoint}/{variant}")
+    document = report_document(args.endpoint, window, reports)
+    if args.namespace:
+        _publish(args.namespace, args.endpoint, reports)
+    write_report(args.report, document)
+    for variant, report in reports.items():
+        print(summary_line(args.endpoint, variant, report))
+    return int(ExitCode.DRIFT if document["drift"] else ExitCode.NO_DRIFT)
+
+
+def report_document(endpoint: str, window: Window, reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The whole report: the window, and each variant's."""
+    return {
+        "endpoint": endpoint,
+        "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
+        "drift": any(report["verdict"] == DRIFT for report in reports.values()),
+        "variants": reports,
+    }
+
+
+def summary_line(endpoint: str, variant: str, report: dict[str, Any]) -> str:
+    reasons = "; ".join(report["reasons"])
+    return (
+        f"{endpoint}/{variant}: {report['verdict']} ({report['rows']:,} rows, cluster-share PSI "
+        f"{report['share_psi']:.3f}, {report['beyond_p99_share']:.1%} beyond p99){': ' + reasons if reasons else ''}"
+    )
+
+
+def _publish(namespace: str, endpoint: str, reports: dict[str, dict[str, Any]]) -> None:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        cloudwatch = boto3.client("cloudwatch")
+        for variant, report in reports.items():
+            put_metrics(namespace, endpoint, variant, report, cloudwatch)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "error")
+        raise MonitorError(f"PutMetricData refused: {code}: {error}", ExitCode.NOTHING_TO_READ) from error
+    except BotoCoreError as error:
+        raise MonitorError(f"PutMetricData failed: {error}", ExitCode.NOTHING_TO_READ) from error
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""The monitor as the processing job runs it: drift on shifted traffic, none on the training kind, and bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitoring.processing import main
+from tests.conftest import REPO_ROOT
+from tests.monitoring.traffic import (
+    ENDPOINT,
+    VARIANT,
+    WHEN,
+    exchanges,
+    in_distribution,
+    make_build,
+    shifted,
+    write_capture,
+)
+from wire.media_types import CSV, JSON, JSONLINES, PROTOBUF
+
+WINDOW = ["--start", "2026-12-01T10:00:00Z", "--end", "2026-12-01T11:00:00Z"]
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_build(tmp_path_factory.mktemp("build") / "build")
+
+
+@pytest.fixture(scope="module")
+def other_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_build(tmp_path_factory.mktemp("other") / "build", "--clusters", "12", "--seed", "4")
+
+
+def run(tmp_path: Path, build: Path, *extra: str) -> tuple[int, dict[str, Any] | None]:
+    code = main(
+        ["--capture", str(tmp_path / "capture"), "--baseline", str(build), "--report", str(tmp_path / "report"),
+         "--endpoint", ENDPOINT, "--variant", VARIANT, *WINDOW, *extra]
+    )  # fmt: skip
+    report = tmp_path / "report" / "report.json"
+    return code, json.loads(report.read_text()) if report.exists() else None
+
+
+def test_in_distribution_traffic_is_no_drift(tmp_path: Path, build: Path) -> None:
+    write_capture(tmp_path / "capture", exchanges(build, in_distribution(3000)))
+
+    code, report = run(tmp_path, build)
+
+    assert code == 0
+    assert report is not None
+    variant = report["variants"][VARIANT]
+    assert (variant["verdict"], variant["rows"], variant["requests"]) == ("no drift", 3000, 30)
+    assert variant["share_psi"] < 0.1
+    assert variant["beyond_p99_share"] < 0.03
+    assert variant["feature_rows"] == 300  # one request in ten
+
+
+def test_shifted_traffic_is_drift_and_says_why(tmp_path: Path, build: Path) -> None:
+    write_capture(tmp_path / "capture", exchanges(build, shifted(3000)))
+
+    code, report = run(tmp_path, build)
+
+    assert code == 1
+    assert report is not None
+    variant = report["variants"][VARIANT]
+    assert variant["verdict"] == "drift"
+    assert variant["beyond_p99_share"] > 0.5
+    assert any("beyond their cluster's baseline p99" in reason for reason in variant["reasons"])
+    assert variant["features_moved"]
+    assert variant["features_moved"][0]["effect_size"] is not None
+
+
+def test_a_few_shifted_rows_among_many_are_below_the_thresholds_and_a_lower_threshold_catches_them(
+    tmp_path: Path, build: Path
+) -> None:
+    write_capture(tmp_path / "capture", exchanges(build, in_distribution(2900)) + exchanges(build, shifted(100)))
+
+    assert run(tmp_path, build)[0] == 0
+    assert run(tmp_path, build, "--max-outlier-share", "0.02")[0] == 1
+
+
+@pytest.mark.parametrize(
+    ("request_type", "answer_type"), [(JSON, JSONLINES), (JSONLINES, CSV), (PROTOBUF, PROTOBUF), (CSV, JSON)]
+)
+def test_every_request_and_answer_type_the_runtime_takes_is_read(
+    tmp_path: Path, build: Path, request_type: str, answer_type: str
+) -> None:
+    traffic = exchanges(build, in_distribution(1200), request_type=request_type, answer_type=answer_type)
+    write_capture(tmp_path / "capture", traffic)
+
+    code, report = run(tmp_path, build, "--feature-sample-every", "1")
+
+    assert code == 0
+    assert report is not None
+    assert report["variants"][VARIANT]["rows"] == 1200
+    assert report["variants"][VARIANT]["feature_rows"] == 1200
+
+
+def test_base64_captures_read_the_same_as_text_ones(tmp_path: Path, build: Path) -> None:
+    binary = {"CaptureContentTypeHeader": {}, "CaptureOptions": [{"CaptureMode": "InputAndOutput"}]}
+    write_capture(tmp_path / "capture", exchanges(build, in_distribution(1000)), config=binary)
+
+    code, report = run(tmp_path, build, "--feature-sample-every", "1")
+
+    assert code == 0
+    assert report is not None
+    assert (report["variants"][VARIANT]["rows"], report["variants"][VARIANT]["feature_rows"]) == (1000, 1000)
+
+
+def test_records_outside_the_window_are_not_counted(tmp_path: Path, build: Path) -> None:
+    write_capture(tmp_path / "capture", exchanges(build, in_distribution(1000)))
+    write_capture(tmp_path / "capture", exchanges(build, shifted(1000)), when=WHEN + dt.timedelta(hours=2))
+
+    code, report = run(tmp_path, build)
+
+    assert code == 0
+    assert report is not None
+    assert report["variants"][VARIANT]["rows"] == 1000
+
+
+# --- bad input: one line, the right exit code, no traceback, no report ---------------------------------------
+
+
+def assert_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, result: tuple[int, Any], code: int, words: str
+) -> None:
+    err = capsys.readouterr().err
+    assert result == (code, None)
+    assert err.count("\n") == 1, err
+    assert words in err, err
+    assert "Traceback" not in err
+    assert not (tmp_path / "report").exists() or not list((tmp_path / "report").iterdir())
+
+
+def test_a_truncated_capture_file_is_refused_naming_the_file_and_line(
+    tmp_path: Path, build: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_capture(tmp_path / "capture", exchanges(build, in_distribution(1000)))
+    path.write_bytes(path.read_bytes()[:-5000])
+
+    assert_refused(capsys, tmp_path, run(tmp_path, build), 3, f"{path} line 10: not a JSON capture record")
+
+
+def test_a_file_of_another_format_is_refused(tmp_path: Path, build: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_capture(tmp_path / "capture", exchanges(build, in_distribution(1000)))
+    path.write_text("1.0,2.0,3.0\n4.0,5.0,6.0\n")
+
+    assert_refused(capsys, tmp_path, run(tmp_path, build), 3, f"{path} line 1: not a JSON capture record")
+
+
+def test_a_record_whose_answer_is_not_the_containers_is_refused(
+    tmp_path: Path, build: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_capture(tmp_path / "capture", exchanges(build, in_distribution(1000)))
+    path.write_text(path.read_text().replace('\\"closest_cluster\\"', '\\"label\\"'))
+
+    assert_refused(capsys, tmp_path, run(tmp_path, build), 3, "line 1: malformed application/json answer")
+
+
+def test_capture_files_of_another_endpoint_are_refused(
+    tmp_path: Path, build: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_capture(tmp_path / "capture", exchanges(build, in_distribution(1000)))
+    other = tmp_path / "capture" / "OtherEndpoint" / path.relative_to(tmp_path / "capture" / ENDPOINT)
+    other.parent.mkdir(parents=True)
+    path.rename(other)
+
+    assert_refused(capsys, tmp_path, run(tmp_path, build), 3, f"a capture file of OtherEndpoint/{VARIANT}")
+
+
+def test_traffic_of_a_model_with_more_clusters_is_refused(
+    tmp_path: Path, build: Path, other_build: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_capture(tmp_path / "capture", exchanges(other_build, shifted(2000)))
+
+    assert_refused(capsys, tmp_path, run(tmp_path, build), 3, "traffic of another model?")
+
+
+def test_a_window_with_no_files_is_nothing_to_read(
+    tmp_path: Path, build: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_capture(tmp_path / "capture", exchanges(build, in_distribution(1000)), when=WHEN + dt.timedelta(hours=3))
+
+    assert_refused(capsys, tmp_path, run(tmp_path, build), 3, f"{ENDPOINT}/{VARIANT}: no capture files in the window")
+
+
+def test_a_baseline_of_another_model_is_refused(
+    tmp_path: Path, build: Path, other_build: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_capture(tmp_path / "capture", exchanges(build, in_distribution(1000)))
+    deployed = json.loads((build / "manifest.json").read_text())["artifact_sha256"]
+
+    result = run(tmp_path, other_build, "--artifact-sha256", deployed)
+
+    assert_refused(capsys, tmp_path, result, 2, f"but the endpoint serves {deployed[:12]}")
+
+
+def test_a_missing_baseline_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert_refused(capsys, tmp_path, run(tmp_path, tmp_path / "nowhere"), 2, "cannot read the baseline")
+
+
+def test_the_entry_point_runs_as_a_module_with_one_line_on_error(tmp_path: Path, build: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "monitoring.processing", "--capture", str(tmp_path), "--baseline", str(build),
+         "--report", str(tmp_path / "r"), "--endpoint", ENDPOINT, "--variant", VARIANT, "--since", "1h"],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 3
+    assert result.stderr.strip().count("\n") == 0
+    assert "no capture files in the window" in result.stderr
