@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Final
 
 from contract.execution_role import Grant
+from monitoring import metrics
+from monitoring.settings import Thresholds
 
 PROCESSING_ROOT: Final = "/opt/ml/processing"
 CODE_PATH: Final = f"{PROCESSING_ROOT}/input/code"
@@ -20,9 +22,6 @@ REPORT_PATH: Final = f"{PROCESSING_ROOT}/output/report"
 
 JOB_NAME_PREFIX: Final = "kmeans-drift-"  # + the scheduler's execution id: one name per attempted run
 REPORT_PREFIX: Final = "drift-reports"  # <capture bucket>/drift-reports/<endpoint>/<scheduled time>/
-METRIC_NAMESPACE: Final = "kmeans-byom/Drift"
-ENDPOINT_DIMENSION: Final = "EndpointName"
-VARIANT_DIMENSION: Final = "VariantName"
 
 # The processing job's role: read the code, baseline and capture, write the report, publish the figures.
 READ_MONITOR_INPUTS = Grant("ReadMonitorInputs", ("s3:GetObject",))
@@ -44,10 +43,12 @@ GET_REGISTRY_TOKEN = Grant("GetRegistryToken", ("ecr:GetAuthorizationToken",))  
 START_MONITOR_JOB = Grant("StartMonitorJob", ("sagemaker:CreateProcessingJob",))
 PASS_PROCESSING_ROLE = Grant("PassProcessingRole", ("iam:PassRole",))
 
-# The figures each run publishes per endpoint and variant, and the alarms' defaults on them: PSI above 0.25 is
-# the conventional "major shift" (CONTRACTS §14, industry convention); the baseline's 99th percentile of the
-# distance leaves 1 % of in-distribution rows beyond it, so 5 % is five times what the training rows show.
-PSI_METRIC: Final = "ClusterSharePSI"
-OUTLIER_SHARE_METRIC: Final = "OutlierShare"
-PSI_ALARM_THRESHOLD: Final = 0.25
-OUTLIER_SHARE_ALARM_THRESHOLD: Final = 0.05
+# The figures each run publishes and the thresholds the alarms use are the monitor's own (monitoring.metrics,
+# monitoring.settings: both free of imports the CDK app would pay for): the alarms fire where the report says drift.
+METRIC_NAMESPACE: Final = metrics.NAMESPACE
+ENDPOINT_DIMENSION: Final = metrics.ENDPOINT_DIMENSION
+VARIANT_DIMENSION: Final = metrics.VARIANT_DIMENSION
+PSI_METRIC: Final = metrics.SHARE_PSI
+OUTLIER_SHARE_METRIC: Final = metrics.OUTLIER_SHARE
+PSI_ALARM_THRESHOLD: Final = Thresholds().psi_drift
+OUTLIER_SHARE_ALARM_THRESHOLD: Final = Thresholds().max_outlier_share

@@ -7,17 +7,19 @@ from typing import TYPE_CHECKING
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from model_build.manifest import BASELINE_FILE_NAME
 from stacks.constructs.capture import CAPTURE_PREFIX
 from stacks.constructs.drift import DriftMonitor, MonitorRun
 from stacks.constructs.drift_alarms import DriftAlarms
-from stacks.settings import Settings, SettingsError, drift_window_seconds
+from stacks.settings import Settings, SettingsError, drift_window_seconds, read_artifact
 
 if TYPE_CHECKING:
     from stacks.constructs.capture import CaptureBucket
 
-MONITOR_PACKAGES = ("monitoring",)  # what the processing job imports beyond the image's own libraries
-MONITOR_ENTRY = "monitoring.processing"
-BASELINE_FILE_NAME = "baseline.json"
+# What the processing job imports beyond the image's own libraries: monitoring.processing.CODE_PACKAGES, which the
+# CDK app does not import (numpy); tests/stacks/test_drift_monitor.py checks they agree.
+MONITOR_PACKAGES = ("monitoring", "model_build", "wire", "recordio")
+MONITOR_ENTRY = "monitoring.scheduled"
 
 
 def drift_monitor(
@@ -37,6 +39,7 @@ def drift_monitor(
     run = MonitorRun(
         endpoint_name=endpoint_name, variant_names=tuple(variants), window_seconds=window,
         code_packages=MONITOR_PACKAGES, entry_module=MONITOR_ENTRY, baseline_path=baseline,
+        artifact_sha256=read_artifact(settings).artifact_sha256,
     )  # fmt: skip
     monitor = DriftMonitor(
         scope, "DriftMonitor", run=run, schedule_expression=settings.drift_schedule, capture=capture.bucket,

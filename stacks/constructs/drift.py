@@ -42,6 +42,7 @@ class MonitorRun:
     code_packages: tuple[str, ...]
     entry_module: str
     baseline_path: Path
+    artifact_sha256: str  # the monitor refuses a baseline of another model
 
 
 class ScikitLearnImage(Construct):
@@ -72,7 +73,12 @@ class ScikitLearnImage(Construct):
 def code_zip(packages: tuple[str, ...], root: Path = ROOT) -> Path:
     """The packages' Python sources in one zip (importable as is: PYTHONPATH=<zip>), byte-identical per content."""
     files = sorted(
-        path for package in packages for path in (root / package).rglob("*.py") if "__pycache__" not in path.parts
+        path
+        for package in packages
+        for path in (root / package).rglob("*.py")
+        # Sources only: no bytecode, and not the protobuf gencode `make setup` writes (the monitor reads RecordIO
+        # with wire.portable; the gencode needs a newer protobuf runtime than the image's).
+        if "__pycache__" not in path.parts and not path.name.endswith("_pb2.py")
     )
     if not files:
         raise FileNotFoundError(f"no Python sources in {', '.join(packages)} under {root}")
@@ -210,8 +216,9 @@ class DriftMonitor(Construct):
         starter = SchedulerRole(self, "SchedulerRole", processing_role_arn=processing.role_arn)
         request = _job_request(
             run, image_uri=image.uri, role_arn=processing.role_arn, key_arn=key.key_arn,
-            code=(code.s3_object_url, code.s3_object_key), baseline=baseline.s3_object_url,
-            capture_uri=capture.s3_url_for_object(endpoint_capture),
+            code=(code.s3_object_url, code.s3_object_key), baseline=(baseline.s3_object_url, baseline.s3_object_key),
+            capture_uris={variant: capture.s3_url_for_object(f"{endpoint_capture}{variant}/")
+                          for variant in run.variant_names},
             report_uri=capture.s3_url_for_object(f"{report_prefix}{SCHEDULED_TIME}/"),
         )  # fmt: skip
         schedule = scheduler.CfnSchedule(
@@ -242,26 +249,28 @@ def _job_request(
     role_arn: str,
     key_arn: str,
     code: tuple[str, str],
-    baseline: str,
-    capture_uri: str,
+    baseline: tuple[str, str],
+    capture_uris: dict[str, str],
     report_uri: str,
 ) -> dict[str, Any]:
     """CreateProcessingJob's request, as the scheduler sends it (context attributes replaced per run)."""
     code_url, code_key = code
+    baseline_url, baseline_key = baseline
     return {
         "ProcessingJobName": f"{monitor.JOB_NAME_PREFIX}{EXECUTION_ID}",
         "RoleArn": role_arn,
         "AppSpecification": {
             "ImageUri": image_uri,
             "ContainerEntrypoint": [SKLEARN_PYTHON, "-m", run.entry_module],
-            "ContainerArguments": _arguments(run),
+            "ContainerArguments": _arguments(run, f"{monitor.BASELINE_PATH}/{baseline_key}"),
         },
         # The code is a zip of pure-Python packages: Python imports straight from it (zipimport), no unpacking.
-        "Environment": {"PYTHONPATH": f"{monitor.CODE_PATH}/{code_key}"},
+        "Environment": {"PYTHONPATH": f"{monitor.CODE_PATH}/{code_key}", "AWS_DEFAULT_REGION": Aws.REGION},
         "ProcessingInputs": [
             _input("code", code_url, monitor.CODE_PATH),
-            _input("baseline", baseline, monitor.BASELINE_PATH),
-            _input("capture", capture_uri, monitor.CAPTURE_PATH),
+            _input("baseline", baseline_url, monitor.BASELINE_PATH),
+            # One input per variant: each variant's folder is read on its own (monitoring.scheduled).
+            *(_input(f"capture-{name}", uri, f"{monitor.CAPTURE_PATH}/{name}") for name, uri in capture_uris.items()),
         ],
         "ProcessingOutputConfig": {
             "Outputs": [
@@ -284,11 +293,11 @@ def _job_request(
     }
 
 
-def _arguments(run: MonitorRun) -> list[str]:
+def _arguments(run: MonitorRun, baseline_file: str) -> list[str]:
     arguments = [
-        "--capture", monitor.CAPTURE_PATH, "--baseline", monitor.BASELINE_PATH, "--report", monitor.REPORT_PATH,
+        "--capture", monitor.CAPTURE_PATH, "--baseline", baseline_file, "--report", monitor.REPORT_PATH,
         "--endpoint", run.endpoint_name, "--namespace", monitor.METRIC_NAMESPACE,
-        "--end", SCHEDULED_TIME, "--since", f"{run.window_seconds}s",
+        "--end", SCHEDULED_TIME, "--since", f"{run.window_seconds}s", "--artifact-sha256", run.artifact_sha256,
     ]  # fmt: skip
     for variant in run.variant_names:
         arguments += ["--variant", variant]

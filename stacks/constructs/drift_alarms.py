@@ -61,7 +61,8 @@ class DriftAlarms(Construct):
             threshold=threshold,
             evaluation_periods=1,
             datapoints_to_alarm=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            # The monitor calls drift when a figure reaches its threshold (monitoring.settings).
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             # No run (no traffic captured, or the job did not start) is no evidence of drift.
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=f"kmeans-byom drift: {metric_name} of {endpoint_name}/{variant} over {threshold:g}",

@@ -9,24 +9,16 @@ from typing import Any
 import pytest
 
 from contract import drift_monitor as monitor
+from model_build.manifest import read_build
+from stacks.drift import MONITOR_PACKAGES
 from stacks.settings import SettingsError, drift_window_seconds, settings_from_context
-from tests.stacks.conftest import TOPIC_ARN, Synthesized, synthesize
-
-DRIFT_CONTEXT = {
-    "data_capture": "true",
-    "drift_monitoring": "true",
-    "drift_schedule": "rate(30 minutes)",
-    "alarm_topic_arn": TOPIC_ARN,
-    "shadow_artifact_dir": "<the challenger build>",
-}
+from tests.stacks.conftest import TOPIC_ARN, Synthesized
 
 
 @pytest.fixture(scope="module")
-def drift(artifact_dir: Path, challenger_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    (artifact_dir / "baseline.json").exists() or (artifact_dir / "baseline.json").write_text(
-        "{}"
-    )  # TEMP until drift lands
-    return synthesize(artifact_dir, tmp_path_factory.mktemp("cdk-drift"), DRIFT_CONTEXT, challenger_dir)
+def drift(synthesized: dict[str, Synthesized]) -> Synthesized:
+    """The `drift` variant of tests/stacks/conftest.py (every template check runs on it too)."""
+    return synthesized["drift"]
 
 
 def _only(stack: Synthesized, resource_type: str) -> dict[str, Any]:
@@ -53,7 +45,7 @@ def _policy_of(stack: Synthesized, role_prefix: str) -> list[dict[str, Any]]:
     return list(policies[0]["PolicyDocument"]["Statement"])
 
 
-def test_the_schedule_starts_a_processing_job_named_per_run(drift: Synthesized) -> None:
+def test_the_schedule_starts_a_processing_job_named_per_run(drift: Synthesized, artifact_dir: Path) -> None:
     schedule = _only(drift, "AWS::Scheduler::Schedule")["Properties"]
     assert schedule["ScheduleExpression"] == "rate(30 minutes)"
     assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
@@ -61,15 +53,19 @@ def test_the_schedule_starts_a_processing_job_named_per_run(drift: Synthesized) 
     request = _request(drift)
     assert request["ProcessingJobName"] == "kmeans-drift-<aws.scheduler.execution-id>"
     assert request["AppSpecification"]["ImageUri"].endswith("/sagemaker-scikit-learn:1.2-1-cpu-py3")
-    assert request["AppSpecification"]["ContainerEntrypoint"] == ["python3", "-m", "monitoring.processing"]
+    assert request["AppSpecification"]["ContainerEntrypoint"] == ["python3", "-m", "monitoring.scheduled"]
     arguments = request["AppSpecification"]["ContainerArguments"]
     assert arguments[arguments.index("--since") + 1] == "1800s"
+    assert arguments[arguments.index("--end") + 1] == "<aws.scheduler.scheduled-time>"
+    assert arguments[arguments.index("--artifact-sha256") + 1] == read_build(artifact_dir).artifact_sha256
+    assert arguments[arguments.index("--baseline") + 1].startswith(f"{monitor.BASELINE_PATH}/")
     assert [arguments[i + 1] for i, a in enumerate(arguments) if a == "--variant"] == ["AllTraffic", "Shadow"]
     inputs = {item["InputName"]: item["S3Input"] for item in request["ProcessingInputs"]}
     assert {name: item["LocalPath"] for name, item in inputs.items()} == {
-        "code": monitor.CODE_PATH, "baseline": monitor.BASELINE_PATH, "capture": monitor.CAPTURE_PATH,
+        "code": monitor.CODE_PATH, "baseline": monitor.BASELINE_PATH,
+        "capture-AllTraffic": f"{monitor.CAPTURE_PATH}/AllTraffic", "capture-Shadow": f"{monitor.CAPTURE_PATH}/Shadow",
     }  # fmt: skip
-    assert inputs["capture"]["S3Uri"] == "s3://<token>/capture/KMeansEndpoint/"
+    assert inputs["capture-Shadow"]["S3Uri"] == "s3://<token>/capture/KMeansEndpoint/Shadow/"
     assert request["Environment"]["PYTHONPATH"].startswith(f"{monitor.CODE_PATH}/")
     (output,) = request["ProcessingOutputConfig"]["Outputs"]
     assert output["S3Output"]["S3Uri"] == "s3://<token>/drift-reports/KMeansEndpoint/<aws.scheduler.scheduled-time>/"
@@ -134,7 +130,7 @@ def test_each_variant_has_a_drift_and_an_outlier_alarm_that_notify_the_topic(dri
         assert (alarm["Period"], alarm["Statistic"], alarm["EvaluationPeriods"]) == (1800, "Maximum", 1)
         assert alarm["AlarmActions"] == [TOPIC_ARN]
         assert alarm["OKActions"] == [TOPIC_ARN]
-        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
         assert alarm["TreatMissingData"] == "notBreaching"
 
 
@@ -159,3 +155,13 @@ def test_impossible_drift_settings_fail_in_one_line(context: dict[str, str], mes
 
 def test_rate_expressions_give_the_window() -> None:
     assert [drift_window_seconds(e) for e in ("rate(1 hour)", "rate(30 minutes)", "rate(1 day)")] == [3600, 1800, 86400]
+
+
+def test_the_job_gets_every_package_the_monitor_imports() -> None:
+    from monitoring.processing import CODE_PACKAGES
+
+    assert MONITOR_PACKAGES == CODE_PACKAGES
+
+
+def test_the_alarms_fire_where_the_monitor_says_drift() -> None:
+    assert (monitor.PSI_ALARM_THRESHOLD, monitor.OUTLIER_SHARE_ALARM_THRESHOLD) == (0.25, 0.05)
