@@ -26,6 +26,8 @@ REPORT_PREFIX: Final = "drift-reports"  # <capture bucket>/drift-reports/<endpoi
 # The processing job's role: read the code, baseline and capture, write the report, publish the figures.
 READ_MONITOR_INPUTS = Grant("ReadMonitorInputs", ("s3:GetObject",))
 LIST_CAPTURE = Grant("ListCapture", ("s3:ListBucket",))
+# SageMaker lists an S3Prefix input before it downloads it: the code's and the baseline's keys, exactly.
+LIST_MONITOR_INPUTS = Grant("ListMonitorInputs", ("s3:ListBucket",))
 WRITE_DRIFT_REPORTS = Grant("WriteDriftReports", ("s3:PutObject",))
 PUBLISH_DRIFT_METRICS = Grant("PublishDriftMetrics", ("cloudwatch:PutMetricData",))
 WRITE_PROCESSING_LOGS = Grant(

@@ -107,6 +107,8 @@ class ProcessingRole(Construct):
         construct_id: str,
         *,
         input_object_arns: list[str],
+        inputs_bucket_arn: str,
+        input_keys: list[str],
         capture: s3.IBucket,
         capture_prefix: str,
         report_prefix: str,
@@ -123,6 +125,7 @@ class ProcessingRole(Construct):
         statements = [
             _allow(monitor.READ_MONITOR_INPUTS, [*input_object_arns, capture_objects]),
             _allow(monitor.LIST_CAPTURE, [capture.bucket_arn], {"StringLike": {"s3:prefix": f"{capture_prefix}*"}}),
+            _allow(monitor.LIST_MONITOR_INPUTS, [inputs_bucket_arn], {"StringEquals": {"s3:prefix": input_keys}}),
             _allow(monitor.WRITE_DRIFT_REPORTS, [report_objects]),
             _allow(
                 monitor.PUBLISH_DRIFT_METRICS,
@@ -211,6 +214,7 @@ class DriftMonitor(Construct):
             self, "ProcessingRole", capture=capture, capture_prefix=endpoint_capture, report_prefix=report_prefix,
             input_object_arns=[code.bucket.arn_for_objects(code.s3_object_key),
                                baseline.bucket.arn_for_objects(baseline.s3_object_key)],
+            inputs_bucket_arn=code.bucket.bucket_arn, input_keys=[code.s3_object_key, baseline.s3_object_key],
             key_arn=key.key_arn, image_repository_arn=image.repository_arn,
         )  # fmt: skip
         starter = SchedulerRole(self, "SchedulerRole", processing_role_arn=processing.role_arn)

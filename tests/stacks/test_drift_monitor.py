@@ -96,13 +96,15 @@ def _processing_role(stack: Synthesized) -> str:
 def test_the_processing_role_reads_its_inputs_writes_reports_and_puts_only_its_namespace(drift: Synthesized) -> None:
     statements = {s["Sid"]: s for s in _policy_of(drift, "ProcessingRole")}
     assert set(statements) == {
-        "ReadMonitorInputs", "ListCapture", "WriteDriftReports", "PublishDriftMetrics", "WriteProcessingLogs",
+        "ReadMonitorInputs", "ListCapture", "ListMonitorInputs", "WriteDriftReports", "PublishDriftMetrics", "WriteProcessingLogs",
         "UseMonitorKey", "PullScikitLearnImage", "GetRegistryToken",
     }  # fmt: skip
     assert statements["PublishDriftMetrics"]["Condition"] == {
         "StringEquals": {"cloudwatch:namespace": monitor.METRIC_NAMESPACE}
     }
     assert statements["ListCapture"]["Condition"] == {"StringLike": {"s3:prefix": "capture/KMeansEndpoint/*"}}
+    listed = statements["ListMonitorInputs"]["Condition"]["StringEquals"]["s3:prefix"]
+    assert [key.rsplit(".", 1)[1] for key in listed] == ["zip", "json"]
     reads = json.dumps(statements["ReadMonitorInputs"]["Resource"])
     assert reads.count(".zip") == 1
     assert reads.count("/capture/KMeansEndpoint/*") == 1
