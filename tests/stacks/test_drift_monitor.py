@@ -96,8 +96,8 @@ def _processing_role(stack: Synthesized) -> str:
 def test_the_processing_role_reads_its_inputs_writes_reports_and_puts_only_its_namespace(drift: Synthesized) -> None:
     statements = {s["Sid"]: s for s in _policy_of(drift, "ProcessingRole")}
     assert set(statements) == {
-        "ReadMonitorInputs", "ListCapture", "ListMonitorInputs", "WriteDriftReports", "PublishDriftMetrics", "WriteProcessingLogs",
-        "UseMonitorKey", "PullScikitLearnImage", "GetRegistryToken",
+        "ReadMonitorInputs", "ListCapture", "ListMonitorInputs", "WriteDriftReports", "PublishDriftMetrics",
+        "WriteProcessingLogs", "UseMonitorKey", "PullScikitLearnImage", "GetRegistryToken",
     }  # fmt: skip
     assert statements["PublishDriftMetrics"]["Condition"] == {
         "StringEquals": {"cloudwatch:namespace": monitor.METRIC_NAMESPACE}
