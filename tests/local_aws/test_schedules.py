@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from local_aws.scheduler.fire import context_input, universal_target
-from local_aws.scheduler.loop import due
+from local_aws.scheduler.loop import TICK_S, due
 from tests.conftest import RunningLocalAws
 from tests.local_aws.strict_account import StrictAccount, allow, unique
 from tests.local_aws.test_processing_jobs import SCRIPT, job_statements, request
@@ -39,13 +40,15 @@ def scheduler_role(account: StrictAccount, statements: list[dict[str, Any]]) -> 
     return arn
 
 
-def schedule(account: StrictAccount, starter: str) -> tuple[str, dict[str, Any]]:
+def schedule(
+    account: StrictAccount, starter: str, expression: str = "rate(1 hour)", prefix: str = "drift"
+) -> tuple[str, dict[str, Any]]:
     job = request(account, account.role(job_statements(account.bucket)))
-    job["ProcessingJobName"] = "drift-<aws.scheduler.execution-id>"
+    job["ProcessingJobName"] = f"{prefix}-<aws.scheduler.execution-id>"
     name = unique("every-hour")
     account.client("scheduler").create_schedule(
         Name=name,
-        ScheduleExpression="rate(1 hour)",
+        ScheduleExpression=expression,
         FlexibleTimeWindow={"Mode": "OFF"},
         Target={
             "Arn": "arn:aws:scheduler:::aws-sdk:sagemaker:createProcessingJob",
@@ -82,6 +85,23 @@ def test_firing_a_schedule_starts_its_processing_job_under_a_name_of_its_own(
     )
     described = sagemaker.describe_processing_job(ProcessingJobName=names[0])
     assert described["ProcessingJobStatus"] == "Completed", described.get("FailureReason")
+
+
+def test_the_control_plane_fires_a_due_schedule_by_itself(local_aws: RunningLocalAws, account: StrictAccount) -> None:
+    starter = scheduler_role(account, [allow(["sagemaker:CreateProcessingJob", "iam:PassRole"], ["*"])])
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    prefix = unique("at")
+    schedule(account, starter, expression=f"at({now})", prefix=prefix)
+    sagemaker, started = account.client("sagemaker"), []
+    for _ in range(int(3 * TICK_S)):  # the loop ticks every TICK_S seconds
+        summaries = sagemaker.list_processing_jobs(NameContains=prefix)["ProcessingJobSummaries"]
+        started = [summary["ProcessingJobName"] for summary in summaries]
+        if started:
+            break
+        time.sleep(1)
+    time.sleep(TICK_S)  # a one-time schedule fires once
+    assert len(sagemaker.list_processing_jobs(NameContains=prefix)["ProcessingJobSummaries"]) == 1
+    assert started[0].startswith(f"{prefix}-")
 
 
 def test_a_schedule_whose_role_may_not_start_the_job_fails_to_fire_with_access_denied(
