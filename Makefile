@@ -16,7 +16,7 @@ CDK_APP ?=
 CDK = npx --no-install cdk $(CDK_APP) -c artifact_dir=$(BUILD_DIR) --output $(CDK_OUT)
 
 .PHONY: setup setup-deploy check format test test-fast demo demo-batch demo-down up-local deploy-local bootstrap-local deploy-local-stack verify verify-local \
-	promote-local retrain-local build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform golden clean
+	promote-local retrain-local build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform bench-drift golden clean
 
 PROTO_OUT := recordio/aialgs_data_pb2.py
 
@@ -217,7 +217,7 @@ deploy: setup-deploy $(ARTIFACT)
 destroy: setup-deploy
 	$(call empty_and_destroy,,$(STACK))
 
-bench: bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform
+bench: bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform bench-drift
 
 bench-build: setup
 	$(PY) bench/build_vs_notebook.py
@@ -239,6 +239,17 @@ bench-align: setup
 
 bench-transform: setup
 	$(PY) bench/transform_vs_numpy.py
+
+bench-drift: setup
+	$(PY) bench/drift_vs_json.py
+
+# The drift monitor's processing job runs on SageMaker's scikit-learn image 1.2-1: Python 3.9 with its numpy and boto3
+# (requirements-processing.txt). tests/monitoring/test_processing_image.py runs the job's code in this venv.
+PROCESSING_PYTHON ?= python3.9
+.venv-processing/.installed: requirements-processing.txt
+	$(PROCESSING_PYTHON) -m venv .venv-processing
+	.venv-processing/bin/python -m pip install $(PIP_FLAGS) -r $<
+	touch $@
 
 # Regenerate the golden NDArray files with real MXNet (commit the result).
 golden: .venv-mxnet/.installed

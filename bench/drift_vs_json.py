@@ -2,13 +2,14 @@
 
 Generates capture files as the local runtime writes them (local_aws.runtime.capture.capture_record; 100-row CSV
 requests, the runtime's JSON answers, 1,000 records an object) for a model built on the bundled digits, then runs,
-each in its own process over the same files: the baseline (read every line, `orjson.loads` it, nothing else) and
-the monitor's reading path (monitoring.reading over the local folder, as the processing job runs it: every line
-walked, every answer read, one request in ten parsed for the features, the report computed). Prints rows/s of each,
-the ratio (target >= 0.5x) and each process's peak RSS (the monitor's must stay flat as the files grow).
+each in its own process over the same files, interleaved, best of three each: the baseline (read every line,
+`orjson.loads` it, nothing else) and the monitor over the local folder (monitoring.processing.analyse_folder: every
+line read, every answer's numbers parsed, the features of one request in twenty, the report computed), once with
+the processing job's numpy-only answer reader and once with the CLI's orjson one. Prints rows/s of each, the ratios
+(target >= 0.5x) and each process's own peak RSS (VmHWM: flat as the files grow, since nothing is held whole).
 
-    python bench/drift_vs_json.py                       # 1,000,000 rows: 10,000 records of 100 rows
-    python bench/drift_vs_json.py --records 1000000     # a million records (100 million rows, ~27 GB on disk)
+    python bench/drift_vs_json.py                       # 1,000,000 rows: 10,000 records of 100 rows (212 MiB)
+    python bench/drift_vs_json.py --records 1000000     # a million records (100 million rows, ~21 GB on disk)
 """
 
 from __future__ import annotations
@@ -44,9 +45,23 @@ CONFIG = {
     "CaptureContentTypeHeader": {"CsvContentTypes": [CSV], "JsonContentTypes": [JSON]},
 }
 RECORDS_PER_OBJECT = 1000
+ROUNDS = 3
 START = dt.datetime(2026, 12, 1, 0, 0, tzinfo=dt.UTC)
 
-BASELINE_LOOP = """
+PEAK = """
+import resource
+def peak_mib():
+    # VmHWM: this process's own peak resident set (ru_maxrss would count the parent's pages from before exec);
+    # with worker processes, the largest of theirs if larger (each holds its own batch)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            own = int(line.split()[1]) / 1024
+    return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+"""
+
+BASELINE_LOOP = (
+    PEAK
+    + """
 import sys, time, orjson
 from pathlib import Path
 started = time.perf_counter()
@@ -56,17 +71,32 @@ for path in sorted(Path(sys.argv[1]).rglob("*.jsonl")):
         for line in stream:
             orjson.loads(line)
             lines += 1
-print(time.perf_counter() - started, lines)
+print(time.perf_counter() - started, lines, peak_mib())
 """
+)
 
-MONITOR = """
+MONITOR = (
+    PEAK
+    + """
 import sys, time, json
 from pathlib import Path
 from monitoring.processing import analyse_folder
+from wire.portable import read_json_answers_batch
+if sys.argv[5] == "cli":
+    from monitoring.accelerated import read_json_answers_orjson
+    readers = {"json_answers": read_json_answers_orjson}
+else:
+    readers = {"json_answers": read_json_answers_batch}
 started = time.perf_counter()
-report = analyse_folder(Path(sys.argv[1]), Path(sys.argv[2]), endpoint=sys.argv[3], variant=sys.argv[4], window=None)
-print(time.perf_counter() - started, report["rows"], report["feature_rows"], report["verdict"].replace(" ", "_"))
+import os
+report = analyse_folder(
+    Path(sys.argv[1]), Path(sys.argv[2]), endpoint=sys.argv[3], variant=sys.argv[4], window=None,
+    workers=os.cpu_count() or 1, **readers
+)
+verdict = report["verdict"].replace(" ", "_")
+print(time.perf_counter() - started, report["rows"], report["feature_rows"], verdict, peak_mib())
 """
+)
 
 
 def main() -> None:
@@ -85,19 +115,35 @@ def main() -> None:
             generate(build, capture, args.records, args.rows_per_request)
         size = sum(path.stat().st_size for path in capture.rglob("*.jsonl"))
         print(f"capture files: {args.records:,} records of {args.rows_per_request} rows, {size / 2**20:,.0f} MiB")
-        (json_s, lines), json_peak = timed([sys.executable, "-c", BASELINE_LOOP, str(capture)])
-        (monitor_s, rows, feature_rows, verdict), monitor_peak = timed(
-            [sys.executable, "-c", MONITOR, str(capture), str(build), ENDPOINT, VARIANT]
-        )
+        # Interleaved, best of ROUNDS each: the machine's other load moves every figure, the best is the code's own.
+        runs: dict[str, list[list[str]]] = {"json": [], "core": [], "cli": []}
+        for _ in range(ROUNDS):
+            runs["json"].append(timed([sys.executable, "-c", BASELINE_LOOP, str(capture)]))
+            for path in ("core", "cli"):
+                runs[path].append(
+                    timed([sys.executable, "-c", MONITOR, str(capture), str(build), ENDPOINT, VARIANT, path])
+                )
+        json_s, lines, json_peak = min(runs["json"], key=lambda run: float(run[0]))
+        monitors = {path: min(runs[path], key=lambda run: float(run[0])) for path in ("core", "cli")}
     rows_total = int(lines) * args.rows_per_request
-    assert int(rows) == rows_total, f"the monitor read {rows} rows of {rows_total}"
-    json_rate, monitor_rate = rows_total / float(json_s), int(rows) / float(monitor_s)
-    print(f"orjson.loads every line: {float(json_s):.2f} s, {json_rate:,.0f} rows/s, peak RSS {json_peak:.0f} MiB")
+    json_rate = rows_total / float(json_s)
     print(
-        f"monitor (every answer, features of {int(feature_rows):,} rows, verdict {verdict}): {float(monitor_s):.2f} s, "
-        f"{monitor_rate:,.0f} rows/s, peak RSS {monitor_peak:.0f} MiB"
+        f"orjson.loads every line: {float(json_s):.2f} s, {json_rate:,.0f} rows/s, peak RSS {float(json_peak):.0f} MiB"
     )
-    print(f"ratio: {monitor_rate / json_rate:.2f}x the orjson loop's rows/s (target >= 0.5x)")
+    for path, (seconds, rows, feature_rows, verdict, peak) in monitors.items():
+        assert int(rows) == rows_total, f"the monitor read {rows} rows of {rows_total}"
+        rate = int(rows) / float(seconds)
+        print(
+            f"monitor, {PATHS[path]}: {float(seconds):.2f} s, {rate:,.0f} rows/s, peak RSS {float(peak):.0f} MiB "
+            f"(every answer; features of {int(feature_rows):,} rows; verdict {verdict})"
+        )
+        print(f"  ratio: {rate / json_rate:.2f}x the orjson loop's rows/s (target >= 0.5x)")
+
+
+PATHS = {
+    "core": "processing job's path (numpy and the standard library only)",
+    "cli": "python -m monitoring drift's path (answers read by orjson)",
+}
 
 
 def generate(build: Path, capture: Path, records: int, rows_per_request: int) -> None:
@@ -120,15 +166,14 @@ def generate(build: Path, capture: Path, records: int, rows_per_request: int) ->
         (folder / name).write_text("\n".join(lines) + "\n")
 
 
-def timed(command: list[str]) -> tuple[list[str], float]:
-    """The command's printed figures and its peak RSS in MiB."""
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": "."})
-    assert process.stdout is not None
-    output = process.stdout.read().decode()
-    _, status, usage = os.wait4(process.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{command[:2]} failed")
-    return output.split(), usage.ru_maxrss / 1024
+def timed(command: list[str]) -> list[str]:
+    """What the command printed: its seconds, its counts, its peak RSS in MiB."""
+    result = subprocess.run(
+        command, check=False, cwd=REPO_ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": "."}
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"{command[:2]} failed: {result.stderr[-2000:]}")
+    return result.stdout.split()
 
 
 if __name__ == "__main__":

@@ -130,9 +130,15 @@ class MomentAccumulator:
         if not len(rows):
             return
         block = rows.astype(np.float64)
-        count = len(block)
         mean = block.mean(axis=0)
-        m2 = ((block - mean) ** 2).sum(axis=0)
+        self._combine(len(block), mean, ((block - mean) ** 2).sum(axis=0))
+
+    def merge(self, other: MomentAccumulator) -> None:
+        """Add what another accumulator saw (another worker's, another shard's)."""
+        if other.count:
+            self._combine(other.count, other.mean, other.m2)
+
+    def _combine(self, count: int, mean: npt.NDArray[np.float64], m2: npt.NDArray[np.float64]) -> None:
         total = self.count + count
         delta = mean - self.mean
         self.mean = self.mean + delta * (count / total)
@@ -160,6 +166,12 @@ class DistanceHistograms:
         np.minimum.at(self.low, clusters, distances)
         np.maximum.at(self.high, clusters, distances)
 
+    def merge(self, other: DistanceHistograms) -> None:
+        """Add another's histograms (on the same grid): counts add, the extremes widen."""
+        self.counts += other.counts
+        self.low = np.minimum(self.low, other.low)
+        self.high = np.maximum(self.high, other.high)
+
     def quantiles(self, cluster: int, quantiles: tuple[float, ...]) -> list[float]:
         return grid_quantiles(
             self.counts[cluster], self.grid, float(self.low[cluster]), float(self.high[cluster]), quantiles
@@ -177,14 +189,22 @@ class BaselineAccumulator:
 
     def add(self, rows: npt.NDArray[np.floating[Any]]) -> None:
         """Add training rows (any number; float32 as the endpoint reads them)."""
-        from model_build.reference import nearest_two  # numpy only; imported here so readers skip it
-
         block = np.asarray(rows, dtype=np.float32)
         for start in range(0, len(block), ROWS_PER_CHUNK):
             chunk = block[start : start + ROWS_PER_CHUNK]
-            first, _ = nearest_two(chunk, self.centroids)
-            self.distances.add(first.cluster, np.sqrt(first.squared_distance))
+            clusters, distances = self._nearest(chunk)
+            self.distances.add(clusters, distances)
             self.features.add(chunk)
+
+    def _nearest(self, chunk: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Each row's nearest centroid (one matrix product, as the container finds it) and the distance to it,
+        computed from the row's differences to that centroid (no cancellation error)."""
+        rows = chunk.astype(np.float64)
+        centroids = self.centroids.astype(np.float64)
+        squared = np.einsum("cd,cd->c", centroids, centroids) - 2.0 * rows @ centroids.T
+        clusters = np.argmin(squared, axis=1).astype(np.int64)
+        differences = rows - centroids[clusters]
+        return clusters, np.sqrt(np.einsum("rd,rd->r", differences, differences))
 
     def result(self, *, artifact_sha256: str, rows_source: str) -> dict[str, Any]:
         """The baseline as a JSON-ready dict (see `encode_baseline`)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -12,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from model_build import __version__, ndarray
-from model_build.baseline import compute_baseline
+from model_build.baseline import BaselineAccumulator, encode_baseline
 from model_build.manifest import (
     ARTIFACT_NAME,
     BASELINE_FILE_NAME,
@@ -43,6 +44,8 @@ class BuildRequest:
     aligned_to: dict[str, Any] | None = None  # the manifest's record of an --align-to
     # The rows baseline.json is computed on: the training rows; None: the reference rows (a model brought along).
     baseline_rows: npt.NDArray[np.float32] | None = None
+    # Or, for training data too big to hold: a second pass over it, chunk by chunk (a streamed build).
+    baseline_chunks: Callable[[], Iterable[npt.NDArray[np.float32]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,11 +92,17 @@ def build(request: BuildRequest, out_dir: Path) -> BuildOutputs:
 
 
 def _baseline(request: BuildRequest, artifact_sha256: str) -> tuple[bytes, dict[str, Any]]:
-    trained = request.baseline_rows is not None
-    rows = request.baseline_rows if request.baseline_rows is not None else request.reference_rows
-    source = "training rows" if trained else "reference rows"
-    data = compute_baseline(rows, request.centroids, artifact_sha256=artifact_sha256, rows_source=source)
-    return data, baseline_entry(data, len(rows), source)
+    accumulator = BaselineAccumulator(request.centroids)
+    if request.baseline_chunks is not None:
+        source = "training rows, streamed"
+        for chunk in request.baseline_chunks():
+            accumulator.add(chunk)
+    else:
+        trained = request.baseline_rows is not None
+        source = "training rows" if trained else "reference rows"
+        accumulator.add(request.baseline_rows if request.baseline_rows is not None else request.reference_rows)
+    data = encode_baseline(accumulator.result(artifact_sha256=artifact_sha256, rows_source=source))
+    return data, baseline_entry(data, accumulator.features.count, source)
 
 
 def _versions() -> dict[str, str]:

@@ -64,6 +64,16 @@ class LiveStats:
         self.beyond_p99 += np.bincount(clusters[distances > self.p99[clusters]], minlength=self.clusters)
         self.rows += len(clusters)
 
+    def merge(self, other: LiveStats) -> None:
+        """Add another reader's figures (another worker's files) against the same baseline."""
+        self.histograms.merge(other.histograms)
+        self.bins += other.bins
+        self.beyond_p99 += other.beyond_p99
+        self.features.merge(other.features)
+        self.rows += other.rows
+        self.requests += other.requests
+        self.files += other.files
+
     def add_features(self, rows: npt.NDArray[np.float32]) -> None:
         """One block of request rows (a sample); AnalysisError when they are not the baseline's width."""
         if rows.ndim != 2 or rows.shape[1] != self.feature_dim:

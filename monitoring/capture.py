@@ -103,13 +103,22 @@ def _in_written_order(line: str) -> CaptureRecord | None:
     middle = _MIDDLE.match(line, request_end)
     if middle is None:
         return None
-    ends = [index for index in (line.find(end, middle.end()) for end in _DATA_END) if index >= 0]
-    tail = _TAIL.match(line, min(ends)) if ends else None
+    answer_end = _find_first(line, _DATA_END, middle.end())
+    tail = _TAIL.match(line, answer_end) if answer_end >= 0 else None
     if tail is None or middle.group(1) not in ENCODINGS or tail.group(1) not in ENCODINGS:
         return None
     request = Payload(head.group(1), middle.group(1), line, head.end() - 1, request_end + 1)
     answer = Payload(middle.group(2), tail.group(1), line, middle.end() - 1, tail.start() + 1)
     return CaptureRecord(request, answer, tail.group(2))
+
+
+def _find_first(line: str, patterns: tuple[str, ...], start: int) -> int:
+    """Where the first of `patterns` that occurs after `start` is (they are tried in turn: each is one layout)."""
+    for pattern in patterns:
+        index = line.find(pattern, start)
+        if index >= 0:
+            return index
+    return -1
 
 
 def _walked(line: str) -> CaptureRecord:

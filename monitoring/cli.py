@@ -26,9 +26,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from contract.clients import NoRegionError, aws_clients
 from contract.stack import STACK_BASE_NAME, Output, describe_stack, is_missing_stack
+from monitoring.accelerated import read_json_answers_orjson
 from monitoring.errors import ExitCode, MonitorError
 from monitoring.options import add_threshold_options, add_window_options, thresholds_from, window_from
-from monitoring.processing import analyse, check_baseline_model, load_baseline, report_document, summary_line
+from monitoring.processing import (
+    analyse,
+    analyse_each,
+    check_baseline_model,
+    load_baseline,
+    print_summary,
+    report_document,
+)
 from monitoring.reading import Source, Window
 from monitoring.settings import Thresholds
 
@@ -99,14 +107,16 @@ def run(args: argparse.Namespace, window: Window, thresholds: Thresholds) -> int
     clients = aws_clients(["cloudformation", "sagemaker", "s3"])
     target = capture_target(args.stack, clients)
     variants = _chosen_variants(target, args.variant)
-    reports = {}
-    for variant in variants:
+
+    def one(variant: str) -> dict[str, Any]:
         baseline = _baseline_for(baselines, target, variant, args.baseline or [DEFAULT_BASELINE])
         sources = s3_sources(clients["s3"], target, variant, window)
-        reports[variant] = analyse(sources, baseline, window, thresholds, f"{target['endpoint']}/{variant}")
-    document = report_document(target["endpoint"], window, reports)
-    for variant, report in reports.items():
-        print(summary_line(target["endpoint"], variant, report))
+        name = f"{target['endpoint']}/{variant}"
+        return analyse(sources, baseline, window, thresholds, name, json_answers=read_json_answers_orjson)
+
+    reports, quiet = analyse_each(variants, one)
+    document = report_document(target["endpoint"], window, reports, quiet)
+    print_summary(target["endpoint"], reports, quiet)
     if args.json:
         _write_atomically(args.json, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode())
     if args.picture:

@@ -18,3 +18,10 @@ class MonitorError(Exception):
     def __init__(self, message: str, code: ExitCode) -> None:
         super().__init__(message)
         self.code = code
+
+
+class NothingInWindowError(MonitorError):
+    """A variant with no capture in the window: the run goes on with the others, and fails only if all are so."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, ExitCode.NOTHING_TO_READ)

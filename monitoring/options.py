@@ -18,7 +18,7 @@ THRESHOLD_HELP = {
     "min_rows": "fewer rows than this give no verdict (default 1000)",
     "min_cluster_rows": "a cluster's distance PSI counts with at least this many rows (default 100)",
     "top_features": "how many of the features that moved most to report (default 5)",
-    "feature_sample_every": "read the features of one request in this many (default 10)",
+    "feature_sample_every": "read the features of one request in this many (default 20)",
 }
 
 

@@ -4,10 +4,10 @@ The job runs on the region's prebuilt scikit-learn processing image (developer g
 scikit-learn"; the image is built by aws/sagemaker-scikit-learn-container: version 1.2-1 has Python 3.9, numpy
 1.24, pandas 1.5, SciPy 1.9, scikit-learn 1.2, boto3 1.28 and protobuf 3.20, its requirements.txt and
 docker/1.2-1). This entry point and what it imports use only Python 3.9's standard library, numpy and boto3, and the
-project's modules named in CODE_PACKAGES (pure Python; they may be on PYTHONPATH as a zip):
+project's packages monitoring.layout.CODE_PACKAGES names (pure Python; they may be on PYTHONPATH as a zip):
 
     python3 -m monitoring.processing \\
-        --capture /opt/ml/processing/input/capture      # capture prefix, one endpoint's or one variant's folder
+        --capture /opt/ml/processing/input/capture      # the capture prefix, or one endpoint's folder
         --baseline /opt/ml/processing/input/baseline    # a folder holding baseline.json, or the file
         --report /opt/ml/processing/output/report       # report.json is written here (all or nothing)
         --endpoint NAME --variant AllTraffic [--variant Shadow ...]
@@ -17,8 +17,9 @@ project's modules named in CODE_PACKAGES (pure Python; they may be on PYTHONPATH
         [--psi-drift 0.25 --max-outlier-share 0.05 ...] # thresholds, as `python -m monitoring drift`
 
 Exit codes (monitoring.errors): 0 no drift, 1 drift in any variant, 2 usage or a baseline of another model,
-3 nothing to read in the window, an unreadable capture file, or AWS refused PutMetricData. Errors are one line on
-stderr; no report is written then.
+3 nothing to read in the window for every variant, an unreadable capture file (or one of another endpoint), or AWS
+refused PutMetricData. Errors are one line on stderr; no report is written then. A variant with nothing in the
+window is listed in the report's `nothing_in_window` and publishes RowsAnalysed 0 only.
 """
 
 from __future__ import annotations
@@ -28,23 +29,32 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from model_build.baseline import BaselineError, decode_baseline
 from model_build.manifest import BASELINE_FILE_NAME
-from monitoring.analysis import DRIFT, AnalysisError, LiveStats, drift_report
-from monitoring.errors import ExitCode, MonitorError
+from monitoring.analysis import DRIFT, TOO_FEW_ROWS, AnalysisError, LiveStats, drift_report
+from monitoring.errors import ExitCode, MonitorError, NothingInWindowError
 from monitoring.metrics import ENDPOINT_DIMENSION, VARIANT_DIMENSION, metric_values
 from monitoring.options import add_threshold_options, add_window_options, thresholds_from, window_from
-from monitoring.reading import CaptureFileError, Reader, Source, Window, local_sources
+from monitoring.reading import (
+    AnswerBatchReader,
+    CaptureFileError,
+    Reader,
+    Source,
+    Window,
+    local_paths,
+    path_sources,
+)
 from monitoring.settings import Thresholds
+from wire.portable import read_json_answers_batch
 
 PROGRAM = "python3 -m monitoring.processing"
 REPORT_FILE_NAME = "report.json"
-# What the job needs of the project besides the image's libraries: these packages, as source or a zip.
-CODE_PACKAGES = ("monitoring", "model_build", "wire", "recordio")
 
 
 def load_baseline(path: Path, expected_sha256: str | None = None) -> dict[str, Any]:
@@ -71,22 +81,84 @@ def check_baseline_model(baseline: dict[str, Any], expected_sha256: str | None, 
 
 
 def analyse(
-    sources: Iterable[Source], baseline: dict[str, Any], window: Window | None, thresholds: Thresholds, name: str
+    sources: Iterable[Source],
+    baseline: dict[str, Any],
+    window: Window | None,
+    thresholds: Thresholds,
+    name: str,
+    *,
+    json_answers: AnswerBatchReader = read_json_answers_batch,
 ) -> dict[str, Any]:
     """One variant's report from its capture sources; MonitorError when there is nothing to read or it is unreadable."""
     stats = LiveStats(baseline)
+    with _explained_errors(name):
+        Reader(stats, window, thresholds.feature_sample_every, json_answers).read(sources)
+    return _report(stats, thresholds, name)
+
+
+def analyse_paths(
+    paths: list[Path],
+    baseline: dict[str, Any],
+    window: Window | None,
+    thresholds: Thresholds,
+    name: str,
+    *,
+    json_answers: AnswerBatchReader = read_json_answers_batch,
+    workers: int = 1,
+) -> dict[str, Any]:
+    """`analyse` over local files, read by `workers` processes side by side (each a contiguous run of the files,
+    their figures merged in file order). The feature sample is one request in N of each worker's records, so it
+    depends on `workers`; everything else is exact and the same for any number."""
+    groups = _contiguous_groups(paths, workers)
+    if len(groups) < 2:
+        return analyse(path_sources(paths), baseline, window, thresholds, name, json_answers=json_answers)
+    jobs = [(group, baseline, window, thresholds.feature_sample_every, json_answers) for group in groups]
+    with _explained_errors(name), ProcessPoolExecutor(len(groups)) as pool:
+        parts = list(pool.map(_read_group, jobs))
+    stats = parts[0]
+    for part in parts[1:]:
+        stats.merge(part)
+    return _report(stats, thresholds, name)
+
+
+def _read_group(job: tuple[list[Path], dict[str, Any], Window | None, int, AnswerBatchReader]) -> LiveStats:
+    paths, baseline, window, sample_every, json_answers = job
+    stats = LiveStats(baseline)
+    Reader(stats, window, sample_every, json_answers).read(path_sources(paths))
+    return stats
+
+
+def _contiguous_groups(paths: list[Path], workers: int) -> list[list[Path]]:
+    """`paths` cut into at most `workers` runs of about equal bytes, in order."""
+    if workers < 2 or len(paths) < 2:
+        return [paths] if paths else []
+    sizes = [path.stat().st_size for path in paths]
+    share = sum(sizes) / workers
+    groups: list[list[Path]] = [[]]
+    filled = 0
+    for path, size in zip(paths, sizes):  # noqa: B905 (Python 3.9)
+        if filled >= share * len(groups) and len(groups) < workers:
+            groups.append([])
+        groups[-1].append(path)
+        filled += size
+    return groups
+
+
+@contextmanager
+def _explained_errors(name: str) -> Iterator[None]:
     try:
-        Reader(stats, window, thresholds.feature_sample_every).read(sources)
+        yield
     except CaptureFileError as error:
         raise MonitorError(f"cannot read the capture: {error}", ExitCode.NOTHING_TO_READ) from error
     except AnalysisError as error:
         raise MonitorError(f"{name}: {error}", ExitCode.NOTHING_TO_READ) from error
+
+
+def _report(stats: LiveStats, thresholds: Thresholds, name: str) -> dict[str, Any]:
     if not stats.files:
-        raise MonitorError(f"{name}: no capture files in the window", ExitCode.NOTHING_TO_READ)
+        raise NothingInWindowError(f"{name}: no capture files in the window")
     if not stats.rows:
-        raise MonitorError(
-            f"{name}: {stats.files} capture files, but no record in the window", ExitCode.NOTHING_TO_READ
-        )
+        raise NothingInWindowError(f"{name}: {stats.files} capture files, but no record in the window")
     return drift_report(stats, thresholds)
 
 
@@ -98,14 +170,19 @@ def analyse_folder(
     variant: str,
     window: Window | None,
     thresholds: Thresholds | None = None,
+    json_answers: AnswerBatchReader = read_json_answers_batch,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """The report of one variant whose capture files are under `capture` (the benchmark's and the job's path)."""
     baseline = load_baseline(baseline_path)
     try:
-        sources = list(local_sources(capture, endpoint, variant, window))
+        paths = local_paths(capture, endpoint, variant, window)
     except CaptureFileError as error:
         raise MonitorError(str(error), ExitCode.NOTHING_TO_READ) from error
-    return analyse(sources, baseline, window, thresholds or Thresholds(), f"{endpoint}/{variant}")
+    name = f"{endpoint}/{variant}"
+    return analyse_paths(
+        paths, baseline, window, thresholds or Thresholds(), name, json_answers=json_answers, workers=workers
+    )
 
 
 def write_report(folder: Path, document: dict[str, Any]) -> Path:
@@ -139,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--variant", action="append", required=True, help="a variant to analyse (repeatable)")
     parser.add_argument("--namespace", help="CloudWatch namespace to publish the figures to")
     parser.add_argument("--artifact-sha256", help="the deployed artifact's sha256: refuse another model's baseline")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="processes reading files side by side (default: CPUs)"
+    )
     add_window_options(parser)
     add_threshold_options(parser)
     return parser
@@ -161,29 +241,58 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, window: Window, thresholds: Thresholds) -> int:
     baseline = load_baseline(args.baseline, args.artifact_sha256)
-    reports = {}
-    for variant in args.variant:
+
+    def one(variant: str) -> dict[str, Any]:
         try:
-            sources = list(local_sources(args.capture, args.endpoint, variant, window))
+            paths = local_paths(args.capture, args.endpoint, variant, window)
         except CaptureFileError as error:
             raise MonitorError(str(error), ExitCode.NOTHING_TO_READ) from error
-        reports[variant] = analyse(sources, baseline, window, thresholds, f"{args.endpoint}/{variant}")
-    document = report_document(args.endpoint, window, reports)
+        return analyse_paths(paths, baseline, window, thresholds, f"{args.endpoint}/{variant}", workers=args.workers)
+
+    reports, quiet = analyse_each(args.variant, one)
+    document = report_document(args.endpoint, window, reports, quiet)
     if args.namespace:
-        _publish(args.namespace, args.endpoint, reports)
+        _publish(args.namespace, args.endpoint, reports, quiet)
     write_report(args.report, document)
-    for variant, report in reports.items():
-        print(summary_line(args.endpoint, variant, report))
+    print_summary(args.endpoint, reports, quiet)
     return int(ExitCode.DRIFT if document["drift"] else ExitCode.NO_DRIFT)
 
 
-def report_document(endpoint: str, window: Window, reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The whole report: the window, and each variant's."""
+def analyse_each(
+    variants: list[str], analyse_one: Callable[[str], dict[str, Any]]
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Each variant's report, and why those with nothing in the window have none; NothingInWindowError if all are."""
+    reports: dict[str, dict[str, Any]] = {}
+    quiet: dict[str, str] = {}
+    first: NothingInWindowError | None = None
+    for variant in variants:
+        try:
+            reports[variant] = analyse_one(variant)
+        except NothingInWindowError as error:
+            quiet[variant] = str(error)
+            first = first or error
+    if not reports and first is not None:
+        raise first
+    return reports, quiet
+
+
+def print_summary(endpoint: str, reports: dict[str, dict[str, Any]], quiet: dict[str, str]) -> None:
+    for variant, report in reports.items():
+        print(summary_line(endpoint, variant, report))
+    for reason in quiet.values():
+        print(reason)
+
+
+def report_document(
+    endpoint: str, window: Window, reports: dict[str, dict[str, Any]], quiet: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The whole report: the window, each variant's, and the variants with nothing in the window."""
     return {
         "endpoint": endpoint,
         "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
         "drift": any(report["verdict"] == DRIFT for report in reports.values()),
         "variants": reports,
+        "nothing_in_window": quiet or {},
     }
 
 
@@ -195,7 +304,7 @@ def summary_line(endpoint: str, variant: str, report: dict[str, Any]) -> str:
     )
 
 
-def _publish(namespace: str, endpoint: str, reports: dict[str, dict[str, Any]]) -> None:
+def _publish(namespace: str, endpoint: str, reports: dict[str, dict[str, Any]], quiet: dict[str, str]) -> None:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -203,6 +312,8 @@ def _publish(namespace: str, endpoint: str, reports: dict[str, dict[str, Any]]) 
         cloudwatch = boto3.client("cloudwatch")
         for variant, report in reports.items():
             put_metrics(namespace, endpoint, variant, report, cloudwatch)
+        for variant in quiet:  # a quiet hour is 0 rows, not missing data
+            put_metrics(namespace, endpoint, variant, {"rows": 0, "verdict": TOO_FEW_ROWS}, cloudwatch)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "error")
         raise MonitorError(f"PutMetricData refused: {code}: {error}", ExitCode.NOTHING_TO_READ) from error

@@ -15,9 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -26,7 +27,7 @@ from monitoring.analysis import AnalysisError, LiveStats
 from monitoring.capture import CAPTURE_SUFFIX, CaptureError, CaptureRecord, Payload, read_record
 from wire.errors import PayloadError, UnsupportedMediaTypeError
 from wire.media_types import CSV, JSON, REQUEST_TYPES, RESPONSE_TYPES, media_type
-from wire.portable import read_answers, read_csv, read_json_answers_batch, read_request
+from wire.portable import Answers, read_answers, read_csv, read_json_answers_batch, read_request
 
 RECORDS_PER_BATCH = 2000
 READ_BUFFER = 4 * 2**20  # a capture line is tens of KB: read in big blocks, not 8 KB ones
@@ -58,17 +59,25 @@ class Window:
         return folders
 
     def contains(self, inference_time: str) -> bool:
+        """Whether a record's time is in the window; times to the second compare as text with the window's ends
+        rounded up to a second (a record of second t is in [start, end) exactly when ceil(start) <= t < ceil(end))."""
         if len(inference_time) == 20 and inference_time.endswith("Z"):  # the documented form: compare as text
             return self._start_text <= inference_time < self._end_text
         return self.start <= _parse_time(inference_time) < self.end
 
     @property
     def _start_text(self) -> str:
-        return self.start.astimezone(UTC).strftime(TIME_FORMAT)
+        return _ceiling_text(self.start)
 
     @property
     def _end_text(self) -> str:
-        return self.end.astimezone(UTC).strftime(TIME_FORMAT)
+        return _ceiling_text(self.end)
+
+
+def _ceiling_text(moment: dt.datetime) -> str:
+    utc = moment.astimezone(UTC)
+    whole = utc.replace(microsecond=0)
+    return (whole if whole == utc else whole + dt.timedelta(seconds=1)).strftime(TIME_FORMAT)
 
 
 def _parse_time(text: str) -> dt.datetime:
@@ -95,10 +104,24 @@ class _Batch:
     records: int = 0
 
 
-class Reader:
-    """Feeds LiveStats from capture sources; `sample_every`: read the features of one request in that many."""
+AnswerBatchReader = Callable[[list[str], str], Optional[Answers]]  # noqa: UP045 (a runtime alias on Python 3.9)
 
-    def __init__(self, stats: LiveStats, window: Window | None, sample_every: int) -> None:
+
+class Reader:
+    """Feeds LiveStats from capture sources; `sample_every`: read the features of one request in that many.
+
+    `json_answers` reads a batch of JSON answers (escaped as in the line when its second argument is `\\"`); the
+    default needs numpy only, the CLI passes monitoring.accelerated's.
+    """
+
+    def __init__(
+        self,
+        stats: LiveStats,
+        window: Window | None,
+        sample_every: int,
+        json_answers: AnswerBatchReader = read_json_answers_batch,
+    ) -> None:
+        self.json_answers = json_answers
         self.stats = stats
         self.window = window
         self.sample_every = sample_every
@@ -156,8 +179,8 @@ class Reader:
 
     def _flush(self) -> None:
         batch, self.batch = self.batch, _Batch()
-        escaped = _json_answers(batch.json_answers, batch.json_places, '\\"')
-        plain = _json_answers(batch.plain_answers, batch.plain_places, '"')
+        escaped = _json_answers(self.json_answers, batch.json_answers, batch.json_places, '\\"')
+        plain = _json_answers(self.json_answers, batch.plain_answers, batch.plain_places, '"')
         closest_all = np.concatenate([*batch.closest, escaped[0], plain[0]])
         distances_all = np.concatenate([*batch.distances, escaped[1], plain[1]])
         self.stats.add_answers(closest_all, distances_all)
@@ -185,11 +208,11 @@ def _csv_text(payload: Payload) -> str:
 
 
 def _json_answers(
-    answers: list[str], places: list[str], quote: str
+    reader: AnswerBatchReader, answers: list[str], places: list[str], quote: str
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     if not answers:
         return np.zeros(0), np.zeros(0)
-    fast = read_json_answers_batch(answers, quote)
+    fast = reader(answers, quote)
     if fast is not None:
         return fast
     parts = []
@@ -224,12 +247,25 @@ def _csv_rows(batch: _Batch) -> list[npt.NDArray[np.float32]]:
 
 
 def local_sources(root: Path, endpoint: str, variant: str, window: Window | None) -> Iterator[Source]:
+    """The capture files under `root` for the endpoint's variant in the window (see local_paths), as sources."""
+    for path in local_paths(root, endpoint, variant, window):
+        yield str(path), _lines(path)
+
+
+def path_sources(paths: list[Path]) -> Iterator[Source]:
+    for path in paths:
+        yield str(path), _lines(path)
+
+
+def local_paths(root: Path, endpoint: str, variant: str, window: Window | None) -> list[Path]:
     """The capture files under `root` for the endpoint's variant in the window, in key order.
 
-    `root` is the capture prefix (holding `<endpoint>/<variant>/yyyy/mm/dd/hh/`), one endpoint's folder, or one
-    variant's; a file whose path names another endpoint or variant is CaptureFileError.
+    `root` is the capture prefix (holding `<endpoint>/<variant>/yyyy/mm/dd/hh/`), one endpoint's folder (holding
+    `<variant>/...`), or one variant's (holding `yyyy/...`: give a wider one to analyse several variants). Files of
+    the endpoint's other variants are passed over; a file of another endpoint is CaptureFileError.
     """
     hours = set(window.hour_folders()) if window else None
+    found = []
     for path in sorted(root.rglob(f"*{CAPTURE_SUFFIX}")):
         parts = path.relative_to(root).parts
         owner, hour = parts[:-5], "/".join(parts[-5:-1])
@@ -237,11 +273,13 @@ def local_sources(root: Path, endpoint: str, variant: str, window: Window | None
             raise CaptureFileError(
                 f"{path}: not where SageMaker writes capture files (<endpoint>/<variant>/yyyy/mm/dd/hh/)"
             )
-        expected = (endpoint, variant)[-len(owner) :] if owner else ()
-        if tuple(owner) != expected:
-            raise CaptureFileError(f"{path}: a capture file of {'/'.join(owner)}, not of {endpoint}/{variant}")
+        if len(owner) == 2 and owner[0] != endpoint:
+            raise CaptureFileError(f"{path}: a capture file of endpoint {owner[0]}, not of {endpoint}")
+        if owner and owner[-1] != variant:
+            continue
         if hours is None or hour in hours:
-            yield str(path), _lines(path)
+            found.append(path)
+    return found
 
 
 def _lines(path: Path) -> Iterator[bytes]:

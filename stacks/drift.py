@@ -8,6 +8,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from model_build.manifest import BASELINE_FILE_NAME
+from monitoring.layout import CODE_PACKAGES
 from stacks.constructs.capture import CAPTURE_PREFIX
 from stacks.constructs.drift import DriftMonitor, MonitorRun
 from stacks.constructs.drift_alarms import DriftAlarms
@@ -16,9 +17,7 @@ from stacks.settings import Settings, SettingsError, drift_window_seconds, read_
 if TYPE_CHECKING:
     from stacks.constructs.capture import CaptureBucket
 
-# What the processing job imports beyond the image's own libraries: monitoring.processing.CODE_PACKAGES, which the
-# CDK app does not import (numpy); tests/stacks/test_drift_monitor.py checks they agree.
-MONITOR_PACKAGES = ("monitoring", "model_build", "wire", "recordio")
+# Drift is a finding, not a failed job: monitoring.scheduled runs monitoring.layout.ENTRY_MODULE and exits 0 on drift.
 MONITOR_ENTRY = "monitoring.scheduled"
 
 
@@ -38,7 +37,7 @@ def drift_monitor(
         raise SettingsError(f"context drift_monitoring: {baseline} not found: the build writes it; build again")
     run = MonitorRun(
         endpoint_name=endpoint_name, variant_names=tuple(variants), window_seconds=window,
-        code_packages=MONITOR_PACKAGES, entry_module=MONITOR_ENTRY, baseline_path=baseline,
+        code_packages=CODE_PACKAGES, entry_module=MONITOR_ENTRY, baseline_path=baseline,
         artifact_sha256=read_artifact(settings).artifact_sha256,
     )  # fmt: skip
     monitor = DriftMonitor(

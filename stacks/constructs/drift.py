@@ -221,8 +221,7 @@ class DriftMonitor(Construct):
         request = _job_request(
             run, image_uri=image.uri, role_arn=processing.role_arn, key_arn=key.key_arn,
             code=(code.s3_object_url, code.s3_object_key), baseline=(baseline.s3_object_url, baseline.s3_object_key),
-            capture_uris={variant: capture.s3_url_for_object(f"{endpoint_capture}{variant}/")
-                          for variant in run.variant_names},
+            capture_uri=capture.s3_url_for_object(endpoint_capture),
             report_uri=capture.s3_url_for_object(f"{report_prefix}{SCHEDULED_TIME}/"),
         )  # fmt: skip
         schedule = scheduler.CfnSchedule(
@@ -254,7 +253,7 @@ def _job_request(
     key_arn: str,
     code: tuple[str, str],
     baseline: tuple[str, str],
-    capture_uris: dict[str, str],
+    capture_uri: str,
     report_uri: str,
 ) -> dict[str, Any]:
     """CreateProcessingJob's request, as the scheduler sends it (context attributes replaced per run)."""
@@ -273,8 +272,8 @@ def _job_request(
         "ProcessingInputs": [
             _input("code", code_url, monitor.CODE_PATH),
             _input("baseline", baseline_url, monitor.BASELINE_PATH),
-            # One input per variant: each variant's folder is read on its own (monitoring.scheduled).
-            *(_input(f"capture-{name}", uri, f"{monitor.CAPTURE_PATH}/{name}") for name, uri in capture_uris.items()),
+            # The endpoint's folder: every variant's capture below it (<variant>/yyyy/mm/dd/hh/).
+            _input("capture", capture_uri, monitor.CAPTURE_PATH),
         ],
         "ProcessingOutputConfig": {
             "Outputs": [

@@ -9,9 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
-from monitoring.processing import main
+from monitoring.metrics import DRIFT, MAX_DISTANCE_PSI, NAMESPACE, OUTLIER_SHARE, ROWS, SHARE_PSI
+from monitoring.processing import analyse_folder, main
 from tests.conftest import REPO_ROOT
 from tests.monitoring.traffic import (
     ENDPOINT,
@@ -58,7 +61,7 @@ def test_in_distribution_traffic_is_no_drift(tmp_path: Path, build: Path) -> Non
     assert (variant["verdict"], variant["rows"], variant["requests"]) == ("no drift", 3000, 30)
     assert variant["share_psi"] < 0.1
     assert variant["beyond_p99_share"] < 0.03
-    assert variant["feature_rows"] == 300  # one request in ten
+    assert variant["feature_rows"] == 200  # one request in twenty: the first of 30, and the 21st
 
 
 def test_shifted_traffic_is_drift_and_says_why(tmp_path: Path, build: Path) -> None:
@@ -171,7 +174,9 @@ def test_capture_files_of_another_endpoint_are_refused(
     other.parent.mkdir(parents=True)
     path.rename(other)
 
-    assert_refused(capsys, tmp_path, run(tmp_path, build), 3, f"a capture file of OtherEndpoint/{VARIANT}")
+    assert_refused(
+        capsys, tmp_path, run(tmp_path, build), 3, f"a capture file of endpoint OtherEndpoint, not of {ENDPOINT}"
+    )
 
 
 def test_traffic_of_a_model_with_more_clusters_is_refused(
@@ -215,3 +220,53 @@ def test_the_entry_point_runs_as_a_module_with_one_line_on_error(tmp_path: Path,
     assert result.returncode == 3
     assert result.stderr.strip().count("\n") == 0
     assert "no capture files in the window" in result.stderr
+
+
+def test_a_quiet_variant_is_reported_as_such_beside_one_with_traffic(tmp_path: Path, build: Path) -> None:
+    write_capture(tmp_path / "capture", exchanges(build, shifted(1000)))
+
+    code, report = run(tmp_path, build, "--variant", "Shadow")
+
+    assert code == 1
+    assert report is not None
+    assert list(report["variants"]) == [VARIANT]
+    assert report["nothing_in_window"] == {"Shadow": f"{ENDPOINT}/Shadow: no capture files in the window"}
+
+
+def test_the_figures_go_to_cloudwatch_per_endpoint_and_variant(
+    tmp_path: Path, build: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+    }.items():
+        monkeypatch.setenv(name, value)
+    write_capture(tmp_path / "capture", exchanges(build, shifted(1000)))
+
+    with mock_aws():
+        code, _ = run(tmp_path, build, "--variant", "Shadow", "--namespace", NAMESPACE)
+        listed = boto3.client("cloudwatch").list_metrics(Namespace=NAMESPACE)["Metrics"]
+
+    published = {(m["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"]))) for m in listed}
+    dimensions = (("EndpointName", ENDPOINT), ("VariantName", VARIANT))
+    assert code == 1
+    assert {(name, dimensions) for name in (SHARE_PSI, OUTLIER_SHARE, MAX_DISTANCE_PSI, ROWS, DRIFT)} <= published
+    assert (ROWS, (("EndpointName", ENDPOINT), ("VariantName", "Shadow"))) in published
+    assert (SHARE_PSI, (("EndpointName", ENDPOINT), ("VariantName", "Shadow"))) not in published
+
+
+def test_workers_side_by_side_give_the_figures_of_one_reader(tmp_path: Path, build: Path) -> None:
+    for minute in range(4):
+        traffic = exchanges(build, in_distribution(500, seed=minute)) + exchanges(build, shifted(100, seed=minute))
+        write_capture(tmp_path / "capture", traffic, when=WHEN + dt.timedelta(minutes=minute))
+
+    one, two = (
+        analyse_folder(tmp_path / "capture", build, endpoint=ENDPOINT, variant=VARIANT, window=None, workers=workers)
+        for workers in (1, 3)
+    )
+
+    assert one["rows"] == two["rows"] == 2400
+    assert two["files"] == 4
+    for key in ("share_psi", "beyond_p99_share", "verdict", "reasons", "clusters"):
+        assert one[key] == two[key], key

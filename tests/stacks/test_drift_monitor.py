@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,8 @@ import pytest
 
 from contract import drift_monitor as monitor
 from model_build.manifest import read_build
-from stacks.drift import MONITOR_PACKAGES
+from monitoring.layout import CODE_PACKAGES
+from stacks.constructs.drift import code_zip
 from stacks.settings import SettingsError, drift_window_seconds, settings_from_context
 from tests.stacks.conftest import TOPIC_ARN, Synthesized
 
@@ -63,9 +65,9 @@ def test_the_schedule_starts_a_processing_job_named_per_run(drift: Synthesized, 
     inputs = {item["InputName"]: item["S3Input"] for item in request["ProcessingInputs"]}
     assert {name: item["LocalPath"] for name, item in inputs.items()} == {
         "code": monitor.CODE_PATH, "baseline": monitor.BASELINE_PATH,
-        "capture-AllTraffic": f"{monitor.CAPTURE_PATH}/AllTraffic", "capture-Shadow": f"{monitor.CAPTURE_PATH}/Shadow",
+        "capture": monitor.CAPTURE_PATH,
     }  # fmt: skip
-    assert inputs["capture-Shadow"]["S3Uri"] == "s3://<token>/capture/KMeansEndpoint/Shadow/"
+    assert inputs["capture"]["S3Uri"] == "s3://<token>/capture/KMeansEndpoint/"
     assert request["Environment"]["PYTHONPATH"].startswith(f"{monitor.CODE_PATH}/")
     (output,) = request["ProcessingOutputConfig"]["Outputs"]
     assert output["S3Output"]["S3Uri"] == "s3://<token>/drift-reports/KMeansEndpoint/<aws.scheduler.scheduled-time>/"
@@ -159,10 +161,14 @@ def test_rate_expressions_give_the_window() -> None:
     assert [drift_window_seconds(e) for e in ("rate(1 hour)", "rate(30 minutes)", "rate(1 day)")] == [3600, 1800, 86400]
 
 
-def test_the_job_gets_every_package_the_monitor_imports() -> None:
-    from monitoring.processing import CODE_PACKAGES
-
-    assert MONITOR_PACKAGES == CODE_PACKAGES
+def test_the_code_zip_holds_the_monitors_sources_only_and_is_the_same_for_the_same_sources() -> None:
+    first = code_zip(CODE_PACKAGES)
+    built = first.read_bytes()
+    first.unlink()  # built again from the sources
+    names = zipfile.ZipFile(code_zip(CODE_PACKAGES)).namelist()
+    assert {"monitoring/scheduled.py", "monitoring/processing.py", "wire/portable.py"} <= set(names)
+    assert not [name for name in names if name.endswith(("_pb2.py", ".pyc"))]
+    assert code_zip(CODE_PACKAGES).read_bytes() == built
 
 
 def test_the_alarms_fire_where_the_monitor_says_drift() -> None:

@@ -1,0 +1,65 @@
+"""Capture records read in the written order and in any other, and anything else refused."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from local_aws.runtime.capture import Exchange, capture_record
+from monitoring.capture import CaptureError, read_record
+from tests.monitoring.traffic import CAPTURE_CONFIG, WHEN
+
+EXCHANGE = Exchange("e", "v", "text/csv", b"1,2\n3,4\n", "application/json", b'{"predictions": []}', 'id-"7"')
+
+
+def written() -> dict[str, object]:
+    return capture_record(CAPTURE_CONFIG, EXCHANGE, WHEN)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        json.dumps(written()),  # as the local runtime writes it
+        json.dumps(written(), separators=(",", ":")),  # as SageMaker's files print it
+        json.dumps(dict(reversed(list(written().items())))),  # another key order: walked
+        json.dumps(written(), indent=1).replace("\n", " "),  # other white space
+    ],
+)
+def test_a_record_reads_the_same_however_its_keys_are_laid_out(line: str) -> None:
+    record = read_record(line)
+
+    assert record.inference_time == "2026-12-01T10:30:00Z"
+    assert record.request is not None
+    assert record.answer is not None
+    assert (record.request.content_type, record.request.encoding, record.request.body()) == (
+        "text/csv", "CSV", b"1,2\n3,4\n"
+    )  # fmt: skip
+    assert (record.answer.encoding, record.answer.body()) == ("JSON", b'{"predictions": []}')
+
+
+def test_base64_data_decodes_to_the_bytes_the_endpoint_saw() -> None:
+    config = {**CAPTURE_CONFIG, "CaptureContentTypeHeader": {}}
+    record = read_record(json.dumps(capture_record(config, EXCHANGE, WHEN)))
+
+    assert record.request is not None
+    assert record.request.encoding == "BASE64"
+    assert record.request.body() == b"1,2\n3,4\n"
+    assert record.request.raw() == base64.b64encode(b"1,2\n3,4\n").decode()
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        (json.dumps(written())[:-40], "not a JSON capture record"),
+        ("1,2,3", "not a JSON capture record"),
+        (json.dumps(written()) + " {}", "text after the capture record"),
+        (json.dumps({"captureData": {}, "eventMetadata": {}}), "no captureData"),
+        (json.dumps(written()).replace('"encoding": "CSV"', '"encoding": "GZIP"'), "is not one of CSV, JSON, BASE64"),
+        (json.dumps(written()).replace('"inferenceTime"', '"time"'), "eventMetadata.inferenceTime is not a string"),
+    ],
+)
+def test_anything_else_is_a_capture_error(line: str, words: str) -> None:
+    with pytest.raises(CaptureError, match=words):
+        read_record(line)
