@@ -124,6 +124,7 @@ def drift_report(stats: LiveStats, thresholds: Thresholds) -> dict[str, Any]:
         "thresholds": thresholds.to_json(),
     }
     report["verdict"], report["reasons"] = _verdict(report, thresholds)
+    report["warnings"] = _warnings(report, thresholds) if report["verdict"] != TOO_FEW_ROWS else []
     return report
 
 
@@ -190,3 +191,16 @@ def _verdict(report: dict[str, Any], thresholds: Thresholds) -> tuple[str, list[
         if psi is not None and cluster["rows"] >= thresholds.min_cluster_rows and psi >= thresholds.psi_drift:
             reasons.append(f"cluster {cluster['cluster']} distances moved: PSI {psi:.3f} >= {thresholds.psi_drift}")
     return (DRIFT if reasons else NO_DRIFT), reasons
+
+
+def _warnings(report: dict[str, Any], thresholds: Thresholds) -> list[str]:
+    """Moderate changes: a PSI at `psi_warn` or more but under `psi_drift` (not drift; worth a look)."""
+    found = []
+    if thresholds.psi_warn <= report["share_psi"] < thresholds.psi_drift:
+        found.append(f"cluster shares moved moderately: PSI {report['share_psi']:.3f} >= {thresholds.psi_warn}")
+    for cluster in report["clusters"]:
+        psi = cluster["distance_psi"]
+        enough = cluster["rows"] >= thresholds.min_cluster_rows
+        if psi is not None and enough and thresholds.psi_warn <= psi < thresholds.psi_drift:
+            found.append(f"cluster {cluster['cluster']} distances moved moderately: PSI {psi:.3f}")
+    return found

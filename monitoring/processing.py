@@ -297,7 +297,7 @@ def report_document(
 
 
 def summary_line(endpoint: str, variant: str, report: dict[str, Any]) -> str:
-    reasons = "; ".join(report["reasons"])
+    reasons = "; ".join(report["reasons"] or [f"warning: {warning}" for warning in report["warnings"]])
     return (
         f"{endpoint}/{variant}: {report['verdict']} ({report['rows']:,} rows, cluster-share PSI "
         f"{report['share_psi']:.3f}, {report['beyond_p99_share']:.1%} beyond p99){': ' + reasons if reasons else ''}"

@@ -88,6 +88,18 @@ def test_a_few_shifted_rows_among_many_are_below_the_thresholds_and_a_lower_thre
     assert run(tmp_path, build, "--max-outlier-share", "0.02")[0] == 1
 
 
+def test_a_moderate_move_is_a_warning_not_drift(tmp_path: Path, build: Path) -> None:
+    write_capture(tmp_path / "capture", exchanges(build, in_distribution(3000)))
+
+    quiet, loud = run(tmp_path, build), run(tmp_path, build, "--psi-warn", "0.001")
+
+    assert (quiet[0], loud[0]) == (0, 0)
+    assert quiet[1] is not None
+    assert loud[1] is not None
+    assert quiet[1]["variants"][VARIANT]["warnings"] == []
+    assert loud[1]["variants"][VARIANT]["warnings"]  # sampling noise alone moves a PSI past 0.001
+
+
 @pytest.mark.parametrize(
     ("request_type", "answer_type"), [(JSON, JSONLINES), (JSONLINES, CSV), (PROTOBUF, PROTOBUF), (CSV, JSON)]
 )
