@@ -70,9 +70,8 @@ def test_a_fired_schedule_runs_the_monitor_whose_figures_raise_the_drift_alarm(
     try:
         send_shifted_traffic(local_aws, artifact_dir, endpoint)
         settled_capture(local_aws)
-        fired = local_aws.run(
-            sys.executable, "-m", "local_aws", "fire-schedule", stack_resource(local_aws, "AWS::Scheduler::Schedule")
-        )
+        schedule = stack_resource(local_aws, "AWS::Scheduler::Schedule")
+        fired = local_aws.run(sys.executable, "-m", "local_aws", "fire-schedule", schedule)
         assert fired.returncode == 0, fired.stderr
         job = json.loads(fired.stdout.split(" -> ", 1)[1])["ProcessingJobArn"].rsplit("/", 1)[1]
         sagemaker = local_aws.client("sagemaker")
@@ -92,6 +91,8 @@ def test_a_fired_schedule_runs_the_monitor_whose_figures_raise_the_drift_alarm(
         local_aws.run(sys.executable, "-m", "teardown", "--stack", STACK, "--force")
         cdk(local_aws, artifact_dir, "destroy", STACK, "--force", "--no-notices")
 
+    remaining = local_aws.client("scheduler").list_schedules()["Schedules"]
+    assert schedule not in [found["Name"] for found in remaining]  # destroy deleted it: nothing fires any more
     assert job.startswith(monitor.JOB_NAME_PREFIX)
     assert described["ProcessingJobStatus"] == "Completed", (described.get("FailureReason"), log)
     assert "AllTraffic: drift" in log
