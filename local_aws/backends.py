@@ -17,6 +17,7 @@ from moto.kms.models import KmsBackend, kms_backends
 from moto.logs.models import LogsBackend, logs_backends
 from moto.s3.models import S3Backend, s3_backends
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
+from moto.scheduler.models import EventBridgeSchedulerBackend, scheduler_backends
 from moto.sns.models import SNSBackend, sns_backends
 from moto.sqs.models import SQSBackend, sqs_backends
 from moto.sts.models import STSBackend, sts_backends
@@ -69,6 +70,10 @@ def events(account_id: str = ACCOUNT_ID, region: str = REGION) -> EventsBackend:
 
 def sqs(account_id: str = ACCOUNT_ID, region: str = REGION) -> SQSBackend:
     return sqs_backends[account_id][region]
+
+
+def scheduler(account_id: str = ACCOUNT_ID, region: str = REGION) -> EventBridgeSchedulerBackend:
+    return scheduler_backends[account_id][region]
 
 
 def sns(account_id: str = ACCOUNT_ID, region: str = REGION) -> SNSBackend:

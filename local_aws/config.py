@@ -18,6 +18,9 @@ REGION = "us-east-1"
 DUMMY_KEY_ID = "testing"
 DUMMY_SECRET = "testing"
 RUN_AS_SESSION_NAME = "local-aws-run-as"  # the sessions whose calls the local AWS authorizes
+SCHEDULER_SESSION_NAME = "local-aws-scheduler"  # a schedule calling its target as its role
+JOB_SESSION_NAME = "local-aws-job"  # a processing job's command calling AWS as the job's role
+AUTHORIZED_SESSIONS = frozenset({RUN_AS_SESSION_NAME, SCHEDULER_SESSION_NAME, JOB_SESSION_NAME})
 
 
 @dataclass(frozen=True)

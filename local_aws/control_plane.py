@@ -20,6 +20,7 @@ from werkzeug.wrappers import Request, Response
 from local_aws import patches
 from local_aws.config import CONTROL_PORT_VARIABLE
 from local_aws.rules import enforced
+from local_aws.scheduler.loop import ScheduleLoop
 from local_aws.strict.front_door import FrontDoor
 from local_aws.strict.iam.authorization import authorize, sagemaker_request
 from local_aws.strict.iam.principals import Verdict
@@ -63,6 +64,8 @@ def run(argv: list[str]) -> None:
     except patches.PatchError as error:
         print(error, file=sys.stderr)
         raise SystemExit(1) from error
+    # Schedules fire on their rate, calling this control plane as their roles.
+    ScheduleLoop(f"http://{args.host}:{args.port}").start()
     # AWS's front door first: every request is checked against botocore's model before moto sees it.
     app = AuthorizeRoute(FrontDoor(DomainDispatcherApplication(create_backend_app)))
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)

@@ -19,6 +19,7 @@ from typing import Any
 from moto.cloudformation import parsing
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend
 from moto.cloudformation.models import Stack as FakeStack
+from moto.cloudwatch.models import CloudWatchBackend
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.iam.models import ManagedPolicy
 from moto.kms.models import Key
@@ -28,7 +29,18 @@ from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, Model, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
-from local_aws.strict import autoscaling, cloudwatch, kms, logs, originals, s3, training_jobs, transform_jobs
+from local_aws.strict import (
+    autoscaling,
+    cloudwatch,
+    kms,
+    logs,
+    originals,
+    processing_jobs,
+    s3,
+    scheduler,
+    training_jobs,
+    transform_jobs,
+)
 from local_aws.strict.cloudformation import change_sets, stacks
 from local_aws.strict.iam import authorization
 from local_aws.strict.iam import resources as iam_resources
@@ -182,6 +194,14 @@ def _rows() -> tuple[Patch, ...]:
               by_keyword=True),  # SageMakerResponse.create_training_job
         Patch(SageMakerResponse, "stop_training_job", training_jobs.stop_training_job_response, ADDED,
               "training-hyperparameters", "moto has no StopTrainingJob"),
+        Patch(SageMakerResponse, "create_processing_job", processing_jobs.create_processing_job, METHOD,
+              "processing-jobs-run", "validated and run; moto stores the job Completed at once and drops its "
+              "Environment and ProcessingResources"),
+        Patch(SageMakerModelBackend, "stop_processing_job", processing_jobs.stop_processing_job, METHOD,
+              "processing-jobs-run", "the running job stops (Stopping, then Stopped); moto only relabels it"),
+        # CloudWatch
+        Patch(CloudWatchBackend, "put_metric_data", cloudwatch.put_metric_data, METHOD, "alarm-evaluation",
+              "the alarms on the metric are evaluated and notify their actions; moto only stores the data"),
         # IAM
         Patch(ActionAuthenticatorMixin, "_authenticate_and_authorize_action",
               authorization.authenticate_and_authorize_action, METHOD, "iam-evaluation",
@@ -195,6 +215,7 @@ PATCHES = _rows()
 MODELS = {
     "AWS::ApplicationAutoScaling::ScalableTarget": autoscaling.ScalableTarget,
     "AWS::CloudWatch::Alarm": cloudwatch.AlarmResource,
+    "AWS::Scheduler::Schedule": scheduler.ScheduleResource,
 }
 
 

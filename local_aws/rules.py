@@ -69,6 +69,17 @@ RULES = {
     "training-execution-role": "a training job fails unless its role may pull the image, read every input "
     "object, write the model and use the output and volume KMS keys",
     "training-feature-dim": "a k-means training job fails (ClientError) when rows are not feature_dim wide",
+    "processing-jobs-run": "CreateProcessingJob runs the job: inputs downloaded, the container's command run, "
+    "outputs uploaded at the end, Completed or Failed with a FailureReason and ExitMessage (moto: Completed at once)",
+    "processing-image": "the local AWS runs processing jobs on the region's prebuilt scikit-learn image only",
+    "processing-job-role": "a processing job fails unless its role may pull the image, read every input and write "
+    "every output",
+    "pass-role": "CreateProcessingJob and CreateTrainingJob with a role's credentials need iam:PassRole on its "
+    "RoleArn (iam:PassedToService sagemaker.amazonaws.com)",
+    "schedule-target-role": "a schedule calls its target's API with its role's credentials, so the role's policy "
+    "decides",
+    "alarm-evaluation": "PutMetricData evaluates the alarms on that metric and moves them between OK, ALARM and "
+    "INSUFFICIENT_DATA, notifying their SNS actions",
     "serverless-cold-start": "the first invocation after a serverless (re)deploy can answer ModelNotReadyException",
     "model-package-approval-default": "a versioned model package created without ModelApprovalStatus is "
     "PendingManualApproval",

@@ -77,6 +77,10 @@ class KMeansEndpointStack(Stack):
         )  # fmt: skip
         endpoint = self._endpoint(settings, config, [name for group in alarms for name in group.alarm_names])
         endpoint.node.add_dependency(logs)
+        if settings.drift_monitoring and capture is not None:
+            self._drift_monitor(
+                settings, capture, key, [v.variant_name for v in [*served, *filter(None, [shadow_served])]]
+            )
         if settings.scaling:
             for prefix, variant in zip(("", "Challenger"), served, strict=False):
                 scaling = self._autoscaling(f"{prefix}Autoscaling", settings, variant.variant_name)
@@ -221,6 +225,13 @@ class KMeansEndpointStack(Stack):
         from stacks.constructs.capture import CaptureBucket
 
         return CaptureBucket(self, "DataCapture", key=key.key, sampling_percent=sampling_percent)
+
+    def _drift_monitor(
+        self, settings: Settings, capture: CaptureBucket, key: EncryptionKey, variants: list[str]
+    ) -> None:
+        from stacks.drift import drift_monitor
+
+        drift_monitor(self, settings, endpoint_name=self.endpoint_name, capture=capture, key=key.key, variants=variants)
 
     @staticmethod
     def _async_target(settings: Settings, scoring: ScoringBucket | None) -> AsyncTarget | None:

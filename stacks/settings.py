@@ -259,6 +259,8 @@ class Settings:
     async_success_topic_arn: str | None = _setting(None, _as_str)
     async_error_topic_arn: str | None = _setting(None, _as_str)
     training: bool = _setting(False, _as_bool)
+    drift_monitoring: bool = _setting(False, _as_bool)
+    drift_schedule: str = _setting("rate(1 hour)", _as_str)
     tags: Mapping[str, str] = field(default_factory=dict, metadata={PARSER: _as_tags})
     model_package_group: str | None = _setting(None, _as_str)
     # Not a context key of its own: the resolve step's record of the group's package (see registered_package).
@@ -414,7 +416,7 @@ def validate(settings: Settings, *, check_artifact: bool = True) -> None:
     """Raise SettingsError naming the first bad key or impossible combination."""
     checks = (
         _check_names, _check_capacity, _check_serverless, _check_network, _check_deployment, _check_alarms,
-        _check_challenger, _check_shadow, _check_scoring, _check_async, _check_registry,
+        _check_challenger, _check_shadow, _check_scoring, _check_async, _check_registry, _check_drift,
     )  # fmt: skip
     for check in checks:
         check(settings)
@@ -666,3 +668,37 @@ def _check_registry(settings: Settings) -> None:
     for key, present in (("challenger_artifact_dir", settings.challenger), ("shadow_artifact_dir", settings.shadow)):
         if present is not None:
             raise SettingsError(f"context {key}: a registry deploy (model_package_group) serves one package")
+
+
+# EventBridge Scheduler's rate expressions (user guide, "Schedule types": `rate(value unit)`, unit minute(s),
+# hour(s) or day(s)). Only rates: each run analyses the interval since the last, so every record is read once.
+DRIFT_RATE_PATTERN = re.compile(r"^rate\((?P<value>[1-9][0-9]*) (?P<unit>minute|minutes|hour|hours|day|days)\)$")
+DRIFT_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+# A processing job takes minutes to provision, so shorter runs would overlap; CloudWatch alarm periods above a
+# day are not useful for an hourly figure.
+DRIFT_WINDOW_RANGE_S = (600, 86400)
+
+
+def drift_window_seconds(expression: str) -> int:
+    """The interval of a `rate(...)` schedule expression in seconds; SettingsError for anything else."""
+    found = DRIFT_RATE_PATTERN.match(expression)
+    if found is None:
+        raise SettingsError(
+            f"context drift_schedule: {expression!r} is not a rate expression such as rate(1 hour), "
+            "rate(30 minutes) or rate(1 day)"
+        )
+    value, unit = int(found["value"]), found["unit"]
+    if (value == 1) != (not unit.endswith("s")):
+        raise SettingsError(f"context drift_schedule: {expression!r}: use {unit.rstrip('s')} for 1, plural otherwise")
+    return value * DRIFT_UNIT_SECONDS[unit.rstrip("s")]
+
+
+def _check_drift(settings: Settings) -> None:
+    if not settings.drift_monitoring:
+        return
+    if not settings.data_capture:
+        raise SettingsError("context drift_monitoring: needs data_capture=true (the monitor reads captured traffic)")
+    low, high = DRIFT_WINDOW_RANGE_S
+    window = drift_window_seconds(settings.drift_schedule)
+    if not low <= window <= high:
+        raise SettingsError(f"context drift_schedule: {settings.drift_schedule} is outside 10 minutes..1 day")

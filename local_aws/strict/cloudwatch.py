@@ -8,11 +8,17 @@ names it ("Name type" in the resource's documentation).
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
 
 from local_aws import backends
+from local_aws.rules import enforced
+from local_aws.strict import originals
 
 
 class AlarmResource(CloudFormationModel):
@@ -62,6 +68,8 @@ class AlarmResource(CloudFormationModel):
             alarm_actions=properties.get("AlarmActions", []),
             ok_actions=properties.get("OKActions", []),
             treat_missing_data=properties.get("TreatMissingData"),
+            datapoints_to_alarm=properties.get("DatapointsToAlarm"),
+            insufficient_data_actions=properties.get("InsufficientDataActions", []),
         )
         return cls(alarm.name, alarm.alarm_arn)
 
@@ -76,3 +84,140 @@ class AlarmResource(CloudFormationModel):
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
     ) -> None:
         backends.cloudwatch(account_id, region_name).delete_alarms([resource_name])
+
+
+# PutMetricData evaluates the alarms on the metrics it put (moto only stores the data: its alarms move only by
+# SetAlarmState). One metric alarm as CloudWatch evaluates it (user guide, "Using Amazon CloudWatch alarms":
+# "Evaluating an alarm", "Configuring how CloudWatch alarms treat missing data"): the statistic of each of the
+# last EvaluationPeriods periods (aligned to the period, the last one being the period of the newest datapoint
+# or of now, whichever is later), each compared with the threshold; ALARM when at least DatapointsToAlarm
+# (default EvaluationPeriods) breach, else OK; a period without data counts as TreatMissingData says
+# (`missing`, the default: left out, all missing gives INSUFFICIENT_DATA; `ignore`: left out, all missing keeps
+# the state; `breaching`, `notBreaching`). A state change notifies its AlarmActions / OKActions /
+# InsufficientDataActions topics with CloudWatch's JSON message ("Amazon SNS message format" of alarm
+# notifications). Alarms on metric math (Metrics) are left alone.
+COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "GreaterThanThreshold": lambda value, threshold: value > threshold,
+    "GreaterThanOrEqualToThreshold": lambda value, threshold: value >= threshold,
+    "LessThanThreshold": lambda value, threshold: value < threshold,
+    "LessThanOrEqualToThreshold": lambda value, threshold: value <= threshold,
+}
+REGION_NAMES = {"us-east-1": "US East (N. Virginia)"}
+
+
+def put_metric_data(self: Any, namespace: str, metric_data: list[dict[str, Any]]) -> None:
+    """moto's PutMetricData, then every metric alarm on what it put is evaluated."""
+    from moto.cloudwatch.models import CloudWatchBackend
+
+    originals.original(CloudWatchBackend, "put_metric_data")(self, namespace, metric_data)
+    if not enforced("alarm-evaluation"):
+        return
+    names = {metric["MetricName"] for metric in metric_data}
+    for alarm in list(self.alarms.values()):
+        if alarm.namespace == namespace and alarm.metric_name in names and not alarm.metric_data_queries:
+            evaluate(self, alarm, time.time())
+
+
+def evaluate(backend: Any, alarm: Any, now: float) -> None:
+    """Move `alarm` to the state its datapoints give, notifying its actions on a change."""
+    values = _period_values(backend, alarm, now)
+    state, reason = _state(alarm, values)
+    if state is None or state == alarm.state_value:
+        return
+    old = alarm.state_value
+    recent = [value for value in values if value is not None]
+    data = json.dumps(
+        {"version": "1.0", "queryDate": _iso(now), "recentDatapoints": recent, "threshold": alarm.threshold}
+    )
+    alarm.update_state(reason, data, state)
+    actions = {
+        "ALARM": alarm.alarm_actions,
+        "OK": alarm.ok_actions,
+        "INSUFFICIENT_DATA": alarm.insufficient_data_actions,
+    }
+    if alarm.actions_enabled:
+        _notify(alarm, old, now, [arn for arn in actions[state] if ":sns:" in arn])
+
+
+def _period_values(backend: Any, alarm: Any, now: float) -> list[float | None]:
+    """The statistic of each of the alarm's evaluation periods, oldest first; None where there is no data."""
+    wanted = {(d.name, d.value) for d in alarm.dimensions}
+    points = [
+        (_epoch(datum.timestamp), float(datum.value))
+        for datum in list(backend.metric_data)
+        if datum.namespace == alarm.namespace and datum.name == alarm.metric_name and hasattr(datum, "value")
+        and {(d.name, d.value) for d in datum.dimensions} == wanted
+    ]  # fmt: skip
+    period = int(alarm.period)
+    last = int(max([now, *(at for at, _ in points)]) // period)
+    buckets: dict[int, list[float]] = {}
+    for at, value in points:
+        buckets.setdefault(int(at // period), []).append(value)
+    first = last - int(alarm.evaluation_periods) + 1
+    return [_statistic(alarm, buckets.get(index)) for index in range(first, last + 1)]
+
+
+def _statistic(alarm: Any, values: list[float] | None) -> float | None:
+    if not values:
+        return None
+    if alarm.extended_statistic:
+        ordered = sorted(values)
+        rank = float(alarm.extended_statistic.lstrip("p")) / 100 * (len(ordered) - 1)
+        return ordered[round(rank)]
+    reduce: dict[str, Callable[[list[float]], float]] = {"Maximum": max, "Minimum": min, "Sum": sum, "SampleCount": len,
+              "Average": lambda found: sum(found) / len(found)}  # fmt: skip
+    return float(reduce[alarm.statistic](values))
+
+
+def _state(alarm: Any, values: list[float | None]) -> tuple[str | None, str]:
+    """(new state or None to keep it, the reason CloudWatch gives)."""
+    treat = alarm.treat_missing_data or "missing"
+    compare = COMPARE[alarm.comparison_operator]
+    judged = [
+        compare(v, alarm.threshold) if v is not None else {"breaching": True, "notBreaching": False}.get(treat)
+        for v in values
+    ]
+    counted = [verdict for verdict in judged if verdict is not None]
+    if not counted:
+        if treat == "ignore":
+            return None, ""
+        return "INSUFFICIENT_DATA", f"Insufficient Data: {len(values)} datapoints were unknown."
+    needed = int(alarm.datapoints_to_alarm or alarm.evaluation_periods)
+    breaching = sum(1 for verdict in counted if verdict)
+    shown = ", ".join(f"{v:g}" for v in values if v is not None)
+    word = "breaching" if breaching >= needed else "not breaching"
+    reason = (
+        f"Threshold Crossed: {breaching} out of the last {len(values)} datapoints [{shown}] was {word} "
+        f"the threshold ({alarm.threshold:g})."
+    )
+    return ("ALARM" if breaching >= needed else "OK"), reason
+
+
+def _notify(alarm: Any, old: str, now: float, topics: list[str]) -> None:
+    region = alarm.region_name
+    message = {
+        "AlarmName": alarm.name, "AlarmDescription": alarm.description, "AWSAccountId": alarm.alarm_arn.split(":")[4],
+        "NewStateValue": alarm.state_value, "NewStateReason": alarm.state_reason, "StateChangeTime": _iso(now),
+        "Region": REGION_NAMES.get(region, region), "AlarmArn": alarm.alarm_arn, "OldStateValue": old,
+        "Trigger": {
+            "MetricName": alarm.metric_name, "Namespace": alarm.namespace, "StatisticType": "Statistic",
+            "Statistic": (alarm.statistic or "").upper(), "Unit": alarm.unit,
+            "Dimensions": [{"value": d.value, "name": d.name} for d in alarm.dimensions],
+            "Period": alarm.period, "EvaluationPeriods": alarm.evaluation_periods,
+            "ComparisonOperator": alarm.comparison_operator, "Threshold": alarm.threshold,
+            "TreatMissingData": alarm.treat_missing_data or "missing",
+        },
+    }  # fmt: skip
+    subject = f'{alarm.state_value}: "{alarm.name}" in {REGION_NAMES.get(region, region)}'[:100]
+    sns = backends.sns(alarm.alarm_arn.split(":")[4], region)
+    for topic in topics:
+        if topic in sns.topics:
+            sns.publish(json.dumps(message), arn=topic, subject=subject)
+
+
+def _epoch(at: datetime) -> float:
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+
+
+def _iso(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"

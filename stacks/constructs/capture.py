@@ -28,3 +28,4 @@ class CaptureBucket(Construct):
         )
         self.target = CaptureTarget(stored.bucket.s3_url_for_object(CAPTURE_PREFIX), sampling_percent)
         self.objects_arn = stored.bucket.arn_for_objects(f"{CAPTURE_PREFIX}/*")
+        self.bucket = stored.bucket  # the drift monitor reads the capture and writes its reports here

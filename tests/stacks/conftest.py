@@ -56,6 +56,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "autoscaling_max": "4",
     },
     "shadow": {"shadow_artifact_dir": CHALLENGER_BUILD, "data_capture": "true", "scoring": "true", "training": "true"},
+    "drift": {
+        "data_capture": "true",
+        "drift_monitoring": "true",
+        "drift_schedule": "rate(30 minutes)",
+        "alarm_topic_arn": TOPIC_ARN,
+        "shadow_artifact_dir": CHALLENGER_BUILD,
+    },
     "async": {
         "async_inference": "true",
         "autoscaling_min": "0",

@@ -18,7 +18,7 @@ def only(resources: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def policy_statements(stack: Synthesized) -> dict[str, dict[str, Any]]:
-    """The execution role's statements by sid (the training role's, with training=true, are apart)."""
+    """The execution role's statements by sid (the training role's and the drift monitor's roles are apart)."""
     policies = stack.resources("AWS::IAM::ManagedPolicy")
     policy = only({name: body for name, body in policies.items() if name.startswith("ExecutionRole")})
     return {statement["Sid"]: statement for statement in policy["Properties"]["PolicyDocument"]["Statement"]}
@@ -269,7 +269,7 @@ def test_every_stateful_resource_is_removed_on_destroy(all_options: Synthesized)
 
 
 def test_no_lambda_backed_custom_resources(synthesized: dict[str, Synthesized]) -> None:
-    assert set(synthesized) == {"default", "serverless", "all-options", "challenger", "shadow", "async"}
+    assert set(synthesized) == {"default", "serverless", "all-options", "challenger", "shadow", "async", "drift"}
     for name, stack in synthesized.items():
         types = {resource["Type"] for resource in stack.body["Resources"].values()}
         assert not {t for t in types if t.startswith("Custom::") or t.startswith("AWS::Lambda::")}, name

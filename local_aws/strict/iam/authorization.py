@@ -44,7 +44,14 @@ SAGEMAKER_RESOURCES = {
     "CreateTrainingJob": ("training-job", "TrainingJobName"),
     "DescribeTrainingJob": ("training-job", "TrainingJobName"),
     "StopTrainingJob": ("training-job", "TrainingJobName"),
+    "CreateProcessingJob": ("processing-job", "ProcessingJobName"),
+    "DescribeProcessingJob": ("processing-job", "ProcessingJobName"),
+    "StopProcessingJob": ("processing-job", "ProcessingJobName"),
 }
+# Actions that hand SageMaker a role: the caller must be allowed iam:PassRole on it, for SageMaker (SageMaker's
+# "Actions, resources, and condition keys": CreateProcessingJob's dependent action iam:PassRole; IAM user guide,
+# "Grant a user permissions to pass a role to an AWS service", condition iam:PassedToService).
+PASSES_ROLE = {"CreateProcessingJob": "RoleArn", "CreateTrainingJob": "RoleArn"}
 
 
 class QueryAccessDeniedError(_RESTError):
@@ -140,7 +147,23 @@ def _request_of(response: Any, resource: str, s3: bool) -> AuthorizationRequest:
         "sts": _sts_request,
     }
     builder = builders.get(response.service_name)
+    if response.service_name == "cloudwatch" and action == "PutMetricData":
+        # Authorized on `*`, with the namespace as the condition key cloudwatch:namespace (CloudWatch's
+        # "Actions, resources, and condition keys").
+        return AuthorizationRequest(
+            "cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": response._get_param("Namespace")}
+        )
     return builder(action, params) if builder else AuthorizationRequest(f"{response.service_name}:{action}", "*")
+
+
+def passed_roles(response: Any) -> list[AuthorizationRequest]:
+    """iam:PassRole on the role a SageMaker call hands over (`pass-role`)."""
+    if response.service_name != "sagemaker" or not enforced("pass-role"):
+        return []
+    key = PASSES_ROLE.get(response._get_action())
+    role = _params(response).get(key) if key else None
+    context: dict[str, ContextValue] = {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    return [AuthorizationRequest("iam:PassRole", str(role), context)] if role else []
 
 
 def authenticate_and_authorize_action(self: Any, iam_request_cls: type, resource: str = "*") -> None:
@@ -150,8 +173,9 @@ def authenticate_and_authorize_action(self: Any, iam_request_cls: type, resource
         return
     s3 = iam_request_cls.__name__ == "S3IAMRequest"
     verdict = authorize(access_key, _request_of(self, resource, s3))
-    if s3:
-        for dependent in dependent_requests(self.method, resource, self.headers) if verdict.allowed else []:
+    dependents = dependent_requests(self.method, resource, self.headers) if s3 else passed_roles(self)
+    if verdict.allowed:
+        for dependent in dependents:
             verdict = authorize(access_key, dependent)
             if not verdict.allowed:
                 break

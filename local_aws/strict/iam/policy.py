@@ -29,6 +29,8 @@ KNOWN_KEYS = frozenset(
         "kms:viaservice",
         "aws:sourcearn",  # a service principal's (EventBridge sending to a queue)
         "aws:sourceaccount",
+        "iam:passedtoservice",
+        "cloudwatch:namespace",
     }
 )
 
