@@ -18,6 +18,9 @@ REGION = "us-east-1"
 DUMMY_KEY_ID = "testing"
 DUMMY_SECRET = "testing"
 RUN_AS_SESSION_NAME = "local-aws-run-as"  # the sessions whose calls the local AWS authorizes
+# The session the asynchronous runtime acts in as an endpoint's execution role (SageMaker's own name for it).
+EXECUTION_ROLE_SESSION_NAME = "SageMaker"
+AUTHORIZED_SESSION_NAMES = frozenset({RUN_AS_SESSION_NAME, EXECUTION_ROLE_SESSION_NAME})
 
 
 @dataclass(frozen=True)

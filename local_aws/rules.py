@@ -51,6 +51,10 @@ RULES = {
     "async-backlog-metrics": "the runtime publishes ApproximateBacklogSize(PerInstance) and HasBacklogWithoutCapacity "
     "of each asynchronous endpoint to CloudWatch",
     "async-output-kms": "asynchronous answers and errors are written SSE-KMS with OutputConfig.KmsKeyId",
+    "async-execution-role": "asynchronous requests are read, answered, failed and notified as the endpoint's "
+    "execution role: a denied call fails that invocation",
+    "async-request-ttl": "an asynchronous request queued past its RequestTTLSeconds, or processed past its "
+    "InvocationTimeoutSeconds, fails as expired",
     "serverless-concurrency": "more concurrent invocations than MaxConcurrency are throttled",
     "transform-job-limits": "CreateTransformJob refuses MaxPayloadInMB outside 1-100, more than 100 MB in flight, "
     "an unsupported JSONPath, and JoinSource across formats",
