@@ -409,3 +409,29 @@ def head_output(account: StrictAccount, job: dict[str, Any]) -> dict[str, Any]:
     prefix = job["TransformOutput"]["S3OutputPath"].split(f"s3://{account.bucket}/", 1)[1]
     head: dict[str, Any] = account.client("s3").head_object(Bucket=account.bucket, Key=f"{prefix}/rows.csv.out")
     return head
+
+
+def test_a_jobs_key_grants_are_asked_as_s3_asks_kms_with_via_service_and_the_keys_tags(account: StrictAccount) -> None:
+    """The job reads and writes SSE-KMS objects through S3: a grant conditioned on kms:ViaService and a key tag holds
+    for the tagged key only (the S3 path's request context, one home: s3_objects.kms_request)."""
+    kms = account.client("kms")
+    tagged, untagged = (
+        kms.create_key(Tags=tags)["KeyMetadata"]["Arn"] for tags in ([{"TagKey": "use", "TagValue": "scoring"}], [])
+    )
+    condition = {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com", "aws:ResourceTag/use": "scoring"}}
+    grant = allow(["kms:Decrypt", "kms:GenerateDataKey"], ["*"], condition)
+    model = account.model(account.role([*writer_statements(account.bucket), grant]))
+    prefixes = {}
+    for name, key in (("tagged", tagged), ("untagged", untagged)):
+        prefixes[name] = unique(name)
+        account.client("s3").put_object(
+            Bucket=account.bucket, Key=f"{prefixes[name]}/rows.csv", Body=csv_text(rows(5)),
+            ServerSideEncryption="aws:kms", SSEKMSKeyId=key,
+        )  # fmt: skip
+
+    allowed = run_job(account, model, prefixes["tagged"], TransformOutput={"KmsKeyId": tagged})
+    denied = run_job(account, model, prefixes["untagged"], TransformOutput={"KmsKeyId": tagged})
+
+    assert allowed["TransformJobStatus"] == "Completed", allowed.get("FailureReason")
+    assert denied["TransformJobStatus"] == "Failed"
+    assert f"may not kms:Decrypt {untagged}" in denied["FailureReason"]
