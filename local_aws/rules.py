@@ -61,6 +61,8 @@ RULES = {
     "transform-execution-role": "a transform job fails unless its role may read the input and write the output",
     "transform-record-size": "a record larger than MaxPayloadInMB fails its transform job",
     "transform-join-formats": "CreateTransformJob refuses JoinSource Input unless the input is CSV or JSON",
+    "transform-filter-formats": "CreateTransformJob refuses InputFilter or OutputFilter unless the input is CSV or "
+    "JSON",
     "transform-jsonpath": "DataProcessing's JSONPath as documented: `*`, `.['a','b']`, one slice among indices, "
     "slices with an inclusive end",
     "transform-join-wrap": "JoinSource Input wraps a JSON record that is not an object as SageMakerInput",

@@ -38,6 +38,7 @@ def check_transform_job(request: dict[str, Any], model_exists: bool) -> None:
     if not model_exists:
         raise ValidationError(message=f'Could not find model "{request["ModelName"]}".')
     _check_joinable(request)
+    _check_filterable(request)
     if not enforced("transform-job-limits"):
         return
     payload = request.get("MaxPayloadInMB")
@@ -71,6 +72,21 @@ def _check_joinable(request: dict[str, Any]) -> None:
     if joined and content_type not in JOINABLE and enforced("transform-join-formats"):
         raise ValidationError(
             message=f"JoinSource Input is supported for CSV and JSON input only, not {content_type or 'no'} input."
+        )
+
+
+def _check_filterable(request: dict[str, Any]) -> None:
+    """InputFilter and OutputFilter select within CSV and JSON records only: with DataProcessing "the format you
+    choose must be supported for both input and output", ContentType and Accept one of text/csv,
+    application/json, application/jsonlines (developer guide "Associate prediction results with input records").
+    AWS's words for the refusal are not documented: ValidationException, ours saying what is allowed."""
+    content_type = request["TransformInput"].get("ContentType", "")
+    processing = request.get("DataProcessing") or {}
+    filters = [key for key in ("InputFilter", "OutputFilter") if processing.get(key)]
+    if filters and content_type not in JOINABLE and enforced("transform-filter-formats"):
+        raise ValidationError(
+            message=f"DataProcessing {' and '.join(filters)} select within CSV and JSON records only, not "
+            f"{content_type or 'no'} input."
         )
 
 

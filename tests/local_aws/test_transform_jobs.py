@@ -321,6 +321,19 @@ def test_join_source_input_is_refused_unless_the_input_is_csv_or_json(account: S
     assert "JoinSource Input is supported for CSV and JSON input only" in raised.value.response["Error"]["Message"]
 
 
+@pytest.mark.parametrize("processing", [{"InputFilter": "$[1:]"}, {"OutputFilter": "$[0]"}])
+def test_filters_are_refused_unless_the_input_is_csv_or_json(
+    account: StrictAccount, model: str, processing: dict[str, str]
+) -> None:
+    recordio = {"ContentType": "application/x-recordio-protobuf", "SplitType": "RecordIO"}
+
+    with pytest.raises(ClientError) as raised:
+        run_job(account, model, "anything", TransformInput=recordio, DataProcessing=processing)
+
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert "select within CSV and JSON records only" in raised.value.response["Error"]["Message"]
+
+
 def test_a_json_record_that_is_not_an_object_is_joined_under_sagemaker_input(
     account: StrictAccount, model: str, centroids: np.ndarray
 ) -> None:
