@@ -77,7 +77,8 @@ RULES = {
     "cfn-managed-policy-delete": "deleting an AWS::IAM::ManagedPolicy detaches it from its roles and deletes it",
     "cfn-managed-policy-update": "updating an AWS::IAM::ManagedPolicy deletes the old policy and creates the new one",
     "cfn-kms-key-tags": "AWS::KMS::Key takes its tags as {Key, Value}",
-    "cfn-kms-key-update": "a changed AWS::KMS::Key policy updates the key in place",
+    "cfn-kms-key-update": "a changed AWS::KMS::Key policy, description, tags, rotation or state updates the key in "
+    "place",
     "cfn-log-group-update": "a renamed AWS::Logs::LogGroup is replaced (the old one deleted in cleanup)",
     "cfn-remove-in-cleanup": "a resource removed from the template is deleted in the cleanup phase, after the "
     "update; if the update fails it stays",

@@ -231,6 +231,34 @@ def test_a_changed_key_policy_updates_the_key_in_place(account: StrictAccount) -
     assert policy["Statement"][0]["Action"] == "kms:Decrypt"
 
 
+def test_a_key_update_applies_its_tags_rotation_and_state_in_place(account: StrictAccount) -> None:
+    """Rule cfn-kms-key-update (AWS::KMS::Key Tags, EnableKeyRotation, Enabled: "Update requires: No interruption")."""
+    stack = unique("KeyFlagsStack")
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}
+    ]}  # fmt: skip
+
+    def body(**properties: Any) -> str:
+        return template({"Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": policy, **properties}}})
+
+    cloudformation, kms = account.client("cloudformation"), account.client("kms")
+    cloudformation.create_stack(StackName=stack, TemplateBody=body(Tags=[{"Key": "app", "Value": "k"}]))
+    key = physical_ids(account, stack)["Key"]
+    try:
+        changed = body(Tags=[{"Key": "stage", "Value": "s"}], EnableKeyRotation=True, Enabled=False)
+        cloudformation.update_stack(StackName=stack, TemplateBody=changed)
+        final, ids = status(account, stack), physical_ids(account, stack)
+        tags = {tag["TagKey"]: tag["TagValue"] for tag in kms.list_resource_tags(KeyId=key)["Tags"]}
+        rotating = kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"]
+        state = kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"]
+    finally:
+        cloudformation.delete_stack(StackName=stack)
+
+    assert (final, ids["Key"]) == ("UPDATE_COMPLETE", key)
+    assert tags == {"stage": "s"}
+    assert (rotating, state) == (True, "Disabled")
+
+
 def test_a_renamed_log_group_is_replaced(account: StrictAccount) -> None:
     """Rule cfn-log-group-update (CloudFormation AWS::Logs::LogGroup, LogGroupName: "Update requires: Replacement")."""
     stack, old, new = unique("LogGroupStack"), unique("/test/old"), unique("/test/new")
