@@ -83,6 +83,8 @@ RULES = {
     "cfn-remove-in-cleanup": "a resource removed from the template is deleted in the cleanup phase, after the "
     "update; if the update fails it stays",
     "cfn-delete-failed": "a resource that cannot be deleted (a bucket holding objects) leaves the stack DELETE_FAILED",
+    "cfn-cleanup-delete-failed": "a resource the update's cleanup cannot delete is left behind, out of the stack, "
+    "with a DELETE_FAILED event; the update still completes",
     "cfn-change-sets": "change sets run as CreateStack/UpdateStack do, say what they replace, and a missing one "
     "answers ChangeSetNotFound",
 }

@@ -300,6 +300,33 @@ def test_a_bucket_holding_objects_fails_the_stacks_delete(account: StrictAccount
     assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
 
+def test_a_removed_bucket_holding_objects_is_left_behind_and_the_update_completes(account: StrictAccount) -> None:
+    """Rule cfn-cleanup-delete-failed: UPDATE_COMPLETE, a DELETE_FAILED event, the bucket kept and out of the stack."""
+    stack = unique("CleanupFailStack")
+    cloudformation, s3 = account.client("cloudformation"), account.client("s3")
+    both = {"Kept": {"Type": "AWS::S3::Bucket"}, "Dropped": {"Type": "AWS::S3::Bucket"}}
+    cloudformation.create_stack(StackName=stack, TemplateBody=template(both))
+    dropped = physical_ids(account, stack)["Dropped"]
+    s3.put_object(Bucket=dropped, Key="left.txt", Body=b"x")
+
+    try:
+        cloudformation.update_stack(StackName=stack, TemplateBody=template({"Kept": both["Kept"]}))
+        final, ids = status(account, stack), physical_ids(account, stack)
+        events = cloudformation.describe_stack_events(StackName=stack)["StackEvents"]
+        kept = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"] == dropped]
+    finally:
+        cloudformation.delete_stack(StackName=stack)
+
+    assert final == "UPDATE_COMPLETE"
+    assert set(ids) == {"Kept"}
+    assert kept == [dropped]
+    failed = [e for e in events if e["ResourceStatus"] == "DELETE_FAILED"]
+    assert [(e["LogicalResourceId"], e["ResourceType"]) for e in failed] == [("Dropped", "AWS::S3::Bucket")]
+    assert "BucketNotEmpty" in failed[0]["ResourceStatusReason"]
+    completed = [e for e in events if e["ResourceStatus"] == "UPDATE_COMPLETE" and e["LogicalResourceId"] == stack]
+    assert completed[0]["ResourceStatusReason"] == "Update successful. One or more resources could not be deleted."
+
+
 def test_use_previous_value_of_an_unrecorded_ssm_parameter_applies_its_default(account: StrictAccount) -> None:
     """Rule cfn-previous-parameters: what the CDK CLI sends for BootstrapVersion on every update."""
     stack, parameter = unique("ParameterStack"), f"/{unique('probe')}/version"
