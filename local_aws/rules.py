@@ -71,6 +71,8 @@ RULES = {
     "transform-output-kms": "transform outputs are SSE-KMS with TransformOutput.KmsKeyId (else aws/s3), which the "
     "role must allow kms:GenerateDataKey on",
     "serverless-cold-start": "the first invocation after a serverless (re)deploy can answer ModelNotReadyException",
+    "cfn-resource-validation": "a resource CloudFormation creates is checked against the API model of the call its "
+    "handler makes: a property that breaks it fails the resource",
     "cfn-endpoint-name": "AWS::SageMaker::Endpoint keeps the EndpointName its template declares",
     "cfn-previous-parameters": "UsePreviousValue of a parameter never recorded leaves it out: its default applies",
     "cfn-update-dependents": "an update modifies every resource that references a modified one, after it",

@@ -80,6 +80,29 @@ def test_an_endpoint_keeps_the_name_its_template_declares(account: StrictAccount
     assert [e["EndpointName"] for e in described] == [name]
 
 
+def test_a_property_that_breaks_the_api_model_fails_the_resource_in_the_services_words(account: StrictAccount) -> None:
+    """Rule cfn-resource-validation: the handler's CreateEndpointConfig is refused by SageMaker's model."""
+    stack, resources = unique("ModelCheckedStack"), hosting(account)
+    resources["Config"]["Properties"]["ProductionVariants"][0]["VariantName"] = "All_Traffic"
+    cloudformation = account.client("cloudformation")
+
+    cloudformation.create_stack(StackName=stack, TemplateBody=template(resources))
+    final = status(account, stack)
+    reasons = [
+        e.get("ResourceStatusReason", "") for e in cloudformation.describe_stack_events(StackName=stack)["StackEvents"]
+    ]
+    cloudformation.delete_stack(StackName=stack)
+
+    assert final == "ROLLBACK_COMPLETE"
+    failed = [reason for reason in reasons if reason.startswith("Config: Resource handler returned message: ")]
+    assert failed, reasons
+    assert (
+        "1 validation error detected: Value 'All_Traffic' at 'productionVariants.1.member.variantName' failed to "
+        "satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} "
+        "(Service: SageMaker, Status Code: 400, Request ID: "
+    ) in failed[0]
+
+
 def test_an_update_reaches_what_references_a_replaced_resource(account: StrictAccount) -> None:
     """Rule cfn-update-dependents: a new artifact replaces the Model; the config naming it follows."""
     stack = unique("DependentsStack")

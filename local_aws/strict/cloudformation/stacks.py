@@ -42,6 +42,7 @@ from moto.core.exceptions import ServiceException, _RESTError
 
 from local_aws import backends
 from local_aws.rules import enforced
+from local_aws.strict.cloudformation.properties import PropertyValidationError, check_properties
 from local_aws.strict.cloudformation.template import references
 from local_aws.strict.originals import original
 
@@ -136,8 +137,9 @@ def _failing_as(operation: str) -> Callable[..., Any]:
         logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
     ) -> Any:
         try:
+            check_properties(resource_json, resources_map)
             return original(parsing, operation)(logical_id, resource_json, resources_map, account_id, region_name)
-        except FAILURES as error:
+        except (*FAILURES, PropertyValidationError) as error:
             if isinstance(error, TemplateError) or not enforced("stack-rollback"):
                 raise  # a template error is refused by CreateStack/UpdateStack itself, as on AWS
             raise ResourceFailedError(logical_id, _reason(error)) from error
@@ -168,7 +170,8 @@ def create_resources(self: FakeStack) -> None:
         # moto's resource map creates a resource when it is first looked up, so listing the rolled-back stack's
         # resources (teardown does, before destroy) would create them again, outside any stack: forget them.
         self.resource_map._resource_json_map = {}
-        self.output_map = {}  # type: ignore[assignment]  # a rolled-back stack has no outputs
+        # A rolled-back stack has no outputs; an empty OutputMap (not a dict) so that deleting it reads no exports.
+        self.output_map = parsing.OutputMap(self.resource_map, {"Outputs": {}}, self.stack_id)
         self.status = "ROLLBACK_COMPLETE"
         self._add_stack_event("ROLLBACK_COMPLETE")
 
