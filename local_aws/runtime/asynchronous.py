@@ -54,7 +54,7 @@ to reaching their specified request TTL"). The failure's words are not documente
 
 Rule `async-backlog-metrics` publishes `ApproximateBacklogSizePerInstance` with 0 instances too (the whole
 backlog): the developer guide "Autoscale an asynchronous endpoint" says that without the optional scale-from-zero
-policy the endpoint "only starts scaling up from zero after the number of backlog requests exceeds the target
+policy "your endpoint only initiates scaling up from zero after the number of backlog requests exceeds the target
 tracking value", which needs that metric while there is no instance.
 """
 
