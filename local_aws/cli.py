@@ -199,6 +199,7 @@ def _runtime_worker(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     from local_aws.runtime.asynchronous import SPOOL_FOLDER, AsyncInvocations
     from local_aws.runtime.authorizer import ControlPlaneAuthorizer
     from local_aws.runtime.capture import DataCapture
+    from local_aws.runtime.execution_role import ExecutionRoleSessions
     from local_aws.runtime.network import NetworkEmulation
     from local_aws.runtime.resolver import EndpointResolver
     from local_aws.runtime.shadow import ShadowMirror
@@ -222,6 +223,7 @@ def _runtime_worker(args: argparse.Namespace, config: LocalAwsConfig) -> int:
         resolve=resolver.resolve,
         instance_count=instance_count,
         cloudwatch=session.client("cloudwatch"),
+        as_role=ExecutionRoleSessions(session.client("sts"), config.control_url).clients,
     )
     shadow = ShadowMirror(predict_variant, capture)
     extras = RuntimeExtras(

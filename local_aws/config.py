@@ -20,7 +20,11 @@ DUMMY_SECRET = "testing"
 RUN_AS_SESSION_NAME = "local-aws-run-as"  # the sessions whose calls the local AWS authorizes
 SCHEDULER_SESSION_NAME = "local-aws-scheduler"  # a schedule calling its target as its role
 JOB_SESSION_NAME = "local-aws-job"  # a processing job's command calling AWS as the job's role
-AUTHORIZED_SESSIONS = frozenset({RUN_AS_SESSION_NAME, SCHEDULER_SESSION_NAME, JOB_SESSION_NAME})
+# The session the asynchronous runtime acts in as an endpoint's execution role (SageMaker's own name for it).
+EXECUTION_ROLE_SESSION_NAME = "SageMaker"
+AUTHORIZED_SESSIONS = frozenset(
+    {RUN_AS_SESSION_NAME, SCHEDULER_SESSION_NAME, JOB_SESSION_NAME, EXECUTION_ROLE_SESSION_NAME}
+)
 
 
 @dataclass(frozen=True)

@@ -51,12 +51,18 @@ RULES = {
     "async-backlog-metrics": "the runtime publishes ApproximateBacklogSize(PerInstance) and HasBacklogWithoutCapacity "
     "of each asynchronous endpoint to CloudWatch",
     "async-output-kms": "asynchronous answers and errors are written SSE-KMS with OutputConfig.KmsKeyId",
+    "async-execution-role": "asynchronous requests are read, answered, failed and notified as the endpoint's "
+    "execution role: a denied call fails that invocation",
+    "async-request-ttl": "an asynchronous request queued past its RequestTTLSeconds, or processed past its "
+    "InvocationTimeoutSeconds, fails as expired",
     "serverless-concurrency": "more concurrent invocations than MaxConcurrency are throttled",
     "transform-job-limits": "CreateTransformJob refuses MaxPayloadInMB outside 1-100, more than 100 MB in flight, "
     "an unsupported JSONPath, and JoinSource across formats",
     "transform-execution-role": "a transform job fails unless its role may read the input and write the output",
     "transform-record-size": "a record larger than MaxPayloadInMB fails its transform job",
     "transform-join-formats": "CreateTransformJob refuses JoinSource Input unless the input is CSV or JSON",
+    "transform-filter-formats": "CreateTransformJob refuses InputFilter or OutputFilter unless the input is CSV or "
+    "JSON",
     "transform-jsonpath": "DataProcessing's JSONPath as documented: `*`, `.['a','b']`, one slice among indices, "
     "slices with an inclusive end",
     "transform-join-wrap": "JoinSource Input wraps a JSON record that is not an object as SageMakerInput",
@@ -93,17 +99,22 @@ RULES = {
     "sqs:SendMessage (for the rule's aws:SourceArn)",
     "model-package-group-policy": "PutModelPackageGroupPolicy stores a policy document (JSON with a Statement list) "
     "for an existing group, GetModelPackageGroupPolicy answers it",
+    "cfn-resource-validation": "a resource CloudFormation creates is checked against the API model of the call its "
+    "handler makes: a property that breaks it fails the resource",
     "cfn-endpoint-name": "AWS::SageMaker::Endpoint keeps the EndpointName its template declares",
     "cfn-previous-parameters": "UsePreviousValue of a parameter never recorded leaves it out: its default applies",
     "cfn-update-dependents": "an update modifies every resource that references a modified one, after it",
     "cfn-managed-policy-delete": "deleting an AWS::IAM::ManagedPolicy detaches it from its roles and deletes it",
     "cfn-managed-policy-update": "updating an AWS::IAM::ManagedPolicy deletes the old policy and creates the new one",
     "cfn-kms-key-tags": "AWS::KMS::Key takes its tags as {Key, Value}",
-    "cfn-kms-key-update": "a changed AWS::KMS::Key policy updates the key in place",
+    "cfn-kms-key-update": "a changed AWS::KMS::Key policy, description, tags, rotation or state updates the key in "
+    "place",
     "cfn-log-group-update": "a renamed AWS::Logs::LogGroup is replaced (the old one deleted in cleanup)",
     "cfn-remove-in-cleanup": "a resource removed from the template is deleted in the cleanup phase, after the "
     "update; if the update fails it stays",
     "cfn-delete-failed": "a resource that cannot be deleted (a bucket holding objects) leaves the stack DELETE_FAILED",
+    "cfn-cleanup-delete-failed": "a resource the update's cleanup cannot delete is left behind, out of the stack, "
+    "with a DELETE_FAILED event; the update still completes",
     "cfn-change-sets": "change sets run as CreateStack/UpdateStack do, say what they replace, and a missing one "
     "answers ChangeSetNotFound",
 }

@@ -118,6 +118,13 @@ def _check(args: argparse.Namespace) -> None:
         raise ScoringError(f"--instances must be at least 1, got {args.instances}")
     if args.join_input and args.content_type not in TRANSFORM_JOINABLE:
         raise ScoringError(f"--join-input needs CSV or JSON input: AWS joins no {args.content_type} records")
+    filters = [
+        option
+        for option, given in (("--input-filter", args.input_filter), ("--output-filter", args.output_filter))
+        if given
+    ]
+    if filters and args.content_type not in TRANSFORM_JOINABLE:
+        raise ScoringError(f"{filters[0]} needs CSV or JSON input: AWS filters no {args.content_type} records")
     if not args.input.startswith("s3://") and not Path(args.input).exists():
         raise ScoringError(f"--input {args.input}: no such file or folder")
 

@@ -132,10 +132,9 @@ class RuntimeApi:
         """The API model's constraints on the path and headers (rule api-model-validation)."""
         if not self.validate_model:
             return None
-        params = api_model.rest_params(
+        errors = api_model.rest_violations(
             RUNTIME_SERVICE, action, {"EndpointName": name}, request.headers, request.get_data()
         )
-        errors = api_model.violations(RUNTIME_SERVICE, action, params)
         return _error(400, "ValidationError", api_model.message(errors)) if errors else None
 
     def invoke(self, request: Request, name: str) -> Response:

@@ -32,6 +32,7 @@ class Variant:
     predictor: KMeansPredictor
     body_limit: int
     max_concurrency: int | None = None  # serverless variants only
+    execution_role_arn: str | None = None  # its Model's role: what SageMaker acts as for asynchronous requests
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,8 @@ class EndpointResolver:
         limit = SERVERLESS_BODY_LIMIT if serverless else REAL_TIME_BODY_LIMIT
         predictor = self._predictor(self._model_data_url(model["PrimaryContainer"]))
         concurrency = int(serverless["MaxConcurrency"]) if serverless else None
-        return Variant(declared["VariantName"], float(weight), predictor, limit, concurrency)
+        role = model.get("ExecutionRoleArn")
+        return Variant(declared["VariantName"], float(weight), predictor, limit, concurrency, role)
 
     def _model_data_url(self, container: dict[str, Any]) -> str:
         """The container's artifact; a container naming a model package runs the package's (as SageMaker does)."""

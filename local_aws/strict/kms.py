@@ -3,8 +3,10 @@ CloudFormation; moto reads them as the KMS API's {TagKey, TagValue} and fails on
 now translated first.
 
 `cfn-kms-key-update`: moto has no update for a key (the abstract base answers None, and the stack then loses
-the key: every `Fn::GetAtt` of it fails). A changed KeyPolicy or Description updates the key in place, as
-CloudFormation does ("Update requires: No interruption")."""
+the key: every `Fn::GetAtt` of it fails). A changed KeyPolicy, Description, Tags, EnableKeyRotation or Enabled
+updates the key in place, as CloudFormation does (AWS::KMS::Key: each "Update requires: No interruption"; the
+registry schema lists none of them as create-only): the tags become exactly the template's (a tag left out is
+removed), rotation and the key's state follow the template, their defaults (rotation off, enabled) when absent."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any
 
 from moto.kms.models import Key
 
+from local_aws import backends
 from local_aws.rules import enforced
 from local_aws.strict.originals import original
 
@@ -44,4 +47,24 @@ def update_key(
         original_resource.policy = policy if isinstance(policy, str) else json.dumps(policy)
     if "Description" in properties:
         original_resource.description = properties["Description"]
+    backend = backends.kms(account_id, region_name)
+    _update_tags(backend, original_resource.id, properties.get("Tags", []))
+    rotate = _flag(properties.get("EnableKeyRotation", False))
+    (backend.enable_key_rotation if rotate else backend.disable_key_rotation)(original_resource.id)
+    enabled = _flag(properties.get("Enabled", True))
+    (backend.enable_key if enabled else backend.disable_key)(original_resource.id)
     return original_resource
+
+
+def _update_tags(backend: Any, key_id: str, template_tags: list[dict[str, str]]) -> None:
+    wanted = {tag["Key"]: tag["Value"] for tag in template_tags}
+    current = {tag["TagKey"] for tag in backend.list_resource_tags(key_id)["Tags"]}
+    if current - wanted.keys():
+        backend.untag_resource(key_id, sorted(current - wanted.keys()))
+    if wanted:
+        backend.tag_resource(key_id, wanted)
+
+
+def _flag(value: Any) -> bool:
+    """A template boolean: true or "true" (CloudFormation passes parameters and literals as either)."""
+    return value is True or str(value).lower() == "true"

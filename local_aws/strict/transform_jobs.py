@@ -26,7 +26,7 @@ from local_aws.jobs import engine
 from local_aws.jobs.logs import TRANSFORM_JOBS
 from local_aws.rules import enforced
 from local_aws.strict import originals
-from local_aws.strict.sagemaker.provisioning import role_may
+from local_aws.strict.sagemaker.provisioning import job_role_may
 from local_aws.transform.job import TransformJobType
 from local_aws.transform.jsonpath import JsonPathError, parse
 from wire.media_types import CSV
@@ -38,6 +38,7 @@ def check_transform_job(request: dict[str, Any], model_exists: bool) -> None:
     if not model_exists:
         raise ValidationError(message=f'Could not find model "{request["ModelName"]}".')
     _check_joinable(request)
+    _check_filterable(request)
     if not enforced("transform-job-limits"):
         return
     payload = request.get("MaxPayloadInMB")
@@ -74,6 +75,21 @@ def _check_joinable(request: dict[str, Any]) -> None:
         )
 
 
+def _check_filterable(request: dict[str, Any]) -> None:
+    """InputFilter and OutputFilter select within CSV and JSON records only: with DataProcessing "the format you
+    choose must be supported for both input and output", ContentType and Accept one of text/csv,
+    application/json, application/jsonlines (developer guide "Associate prediction results with input records").
+    AWS's words for the refusal are not documented: ValidationException, ours saying what is allowed."""
+    content_type = request["TransformInput"].get("ContentType", "")
+    processing = request.get("DataProcessing") or {}
+    filters = [key for key in ("InputFilter", "OutputFilter") if processing.get(key)]
+    if filters and content_type not in JOINABLE and enforced("transform-filter-formats"):
+        raise ValidationError(
+            message=f"DataProcessing {' and '.join(filters)} select within CSV and JSON records only, not "
+            f"{content_type or 'no'} input."
+        )
+
+
 def _family(media_type: str) -> str:
     return "csv" if media_type == CSV else "json"
 
@@ -100,7 +116,7 @@ def create_transform_job(self: SageMakerModelBackend, **kwargs: Any) -> FakeTran
 
 
 def _role_may(model: Any, action: str, resource: str, context: Mapping[str, str]) -> str | None:
-    return role_may(model, action, resource, context) if enforced("transform-execution-role") else None
+    return job_role_may(model, action, resource, context) if enforced("transform-execution-role") else None
 
 
 def stop_transform_job_response(self: SageMakerResponse) -> Any:

@@ -110,3 +110,23 @@ class StrictAccount:
         config = self.local_aws.config
         url = config.runtime_url if service == "sagemaker-runtime" else config.control_url
         return boto3.session.Session(region_name="us-east-1").client(service, endpoint_url=url, **self.assume(role_arn))
+
+
+def async_statements(
+    bucket: str,
+    topics: list[str] | None = None,
+    key_arn: str | None = None,
+    *,
+    written: tuple[str, ...] = ("async-out/*", "async-failed/*"),
+) -> list[dict[str, Any]]:
+    """An asynchronous endpoint's execution role: hosting, the answers and failures written (`written` prefixes), the
+    topics published to, and the output key used through S3 (as S3 asks KMS for its caller)."""
+    statements = hosting_statements(bucket)  # s3:GetObject on the whole bucket: the artifact and the inputs
+    if written:
+        statements.append(allow(["s3:PutObject"], [f"arn:aws:s3:::{bucket}/{prefix}" for prefix in written]))
+    if topics:
+        statements.append(allow(["sns:Publish"], topics))
+    if key_arn:
+        via_s3 = {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+        statements.append(allow(["kms:GenerateDataKey", "kms:Decrypt"], [key_arn], via_s3))
+    return statements

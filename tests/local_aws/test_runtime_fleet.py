@@ -8,7 +8,7 @@ import random
 import signal
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from local_aws.runtime.capture import DataCapture, Exchange, capture_key, captur
 from local_aws.runtime.network import NetworkEmulation
 from local_aws.runtime.serverless import Refusal, ServerlessGate
 from tests.conftest import RunningLocalAws, started_local_aws
-from tests.local_aws.strict_account import StrictAccount, unique
+from tests.local_aws.strict_account import StrictAccount, allow, async_statements, unique
 
 CAPTURE = {
     "EnableCapture": True,
@@ -222,12 +222,16 @@ def test_types_outside_the_capture_headers_are_base64_and_keys_carry_minute_seco
     assert capture_key("/prefix/", exchange, when).startswith("prefix/e/v/2026/11/25/21/07-03-123-")
 
 
-def _async_endpoint(account: StrictAccount, topics: dict[str, str], kms_key: str | None = None) -> str:
+def _async_endpoint(
+    account: StrictAccount, topics: dict[str, str], kms_key: str | None = None, role: str | None = None
+) -> str:
+    """An asynchronous endpoint whose Model's role (by default) may do all SageMaker does for it as that role."""
     config = unique("async")
+    role = role or account.role(async_statements(account.bucket, list(topics.values()), kms_key))
     account.client("sagemaker").create_endpoint_config(
         EndpointConfigName=config,
         ProductionVariants=[
-            {"VariantName": "AllTraffic", "ModelName": account.model(), "InstanceType": "ml.m5.large",
+            {"VariantName": "AllTraffic", "ModelName": account.model(role), "InstanceType": "ml.m5.large",
              "InitialInstanceCount": 1, "InitialVariantWeight": 1.0}
         ],
         AsyncInferenceConfig={
@@ -466,3 +470,181 @@ def test_an_async_endpoint_refuses_real_time_invocations(account: StrictAccount)
         invoke(account, endpoint)
 
     assert "use InvokeEndpointAsync" in raised.value.response["Error"]["Message"]
+
+
+ONE_ROW = ("1," * 63 + "1").encode()
+
+
+def _artifact_reader(account: StrictAccount, topics: list[str]) -> list[dict[str, Any]]:
+    """A role that may read the artifact but no input, and write the answers and failures."""
+    statements = async_statements(account.bucket, topics)
+    statements[0] = allow(["s3:GetObject"], [f"arn:aws:s3:::{account.bucket}/good.tar.gz"])
+    return statements
+
+
+@pytest.mark.parametrize(
+    ("missing", "denied"), [("read", "s3:GetObject"), ("write", "s3:PutObject"), ("decrypt", "kms:Decrypt")]
+)
+def test_an_async_request_is_answered_as_the_execution_role_and_fails_where_it_may_not(
+    account: StrictAccount, missing: str, denied: str
+) -> None:
+    """Rule async-execution-role: the failure object and the ErrorTopic say what the role could not do."""
+    error = account.client("sns").create_topic(Name=unique("failed"))["TopicArn"]
+    failed_queue = _subscribed_queue(account, error)
+    key = account.client("kms").create_key()["KeyMetadata"]["Arn"]
+    s3 = account.client("s3")
+    encrypted = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key} if missing == "decrypt" else {}
+    s3.put_object(Bucket=account.bucket, Key=f"async-in/{missing}.csv", Body=ONE_ROW, **encrypted)
+    statements = {
+        "read": _artifact_reader(account, [error]),
+        "write": async_statements(account.bucket, [error], written=("async-failed/*",)),
+        "decrypt": async_statements(account.bucket, [error]),  # no grant on the input's key
+    }[missing]
+    endpoint = _async_endpoint(account, {"ErrorTopic": error}, role=account.role(statements))
+
+    accepted = account.client("sagemaker-runtime").invoke_endpoint_async(
+        EndpointName=endpoint, InputLocation=f"s3://{account.bucket}/async-in/{missing}.csv", ContentType="text/csv"
+    )
+    output_key, failure_key = (accepted[name].removeprefix(f"s3://{account.bucket}/") for name in _LOCATIONS)
+    _wait_for_any(s3, account.bucket, [output_key, failure_key])
+
+    assert not _exists(s3, account.bucket, output_key)
+    failure = s3.get_object(Bucket=account.bucket, Key=failure_key)["Body"].read().decode()
+    failed = _notified(account, failed_queue)
+    assert failed["invocationStatus"] == "Failed"
+    assert f"not authorized to perform: {denied}" in failure
+    assert f"not authorized to perform: {denied}" in failed["failureReason"]
+
+
+_LOCATIONS = ("OutputLocation", "FailureLocation")
+
+
+def _wait_for_any(s3: Any, bucket: str, keys: list[str], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not any(_exists(s3, bucket, key) for key in keys):
+        time.sleep(0.5)
+
+
+def _metric_sum(account: StrictAccount, endpoint: str, metric: str) -> float:
+    now = datetime.now(UTC)
+    points = account.client("cloudwatch").get_metric_statistics(
+        Namespace="AWS/SageMaker", MetricName=metric, StartTime=datetime.fromtimestamp(now.timestamp() - 600, UTC),
+        Dimensions=[{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": "AllTraffic"}],
+        EndTime=datetime.fromtimestamp(now.timestamp() + 60, UTC), Period=60, Statistics=["Sum"],
+    )["Datapoints"]  # fmt: skip
+    return float(sum(point["Sum"] for point in points))
+
+
+def test_an_output_key_the_role_may_not_use_leaves_no_answer_and_no_failure_but_an_upload_failure_metric(
+    account: StrictAccount,
+) -> None:
+    """Rule async-execution-role with OutputConfig.KmsKeyId: the answer and the failure are both SSE-KMS with the key,
+    so a role without kms:GenerateDataKey on it writes neither; only ResponseUploadFailures says so."""
+    key = account.client("kms").create_key()["KeyMetadata"]["Arn"]
+    role = account.role(async_statements(account.bucket))  # no grant on the output key
+    endpoint = _async_endpoint(account, {}, kms_key=key, role=role)
+    s3 = account.client("s3")
+    s3.put_object(Bucket=account.bucket, Key="async-in/unkeyed.csv", Body=ONE_ROW)
+
+    accepted = account.client("sagemaker-runtime").invoke_endpoint_async(
+        EndpointName=endpoint, InputLocation=f"s3://{account.bucket}/async-in/unkeyed.csv", ContentType="text/csv"
+    )
+    keys = [accepted[name].removeprefix(f"s3://{account.bucket}/") for name in _LOCATIONS]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _metric_sum(account, endpoint, "ResponseUploadFailures") < 1:
+        if any(_exists(s3, account.bucket, key) for key in keys):
+            break  # written after all: the assertions below say so at once
+        time.sleep(1)
+
+    assert _metric_sum(account, endpoint, "ResponseUploadFailures") >= 1
+    assert _metric_sum(account, endpoint, "InvocationFailures") == 1
+    assert [key for key in keys if _exists(s3, account.bucket, key)] == []
+
+
+def _in_process_endpoint() -> tuple[Any, Any]:
+    from local_aws.runtime.resolver import Endpoint, Variant
+
+    variant = Variant("AllTraffic", 1.0, None, 1, None)  # type: ignore[arg-type]
+    config = {"OutputConfig": {"S3OutputPath": "s3://b/o", "S3FailurePath": "s3://b/f"}}
+    return Endpoint("queued", (variant,), 0.0, "config", async_config=config), variant
+
+
+def _request(
+    endpoint: Any, variant: Any, name: str, received: datetime, *, ttl: int = 60, timeout: int = 900
+) -> AsyncRequest:
+    return AsyncRequest(
+        endpoint, variant, name, "s3://b/in", "text/csv", None, f"s3://b/o/{name}.out", f"s3://b/f/{name}-error.out",
+        received, ttl_seconds=ttl, invocation_timeout_seconds=timeout,
+    )  # fmt: skip
+
+
+def test_an_async_request_queued_past_its_ttl_fails_as_expired_and_is_not_run() -> None:
+    """Rule async-request-ttl: RequestTTLSeconds bounds the time in the queue (a clock 61 s on)."""
+    endpoint, variant = _in_process_endpoint()
+    predicted: list[bytes] = []
+
+    def predict(variant: Any, content_type: str, accept: str | None, body: bytes) -> tuple[bytes, str]:
+        predicted.append(body)
+        return b"{}", "application/json"
+
+    received, bucket = datetime.now(UTC), _Bucket()
+    invocations = AsyncInvocations(bucket, None, predict, clock=lambda: received + timedelta(seconds=61))
+    invocations.offer(_request(endpoint, variant, "stale", received, ttl=60))
+    invocations.offer(_request(endpoint, variant, "fresh", received, ttl=120))
+    invocations.drain()
+
+    assert len(predicted) == 1
+    assert "o/fresh.out" in bucket.objects
+    assert "o/stale.out" not in bucket.objects
+    assert b"RequestTTLSeconds (60 s)" in bucket.objects["f/stale-error.out"]
+
+
+def test_an_async_request_processed_past_its_invocation_timeout_fails_as_expired() -> None:
+    """Rule async-request-ttl: InvocationTimeoutSeconds bounds the processing; the late answer is not written."""
+    endpoint, variant = _in_process_endpoint()
+
+    def slow(variant: Any, content_type: str, accept: str | None, body: bytes) -> tuple[bytes, str]:
+        time.sleep(1.2)
+        return b"{}", "application/json"
+
+    bucket = _Bucket()
+    invocations = AsyncInvocations(bucket, None, slow)
+    invocations.offer(_request(endpoint, variant, "slow", datetime.now(UTC), timeout=1))
+    invocations.drain()
+
+    assert "o/slow.out" not in bucket.objects
+    assert b"InvocationTimeoutSeconds (1 s)" in bucket.objects["f/slow-error.out"]
+
+
+@pytest.mark.parametrize(
+    ("ttl", "constraint"),
+    [
+        ("30", "Value '30' at 'requestTTLSeconds' failed to satisfy constraint: Member must have value greater than "
+         "or equal to 60"),
+        ("-5", "Value '-5' at 'requestTTLSeconds' failed to satisfy constraint: Member must have value greater than "
+         "or equal to 60"),
+        ("six", "Value 'six' at 'requestTTLSeconds' failed to satisfy constraint: Member must be an integer"),
+    ],
+)  # fmt: skip
+def test_a_request_ttl_header_outside_the_api_model_is_refused(
+    account: StrictAccount, ttl: str, constraint: str
+) -> None:
+    """A signed or non-numeric header is refused as the model says, never a crash (api-model-validation)."""
+    import urllib.error
+    import urllib.request
+
+    endpoint = _async_endpoint(account, {})
+    headers = {
+        "X-Amzn-SageMaker-InputLocation": f"s3://{account.bucket}/x.csv",
+        "X-Amzn-SageMaker-RequestTTLSeconds": ttl,
+    }
+    url = f"{account.local_aws.config.runtime_url}/endpoints/{endpoint}/async-invocations"
+    request = urllib.request.Request(url, data=b"", headers=headers, method="POST")
+
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(request, timeout=10)
+    answer = json.loads(raised.value.read())
+
+    assert raised.value.code == 400
+    assert answer["__type"] == "ValidationError"
+    assert answer["message"] == f"1 validation error detected: {constraint}"

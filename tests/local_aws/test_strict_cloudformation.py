@@ -80,6 +80,29 @@ def test_an_endpoint_keeps_the_name_its_template_declares(account: StrictAccount
     assert [e["EndpointName"] for e in described] == [name]
 
 
+def test_a_property_that_breaks_the_api_model_fails_the_resource_in_the_services_words(account: StrictAccount) -> None:
+    """Rule cfn-resource-validation: the handler's CreateEndpointConfig is refused by SageMaker's model."""
+    stack, resources = unique("ModelCheckedStack"), hosting(account)
+    resources["Config"]["Properties"]["ProductionVariants"][0]["VariantName"] = "All_Traffic"
+    cloudformation = account.client("cloudformation")
+
+    cloudformation.create_stack(StackName=stack, TemplateBody=template(resources))
+    final = status(account, stack)
+    reasons = [
+        e.get("ResourceStatusReason", "") for e in cloudformation.describe_stack_events(StackName=stack)["StackEvents"]
+    ]
+    cloudformation.delete_stack(StackName=stack)
+
+    assert final == "ROLLBACK_COMPLETE"
+    failed = [reason for reason in reasons if reason.startswith("Config: Resource handler returned message: ")]
+    assert failed, reasons
+    assert (
+        "1 validation error detected: Value 'All_Traffic' at 'productionVariants.1.member.variantName' failed to "
+        "satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} "
+        "(Service: SageMaker, Status Code: 400, Request ID: "
+    ) in failed[0]
+
+
 def test_an_update_reaches_what_references_a_replaced_resource(account: StrictAccount) -> None:
     """Rule cfn-update-dependents: a new artifact replaces the Model; the config naming it follows."""
     stack = unique("DependentsStack")
@@ -231,6 +254,34 @@ def test_a_changed_key_policy_updates_the_key_in_place(account: StrictAccount) -
     assert policy["Statement"][0]["Action"] == "kms:Decrypt"
 
 
+def test_a_key_update_applies_its_tags_rotation_and_state_in_place(account: StrictAccount) -> None:
+    """Rule cfn-kms-key-update (AWS::KMS::Key Tags, EnableKeyRotation, Enabled: "Update requires: No interruption")."""
+    stack = unique("KeyFlagsStack")
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}
+    ]}  # fmt: skip
+
+    def body(**properties: Any) -> str:
+        return template({"Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": policy, **properties}}})
+
+    cloudformation, kms = account.client("cloudformation"), account.client("kms")
+    cloudformation.create_stack(StackName=stack, TemplateBody=body(Tags=[{"Key": "app", "Value": "k"}]))
+    key = physical_ids(account, stack)["Key"]
+    try:
+        changed = body(Tags=[{"Key": "stage", "Value": "s"}], EnableKeyRotation=True, Enabled=False)
+        cloudformation.update_stack(StackName=stack, TemplateBody=changed)
+        final, ids = status(account, stack), physical_ids(account, stack)
+        tags = {tag["TagKey"]: tag["TagValue"] for tag in kms.list_resource_tags(KeyId=key)["Tags"]}
+        rotating = kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"]
+        state = kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"]
+    finally:
+        cloudformation.delete_stack(StackName=stack)
+
+    assert (final, ids["Key"]) == ("UPDATE_COMPLETE", key)
+    assert tags == {"stage": "s"}
+    assert (rotating, state) == (True, "Disabled")
+
+
 def test_a_renamed_log_group_is_replaced(account: StrictAccount) -> None:
     """Rule cfn-log-group-update (CloudFormation AWS::Logs::LogGroup, LogGroupName: "Update requires: Replacement")."""
     stack, old, new = unique("LogGroupStack"), unique("/test/old"), unique("/test/new")
@@ -270,6 +321,33 @@ def test_a_bucket_holding_objects_fails_the_stacks_delete(account: StrictAccount
     assert failed == "DELETE_FAILED"
     assert kept == [bucket]
     assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_a_removed_bucket_holding_objects_is_left_behind_and_the_update_completes(account: StrictAccount) -> None:
+    """Rule cfn-cleanup-delete-failed: UPDATE_COMPLETE, a DELETE_FAILED event, the bucket kept and out of the stack."""
+    stack = unique("CleanupFailStack")
+    cloudformation, s3 = account.client("cloudformation"), account.client("s3")
+    both = {"Kept": {"Type": "AWS::S3::Bucket"}, "Dropped": {"Type": "AWS::S3::Bucket"}}
+    cloudformation.create_stack(StackName=stack, TemplateBody=template(both))
+    dropped = physical_ids(account, stack)["Dropped"]
+    s3.put_object(Bucket=dropped, Key="left.txt", Body=b"x")
+
+    try:
+        cloudformation.update_stack(StackName=stack, TemplateBody=template({"Kept": both["Kept"]}))
+        final, ids = status(account, stack), physical_ids(account, stack)
+        events = cloudformation.describe_stack_events(StackName=stack)["StackEvents"]
+        kept = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"] == dropped]
+    finally:
+        cloudformation.delete_stack(StackName=stack)
+
+    assert final == "UPDATE_COMPLETE"
+    assert set(ids) == {"Kept"}
+    assert kept == [dropped]
+    failed = [e for e in events if e["ResourceStatus"] == "DELETE_FAILED"]
+    assert [(e["LogicalResourceId"], e["ResourceType"]) for e in failed] == [("Dropped", "AWS::S3::Bucket")]
+    assert "BucketNotEmpty" in failed[0]["ResourceStatusReason"]
+    completed = [e for e in events if e["ResourceStatus"] == "UPDATE_COMPLETE" and e["LogicalResourceId"] == stack]
+    assert completed[0]["ResourceStatusReason"] == "Update successful. One or more resources could not be deleted."
 
 
 def test_use_previous_value_of_an_unrecorded_ssm_parameter_applies_its_default(account: StrictAccount) -> None:

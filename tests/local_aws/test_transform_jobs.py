@@ -321,6 +321,19 @@ def test_join_source_input_is_refused_unless_the_input_is_csv_or_json(account: S
     assert "JoinSource Input is supported for CSV and JSON input only" in raised.value.response["Error"]["Message"]
 
 
+@pytest.mark.parametrize("processing", [{"InputFilter": "$[1:]"}, {"OutputFilter": "$[0]"}])
+def test_filters_are_refused_unless_the_input_is_csv_or_json(
+    account: StrictAccount, model: str, processing: dict[str, str]
+) -> None:
+    recordio = {"ContentType": "application/x-recordio-protobuf", "SplitType": "RecordIO"}
+
+    with pytest.raises(ClientError) as raised:
+        run_job(account, model, "anything", TransformInput=recordio, DataProcessing=processing)
+
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert "select within CSV and JSON records only" in raised.value.response["Error"]["Message"]
+
+
 def test_a_json_record_that_is_not_an_object_is_joined_under_sagemaker_input(
     account: StrictAccount, model: str, centroids: np.ndarray
 ) -> None:
@@ -409,3 +422,29 @@ def head_output(account: StrictAccount, job: dict[str, Any]) -> dict[str, Any]:
     prefix = job["TransformOutput"]["S3OutputPath"].split(f"s3://{account.bucket}/", 1)[1]
     head: dict[str, Any] = account.client("s3").head_object(Bucket=account.bucket, Key=f"{prefix}/rows.csv.out")
     return head
+
+
+def test_a_jobs_key_grants_are_asked_as_s3_asks_kms_with_via_service_and_the_keys_tags(account: StrictAccount) -> None:
+    """The job reads and writes SSE-KMS objects through S3: a grant conditioned on kms:ViaService and a key tag holds
+    for the tagged key only (the S3 path's request context, one home: s3_objects.kms_request)."""
+    kms = account.client("kms")
+    tagged, untagged = (
+        kms.create_key(Tags=tags)["KeyMetadata"]["Arn"] for tags in ([{"TagKey": "use", "TagValue": "scoring"}], [])
+    )
+    condition = {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com", "aws:ResourceTag/use": "scoring"}}
+    grant = allow(["kms:Decrypt", "kms:GenerateDataKey"], ["*"], condition)
+    model = account.model(account.role([*writer_statements(account.bucket), grant]))
+    prefixes = {}
+    for name, key in (("tagged", tagged), ("untagged", untagged)):
+        prefixes[name] = unique(name)
+        account.client("s3").put_object(
+            Bucket=account.bucket, Key=f"{prefixes[name]}/rows.csv", Body=csv_text(rows(5)),
+            ServerSideEncryption="aws:kms", SSEKMSKeyId=key,
+        )  # fmt: skip
+
+    allowed = run_job(account, model, prefixes["tagged"], TransformOutput={"KmsKeyId": tagged})
+    denied = run_job(account, model, prefixes["untagged"], TransformOutput={"KmsKeyId": tagged})
+
+    assert allowed["TransformJobStatus"] == "Completed", allowed.get("FailureReason")
+    assert denied["TransformJobStatus"] == "Failed"
+    assert f"may not kms:Decrypt {untagged}" in denied["FailureReason"]

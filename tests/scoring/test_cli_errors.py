@@ -48,3 +48,21 @@ def test_join_input_with_recordio_is_refused_before_any_aws_call(
     assert status == 1
     assert stderr.count("\n") == 1
     assert "--join-input needs CSV or JSON input" in stderr
+
+
+@pytest.mark.parametrize("option", ["--input-filter", "--output-filter"])
+def test_a_filter_with_recordio_is_refused_before_any_aws_call(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    def no_aws() -> None:
+        raise AssertionError("an AWS client was made")
+
+    monkeypatch.setattr("scoring.cli._clients", no_aws)
+    arguments = ["--input", "s3://b/in/", "--content-type", PROTOBUF, option, "$[1:]", "--output", "s3://b/out/"]
+
+    status = main(["transform", *arguments])
+
+    stderr = capsys.readouterr().err
+    assert status == 1
+    assert stderr.count("\n") == 1
+    assert f"{option} needs CSV or JSON input" in stderr

@@ -21,6 +21,11 @@ Also closed here (rule ids in local_aws/rules.py):
   deleted), moto drops the stack and silently leaves the bucket behind. CloudFormation fails the resource,
   deletes the rest, and leaves the stack in DELETE_FAILED until it is emptied and deleted again; so does
   this now, so `cdk destroy` without `python -m teardown` first fails here as it does on AWS.
+- `cfn-cleanup-delete-failed`: a resource the cleanup phase cannot delete (a removed bucket still holding objects,
+  a replaced resource) made moto's update raise. CloudFormation removes it from the stack, leaves it in place, adds
+  a DELETE_FAILED event for it and ends UPDATE_COMPLETE "Update successful. One or more resources could not be
+  deleted." (CloudFormation User Guide, Troubleshooting: "Resource removed from stack but not deleted";
+  serverless#9144 shows the events; coverage-roadmap#744). It gives up after three attempts; here at once.
 """
 
 from __future__ import annotations
@@ -31,12 +36,13 @@ from typing import Any
 
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError as TemplateError
-from moto.cloudformation.models import CloudFormationBackend
+from moto.cloudformation.models import CloudFormationBackend, Event
 from moto.cloudformation.models import Stack as FakeStack
 from moto.core.exceptions import ServiceException, _RESTError
 
 from local_aws import backends
 from local_aws.rules import enforced
+from local_aws.strict.cloudformation.properties import PropertyValidationError, check_properties
 from local_aws.strict.cloudformation.template import references
 from local_aws.strict.originals import original
 
@@ -58,12 +64,12 @@ class ResourceFailedError(RuntimeError):
 # Replaced resources, deleted once the stack operation is done: CloudFormation creates the replacement,
 # updates what depends on it, and deletes the old one in its cleanup phase (moto deletes it first, so an
 # endpoint update that fails would have no old config left to keep serving).
-def defer_cleanup(account_id: str, region_name: str, delete: Callable[[], None]) -> None:
-    """Run `delete` once the stack operation in `account_id`/`region_name` is done."""
+def defer_cleanup(account_id: str, region_name: str, delete: Callable[[], None], physical_id: str = "") -> None:
+    """Run `delete` (of the resource `physical_id`) once the stack operation in `account_id`/`region_name` is done."""
     backend = backends.cloudformation(account_id, region_name)
     with _CLEANUP_LOCK:
-        queue: list[Callable[[], None]] = backend.__dict__.setdefault(CLEANUP_ATTRIBUTE, [])
-        queue.append(delete)
+        queue: list[tuple[str, Callable[[], None]]] = backend.__dict__.setdefault(CLEANUP_ATTRIBUTE, [])
+        queue.append((physical_id, delete))
 
 
 def replaced_in_cleanup(resource_class: Any) -> Callable[..., Any]:
@@ -80,22 +86,48 @@ def replaced_in_cleanup(resource_class: Any) -> Callable[..., Any]:
             account_id,
             region_name,
             lambda: resource_class.delete_from_cloudformation_json(old, cloudformation_json, account_id, region_name),
+            str(old),
         )
         return replacement
 
     return update
 
 
-def _clean_up_replaced(stack: FakeStack) -> None:
+def _clean_up_replaced(stack: FakeStack) -> bool:
+    """Delete the replaced resources; False when one could not be (it is left behind, as CloudFormation leaves it)."""
     backend = backends.cloudformation(stack.account_id, stack.region_name)
     with _CLEANUP_LOCK:
-        queue: list[Callable[[], None]] = backend.__dict__.setdefault(CLEANUP_ATTRIBUTE, [])
+        queue: list[tuple[str, Callable[[], None]]] = backend.__dict__.setdefault(CLEANUP_ATTRIBUTE, [])
         due, queue[:] = list(queue), []
-    for delete in due:
-        delete()
+    deleted = True
+    for physical_id, delete in due:
+        try:
+            delete()
+        except FAILURES as error:
+            if not enforced("cfn-cleanup-delete-failed"):
+                raise
+            _delete_failed(stack, physical_id, physical_id, "", _reason(error))
+            deleted = False
+    return deleted
 
 
 FAILURES = (ResourceHandlerError, ServiceException, _RESTError)
+CLEANUP_FAILED = "Update successful. One or more resources could not be deleted."
+
+
+def _delete_failed(stack: FakeStack, logical_id: str, physical_id: str, resource_type: str, reason: str) -> None:
+    """A DELETE_FAILED event of the cleanup phase, before the UPDATE_COMPLETE moto has already recorded."""
+    event = Event(
+        stack_id=stack.stack_id,
+        stack_name=stack.name,
+        logical_resource_id=logical_id,
+        physical_resource_id=physical_id,
+        resource_type=resource_type,
+        resource_status="DELETE_FAILED",
+        resource_status_reason=reason,
+        resource_properties=None,
+    )
+    stack.events.insert(max(len(stack.events) - 1, 0), event)
 
 
 def _failing_as(operation: str) -> Callable[..., Any]:
@@ -105,8 +137,9 @@ def _failing_as(operation: str) -> Callable[..., Any]:
         logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
     ) -> Any:
         try:
+            check_properties(resource_json, resources_map)
             return original(parsing, operation)(logical_id, resource_json, resources_map, account_id, region_name)
-        except FAILURES as error:
+        except (*FAILURES, PropertyValidationError) as error:
             if isinstance(error, TemplateError) or not enforced("stack-rollback"):
                 raise  # a template error is refused by CreateStack/UpdateStack itself, as on AWS
             raise ResourceFailedError(logical_id, _reason(error)) from error
@@ -137,7 +170,8 @@ def create_resources(self: FakeStack) -> None:
         # moto's resource map creates a resource when it is first looked up, so listing the rolled-back stack's
         # resources (teardown does, before destroy) would create them again, outside any stack: forget them.
         self.resource_map._resource_json_map = {}
-        self.output_map = {}  # type: ignore[assignment]  # a rolled-back stack has no outputs
+        # A rolled-back stack has no outputs; an empty OutputMap (not a dict) so that deleting it reads no exports.
+        self.output_map = parsing.OutputMap(self.resource_map, {"Outputs": {}}, self.stack_id)
         self.status = "ROLLBACK_COMPLETE"
         self._add_stack_event("ROLLBACK_COMPLETE")
 
@@ -152,8 +186,9 @@ def update(
     previous_template, previous_parameters = self.template, dict(self.resource_map.input_parameters or {})
     try:
         original(FakeStack, "update")(self, template, role_arn, parameters, tags)
-        _delete_removed(self.resource_map)
-        _clean_up_replaced(self)
+        removed = _delete_removed(self.resource_map, self)
+        if not (_clean_up_replaced(self) and removed) and self.events:
+            self.events[-1].resource_status_reason = CLEANUP_FAILED  # the UPDATE_COMPLETE event
     except ResourceFailedError as failure:
         # The rollback replaces the replaced resources once more, from the previous template; the originals
         # are deleted with everything else after it, once the endpoint serves the rolled-back config. What the
@@ -187,14 +222,25 @@ def _hold_removed(resource_map: Any, template: dict[str, Any]) -> None:
     }
 
 
-def _delete_removed(resource_map: Any) -> None:
-    """The cleanup phase: the held resources are deleted now that the update succeeded."""
+def _delete_removed(resource_map: Any, stack: FakeStack | None = None) -> bool:
+    """The cleanup phase: the held resources are deleted now that the update succeeded. One that cannot be is left
+    behind, out of the stack, with a DELETE_FAILED event (`cfn-cleanup-delete-failed`); False then."""
     held = _held(resource_map)
-    due = list(held.values())
+    due = list(held.items())
     held.clear()
-    for body, parsed in due:
-        if parsed is not None:
+    deleted = True
+    for name, (body, parsed) in due:
+        if parsed is None:
+            continue
+        try:
             resource_map._delete_resource(parsed, body)
+        except FAILURES as error:
+            if stack is None or not enforced("cfn-cleanup-delete-failed"):
+                raise
+            physical = str(getattr(parsed, "physical_resource_id", "") or "")
+            _delete_failed(stack, name, physical, str(body.get("Type", "")), _reason(error))
+            deleted = False
+    return deleted
 
 
 def _restore_removed(resource_map: Any) -> None:

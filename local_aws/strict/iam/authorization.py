@@ -124,6 +124,12 @@ def _sts_request(action: str, params: dict[str, Any]) -> AuthorizationRequest:
     return AuthorizationRequest("sts:AssumeRole", str(role_arn), tags)
 
 
+def _sns_request(action: str, params: dict[str, Any]) -> AuthorizationRequest:
+    """SNS authorizes an action on its topic (`sns:Publish` on the TopicArn the call names)."""
+    topic = params.get("TopicArn")
+    return AuthorizationRequest(f"sns:{action}", str(topic) if topic else "*")
+
+
 def _params(response: Any) -> dict[str, Any]:
     if "json" in (response.headers.get("Content-Type") or ""):
         try:
@@ -145,6 +151,7 @@ def _request_of(response: Any, resource: str, s3: bool) -> AuthorizationRequest:
         "sagemaker": sagemaker_request,
         "cloudformation": _cloudformation_request,
         "sts": _sts_request,
+        "sns": _sns_request,
     }
     builder = builders.get(response.service_name)
     if response.service_name == "cloudwatch" and action == "PutMetricData":

@@ -52,8 +52,9 @@ def _parsed(document: Any) -> dict[str, Any]:
 def assumed_role_arn(access_key_id: str) -> tuple[str, str] | None:
     """(role ARN, session ARN) of credentials `run --as` obtained, or None for any other key.
 
-    Only those sessions are evaluated: the CDK CLI also assumes roles, but the bootstrap roles are the CDK's
-    (broad by design), not the project's, and the project's policies are what the local AWS is here to check.
+    Only those sessions are evaluated, and the asynchronous runtime's, which acts as an endpoint's execution role
+    (session `SageMaker`): the CDK CLI also assumes roles, but the bootstrap roles are the CDK's (broad by design),
+    not the project's, and the project's policies are what the local AWS is here to check.
     """
     for assumed in backends.sts().assumed_roles:
         if assumed.access_key_id == access_key_id and assumed.session_name in AUTHORIZED_SESSIONS:

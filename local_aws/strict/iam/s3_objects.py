@@ -63,13 +63,20 @@ def _default_key(bucket: Any) -> str | None:
 def _kms(action: str, key_id: str | None) -> list[AuthorizationRequest]:
     if not key_id or key_id.endswith(AWS_MANAGED_S3_KEY) or not enforced("s3-sse-kms-caller"):
         return []
+    return [kms_request(action, key_id)]
+
+
+def kms_request(action: str, key_id: str) -> AuthorizationRequest:
+    """What S3 asks of KMS for its caller on `key_id` (any KeyId form): `action` on the key's ARN, with the key's
+    tags as `aws:ResourceTag/*` and `kms:ViaService` = S3. The one home of that request, for S3's own callers and
+    for SageMaker's jobs, whose reads and writes reach KMS through S3 as well."""
     kms = backends.kms()
     bare = (kms.get_key_id_from_alias(kms.get_alias_name(key_id)) if "alias/" in key_id else None) or (
         kms.get_key_id(key_id)
     )
     stored = kms.list_resource_tags(bare)["Tags"] if bare in kms.keys else []
     tags: dict[str, ContextValue] = {f"aws:ResourceTag/{tag['TagKey']}": tag["TagValue"] for tag in stored}
-    return [_kms_request(action, bare, tags)]
+    return _kms_request(action, bare, tags)
 
 
 def _kms_request(action: str, key_id: str, tags: dict[str, ContextValue]) -> AuthorizationRequest:
