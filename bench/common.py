@@ -53,11 +53,19 @@ def median_measured(runs: Sequence[Measured]) -> Measured:
 
 
 def free_port() -> int:
-    import socket
+    return free_ports(1)[0]
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: every probe stays bound until all are chosen, so no two are the same."""
+    import socket
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
 
 
 class LocalEndpoint:
@@ -71,9 +79,8 @@ class LocalEndpoint:
 
         self.centroids = centroids
         self.settings = settings
-        self.config = LocalAwsConfig(
-            control_port=free_port(), runtime_port=free_port(), state_dir=BENCH_DIR / "local_aws"
-        )
+        control, runtime = free_ports(2)
+        self.config = LocalAwsConfig(control_port=control, runtime_port=runtime, state_dir=BENCH_DIR / "local_aws")
 
     def __enter__(self) -> LocalEndpoint:
         from local_aws.processes import start

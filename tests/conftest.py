@@ -53,11 +53,19 @@ def challenger_dir(artifact_dir: Path, tmp_path_factory: pytest.TempPathFactory)
 
 
 def free_port() -> int:
-    import socket
+    return free_ports(1)[0]
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: every probe stays bound until all are chosen, so no two are the same."""
+    import socket
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
 
 
 @dataclass(frozen=True)
@@ -126,7 +134,8 @@ def _stop_warm_synth(server: subprocess.Popen[str]) -> None:
 @contextmanager
 def started_local_aws(state_dir: Path, **settings: str) -> Iterator[RunningLocalAws]:
     """`python -m local_aws up` on free ports with its own state folder and `settings`; `down` afterwards."""
-    config = LocalAwsConfig(control_port=free_port(), runtime_port=free_port(), state_dir=state_dir)
+    control, runtime = free_ports(2)
+    config = LocalAwsConfig(control_port=control, runtime_port=runtime, state_dir=state_dir)
     tools = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "CDK_DISABLE_VERSION_CHECK": "1"}
     base = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     synth = warm_synth_environment()

@@ -16,7 +16,7 @@ from moto.sagemaker import models as sagemaker_models
 from local_aws import patches
 from local_aws.patches import FUNCTION, KINDS, METHOD, MOTO_VERSION, PATCHES, Patch, PatchError
 from local_aws.rules import RULES
-from tests.conftest import REPO_ROOT, free_port
+from tests.conftest import REPO_ROOT, free_ports
 
 PACKAGES = ("local_aws", "model_build", "stacks", "verification", "scoring", "teardown", "bench", "scripts", "tests")
 REGISTRY = REPO_ROOT / "local_aws" / "patches.py"
@@ -128,10 +128,11 @@ del SageMakerModelBackend._get_resource_from_arn
 from local_aws.cli import main
 sys.exit(main(["up"]))
 """
+    control, runtime = free_ports(2)
     environment = {
         "LOCAL_AWS_STATE_DIR": str(tmp_path),
-        "LOCAL_AWS_PORT": str(free_port()),
-        "LOCAL_AWS_RUNTIME_PORT": str(free_port()),
+        "LOCAL_AWS_PORT": str(control),
+        "LOCAL_AWS_RUNTIME_PORT": str(runtime),
     }
     ran = subprocess.run(
         [sys.executable, "-c", script],

@@ -17,7 +17,7 @@ import pytest
 
 from local_aws.config import CONTROL_PORT_VARIABLE, STATE_DIR_VARIABLE, LocalAwsConfig
 from local_aws.processes import alive, read_pids
-from tests.conftest import REPO_ROOT, RunningLocalAws, free_port
+from tests.conftest import REPO_ROOT, RunningLocalAws, free_port, free_ports
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +59,8 @@ def test_servers_listen_on_loopback_only(local_aws: RunningLocalAws) -> None:
 
 @pytest.fixture
 def isolated_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    config = LocalAwsConfig(control_port=free_port(), runtime_port=free_port(), state_dir=tmp_path / "state")
+    control, runtime = free_ports(2)
+    config = LocalAwsConfig(control_port=control, runtime_port=runtime, state_dir=tmp_path / "state")
     env = {**os.environ, **config.environment()}
     yield env
     local_aws_command(env, "down")
