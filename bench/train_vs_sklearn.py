@@ -181,6 +181,17 @@ def peak_rss_by_host(client: Any) -> dict[str, float]:
     return peaks
 
 
+def s3_read_seconds(client: Any) -> float:
+    """Seconds to GET every training object once, in this process, one after another: the transfer's floor."""
+    s3 = client("s3")
+    started = time.perf_counter()
+    for item in s3.list_objects_v2(Bucket="bench", Prefix="train/")["Contents"]:
+        body = s3.get_object(Bucket="bench", Key=item["Key"])["Body"]
+        while body.read(8 << 20):
+            pass
+    return time.perf_counter() - started
+
+
 def inertia(rows: npt.NDArray[np.float32], centroids: npt.NDArray[np.float32]) -> float:
     from sklearn.metrics import pairwise_distances_argmin_min
 
@@ -215,10 +226,12 @@ def training_job_vs_minibatch(rows_count: int) -> None:
     best = KMeans(CLUSTERS, init="k-means++", n_init=1, random_state=0, copy_x=False).fit(rows).inertia_
     with local_aws() as client:
         job_s, centroids, peaks = run_training_job(client, rows)
+        read_s = s3_read_seconds(client)
     ratio = job_s / minibatch_s
     quality = inertia(rows, centroids) / best
     print(f"  MiniBatchKMeans in process: {minibatch_s:.1f} s; training job, {INSTANCES} instances: {job_s:.1f} s")
     print(f"  wall ratio {ratio:.2f}x (target <= {WALL_TARGET}x)")
+    print(f"  (context: one sequential read of the same objects from the local S3, in process: {read_s:.1f} s)")
     print(f"  inertia ratio to KMeans on all rows {quality:.4f} (target <= {INERTIA_TARGET})")
     for host, peak in sorted(peaks.items()):
         print(f"  {host} peak RSS {peak:,.0f} MiB (target < {RSS_TARGET_MIB:,.0f} MiB)")

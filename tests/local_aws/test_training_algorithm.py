@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +92,18 @@ def test_recordio_runs_are_sliced_as_protobuf_decodes_them(tmp_path: Path) -> No
     np.testing.assert_array_equal(read, decode_rows(body))
     assert read.shape == (3001, FEATURES)
     assert list(read[1000]) == [0, 5, 0, 0, 0, 0, 7, 0]
+
+
+def test_objects_streaming_from_s3_read_as_their_local_copies(tmp_path: Path) -> None:
+    values = blobs(2000)
+    (tmp_path / "rows.csv").write_bytes(csv_bytes(values))
+    (tmp_path / "rows.rec").write_bytes(encode_rows(values))
+
+    for name, content_type in (("rows.csv", "text/csv"), ("rows.rec", "application/x-recordio-protobuf")):
+        copy = np.concatenate(list(rows(tmp_path / name, content_type, FEATURES, name)))
+        body = io.BytesIO((tmp_path / name).read_bytes())  # what a Pipe-mode channel reads: a stream
+
+        np.testing.assert_array_equal(np.concatenate(list(rows(body, content_type, FEATURES, name))), copy)
 
 
 def test_a_truncated_recordio_object_fails_the_job(tmp_path: Path) -> None:
