@@ -340,6 +340,16 @@ def test_a_stopped_job_stops_and_writes_no_model(training: Training, role: str, 
     assert training.model_keys(name) == []
 
 
+def test_an_instance_type_outside_the_apis_training_enum_is_refused(training: Training, role: str, data: str) -> None:
+    resources = {"InstanceType": "ml.inf1.xlarge"}  # a hosting type, not in TrainingInstanceType
+
+    with pytest.raises(ClientError) as refused:
+        training.start(role, f"{data}/", ResourceConfig=resources)
+
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert "resourceConfig.instanceType" in refused.value.response["Error"]["Message"]
+
+
 def test_a_second_job_of_the_same_name_is_refused(training: Training, role: str, data: str) -> None:
     name = training.start(role, f"{data}/")
 
