@@ -16,7 +16,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -54,7 +54,13 @@ def _label_size(content_type: str) -> int:
     return 0
 
 
-Source = Path | IO[bytes]  # a downloaded object (File mode), or an S3 object's body as it streams (Pipe mode)
+class Readable(Protocol):
+    """What streams an object's bytes: an open file, botocore's StreamingBody, a read-ahead of one."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+Source = Path | Readable  # a downloaded object (File mode), or an S3 object's body as it streams (Pipe mode)
 
 
 def rows(source: Source, content_type: str, feature_dim: int, where: str) -> Iterator[Rows]:
@@ -69,7 +75,7 @@ def rows(source: Source, content_type: str, feature_dim: int, where: str) -> Ite
 
 
 @contextmanager
-def _opened(source: Source) -> Iterator[IO[bytes]]:
+def _opened(source: Source) -> Iterator[Readable]:
     if isinstance(source, Path):
         with open(source, "rb") as stream:
             yield stream
@@ -80,7 +86,7 @@ def _opened(source: Source) -> Iterator[IO[bytes]]:
 class _Raw(io.RawIOBase):
     """Any object with `read(n)` (botocore's StreamingBody) as a raw stream, for io.BufferedReader and Arrow."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    def __init__(self, stream: Readable) -> None:
         self._stream = stream
 
     def readable(self) -> bool:

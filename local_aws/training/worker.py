@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import resource
+import threading
 import time
 import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
@@ -30,7 +33,7 @@ from local_aws.jobs.instance import Instance
 from local_aws.jobs.lifecycle import JobFailedError, JobStoppedError
 from local_aws.training.algorithm import Score, StreamingKMeans, WeightedCentres, reduce_centres
 from local_aws.training.hyperparameters import KMeansHyperparameters
-from local_aws.training.readers import Source, batches, rows
+from local_aws.training.readers import BLOCK_BYTES, Source, batches, rows
 from model_build import ndarray
 from model_build.packaging import package_model
 
@@ -151,12 +154,42 @@ def _pipes(instance: Instance, share: TrainingShare) -> dict[str, list[Opener]]:
     s3 = instance.s3()
 
     def opener(item: S3Object) -> Callable[[], Source]:
-        return lambda: s3.get_object(Bucket=item.bucket, Key=item.key)["Body"]
+        return lambda: ReadAhead(s3.get_object(Bucket=item.bucket, Key=item.key)["Body"])
 
     return {
         channel: [(opener(item), f"s3://{item.bucket}/{item.key}") for item in objects]
         for channel, objects in share.objects.items()
     }
+
+
+class ReadAhead:
+    """A streaming body read by a background thread, at most `depth` blocks ahead (bounded memory), so that the
+    network transfer overlaps the algorithm's work on the blocks already read."""
+
+    def __init__(self, body: Any, depth: int = 2) -> None:
+        self._blocks: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=depth)
+        self._buffer = b""
+        self._ended = False
+        threading.Thread(target=self._fill, args=(body,), daemon=True).start()
+
+    def read(self, size: int = -1) -> bytes:
+        while (size < 0 or len(self._buffer) < size) and not self._ended:
+            block = self._blocks.get()
+            if isinstance(block, BaseException):
+                raise block
+            self._ended = not block
+            self._buffer += block
+        taken = self._buffer if size < 0 else self._buffer[:size]
+        self._buffer = self._buffer[len(taken) :]
+        return taken
+
+    def _fill(self, body: Any) -> None:
+        try:
+            while block := body.read(BLOCK_BYTES):
+                self._blocks.put(block)
+            self._blocks.put(b"")
+        except Exception as error:  # handed to the reader, which raises it
+            self._blocks.put(error)
 
 
 def _stream(instance: Instance, spec: TrainingSpec, train: list[Opener]) -> WeightedCentres:

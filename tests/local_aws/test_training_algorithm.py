@@ -11,7 +11,8 @@ import pytest
 from local_aws.jobs.lifecycle import JobFailedError
 from local_aws.training import hyperparameters
 from local_aws.training.algorithm import Score, StreamingKMeans, reduce_centres
-from local_aws.training.readers import batches, content_type_error, csv_rows, recordio_rows, rows
+from local_aws.training.readers import BLOCK_BYTES, batches, content_type_error, csv_rows, recordio_rows, rows
+from local_aws.training.worker import ReadAhead
 from recordio.aialgs_data_pb2 import Record
 from recordio.codec import decode_rows, encode_rows
 from recordio.framing import frame
@@ -178,3 +179,20 @@ def test_score_is_the_squared_distance_to_the_nearest_centroid() -> None:
     score.add(np.array([[0.0, 0.0], [3.0, 4.0]], np.float32), np.array([[0.0, 0.0], [3.0, 5.0]], np.float32))
 
     assert (score.ssd, score.msd, score.rows) == (1.0, 0.5, 2)
+
+
+def test_a_read_ahead_body_gives_every_byte_in_order_and_its_failure() -> None:
+    data = np.random.default_rng(0).bytes(3 * BLOCK_BYTES + 12345)
+    ahead = ReadAhead(io.BytesIO(data))
+
+    pieces = [ahead.read(1000), ahead.read(BLOCK_BYTES), ahead.read()]
+
+    assert b"".join(pieces) == data
+    assert ahead.read(10) == b""
+
+    class Broken:
+        def read(self, size: int = -1) -> bytes:
+            raise ConnectionResetError("the connection broke")
+
+    with pytest.raises(ConnectionResetError, match="the connection broke"):
+        ReadAhead(Broken()).read(10)
