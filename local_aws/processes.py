@@ -38,7 +38,7 @@ class Server:
 
 def servers(config: LocalAwsConfig) -> list[Server]:
     python = sys.executable
-    control = [python, "-m", "local_aws.control_plane", "-H", HOST, "-p", str(config.control_port)]
+    control = [python, "-m", "local_aws.control_plane_launcher", "-H", HOST, "-p", str(config.control_port)]
     runtime = [python, "-m", "local_aws", "runtime", "--port", str(config.runtime_port)]
     return [
         Server("control-plane", config.control_port, control, "/moto-api/"),

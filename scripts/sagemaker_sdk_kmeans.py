@@ -6,7 +6,8 @@ standard `AWS_ENDPOINT_URL` variable names (the local AWS in tests); nothing of 
     sagemaker_sdk_kmeans.py ROWS.npy BUCKET ROLE_ARN INSTANCES K OUT.json
 
 fits `KMeans(k=K)` on the float32 rows of ROWS.npy (uploaded by `record_set` under s3://BUCKET/sdk-data/), waits
-for the job, and writes {"job", "model_data", "image", "metrics"} to OUT.json.
+for the job tailing its CloudWatch logs (as `fit` does by default), and writes {"job", "model_data", "image",
+"metrics"} to OUT.json.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def main(arguments: list[str]) -> int:
             estimator.record_set(rows[: len(rows) // 4], channel="test", distribution="FullyReplicated"),
         ],
         mini_batch_size=500,
-        logs=False,
+        logs=True,
     )
     job = estimator.latest_training_job.describe()
     result = {

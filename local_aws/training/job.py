@@ -85,7 +85,8 @@ class TrainingJobType:
         volume_key = (self.record.resource_config or {}).get("VolumeKmsKeyId")
         if volume_key and enforced("training-execution-role"):
             run.authorize_key(CREATE_VOLUME_GRANT, volume_key)
-        return TrainingSpec(self.name, params, content_types, bucket, key, self._output_key(run))
+        mode = self.record.algorithm_specification.get("TrainingInputMode") or "File"
+        return TrainingSpec(self.name, params, content_types, bucket, key, self._output_key(run), mode)
 
     def channels(self) -> list[Channel]:
         listed = []

@@ -12,8 +12,11 @@ the run's first record with protobuf; any other record (sparse, labelled, float6
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -51,15 +54,48 @@ def _label_size(content_type: str) -> int:
     return 0
 
 
-def rows(path: Path, content_type: str, feature_dim: int, where: str) -> Iterator[Rows]:
-    """The object at `path` (downloaded from `where`) as arrays of rows, a bounded block at a time."""
+class Readable(Protocol):
+    """What streams an object's bytes: an open file, botocore's StreamingBody, a read-ahead of one."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+Source = Path | Readable  # a downloaded object (File mode), or an S3 object's body as it streams (Pipe mode)
+
+
+def rows(source: Source, content_type: str, feature_dim: int, where: str) -> Iterator[Rows]:
+    """The object (a local copy, or its body streaming from `where`) as arrays of rows, a bounded block at a time."""
     reader = csv_rows if media_type(content_type) == CSV else recordio_rows
-    for block in reader(path, where):
+    for block in reader(source, where):
         if block.shape[1] != feature_dim and enforced("training-feature-dim"):
             raise JobFailedError(
                 f"ClientError: {where}: rows have {block.shape[1]} features, but feature_dim is {feature_dim}"
             )
         yield block
+
+
+@contextmanager
+def _opened(source: Source) -> Iterator[Readable]:
+    if isinstance(source, Path):
+        with open(source, "rb") as stream:
+            yield stream
+    else:
+        yield source
+
+
+class _Raw(io.RawIOBase):
+    """Any object with `read(n)` (botocore's StreamingBody) as a raw stream, for io.BufferedReader and Arrow."""
+
+    def __init__(self, stream: Readable) -> None:
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def batches(blocks: Iterable[Rows], size: int, check: Callable[[], None]) -> Iterator[Rows]:
@@ -81,28 +117,29 @@ def batches(blocks: Iterable[Rows], size: int, check: Callable[[], None]) -> Ite
         yield np.concatenate(held)
 
 
-def csv_rows(path: Path, where: str) -> Iterator[Rows]:
-    """CSV rows, every field float32, a block of the file at a time."""
-    with open(path, "rb") as text:
-        width = len(text.readline().split(b","))
-    names = [f"f{index}" for index in range(width)]
-    options = pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.float32()))
-    read = pacsv.ReadOptions(column_names=names, block_size=BLOCK_BYTES)
-    try:
-        with pacsv.open_csv(path, read_options=read, convert_options=options) as reader:
-            for batch in reader:
-                block = np.column_stack([column.to_numpy(zero_copy_only=False) for column in batch.columns])
-                if np.isnan(block).any():
-                    raise JobFailedError(f"ClientError: {where}: a CSV field is empty or not a number")
-                yield block.astype(np.float32, copy=False)
-    except pa.ArrowInvalid as error:
-        raise JobFailedError(f"ClientError: {where}: not CSV of {width} numeric columns ({error})") from error
+def csv_rows(source: Source, where: str) -> Iterator[Rows]:
+    """CSV rows, every field float32, a block of the object at a time."""
+    with _opened(source) as stream:
+        buffered = io.BufferedReader(_Raw(stream), buffer_size=BLOCK_BYTES)
+        width = len(buffered.peek(BLOCK_BYTES).split(b"\n", 1)[0].split(b","))
+        names = [f"f{index}" for index in range(width)]
+        options = pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.float32()))
+        read = pacsv.ReadOptions(column_names=names, block_size=BLOCK_BYTES)
+        try:
+            with pacsv.open_csv(buffered, read_options=read, convert_options=options) as reader:
+                for batch in reader:
+                    block = np.column_stack([column.to_numpy(zero_copy_only=False) for column in batch.columns])
+                    if np.isnan(block).any():
+                        raise JobFailedError(f"ClientError: {where}: a CSV field is empty or not a number")
+                    yield block.astype(np.float32, copy=False)
+        except pa.ArrowInvalid as error:
+            raise JobFailedError(f"ClientError: {where}: not CSV of {width} numeric columns ({error})") from error
 
 
-def recordio_rows(path: Path, where: str) -> Iterator[Rows]:
-    """RecordIO-protobuf rows, read a block of the file at a time."""
+def recordio_rows(source: Source, where: str) -> Iterator[Rows]:
+    """RecordIO-protobuf rows, read a block of the object at a time."""
     pending = b""
-    with open(path, "rb") as stream:
+    with _opened(source) as stream:
         while block := stream.read(BLOCK_BYTES):
             data = pending + block
             try:

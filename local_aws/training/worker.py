@@ -1,6 +1,7 @@
 """What each instance of a k-means training job runs, in its own worker process.
 
-Every instance downloads its share of each channel (File mode: the objects land on the instance's volume),
+Every instance downloads its share of each channel (File mode: the objects land on the instance's volume, the
+next one downloading while the last is read; in Pipe mode each object streams from S3 every epoch instead),
 streams its `train` objects in mini-batches for `epochs` passes, and leaves its weighted centres in its folder.
 `algo-1` then merges everyone's centres, reduces them to k, writes `model.tar.gz` (`model_algo-1`, one float32
 k x feature_dim NDArray, exactly as `model_build` packages a model), scores its `test` objects, and logs
@@ -13,12 +14,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import resource
+import threading
 import time
 import zlib
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -28,12 +33,13 @@ from local_aws.jobs.instance import Instance
 from local_aws.jobs.lifecycle import JobFailedError, JobStoppedError
 from local_aws.training.algorithm import Score, StreamingKMeans, WeightedCentres, reduce_centres
 from local_aws.training.hyperparameters import KMeansHyperparameters
-from local_aws.training.readers import batches, rows
+from local_aws.training.readers import BLOCK_BYTES, Source, batches, rows
 from model_build import ndarray
 from model_build.packaging import package_model
 
 TRAIN, TEST = "train", "test"
 CENTRES_FILE, DONE_FILE, FAILED_FILE, STOPPED_FILE = "centres.npz", "centres.done", "failed", "stopped"
+PIPE = "Pipe"
 POLL_SECONDS = 0.05
 DOWNLOAD_CHUNK = 8 * 1024 * 1024
 
@@ -48,6 +54,7 @@ class TrainingSpec:
     output_bucket: str
     output_key: str  # <S3OutputPath>/<job>/output/model.tar.gz, below the bucket
     output_kms_key_id: str | None
+    input_mode: str = "File"  # Pipe streams each object from S3 every epoch; File and FastFile copy it first
 
 
 @dataclass(frozen=True)
@@ -69,10 +76,11 @@ def train_instance(instance: Instance, spec: TrainingSpec, share: TrainingShare)
 
 def _train_instance(instance: Instance, spec: TrainingSpec, share: TrainingShare) -> None:
     folder = Path(instance.folder)
-    downloads = Downloads(instance, share)
+    downloads = Downloads(instance, share if spec.input_mode != PIPE else TrainingShare({}))
+    sources = downloads.channels if spec.input_mode != PIPE else _pipes(instance, share)
     try:
         try:
-            centres = _stream(instance, spec, downloads.channels.get(TRAIN, []))
+            centres = _stream(instance, spec, sources.get(TRAIN, []))
         except JobStoppedError:
             (folder / STOPPED_FILE).touch()
             raise
@@ -88,7 +96,7 @@ def _train_instance(instance: Instance, spec: TrainingSpec, share: TrainingShare
         instance.log(f"#resource_metric: host={instance.host}, peak RSS={peak_rss_mib():.1f} MiB")
         if instance.index == 0:
             parts = [_gather(instance, Path(peer)) for peer in share.peers]
-            _finish(instance, spec, parts, downloads.channels.get(TEST, []))
+            _finish(instance, spec, parts, sources.get(TEST, []))
     finally:
         downloads.close()
 
@@ -103,7 +111,7 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-Download = tuple[Future[Path], str]  # the object's local copy once downloaded, and its S3 URI
+Opener = tuple[Callable[[], Source], str]  # opens an object (its local copy, or its body from S3); its S3 URI
 
 
 class Downloads:
@@ -115,12 +123,12 @@ class Downloads:
         self._s3 = instance.s3()
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._started, self._bytes, self._left = time.perf_counter(), 0, sum(map(len, share.objects.values()))
-        self.channels: dict[str, list[Download]] = {}
+        self.channels: dict[str, list[Opener]] = {}
         for channel, objects in share.objects.items():
             target = Path(instance.folder) / "data" / channel
             target.mkdir(parents=True, exist_ok=True)
             self.channels[channel] = [
-                (self._pool.submit(self._fetch, item, target / f"{index:06d}"), f"s3://{item.bucket}/{item.key}")
+                (self._pool.submit(self._fetch, item, target / f"{index:06d}").result, f"s3://{item.bucket}/{item.key}")
                 for index, item in enumerate(objects)
             ]
 
@@ -141,14 +149,57 @@ class Downloads:
         return path
 
 
-def _stream(instance: Instance, spec: TrainingSpec, train: list[Download]) -> WeightedCentres:
+def _pipes(instance: Instance, share: TrainingShare) -> dict[str, list[Opener]]:
+    """Pipe mode: each object's body streams from S3 straight into the algorithm, once per epoch."""
+    s3 = instance.s3()
+
+    def opener(item: S3Object) -> Callable[[], Source]:
+        return lambda: ReadAhead(s3.get_object(Bucket=item.bucket, Key=item.key)["Body"])
+
+    return {
+        channel: [(opener(item), f"s3://{item.bucket}/{item.key}") for item in objects]
+        for channel, objects in share.objects.items()
+    }
+
+
+class ReadAhead:
+    """A streaming body read by a background thread, at most `depth` blocks ahead (bounded memory), so that the
+    network transfer overlaps the algorithm's work on the blocks already read."""
+
+    def __init__(self, body: Any, depth: int = 2) -> None:
+        self._blocks: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=depth)
+        self._buffer = b""
+        self._ended = False
+        threading.Thread(target=self._fill, args=(body,), daemon=True).start()
+
+    def read(self, size: int = -1) -> bytes:
+        while (size < 0 or len(self._buffer) < size) and not self._ended:
+            block = self._blocks.get()
+            if isinstance(block, BaseException):
+                raise block
+            self._ended = not block
+            self._buffer += block
+        taken = self._buffer if size < 0 else self._buffer[:size]
+        self._buffer = self._buffer[len(taken) :]
+        return taken
+
+    def _fill(self, body: Any) -> None:
+        try:
+            while block := body.read(BLOCK_BYTES):
+                self._blocks.put(block)
+            self._blocks.put(b"")
+        except Exception as error:  # handed to the reader, which raises it
+            self._blocks.put(error)
+
+
+def _stream(instance: Instance, spec: TrainingSpec, train: list[Opener]) -> WeightedCentres:
     params = spec.params
     started = time.perf_counter()
     model = StreamingKMeans(params, seed=_seed(spec.name, instance.index))
     for epoch in range(params.epochs):
         model.start_epoch()
-        for download, where in train:
-            blocks = rows(download.result(), spec.content_types.get(TRAIN, ""), params.feature_dim, where)
+        for source, where in train:
+            blocks = rows(source(), spec.content_types.get(TRAIN, ""), params.feature_dim, where)
             for batch in batches(blocks, params.mini_batch_size, instance.check_stop):
                 model.update(batch)
         model.end_epoch(epoch)
@@ -177,7 +228,7 @@ def _gather(instance: Instance, peer: Path) -> WeightedCentres:
         return WeightedCentres(saved["centres"], saved["weights"], int(saved["rows"]))
 
 
-def _finish(instance: Instance, spec: TrainingSpec, parts: list[WeightedCentres], test: list[Download]) -> None:
+def _finish(instance: Instance, spec: TrainingSpec, parts: list[WeightedCentres], test: list[Opener]) -> None:
     params = spec.params
     records = sum(part.rows for part in parts)
     if records < params.k:
@@ -196,11 +247,11 @@ def _finish(instance: Instance, spec: TrainingSpec, parts: list[WeightedCentres]
 
 
 def _score(
-    instance: Instance, spec: TrainingSpec, centroids: np.typing.NDArray[np.float32], test: list[Download]
+    instance: Instance, spec: TrainingSpec, centroids: np.typing.NDArray[np.float32], test: list[Opener]
 ) -> None:
     score = Score()
-    for download, where in test:
-        blocks = rows(download.result(), spec.content_types.get(TEST, ""), spec.params.feature_dim, where)
+    for source, where in test:
+        blocks = rows(source(), spec.content_types.get(TEST, ""), spec.params.feature_dim, where)
         for batch in batches(blocks, spec.params.mini_batch_size, instance.check_stop):
             score.add(batch, centroids)
     values = {"msd": score.msd, "ssd": score.ssd}

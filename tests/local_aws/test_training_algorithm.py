@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,8 @@ import pytest
 from local_aws.jobs.lifecycle import JobFailedError
 from local_aws.training import hyperparameters
 from local_aws.training.algorithm import Score, StreamingKMeans, reduce_centres
-from local_aws.training.readers import batches, content_type_error, csv_rows, recordio_rows, rows
+from local_aws.training.readers import BLOCK_BYTES, batches, content_type_error, csv_rows, recordio_rows, rows
+from local_aws.training.worker import ReadAhead
 from recordio.aialgs_data_pb2 import Record
 from recordio.codec import decode_rows, encode_rows
 from recordio.framing import frame
@@ -93,6 +95,18 @@ def test_recordio_runs_are_sliced_as_protobuf_decodes_them(tmp_path: Path) -> No
     assert list(read[1000]) == [0, 5, 0, 0, 0, 0, 7, 0]
 
 
+def test_objects_streaming_from_s3_read_as_their_local_copies(tmp_path: Path) -> None:
+    values = blobs(2000)
+    (tmp_path / "rows.csv").write_bytes(csv_bytes(values))
+    (tmp_path / "rows.rec").write_bytes(encode_rows(values))
+
+    for name, content_type in (("rows.csv", "text/csv"), ("rows.rec", "application/x-recordio-protobuf")):
+        copy = np.concatenate(list(rows(tmp_path / name, content_type, FEATURES, name)))
+        body = io.BytesIO((tmp_path / name).read_bytes())  # what a Pipe-mode channel reads: a stream
+
+        np.testing.assert_array_equal(np.concatenate(list(rows(body, content_type, FEATURES, name))), copy)
+
+
 def test_a_truncated_recordio_object_fails_the_job(tmp_path: Path) -> None:
     (tmp_path / "rows.rec").write_bytes(encode_rows(blobs(10))[:-9])
 
@@ -165,3 +179,20 @@ def test_score_is_the_squared_distance_to_the_nearest_centroid() -> None:
     score.add(np.array([[0.0, 0.0], [3.0, 4.0]], np.float32), np.array([[0.0, 0.0], [3.0, 5.0]], np.float32))
 
     assert (score.ssd, score.msd, score.rows) == (1.0, 0.5, 2)
+
+
+def test_a_read_ahead_body_gives_every_byte_in_order_and_its_failure() -> None:
+    data = np.random.default_rng(0).bytes(3 * BLOCK_BYTES + 12345)
+    ahead = ReadAhead(io.BytesIO(data))
+
+    pieces = [ahead.read(1000), ahead.read(BLOCK_BYTES), ahead.read()]
+
+    assert b"".join(pieces) == data
+    assert ahead.read(10) == b""
+
+    class Broken:
+        def read(self, size: int = -1) -> bytes:
+            raise ConnectionResetError("the connection broke")
+
+    with pytest.raises(ConnectionResetError, match="the connection broke"):
+        ReadAhead(Broken()).read(10)

@@ -212,6 +212,17 @@ def test_two_instances_each_train_on_the_objects_dealt_them_by_key(training: Tra
     assert len(training.model_keys(job["TrainingJobName"])) == 1
 
 
+def test_pipe_mode_streams_the_objects_from_s3_instead_of_copying_them(
+    training: Training, role: str, data: str
+) -> None:
+    job = training.train(role, f"{data}/", {"epochs": "2"}, AlgorithmSpecification={"TrainingInputMode": "Pipe"})
+
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    lines = training.log_lines(job["TrainingJobName"])["algo-1"]
+    assert any(line.startswith("algo-1: 3000 records") for line in lines)
+    assert not any("downloaded" in line for line in lines)
+
+
 REFUSALS: dict[str, tuple[dict[str, str], str]] = {
     "an unknown hyperparameter": ({"num_clusters": "4"}, "'num_clusters' was unexpected"),
     "an out-of-range hyperparameter": ({"local_lloyd_tol": "2"}, "local_lloyd_tol: '2' is not a float in [0, 1]"),
@@ -327,6 +338,16 @@ def test_a_stopped_job_stops_and_writes_no_model(training: Training, role: str, 
     assert job["TrainingJobStatus"] == "Stopped"
     assert [t["Status"] for t in job["SecondaryStatusTransitions"]][-2:] == ["Stopping", "Stopped"]
     assert training.model_keys(name) == []
+
+
+def test_an_instance_type_outside_the_apis_training_enum_is_refused(training: Training, role: str, data: str) -> None:
+    resources = {"InstanceType": "ml.inf1.xlarge"}  # a hosting type, not in TrainingInstanceType
+
+    with pytest.raises(ClientError) as refused:
+        training.start(role, f"{data}/", ResourceConfig=resources)
+
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert "resourceConfig.instanceType" in refused.value.response["Error"]["Message"]
 
 
 def test_a_second_job_of_the_same_name_is_refused(training: Training, role: str, data: str) -> None:
