@@ -200,8 +200,8 @@ def test_a_job_trains_on_sharded_uploads_and_the_build_keeps_its_artifact_byte_f
     assert training["job_arn"].endswith("training-job/kmeans-train-x")
     assert (manifest["clusters"], manifest["feature_dim"]) == (3, 4)
     assert "test:msd = 3.9" in printed.out
-    assert sorted(path.name for path in out.iterdir()) == ["centroids.png", "manifest.json", "model.tar.gz",
-                                                           "reference.npz"]  # fmt: skip
+    assert sorted(path.name for path in out.iterdir()) == ["baseline.json", "centroids.png", "manifest.json",
+                                                           "model.tar.gz", "reference.npz"]  # fmt: skip
     train_keys = uploaded(fake, "train")
     assert len(train_keys) >= 2  # ShardedByS3Key deals objects, so each instance gets one
     sent = b"".join(fake.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() for key in train_keys)
