@@ -21,14 +21,13 @@ from moto.sagemaker.models import FakeProcessingJob, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
 from local_aws import backends
-from local_aws.config import ACCOUNT_ID, JOB_SESSION_NAME, REGION
+from local_aws.config import JOB_SESSION_NAME, REGION
 from local_aws.jobs import engine
 from local_aws.jobs.logs import PROCESSING_JOBS
 from local_aws.processing.job import ProcessingJobType, check_image
 from local_aws.rules import enforced
 from local_aws.strict import originals
-from local_aws.strict.iam.policy import AuthorizationRequest
-from local_aws.strict.iam.principals import judge
+from local_aws.strict.iam import service_roles
 
 
 def create_processing_job(self: SageMakerResponse) -> ActionResult:
@@ -95,6 +94,4 @@ def _credentials(role_arn: str) -> dict[str, str]:
 def _role_may(role_arn: str, action: str, resource: str, context: Mapping[str, str]) -> str | None:
     if not enforced("processing-job-role"):
         return None
-    principal = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{JOB_SESSION_NAME}"
-    verdict = judge(role_arn, principal, AuthorizationRequest(action, resource, dict(context)))
-    return None if verdict.allowed else verdict.message
+    return service_roles.role_may(role_arn, action, resource, context, session=JOB_SESSION_NAME)

@@ -18,13 +18,11 @@ from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
 from moto.sagemaker.models import FakeTrainingJob, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
-from local_aws.config import ACCOUNT_ID
 from local_aws.jobs import engine
 from local_aws.jobs.logs import TRAINING_JOBS
 from local_aws.rules import enforced
 from local_aws.strict import originals
-from local_aws.strict.iam.policy import AuthorizationRequest
-from local_aws.strict.iam.principals import judge
+from local_aws.strict.iam import service_roles
 from local_aws.training.job import METRIC_DEFINITIONS, TrainingJobType
 
 
@@ -49,9 +47,7 @@ def _role_may(role_arn: str, action: str, resource: str, context: Mapping[str, s
     """None when SageMaker, acting as the job's role, may do `action` on `resource`."""
     if not enforced("training-execution-role"):
         return None
-    principal = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/SageMaker"
-    verdict = judge(role_arn, principal, AuthorizationRequest(action, resource, dict(context)))
-    return None if verdict.allowed else verdict.message
+    return service_roles.role_may(role_arn, action, resource, context)
 
 
 def stop_training_job_response(self: SageMakerResponse) -> Any:

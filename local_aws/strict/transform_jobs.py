@@ -26,7 +26,7 @@ from local_aws.jobs import engine
 from local_aws.jobs.logs import TRANSFORM_JOBS
 from local_aws.rules import enforced
 from local_aws.strict import originals
-from local_aws.strict.sagemaker.provisioning import job_role_may
+from local_aws.strict.sagemaker.provisioning import role_may
 from local_aws.transform.job import TransformJobType
 from local_aws.transform.jsonpath import JsonPathError, parse
 from wire.media_types import CSV
@@ -116,7 +116,7 @@ def create_transform_job(self: SageMakerModelBackend, **kwargs: Any) -> FakeTran
 
 
 def _role_may(model: Any, action: str, resource: str, context: Mapping[str, str]) -> str | None:
-    return job_role_may(model, action, resource, context) if enforced("transform-execution-role") else None
+    return role_may(model, action, resource, context) if enforced("transform-execution-role") else None
 
 
 def stop_transform_job_response(self: SageMakerResponse) -> Any:

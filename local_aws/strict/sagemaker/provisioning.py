@@ -28,9 +28,7 @@ from local_aws import backends
 from local_aws.config import ACCOUNT_ID, REGION
 from local_aws.kmeans import KMeansPredictor
 from local_aws.rules import enforced
-from local_aws.strict.iam.policy import AuthorizationRequest
-from local_aws.strict.iam.principals import judge
-from local_aws.strict.iam.s3_objects import kms_request
+from local_aws.strict.iam import service_roles
 from model_build.errors import BuildError
 
 ECR_REGISTRY = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
@@ -57,25 +55,9 @@ def failure_reason(fleet: Fleet, variants: list[dict[str, Any]], models: dict[st
 
 
 def role_may(model: Any, action: str, resource: str, context: Mapping[str, str] | None = None) -> str | None:
-    """None when the model's execution role may do `action` on `resource` (with condition keys `context`)."""
-    return role_allows(model, AuthorizationRequest(action, resource, dict(context or {})))
-
-
-def role_allows(model: Any, request: AuthorizationRequest) -> str | None:
-    """None when the model's execution role may make `request`, else IAM's message."""
-    role = model.execution_role_arn
-    principal = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{role.rsplit('/', 1)[-1]}/SageMaker"
-    verdict = judge(role, principal, request)
-    return None if verdict.allowed else verdict.message
-
-
-def job_role_may(model: Any, action: str, resource: str, context: Mapping[str, str] | None = None) -> str | None:
-    """`role_may` for a job's calls (the job engine's RoleCheck): a job reaches KMS only through S3 (it reads and
-    writes SSE-KMS objects), so a `kms:` action is asked as S3 asks it, `kms:ViaService` and the key's tags
-    included (`s3_objects.kms_request`)."""
-    if action.startswith("kms:"):
-        return role_allows(model, kms_request(action, resource))
-    return role_may(model, action, resource, context)
+    """None when the model's execution role may do `action` on `resource` (with condition keys `context`); a job's
+    calls are asked the same way (the job engine's RoleCheck: keys reached through S3 as S3 asks for them)."""
+    return service_roles.role_may(model.execution_role_arn, action, resource, context)
 
 
 def _artifact_location(model: Any) -> tuple[str, str, str]:
