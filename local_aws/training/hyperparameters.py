@@ -18,27 +18,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from aws_facts.kmeans_training import HYPERPARAMETERS, REQUIRED
 from local_aws.jobs.lifecycle import JobFailedError
 
-REQUIRED = ("k", "feature_dim")
 AUTO = "auto"
-INIT_METHODS = ("random", "kmeans++")
-EVAL_METRICS = ("msd", "ssd")
 AUTO_TRIALS = 10
-DEFAULTS: dict[str, str] = {
-    "init_method": "random",
-    "mini_batch_size": "5000",
-    "epochs": "1",
-    "extra_center_factor": AUTO,
-    "local_lloyd_max_iter": "300",
-    "local_lloyd_tol": "0.0001",
-    "local_lloyd_init_method": "kmeans++",
-    "local_lloyd_num_trials": AUTO,
-    "half_life_time_size": "0",
-    "eval_metrics": '["msd"]',
-    "force_dense": "true",
-}
-KNOWN = frozenset((*REQUIRED, *DEFAULTS))
+# Names, what each allows and AWS's defaults have one home, shared with the CLI's check before a job starts.
+DEFAULTS: dict[str, str] = {name: default for name, (_, _, default) in HYPERPARAMETERS.items() if default is not None}
+KNOWN = frozenset(HYPERPARAMETERS)
 
 
 @dataclass(frozen=True)
@@ -68,79 +55,38 @@ def _failure(message: str) -> JobFailedError:
     return JobFailedError(f"ClientError: {message} (caused by ValidationError)")
 
 
-def _positive_int(name: str, text: str) -> int:
-    return _int_at_least(name, text, 1, "a positive integer")
+def _auto_or_int(text: str) -> int | None:
+    return None if text == AUTO else int(text)
 
 
-def _non_negative_int(name: str, text: str) -> int:
-    return _int_at_least(name, text, 0, "a non-negative integer")
+def _metrics(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(json.loads(text)))
 
 
-def _int_at_least(name: str, text: str, low: int, what: str) -> int:
-    try:
-        value = int(text.strip())
-    except ValueError:
-        value = low - 1
-    if value < low or not text.strip().lstrip("+").isdigit():
-        raise _failure(f"Hyperparameter {name}: {text!r} is not {what}")
-    return value
-
-
-def _one_of(choices: tuple[str, ...]) -> Callable[[str, str], str]:
-    def check(name: str, text: str) -> str:
-        if text not in choices:
-            raise _failure(f"Hyperparameter {name}: {text!r} is not one of {list(choices)}")
-        return text
-
-    return check
-
-
-def _auto_or_positive_int(name: str, text: str) -> int | None:
-    return None if text.strip() == AUTO else _positive_int(name, text)
-
-
-def _tolerance(name: str, text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 <= value <= 1.0:
-        raise _failure(f"Hyperparameter {name}: {text!r} is not a float in [0, 1]")
-    return value
-
-
-def _metrics(name: str, text: str) -> tuple[str, ...]:
-    try:
-        value = json.loads(text)
-    except ValueError:
-        value = None
-    if not isinstance(value, list) or not value or any(item not in EVAL_METRICS for item in value):
-        raise _failure(f'Hyperparameter {name}: {text!r} is not a JSON list of "msd" and/or "ssd"')
-    return tuple(dict.fromkeys(value))
-
-
-def _boolean(name: str, text: str) -> bool:
-    if text.lower() not in ("true", "false"):
-        raise _failure(f"Hyperparameter {name}: {text!r} is not true or false")
-    return text.lower() == "true"
-
-
-PARSERS: dict[str, Callable[[str, str], Any]] = {
-    "k": _positive_int,
-    "feature_dim": _positive_int,
-    "mini_batch_size": _positive_int,
-    "epochs": _positive_int,
-    "init_method": _one_of(INIT_METHODS),
-    "extra_center_factor": _auto_or_positive_int,
-    "half_life_time_size": _non_negative_int,
-    "local_lloyd_init_method": _one_of(INIT_METHODS),
-    "local_lloyd_max_iter": _positive_int,
-    "local_lloyd_num_trials": _auto_or_positive_int,
-    "local_lloyd_tol": _tolerance,
+# How each value, once allowed, is read.
+READERS: dict[str, Callable[[str], Any]] = {
+    "k": int,
+    "feature_dim": int,
+    "mini_batch_size": int,
+    "epochs": int,
+    "init_method": str,
+    "extra_center_factor": _auto_or_int,
+    "half_life_time_size": int,
+    "local_lloyd_init_method": str,
+    "local_lloyd_max_iter": int,
+    "local_lloyd_num_trials": _auto_or_int,
+    "local_lloyd_tol": float,
     "eval_metrics": _metrics,
-    "force_dense": _boolean,
+    "force_dense": lambda text: text.lower() == "true",
 }
-assert set(PARSERS) == KNOWN
+assert set(READERS) == KNOWN
+
+
+def _read(name: str, text: str) -> Any:
+    check, allowed, _default = HYPERPARAMETERS[name]
+    if not check(text):
+        raise _failure(f"Hyperparameter {name}: {text!r} is not {allowed}")
+    return READERS[name](text)
 
 
 def parse(given: Mapping[str, str] | None) -> KMeansHyperparameters:
@@ -153,7 +99,7 @@ def parse(given: Mapping[str, str] | None) -> KMeansHyperparameters:
     unknown = sorted(set(given) - KNOWN)
     if unknown:
         raise _failure(f"Additional hyperparameters are not allowed ({', '.join(map(repr, unknown))} was unexpected)")
-    values = {name: PARSERS[name](name, text) for name, text in {**DEFAULTS, **given}.items()}
+    values = {name: _read(name, text) for name, text in {**DEFAULTS, **given}.items()}
     factor = values["extra_center_factor"]
     trials = values["local_lloyd_num_trials"]
     return KMeansHyperparameters(
