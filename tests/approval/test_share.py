@@ -27,13 +27,28 @@ def test_deploy_accounts_may_read_the_group_and_its_packages_and_nothing_more(sa
 
     group_arn = sagemaker.describe_model_package_group(ModelPackageGroupName=group)["ModelPackageGroupArn"]
     assert stored == group_policy(group_arn, [DEPLOY_ACCOUNT])
-    statements = {statement["Sid"]: statement for statement in stored["Statement"]}
-    assert statements["DeployAccountsReadItsPackages"]["Resource"].endswith(f":model-package/{group}/*")
-    assert statements["DeployAccountsReadTheGroup"]["Principal"] == {"AWS": [f"arn:aws:iam::{DEPLOY_ACCOUNT}:root"]}
-    actions = {action for statement in stored["Statement"] for action in statement["Action"]}
-    assert not any(
-        action.startswith(("sagemaker:Update", "sagemaker:Create", "sagemaker:Delete")) for action in actions
-    )
+    (statement,) = stored["Statement"]
+    # What "Deploy a Model Version from a Different Account" grants the deploy account, on the group and on its
+    # packages as "Set up discoverability" names them; nothing that approves, updates or deletes.
+    assert set(statement["Action"]) == {
+        "sagemaker:CreateModel",
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:DescribeModelPackageGroup",
+        "sagemaker:ListModelPackages",
+    }
+    assert statement["Resource"] == [group_arn, group_arn.replace(":model-package-group/", ":model-package/") + "/*"]
+    assert statement["Resource"][1].endswith(f":model-package/{group}/*")
+    assert statement["Principal"] == {"AWS": [f"arn:aws:iam::{DEPLOY_ACCOUNT}:root"]}
+    assert not any(action.startswith(("sagemaker:Update", "sagemaker:Delete")) for action in statement["Action"])
+
+
+def test_the_principals_partition_is_the_groups() -> None:
+    group_arn = "arn:aws-cn:sagemaker:cn-north-1:123456789012:model-package-group/digits"
+
+    (statement,) = group_policy(group_arn, [DEPLOY_ACCOUNT])["Statement"]
+
+    assert statement["Principal"] == {"AWS": [f"arn:aws-cn:iam::{DEPLOY_ACCOUNT}:root"]}
+    assert statement["Resource"][1] == "arn:aws-cn:sagemaker:cn-north-1:123456789012:model-package/digits/*"
 
 
 def test_a_group_policy_that_is_not_a_policy_document_is_refused(sagemaker: Any) -> None:
