@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from approval.resolve import ApprovalError, record, resolve
 from contract.model_package import DEPLOYING_STATUSES, EVENT_DETAIL_TYPE, EVENT_SOURCE, group_name
 from contract.stack import Output, describe_stack, is_missing_stack
+from registry.packages import RegistryError
 
 PACKAGE_VARIABLE = "MODEL_PACKAGE_ARN"  # the deploy command's environment: the package it deploys
 RECEIVE_WAIT_S = 2  # an empty receive this long ends a drain: every event sent so far has been handled
@@ -72,14 +73,21 @@ class Follower:
     deploy: Callable[[str], int]  # runs the deploy command for a package ARN; its exit status
 
     def drain(self, say: Callable[[str], None] = print) -> int:
-        """Handle every event waiting in the queue, oldest first; stop at the first failed deploy (its status)."""
+        """Handle every event waiting in the queue, oldest first; stop at the first failed deploy (its status), or at
+        the first event that cannot be handled (no approved package left, a package refused: one line, 1)."""
         for message in self._messages():
             try:
                 event = parse_event(message["Body"])
             except ApprovalError as error:
                 say(f"ignored: {error}")  # never retried: it would stop every later run
             else:
-                status = self.handle(event, say)
+                try:
+                    status = self.handle(event, say)
+                except (ApprovalError, RegistryError, ClientError) as error:
+                    # e.g. the last approved package rejected: nothing to deploy, the stack keeps serving what it
+                    # served; the event stays for the next run, as a failed deploy's does.
+                    say(f"error: {event.status} {event.package_arn}: {error}")
+                    status = 1
                 if status:  # the event stays, visible at once: the next run retries it
                     self.sqs.change_message_visibility(
                         QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0

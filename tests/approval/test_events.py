@@ -149,3 +149,28 @@ def test_a_failed_deploy_keeps_its_event_and_a_foreign_message_is_dropped(
     assert follower.drain(say=lambda _: None) == 3
     assert follower.drain(say=lambda _: None) == 3  # retried at once, not after the visibility timeout
     assert attempts == [arn, arn]
+
+
+def test_rejecting_the_last_approved_package_fails_the_run_and_keeps_the_event(
+    local_aws: RunningLocalAws, events: Any, tmp_path: Path
+) -> None:
+    sagemaker, sqs = local_aws.client("sagemaker"), local_aws.client("sqs")
+    group = new_group(sagemaker)
+    queue_url = listen(events, sqs, group, f"q-{group}")
+    stack = FakeStack()
+    said: list[str] = []
+    follower = Follower(
+        sqs=sqs, sagemaker=sagemaker, cloudformation=stack, queue_url=queue_url, group=group, stack_name="S",
+        context_file=tmp_path / "cdk.context.json", deploy=stack.deploy,
+    )  # fmt: skip
+    only = create(sagemaker, group, status="Approved")
+    sagemaker.update_model_package(ModelPackageArn=only, ModelApprovalStatus="Rejected")
+    events.put_events(Entries=[{"Source": EVENT_SOURCE, "DetailType": EVENT_DETAIL_TYPE,
+                                "Detail": json.dumps(event(group, "Rejected", arn=only)["detail"])}])  # fmt: skip
+
+    assert follower.drain(say=said.append) == 1
+    assert follower.drain(say=said.append) == 1  # the event is visible again at once, not after DEPLOY_TIMEOUT_S
+    assert stack.deployed == []
+    errors = [line for line in said if line.startswith("error:")]
+    assert len(errors) == 2
+    assert "has no Approved package" in errors[0]
