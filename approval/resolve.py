@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from contract.model_package import APPROVED, PackageRecordError, RecordedPackage, context_key, group_name
-from registry.packages import Package, describe, latest_approved
+from registry.packages import COMPLETED, Package, describe, latest_approved
 
 CONTEXT_FILE = Path("cdk.context.json")  # where the CDK CLI reads recorded lookups from, beside cdk.json
 
@@ -28,6 +28,11 @@ def resolve(sagemaker: Any, group: str, package_arn: str | None = None) -> Recor
         raise ApprovalError(
             f"model package {package.arn}: is {package.approval_status}; only an {APPROVED} package is deployed "
             f"(approve it first: python -m model_build approve {package.arn})"
+        )
+    if package.status != COMPLETED:
+        raise ApprovalError(
+            f"model package {package.arn}: its ModelPackageStatus is {package.status or 'not given'}, "
+            f"only a {COMPLETED} package is deployed"
         )
     return _record(package)
 

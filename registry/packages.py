@@ -20,6 +20,10 @@ from registry.storage import split_s3_uri
 APPROVED: Final = "Approved"
 REJECTED: Final = "Rejected"
 PENDING: Final = "PendingManualApproval"
+COMPLETED: Final = "Completed"  # the ModelPackageStatus of a package whose creation finished (DescribeModelPackage)
+# ListModelPackages lists *unversioned* packages when no ModelPackageType is given (botocore's documentation of the
+# parameter), so every listing here asks for the group's versioned packages explicitly.
+VERSIONED: Final = "Versioned"
 
 
 class RegistryError(Exception):
@@ -52,6 +56,7 @@ class Package:
     group: str
     version: int
     approval_status: str
+    status: str  # ModelPackageStatus: only a Completed package is deployed
     creation_time: datetime
     image: str
     model_data_url: str
@@ -87,7 +92,11 @@ def latest_approved(client: Any, group: str, *, features: int | None = None) -> 
     # SortOrder explicitly: its default is Ascending, which gives the *oldest* approved package (the mistake in
     # AWS's "MLOps template for model deployment").
     pages = client.get_paginator("list_model_packages").paginate(
-        ModelPackageGroupName=group, ModelApprovalStatus=APPROVED, SortBy="CreationTime", SortOrder="Descending"
+        ModelPackageGroupName=group,
+        ModelPackageType=VERSIONED,
+        ModelApprovalStatus=APPROVED,
+        SortBy="CreationTime",
+        SortOrder="Descending",
     )
     for page in pages:
         for summary in page["ModelPackageSummaryList"]:
@@ -98,7 +107,7 @@ def latest_approved(client: Any, group: str, *, features: int | None = None) -> 
 def packages_of(client: Any, group: str) -> list[str]:
     """The ARNs of every package of `group`, newest first, whatever their approval status."""
     pages = client.get_paginator("list_model_packages").paginate(
-        ModelPackageGroupName=group, SortBy="CreationTime", SortOrder="Descending"
+        ModelPackageGroupName=group, ModelPackageType=VERSIONED, SortBy="CreationTime", SortOrder="Descending"
     )
     return [summary["ModelPackageArn"] for page in pages for summary in page["ModelPackageSummaryList"]]
 
@@ -152,6 +161,7 @@ def _package(described: dict[str, Any]) -> Package:
             group=described.get("ModelPackageGroupName", ""),
             version=int(described.get("ModelPackageVersion", 0)),
             approval_status=described.get("ModelApprovalStatus", PENDING),
+            status=described.get("ModelPackageStatus", ""),
             creation_time=described["CreationTime"],
             image=container["Image"],
             model_data_url=container["ModelDataUrl"],

@@ -93,6 +93,32 @@ def test_no_group_no_approved_package_and_another_model_type_are_refused(sagemak
         resolve(sagemaker, group, foreign)
 
 
+class PackageStatus:
+    """SageMaker as the resolve step reads it, but answering DescribeModelPackage with another ModelPackageStatus
+    (the local AWS, as moto, creates every package Completed at once)."""
+
+    def __init__(self, sagemaker: Any, status: str) -> None:
+        self.sagemaker, self.status = sagemaker, status
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sagemaker, name)
+
+    def describe_model_package(self, **kwargs: Any) -> dict[str, Any]:
+        described: dict[str, Any] = self.sagemaker.describe_model_package(**kwargs)
+        return described | {"ModelPackageStatus": self.status}
+
+
+@pytest.mark.parametrize("status", ["Pending", "InProgress", "Failed", "Deleting"])
+def test_a_package_whose_creation_did_not_complete_is_refused(sagemaker: Any, status: str) -> None:
+    group = new_group(sagemaker)
+    approved = create(sagemaker, group, status="Approved")
+    assert resolve(PackageStatus(sagemaker, "Completed"), group).arn == approved
+
+    for named in (None, approved):
+        with pytest.raises(ApprovalError, match=f"ModelPackageStatus is {status}, only a Completed package"):
+            resolve(PackageStatus(sagemaker, status), group, named)
+
+
 @pytest.mark.parametrize("case", ["unknown group", "pending package", "unknown package"])
 def test_the_cli_refuses_in_one_line_and_writes_nothing(
     case: str, sagemaker: Any, aws_environment: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]

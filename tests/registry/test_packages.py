@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from registry import metadata as meta
-from registry.packages import RegistryError, describe, latest_approved, read_reference
+from registry.packages import RegistryError, describe, latest_approved, packages_of, read_reference
 from tests.conftest import RunningLocalAws
 from tests.registry.packages import create, new_group, properties, put
 
@@ -112,3 +112,19 @@ def test_metadata_beyond_aws_limits_is_refused_before_any_call() -> None:
         meta.check({meta.MANIFEST_URI: "s" * 257})
     with pytest.raises(meta.MetadataError, match="51 entries, AWS allows 50"):
         meta.check({f"k{index}": "v" for index in range(51)})
+
+
+def test_every_listing_asks_for_versioned_packages(local_aws: RunningLocalAws) -> None:
+    """ListModelPackages lists unversioned packages when no ModelPackageType is given (botocore's documentation)."""
+    sagemaker = local_aws.client("sagemaker")  # its own client: the spy below stays on it
+    group = new_group(sagemaker)
+    approved = create(sagemaker, group, status="Approved")
+    calls: list[dict[str, Any]] = []
+    sagemaker.meta.events.register(
+        "provide-client-params.sagemaker.ListModelPackages", lambda params, **_: calls.append(dict(params))
+    )
+
+    assert latest_approved(sagemaker, group).arn == approved
+    assert packages_of(sagemaker, group) == [approved]
+    assert len(calls) == 2
+    assert all(call["ModelPackageType"] == "Versioned" for call in calls)
