@@ -8,6 +8,8 @@ refused here first, in one line, before anything is uploaded or created.
 from __future__ import annotations
 
 import re
+import sys
+import unicodedata
 from collections.abc import Mapping
 from functools import cache
 from typing import Final
@@ -49,8 +51,15 @@ def limits() -> tuple[int, int, int, re.Pattern[str]]:
     key = model.shape_for("CustomerMetadataKey").metadata["max"]
     value = model.shape_for("CustomerMetadataValue").metadata["max"]
     # The model's pattern is Java's `([\p{L}\p{Z}\p{N}_.:\/=+\-@]*)${1,256}`; Python's re has no \p{...}, so the
-    # same class is spelled with \w (letters, digits, _) and \s (separators): both Unicode-aware here.
-    return entries, key, value, re.compile(r"[\w\s.:/=+\-@]*")
+    # same class is spelled with \w (letters, digits, _) and the separators \p{Z} names, listed from Unicode's
+    # categories (not \s: that would also let tabs and line breaks through, which are control characters).
+    return entries, key, value, re.compile(f"[\\w{re.escape(_separators())}.:/=+\\-@]*")
+
+
+@cache
+def _separators() -> str:
+    """Every Unicode separator (categories Zs, Zl, Zp: \\p{Z}), the space among them."""
+    return "".join(chr(point) for point in range(sys.maxunicode + 1) if unicodedata.category(chr(point))[0] == "Z")
 
 
 def check(properties: Mapping[str, str]) -> None:

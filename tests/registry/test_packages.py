@@ -114,6 +114,19 @@ def test_metadata_beyond_aws_limits_is_refused_before_any_call() -> None:
         meta.check({f"k{index}": "v" for index in range(51)})
 
 
+@pytest.mark.parametrize(("value", "allowed"), [
+    ("one two", True), ("no\u00a0break", True), ("ideographic\u3000space", True), ("é5_.:/=+-@", True),
+    ("a\ttab", False), ("a\nnewline", False), ("a\rreturn", False), ("a\x0bvertical tab", False),
+])  # fmt: skip
+def test_metadata_values_take_unicode_space_separators_not_tabs_or_line_breaks(value: str, allowed: bool) -> None:
+    """AWS's CustomerMetadataValue pattern allows \\p{Z} (separators), which tabs and line breaks are not."""
+    if allowed:
+        meta.check({meta.VERDICT: value})
+    else:
+        with pytest.raises(meta.MetadataError, match="characters AWS refuses"):
+            meta.check({meta.VERDICT: value})
+
+
 def test_every_listing_asks_for_versioned_packages(local_aws: RunningLocalAws) -> None:
     """ListModelPackages lists unversioned packages when no ModelPackageType is given (botocore's documentation)."""
     sagemaker = local_aws.client("sagemaker")  # its own client: the spy below stays on it
