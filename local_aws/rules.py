@@ -91,10 +91,12 @@ RULES = {
     "PendingManualApproval",
     "model-package-update-merge": "UpdateModelPackage changes only what it is given: metadata merged, approval status "
     "and description kept",
-    "model-package-transitions": "an Approved or Rejected model package cannot go back to PendingManualApproval",
+    "model-package-transitions": "an Approved or Rejected model package cannot go back to PendingManualApproval "
+    "(not among the transitions AWS lists)",
     "model-package-deploy-approved": "CreateModel with a ModelPackageName refuses a package that is not Approved",
-    "model-package-events": "creating or updating a versioned model package sends a SageMaker Model Package State "
-    "Change event to the default bus, delivered to the SQS, SNS and log-group targets of matching rules",
+    "model-package-events": "creating a versioned model package or changing its ModelApprovalStatus sends a SageMaker "
+    "Model Package State Change event to the default bus, delivered to the SQS, SNS and log-group targets of matching "
+    "rules",
     "events-sqs-queue-policy": "EventBridge delivers to an SQS queue only if its policy allows events.amazonaws.com "
     "sqs:SendMessage (for the rule's aws:SourceArn)",
     "model-package-group-policy": "PutModelPackageGroupPolicy stores a policy document (JSON with a Statement list) "

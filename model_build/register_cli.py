@@ -313,6 +313,9 @@ def run_decision(command: str, argv: list[str]) -> int:
     clients = _clients("sagemaker", "s3")
     try:
         package = describe(clients["sagemaker"], args.arn)
+        if package.approval_status == status:  # no state change: AWS documents none, nothing is sent or changed
+            print(f"already {status.lower()}: {args.arn} (version {package.version}); nothing changed")
+            return 0
         if status == APPROVED:  # what would be deployed must be what was registered
             read_reference(clients["s3"], package)
             read_verified(clients["s3"], package.model_data_url, package.artifact_sha256, "artifact")

@@ -37,7 +37,7 @@ def event(group: str, status: str, *, source: str = EVENT_SOURCE, arn: str | Non
             "ModelPackageVersion": 1,
             "ModelPackageArn": arn,
             "ModelApprovalStatus": status,
-            "CreationTime": 1764547200000,
+            "CreationTime": "2026-12-01T00:00:00Z",
         },
     }
 

@@ -4,6 +4,7 @@ state-change events EventBridge delivers to the targets of matching rules."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -187,7 +188,8 @@ def test_decisions_reach_the_rules_target_and_a_pending_package_does_not_match(l
         arn,
         1,
     )
-    assert isinstance(detail["CreationTime"], int)
+    # ISO-8601 to the second, as the developer guide's example shows it ("2021-02-24T17:00:14Z")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", detail["CreationTime"])
     assert detail["ModelPackageStatus"] == "Completed"
 
 
@@ -246,3 +248,16 @@ def test_a_state_change_can_arrive_twice_as_two_events(twice: RunningLocalAws) -
     events = received(twice, queue)
     assert [event["detail"]["ModelPackageArn"] for event in events] == [arn, arn]
     assert events[0]["id"] != events[1]["id"]
+
+
+def test_an_update_that_keeps_the_status_sends_no_state_change(local_aws: RunningLocalAws) -> None:
+    sagemaker = local_aws.client("sagemaker")
+    group = new_group(sagemaker)
+    queue = listen(local_aws, group, f"{group}-same")
+    arn = create(sagemaker, group)
+
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved", ApprovalDescription="ok")
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved", ApprovalDescription="again")
+
+    assert [event["detail"]["ModelApprovalStatus"] for event in received(local_aws, queue)] == ["Approved"]
+    assert sagemaker.describe_model_package(ModelPackageName=arn)["ApprovalDescription"] == "again"

@@ -146,6 +146,20 @@ def test_reject_sets_the_status_and_the_description(
     assert (described["ModelApprovalStatus"], described["ApprovalDescription"]) == ("Rejected", "drifted")
 
 
+def test_deciding_what_is_already_decided_says_so_and_changes_nothing(
+    aws: RunningLocalAws, artifact_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arn = register(artifact_dir, group_name(), capsys)[1].split()[1]
+    assert main(["approve", arn, "--description", "the live model"]) == 0
+    capsys.readouterr()
+
+    assert main(["approve", arn, "--description", "approved again"]) == 0
+
+    assert capsys.readouterr().out == f"already approved: {arn} (version 1); nothing changed\n"
+    described = aws.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    assert (described["ModelApprovalStatus"], described["ApprovalDescription"]) == ("Approved", "the live model")
+
+
 def test_a_build_of_another_feature_count_than_the_approved_package_is_refused_before_anything_is_written(
     aws: RunningLocalAws, artifact_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -10,7 +10,7 @@ deploy the model"), and emits no events.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from moto.sagemaker.exceptions import ValidationError
@@ -90,6 +90,7 @@ def update_model_package(  # noqa: PLR0917  # moto's parameters, by moto's names
     if package is None:
         raise ValidationError(message=f"Model package {model_package_arn} does not exist.")
     _check_transition(package, model_approval_status)
+    before = package.model_approval_status
     if enforced("model-package-update-merge"):
         model_approval_status = model_approval_status or package.model_approval_status
         approval_description = (
@@ -108,7 +109,8 @@ def update_model_package(  # noqa: PLR0917  # moto's parameters, by moto's names
         customer_metadata_properties_to_remove=customer_metadata_properties_to_remove,
         additional_inference_specifications_to_add=additional_inference_specifications_to_add,
     )
-    _emit(self, package)
+    if package.model_approval_status != before:  # a state change; an update that keeps the status is none
+        _emit(self, package)
     return arn
 
 
@@ -144,8 +146,11 @@ def find_package(backend: SageMakerModelBackend, name_or_arn: str) -> ModelPacka
 
 
 def _check_transition(package: ModelPackage, status: str | None) -> None:
-    # AWS documents the three statuses and that Approved is what deploys, not which may follow which; a package
-    # once decided (Approved or Rejected) going back to PendingManualApproval is refused: the worse case.
+    # The developer guide's "Update the Approval Status of a Model" lists the transitions: PendingManualApproval to
+    # Approved or Rejected, Rejected to Approved, Approved to Rejected. A decided package (Approved or Rejected) going
+    # back to PendingManualApproval is not among them: refused. A status set to itself (Approved to Approved) is not
+    # documented either way: accepted, as a change of nothing, and it sends no state-change event (see
+    # update_model_package): the worse case for a pipeline counting on a re-approval to start it again.
     decided = package.model_approval_status in (APPROVED, REJECTED)
     if status == PENDING and decided and enforced("model-package-transitions"):
         raise ValidationError(
@@ -183,14 +188,16 @@ def _emit(backend: SageMakerModelBackend, package: ModelPackage) -> None:
 
 
 def state_change_detail(package: ModelPackage) -> dict[str, Any]:
-    """The event's detail: the package as DescribeModelPackage gives it, times in epoch milliseconds (as the
-    developer guide's example of a model package state change shows `CreationTime`)."""
+    """The event's detail: the package as DescribeModelPackage gives it, times as ISO-8601 UTC strings to the second
+    (as the developer guide's example of a model package state change shows `CreationTime`,
+    "2021-02-24T17:00:14Z")."""
     return {key: _plain(value) for key, value in package.gen_response_object().items()}
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
-        return int(value.timestamp() * 1000)
+        utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)  # moto's are naive UTC
+        return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, list):
