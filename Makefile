@@ -240,6 +240,7 @@ approve-local: setup-deploy up-local
 
 # A named package (GitHub's manual trigger): MODEL_PACKAGE=arn:...:model-package/GROUP/VERSION. record-package
 # records it for synth (refused unless Approved); package-context prints the deploy's context flag for it.
+# (The ARN's group part is the group's name: names with upper case, which AWS lowers in ARNs, are refused.)
 PACKAGE_GROUP = $(word 2,$(subst /, ,$(MODEL_PACKAGE)))
 record-package:
 	$(PY) -m approval resolve --group "$(PACKAGE_GROUP)" --package "$(MODEL_PACKAGE)"

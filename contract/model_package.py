@@ -21,6 +21,11 @@ PACKAGE_ARN_PATTERN = re.compile(
 )
 GROUP_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package-group/(?P<name>.+)$")
 GROUP_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+# AWS writes a group's name in lower case in its packages' ARNs (the developer guide's pipeline tutorial shows
+# model-package/abalonemodelpackagegroupname/2 for the group AbaloneModelPackageGroupName; moto does the same), while
+# DescribeModelPackage, the events and ListModelPackages name the group as created. Rather than guess which answer
+# spells it how, a group whose name has upper case letters is refused at register, resolve and synth alike.
+UPPER_CASE = re.compile(r"[A-Z]")
 
 
 class PackageRecordError(ValueError):
@@ -38,6 +43,11 @@ def group_name(group: str) -> str:
     name = found.group("name") if found else group
     if not GROUP_NAME_PATTERN.match(name):
         raise PackageRecordError(f"model package group {group!r}: not a group name or ARN (1-63 letters, digits, -)")
+    if UPPER_CASE.search(name):
+        raise PackageRecordError(
+            f"model package group {name!r}: has upper case letters, which AWS lowers in its packages' ARNs; "
+            "use a lower-case group name"
+        )
     return name
 
 

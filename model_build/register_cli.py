@@ -21,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from aws_facts.kmeans_image import KMEANS_ACCOUNTS, image_uri
 from contract.clients import NoRegionError, aws_clients
+from contract.model_package import PackageRecordError, group_name
 from model_build.alignment import LoadedModel, load_model
 from model_build.comparison import compare_models
 from model_build.errors import BuildError
@@ -149,6 +150,10 @@ def read_whole_build(build_dir: Path) -> Build:
 def run_register(argv: list[str]) -> int:
     """Register BUILD in --group; BuildErrors go to the caller."""
     args = build_parser().parse_args(argv)
+    try:
+        group_name(args.group)  # refused before anything is read or written
+    except PackageRecordError as error:
+        raise BuildError(str(error)) from error
     build = read_whole_build(args.build)
     clients = _clients("sagemaker", "s3", "sts")
     registrar = Registrar(clients["sagemaker"], clients["s3"], args.group, args.bucket or _default_bucket(clients))

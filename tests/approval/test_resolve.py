@@ -93,6 +93,15 @@ def test_no_group_no_approved_package_and_another_model_type_are_refused(sagemak
         resolve(sagemaker, group, foreign)
 
 
+def test_a_group_name_with_upper_case_is_refused_before_any_call() -> None:
+    """AWS lowers the group's name in its packages' ARNs; the name is refused rather than compared both ways."""
+    with pytest.raises(ApprovalError, match="'MixedCase': has upper case letters, which AWS lowers"):
+        resolve(object(), "MixedCase")
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/MixedCase"
+    with pytest.raises(ApprovalError, match="has upper case letters"):
+        resolve(object(), arn)
+
+
 class PackageStatus:
     """SageMaker as the resolve step reads it, but answering DescribeModelPackage with another ModelPackageStatus
     (the local AWS, as moto, creates every package Completed at once)."""

@@ -184,6 +184,23 @@ def test_a_build_of_another_feature_count_than_the_approved_package_is_refused_b
     assert len(listed) == 1
 
 
+def test_a_group_name_with_upper_case_is_refused_before_anything_is_written(
+    aws: RunningLocalAws, artifact_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = keys(aws)
+
+    status = main(["register", str(artifact_dir), "--group", "MixedCase", "--bucket", BUCKET])
+
+    assert status == 1
+    assert capsys.readouterr().err.strip() == (
+        "python -m model_build: error: model package group 'MixedCase': has upper case letters, which AWS lowers "
+        "in its packages' ARNs; use a lower-case group name"
+    )
+    assert keys(aws) == before
+    groups = aws.client("sagemaker").list_model_package_groups()["ModelPackageGroupSummaryList"]
+    assert not [group for group in groups if group["ModelPackageGroupName"].lower() == "mixedcase"]
+
+
 def test_a_build_whose_reference_set_is_not_the_manifests_is_refused(
     artifact_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -61,6 +61,7 @@ def parse(context: dict[str, Any]) -> None:
     [
         ({"model_package_group": GROUP}, f"no approved package of {GROUP} is recorded"),
         ({"model_package_group": "no_such group!"}, "not a group name or ARN"),
+        ({"model_package_group": "Digits"}, "'Digits': has upper case letters, which AWS lowers"),
         (registry_context(approval_status="PendingManualApproval"), "is PendingManualApproval, only an Approved"),
         (registry_context(approval_status="Rejected"), "is Rejected, only an Approved"),
         (
