@@ -23,8 +23,9 @@ GROUP_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:mod
 GROUP_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 # AWS writes a group's name in lower case in its packages' ARNs (the developer guide's pipeline tutorial shows
 # model-package/abalonemodelpackagegroupname/2 for the group AbaloneModelPackageGroupName; moto does the same), while
-# DescribeModelPackage, the events and ListModelPackages name the group as created. Rather than guess which answer
-# spells it how, a group whose name has upper case letters is refused at register, resolve and synth alike.
+# other answers (ModelPackageGroupName in DescribeModelPackage, in the events) may name it as created: AWS does not
+# say. Rather than guess which answer spells it how, a group whose name has upper case letters is refused at register,
+# resolve and synth alike.
 UPPER_CASE = re.compile(r"[A-Z]")
 
 
