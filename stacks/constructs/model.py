@@ -68,6 +68,8 @@ class KMeansModel(Construct):
             vpc_config=vpc_config,
         )
         self.model_name = model.attr_model_name
+        if model_package_name is not None:
+            _package_in_stack_region(self, model_package_name)
         if serverless:
             skip_check(
                 model,
@@ -83,3 +85,27 @@ def _container(
     if model_package_name is not None:
         return sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=model_package_name)
     return sagemaker.CfnModel.ContainerDefinitionProperty(image=image_uri, model_data_url=model_data_url)
+
+
+PACKAGE_REGION_RULE = "ModelPackageInStackRegion"
+
+
+def _package_in_stack_region(scope: Construct, package_arn: str) -> None:
+    """A model package serves only in its own region: its image and artifact must be in the Model's region
+    (CreateModel's ContainerDefinition: "The model artifacts in an Amazon S3 bucket and the Docker image for
+    inference container in Amazon EC2 Container Registry must be in the same region as the model or endpoint you
+    are creating"), so a stack
+    deployed to another region is refused before anything is created, as RegionHasKMeansImage refuses a region
+    without the image."""
+    region = package_arn.split(":")[3]
+    CfnRule(
+        Stack.of(scope),
+        PACKAGE_REGION_RULE,
+        assertions=[
+            {
+                "assert": Fn.condition_equals(Aws.REGION, region),
+                "assertDescription": f"the model package {package_arn} is in {region}: deploy the stack there "
+                "(its image and artifact must be in the Model's region)",
+            }
+        ],
+    )

@@ -11,6 +11,7 @@ import pytest
 
 from contract.model_package import RecordedPackage, context_key
 from contract.stack import Output
+from stacks.constructs.model import PACKAGE_REGION_RULE
 from stacks.settings import SettingsError, settings_from_context
 from tests.stacks.conftest import PIPELINE_CONTEXT, Synthesized, synthesize
 from tests.stacks.registry_records import ARTIFACT_SHA, BUCKET, GROUP, recorded, registry_context
@@ -42,6 +43,15 @@ def test_the_outputs_name_the_package_and_its_artifact(from_registry: Synthesize
     assert outputs[Output.ARTIFACT_SHA256]["Value"] == ARTIFACT_SHA
     assert outputs[Output.MODEL_DATA_URL]["Value"] == recorded()["model_data_url"]
     assert not from_registry.body.get("Parameters", {}).keys() - {"BootstrapVersion"}  # no asset parameters
+
+
+def test_the_stack_deploys_only_in_the_packages_region(from_registry: Synthesized) -> None:
+    """The package's image and artifact must be in the Model's region (ContainerDefinition.Image)."""
+    rule = from_registry.body["Rules"][PACKAGE_REGION_RULE]
+    (assertion,) = rule["Assertions"]
+    region = recorded()["arn"].split(":")[3]
+    assert assertion["Assert"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, region]}
+    assert f"is in {region}" in assertion["AssertDescription"]
 
 
 def test_synth_is_deterministic_and_another_package_is_a_change(tmp_path: Path, from_registry: Synthesized) -> None:
