@@ -1,0 +1,78 @@
+"""`make lifecycle-local` end to end on the local AWS: an approved package deployed with capture and drift monitoring,
+no drift, drift (the schedule's job, the alarm, its SNS message), a retrain on the exported traffic with stable ids,
+the candidate gate, register, approve, the approval deploys it, verified, and no drift on traffic like the new.
+
+Every assertion reads what AWS (the local one) or the files say, not what the loop printed: a step whose answer were
+hard-wired (the monitor's verdicts, the alarm, the served package, the ids) fails here."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from contract.stack import STACK_BASE_NAME, describe_stack
+from tests.approval.test_approve_local import context_file as context_file  # noqa: PLC0414 (the fixture)
+from tests.conftest import RunningLocalAws
+from tests.test_end_to_end import WARM_APP, cdk
+
+pytestmark = pytest.mark.slow
+STEPS = 21  # one line each, without the bootstrap step (`bootstrapped` did it)
+
+
+def test_the_loop_closes_from_drift_to_an_approved_aligned_retrain(
+    bootstrapped: RunningLocalAws, context_file: Path, tmp_path: Path
+) -> None:
+    group = f"lifecycle-{uuid.uuid4().hex[:8]}"
+    build, loop = tmp_path / "build", tmp_path / "build" / "lifecycle"
+    try:
+        result = bootstrapped.run(
+            "make", "lifecycle-local", f"BUILD_DIR={build}", f"CDK_OUT={tmp_path / 'cdk.out'}",
+            f"LIFECYCLE_GROUP={group}", "LIFECYCLE_BOOTSTRAP=", WARM_APP, timeout=600,
+        )  # fmt: skip
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output[-6000:]
+        facts = json.loads((loop / "lifecycle.json").read_text())
+        sagemaker = bootstrapped.client("sagemaker")
+        served = describe_stack(STACK_BASE_NAME, bootstrapped.client("cloudformation")).outputs["ModelPackageArn"]
+        statuses = [
+            sagemaker.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"]
+            for arn in (facts["packages"]["first"], facts["packages"]["candidate"])
+        ]
+        history = bootstrapped.client("cloudwatch").describe_alarm_history(HistoryItemType="StateUpdate")
+    finally:
+        bootstrapped.run(sys.executable, "-m", "teardown", "--stack", STACK_BASE_NAME, "--force")
+        cdk(bootstrapped, build, "destroy", STACK_BASE_NAME, "-c", f"model_package_group={group}", "--force")
+
+    transcript = (loop / "transcript.txt").read_text().splitlines()
+    assert len(transcript) == STEPS + 1, transcript  # one line a step, and the closing line
+    assert transcript[-1].startswith("the loop closed in ")
+    assert facts["monitor_exit_codes"] == [0, 1, 0]  # no drift, drift, no drift: each the monitor's own exit code
+    # The approval deployed each package: the first, then the candidate, both Approved in the registry.
+    first, candidate = facts["packages"]["first"], facts["packages"]["candidate"]
+    assert first != candidate
+    assert facts["served"] == [first, candidate]
+    assert served == candidate
+    assert statuses == ["Approved", "Approved"]
+    assert output.count("verification passed (exit 0: passed)") == 2
+    # The schedule's job moved an alarm on the endpoint's drift metrics to ALARM, and its SNS message arrived.
+    firing = [name for name, state in facts["alarm_states"].items() if state == "ALARM"]
+    assert firing, facts["alarm_states"]
+    assert {"AlarmName": firing[0], "NewStateValue": "ALARM"} in facts["alarm_messages"]
+    moved = [item["HistorySummary"] for item in history["AlarmHistoryItems"] if item["AlarmName"] in firing]
+    assert any("to ALARM" in summary for summary in moved), moved
+    # The retrain learned the new cluster under a new id and kept the old ids: the endpoint labels the old
+    # clusters' probes as it did before, and the new cluster's under the new id.
+    assert facts["candidate_previous_ids"] == [0, 1, 2, 3, None]
+    before, after = facts["probe_labels_first"], facts["probe_labels_candidate"]
+    assert before[:40] == after[:40]
+    assert set(after[40:]) == {4}
+    assert set(before[40:]) <= {0, 1, 2, 3}
+    # It trained on the exported traffic (in-distribution and shifted) plus the old rows.
+    assert np.loadtxt(loop / "recent.csv", delimiter=",").shape == (2400, 8)
+    assert 0.0 < facts["gate_new_share"] < 1.0
+    assert facts["gate_agreement"] >= facts["gate_min_agreement"]
