@@ -223,6 +223,7 @@ class Loop:
         return f"{len(labels)} rows from a cluster it has not seen (centre {NEW_CENTRE:g} in every feature)"
 
     def fire(self) -> str:
+        self.facts["alarm_states_before"] = {n: a["StateValue"] for n, a in self.drift_alarms().items()}
         _, out = self.run(sys.executable, "-m", "local_aws", "fire-schedule", self.facts["schedule"])
         job = json.loads(out.split(" -> ", 1)[1])["ProcessingJobArn"].rsplit("/", 1)[1]
         sagemaker = self.clients["sagemaker"]
@@ -235,19 +236,15 @@ class Loop:
         if status != "Completed":
             raise StepError(f"processing job {job}: {status}")
         alarms = self.drift_alarms()
-        history = {
-            name: [item["HistorySummary"] for item in reversed(self.clients["cloudwatch"].describe_alarm_history(
-                AlarmName=name, HistoryItemType="StateUpdate")["AlarmHistoryItems"])]
-            for name in alarms
-        }  # fmt: skip
         firing = [name for name, alarm in alarms.items() if alarm["StateValue"] == "ALARM"]
         messages = self.alarm_messages()
         self.facts.update(processing_job=job, alarm_states={n: a["StateValue"] for n, a in alarms.items()},
-                          alarm_history=history, alarm_messages=messages)  # fmt: skip
+                          alarm_messages=messages)  # fmt: skip
         if not firing or not any(m["AlarmName"] in firing and m["NewStateValue"] == "ALARM" for m in messages):
             raise StepError(f"job {job} completed, but no alarm fired with a message: {self.facts['alarm_states']}")
         metrics = ", ".join(sorted({alarms[n]["MetricName"] for n in firing}))
-        return f"job {job} Completed; {metrics} alarm OK -> ALARM; SNS message received"
+        was = "/".join(sorted({self.facts["alarm_states_before"].get(n, "?") for n in firing}))
+        return f"job {job} Completed; {metrics} alarm {was} -> ALARM; its SNS message arrived"
 
     def drift_alarms(self) -> dict[str, dict[str, Any]]:
         alarms = self.clients["cloudwatch"].describe_alarms()["MetricAlarms"]
@@ -263,7 +260,7 @@ class Loop:
             got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
             for message in got:
                 body = json.loads(message["Body"])
-                found.append({"AlarmName": body["AlarmName"], "NewStateValue": body["NewStateValue"]})
+                found.append({key: body[key] for key in ("AlarmName", "OldStateValue", "NewStateValue")})
                 sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
             if found and not got:
                 break
