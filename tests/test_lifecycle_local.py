@@ -73,8 +73,10 @@ def test_the_loop_closes_from_drift_to_an_approved_aligned_retrain(
     assert set(before[40:]) <= {0, 1, 2, 3}
     # It trained on the exported traffic (in-distribution and shifted) plus the old rows.
     assert np.loadtxt(loop / "recent.csv", delimiter=",").shape == (2400, 8)
-    assert 0.0 < facts["gate_new_share"] < 1.0
-    assert facts["gate_agreement"] >= facts["gate_min_agreement"]
+    # The gate compared the old clusters' rows (agreement at the default 0.9) and set the new cluster's aside.
+    assert facts["gate"]["new_clusters"] == [4]
+    assert 0.0 < facts["gate"]["new_cluster_share"] < 1.0
+    assert facts["gate"]["agreement"] >= facts["gate"]["min_agreement"] == 0.9
 
 
 def remove_stack(local_aws: RunningLocalAws, build: Path, group: str, context_file: Path) -> None:
