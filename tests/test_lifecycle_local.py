@@ -22,7 +22,7 @@ from tests.conftest import RunningLocalAws
 from tests.test_end_to_end import WARM_APP, cdk
 
 pytestmark = pytest.mark.slow
-STEPS = 21  # one line each, without the bootstrap step (`bootstrapped` did it)
+STEPS = 20  # one line each, without the bootstrap step (`bootstrapped` did it)
 
 
 def test_the_loop_closes_from_drift_to_an_approved_aligned_retrain(
@@ -48,6 +48,7 @@ def test_the_loop_closes_from_drift_to_an_approved_aligned_retrain(
         remove_stack(bootstrapped, build, group, context_file)
 
     transcript = (loop / "transcript.txt").read_text().splitlines()
+    print("\n".join(transcript))  # the loop's transcript, for a closing note (pytest -s)
     assert len(transcript) == STEPS + 1, transcript  # one line a step, and the closing line
     assert transcript[-1].startswith("the loop closed in ")
     assert facts["monitor_exit_codes"] == [0, 1, 0]  # no drift, drift, no drift: each the monitor's own exit code
