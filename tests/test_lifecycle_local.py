@@ -58,7 +58,9 @@ def test_the_loop_closes_from_drift_to_an_approved_aligned_retrain(
     assert facts["served"] == [first, candidate]
     assert served == candidate
     assert statuses == ["Approved", "Approved"]
-    assert output.count("verification passed (exit 0: passed)") == 2
+    for build_name in ("first", "candidate"):  # each deploy the approval made was verified against its package
+        verified = json.loads((loop / f"deploy-{build_name}" / "verification.json").read_text())
+        assert (verified["exit_code"], verified["result"]) == (0, "passed"), verified
     # The schedule's job moved an alarm on the endpoint's drift metrics to ALARM, and its SNS message arrived.
     firing = [name for name, state in facts["alarm_states"].items() if state == "ALARM"]
     assert firing, facts["alarm_states"]
