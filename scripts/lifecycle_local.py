@@ -36,7 +36,10 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from botocore.exceptions import ClientError
+
 from contract.clients import aws_clients
+from contract.stack import is_missing_stack
 from model_build.manifest import read_build
 
 FEATURES, OLD_CLUSTERS, OLD_ROWS = 8, 4, 2000
@@ -130,6 +133,20 @@ class Loop:
 
     # --- the steps -----------------------------------------------------------------------------------------------
 
+    def fresh(self) -> str:
+        """The loop registers and deploys its own builds: a group with packages or a stack already there is refused."""
+        try:
+            self.clients["cloudformation"].describe_stacks(StackName=self.args.stack)
+        except ClientError as error:
+            if not is_missing_stack(error):
+                raise StepError(f"cannot read stack {self.args.stack}: {error}") from error
+        else:
+            raise StepError(f"stack {self.args.stack} exists: destroy it first (make demo-down, or npx cdk destroy)")
+        listed = self.clients["sagemaker"].list_model_packages(ModelPackageGroupName=self.args.group)
+        if listed["ModelPackageSummaryList"]:
+            raise StepError(f"group {self.args.group} has packages already: give LIFECYCLE_GROUP=another-name")
+        return f"no stack {self.args.stack}, no packages in {self.args.group}"
+
     def first_build(self) -> str:
         rows = self.old_rows(OLD_ROWS)
         np.savetxt(self.dir / "old.csv", rows, delimiter=",", fmt="%.9g")
@@ -153,9 +170,8 @@ class Loop:
         return f"{topic.rsplit(':', 1)[1]} -> SQS {queue.rsplit('/', 1)[1]}"
 
     def listen(self) -> str:
-        _, out = self.run(sys.executable, "-m", "approval", "listen", "--group", self.args.group,
-                          "--queue", self.approval_queue)  # fmt: skip
-        return out.strip().splitlines()[-1][:110]
+        self.run(sys.executable, "-m", "approval", "listen", "--group", self.args.group, "--queue", self.approval_queue)
+        return f"EventBridge rule on {self.args.group}'s approvals -> SQS {self.approval_queue}"
 
     def register(self, build: str) -> str:
         _, out = self.run(sys.executable, "-m", "model_build", "register", self.dir / build, "--group", self.args.group)
@@ -214,7 +230,8 @@ class Loop:
         self.facts["monitor_exit_codes"].append(code)
         if code != expected:
             raise StepError(f"the monitor exited {code}, expected {expected}: {out.strip()[-200:]}")
-        summary = " ".join(out.strip().splitlines()[-1].split())[:120] if out.strip() else ""
+        summary = " ".join(out.strip().splitlines()[-1].split()) if out.strip() else ""
+        summary = summary.split("beyond p99)")[0] + "beyond p99)" if "beyond p99)" in summary else summary[:120]
         return f"exit {code} ({'drift' if code else 'no drift'}): {summary}"
 
     def shifted(self) -> str:
@@ -270,7 +287,8 @@ class Loop:
                           "--out", self.dir / "recent.csv")  # fmt: skip
         old = (self.dir / "old.csv").read_text()
         (self.dir / "retrain.csv").write_text(old + (self.dir / "recent.csv").read_text())
-        return out.strip().splitlines()[-1] + " (+ the old rows: retrain.csv)"
+        said = out.strip().splitlines()[-1].replace(str(self.dir / "recent.csv"), "recent.csv")
+        return f"{said}; + the {OLD_ROWS} old rows: retrain.csv"
 
     def retrain(self) -> str:
         self.run(sys.executable, "-m", "model_build", "--engine", "sagemaker", "--data", self.dir / "retrain.csv",
@@ -336,6 +354,7 @@ def main() -> int:
     args = parser.parse_args()
     loop = Loop(args)
     steps: list[tuple[str, Callable[[], str]]] = [
+        ("a fresh start", loop.fresh),
         ("old data, first build", loop.first_build),
         *([("cdk bootstrap", loop.bootstrap)] if args.bootstrap else []),
         ("alarm topic", loop.alarm_topic),

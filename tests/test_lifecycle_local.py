@@ -22,7 +22,7 @@ from tests.conftest import RunningLocalAws
 from tests.test_end_to_end import WARM_APP, cdk
 
 pytestmark = pytest.mark.slow
-STEPS = 20  # one line each, without the bootstrap step (`bootstrapped` did it)
+STEPS = 21  # one line each, without the bootstrap step (`bootstrapped` did it)
 
 
 def test_the_loop_closes_from_drift_to_an_approved_aligned_retrain(
