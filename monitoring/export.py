@@ -9,8 +9,9 @@ own capture destination, one variant's hour folders, records kept when their `in
 every request the runtime accepts (CSV, JSON, JSON Lines, RecordIO-protobuf, BASE64 or not) is decoded as the
 container reads it, and its rows are written one a line, as the container's CSV (no header, `%.9g`: a float32
 round-trips). The file is written to a temporary name and renamed when every record was read: an error leaves
-nothing half-written. Exit codes: 0 written; 2 usage (a bad option, no such stack or variant); 3 nothing to read
-(no capture in the window, a capture file that cannot be read, requests of different widths) or AWS refused a call.
+nothing half-written. Exit codes: 0 written; 2 usage (a bad option, no such stack or variant, an --out that cannot
+be written); 3 nothing to read (no capture in the window, a capture file that cannot be read, requests of different
+widths) or AWS refused a call.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ def main(argv: list[str]) -> int:
         message, code = _explained(error)
         print(f"{PROGRAM}: error: {message}", file=sys.stderr)
         return int(code)
+    except OSError as error:  # --out cannot be written: a usage error, named
+        print(f"{PROGRAM}: error: --out {args.out}: cannot write ({error.strerror or error})", file=sys.stderr)
+        return int(ExitCode.USAGE)
     print(f"exported {rows} rows from {files} capture files to {args.out}")
     return int(ExitCode.NO_DRIFT)
 

@@ -104,6 +104,17 @@ def test_usage_errors_say_one_line(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_out_that_cannot_be_written_is_a_usage_error(
+    aws: dict[str, Any], build: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deploy(aws, build)
+    capture(aws, exchanges(build, in_distribution(100)))
+    (tmp_path / "a-file").write_text("")
+
+    refused(capsys, export("--out", tmp_path / "a-file" / "r.csv"), 2, "cannot write")
+    assert [path.name for path in tmp_path.iterdir()] == ["a-file"]
+
+
 def test_the_module_dispatches_export() -> None:
     ran = subprocess.run(
         [sys.executable, "-m", "monitoring", "export", "--since", "soon", "--out", "x.csv"],
