@@ -141,7 +141,10 @@ class Loop:
             if not is_missing_stack(error):
                 raise StepError(f"cannot read stack {self.args.stack}: {error}") from error
         else:
-            raise StepError(f"stack {self.args.stack} exists: destroy it first (make demo-down, or npx cdk destroy)")
+            raise StepError(
+                f"stack {self.args.stack} exists: remove it first (python -m teardown --stack {self.args.stack} "
+                f"--force, then npx cdk destroy {self.args.stack} with the context it was deployed with)"
+            )
         listed = self.clients["sagemaker"].list_model_packages(ModelPackageGroupName=self.args.group)
         if listed["ModelPackageSummaryList"]:
             raise StepError(f"group {self.args.group} has packages already: give LIFECYCLE_GROUP=another-name")
