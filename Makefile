@@ -16,7 +16,7 @@ CDK_APP ?=
 CDK = npx --no-install cdk $(CDK_APP) -c artifact_dir=$(BUILD_DIR) --output $(CDK_OUT)
 
 .PHONY: setup setup-deploy check format test test-fast demo demo-batch demo-train demo-down up-local deploy-local bootstrap-local deploy-local-stack verify verify-local \
-	promote-local retrain-local approve-local deploy-approved record-package package-context build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform bench-train bench-drift golden clean
+	promote-local retrain-local approve-local lifecycle-local deploy-approved record-package package-context build synth diff deploy destroy bench bench-build bench-synth bench-runtime bench-verify bench-verify-seed bench-align bench-transform bench-train bench-drift golden clean
 
 PROTO_OUT := recordio/aialgs_data_pb2.py
 
@@ -238,6 +238,18 @@ approve-local: setup-deploy up-local
 	test "$$served" = "$$first" || { echo "served $$served, expected $$first"; exit 1; }; \
 	echo "serving $$first again"
 
+# The loop closed, on the local AWS (scripts/lifecycle_local.py, one line a step): an approved package deployed with
+# capture, drift monitoring and training; traffic; no drift; traffic from a new cluster; drift, the schedule fired, the
+# alarm's SNS message; the recent traffic exported and retrained on with the old rows (a SageMaker job, --align-to the
+# served build); the candidate gate; register, approve, `approval follow` deploys and verifies; no drift on traffic like
+# the new. LIFECYCLE_DIR holds the builds, rows, reports, lifecycle.log and transcript.txt.
+LIFECYCLE_DIR ?= $(BUILD_DIR)/lifecycle
+LIFECYCLE_GROUP ?= kmeans-byom-lifecycle
+LIFECYCLE_BOOTSTRAP ?= $(MAKE) --no-print-directory bootstrap-local BUILD_DIR=$(LIFECYCLE_DIR)/first
+lifecycle-local: setup-deploy up-local
+	@$(LOCAL) $(PY) scripts/lifecycle_local.py --dir $(LIFECYCLE_DIR) --group $(LIFECYCLE_GROUP) --stack $(STACK) \
+		$(if $(LIFECYCLE_BOOTSTRAP),--bootstrap "$(LIFECYCLE_BOOTSTRAP)")
+
 # A named package (GitHub's manual trigger): MODEL_PACKAGE=arn:...:model-package/GROUP/VERSION. record-package
 # records it for synth (refused unless Approved); package-context prints the deploy's context flag for it.
 # (The ARN's group part is the group's name: names with upper case, which AWS lowers in ARNs, are refused.)
@@ -250,7 +262,7 @@ package-context:
 
 # What the pipeline runs for an approval, once `approval follow` has recorded the package (MODEL_PACKAGE_ARN).
 deploy-approved:
-	$(CDK) deploy $(STACK) $(CDK_LOCAL_FLAGS) -c model_package_group=$(APPROVAL_GROUP) \
+	$(CDK) deploy $(STACK) $(CDK_LOCAL_FLAGS) -c model_package_group=$(APPROVAL_GROUP) $(DEPLOY_CONTEXT) \
 		--outputs-file $(APPROVAL_DIR)/outputs.json
 	$(MAKE) --no-print-directory verify MODEL_PACKAGE="$$MODEL_PACKAGE_ARN" OUT=$(APPROVAL_DIR)/verification
 

@@ -3,11 +3,16 @@
 Everything that can be refused is refused before a job starts (options, hyperparameters, instance type, the
 stack, the input's rows and features); a job that fails reports its FailureReason; Ctrl-C stops the job. The
 build folder is written only after the job's model is downloaded and validated, all or nothing.
+
+With `--align-to BUILD` the job's centroids are renumbered after the previous build's (stable ids) and the model is
+repackaged with them in that order: its sha256 is no longer the job's, so the manifest's `aligned_to` records the
+job's own artifact (`job_artifact_sha256`, `job_model_data_url`) and the job's ARN beside the alignment.
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +23,10 @@ from aws_facts.kmeans_training import TEST_CHANNEL, TRAIN_CHANNEL, Hyperparamete
 from contract.stack import STACK_BASE_NAME, Output, read_outputs
 from model_build import sagemaker_input as inputs
 from model_build import sagemaker_job as jobs
+from model_build.alignment import LoadedModel, align, alignment_table, load_model
 from model_build.build import BuildOutputs, BuildRequest, build
 from model_build.errors import BuildError
+from model_build.manifest import sha256_hex
 
 ENGINE = "sagemaker"
 DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
@@ -32,7 +39,7 @@ REQUIRED_OUTPUTS = (
 )
 # Options of the local engines that mean nothing to a SageMaker job.
 LOCAL_ONLY = (
-    "dataset", "centroids", "sklearn_model", "align_to", "max_rows", "trust_pickle",
+    "dataset", "centroids", "sklearn_model", "max_rows", "trust_pickle",
     "batch_size", "epochs", "threads", "csv_header",  # --engine streaming's; a job takes hyperparameters
 )  # fmt: skip
 
@@ -67,16 +74,24 @@ def train_on_sagemaker(args: argparse.Namespace, clients: dict[str, Any] | None 
     """Scan and upload the input, run the job, validate its model, write the build folder."""
     _check_options(args)
     requested = _hyperparameters(args)
+    # Read before the job: a wrong --align-to should fail in a second, not after a training job.
+    previous = load_model(args.align_to, "--align-to") if getattr(args, "align_to", None) else None
     try:
         clients = clients or _clients()
-        return _train(args, requested, clients)
+        return _train(args, requested, clients, previous)
     except (BotoCoreError, ClientError) as error:
         raise BuildError(f"AWS call failed: {' '.join(str(error).split())}") from error
 
 
-def _train(args: argparse.Namespace, requested: dict[str, str], clients: dict[str, Any]) -> BuildOutputs:
+def _train(
+    args: argparse.Namespace, requested: dict[str, str], clients: dict[str, Any], previous: LoadedModel | None
+) -> BuildOutputs:
     outputs = _stack_outputs(clients["cloudformation"], args.stack)
     train = _scan(clients["s3"], args.data, args.reference_rows, args.seed)
+    if previous is not None and previous.centroids.shape[1] != train.feature_dim:
+        raise BuildError(
+            f"{previous.where}: has {previous.centroids.shape[1]} features, {train.where} {train.feature_dim}"
+        )
     test = _scan(clients["s3"], args.test, 1, args.seed) if args.test is not None else None
     hyperparameters = _with_data(requested, train, test, args.clusters)
     name = jobs.job_name()
@@ -103,7 +118,8 @@ def _train(args: argparse.Namespace, requested: dict[str, str], clients: dict[st
     metrics = jobs.final_metrics(described)
     for metric, value in sorted(metrics.items()):
         print(f"{metric} = {value:.6g}")
-    return _built(args, s3=clients["s3"], described=described, arn=arn, request=request, train=train, metrics=metrics)
+    built = _built(args, s3=clients["s3"], described=described, arn=arn, request=request, train=train, metrics=metrics)
+    return build(_aligned(built, previous, arn) if previous is not None else built, args.out)
 
 
 def _waited(sagemaker: Any, name: str) -> dict[str, Any]:
@@ -124,7 +140,7 @@ def _built(
     request: jobs.TrainingRequest,
     train: inputs.Scanned,
     metrics: dict[str, float],
-) -> BuildOutputs:
+) -> BuildRequest:
     uri = described["ModelArtifacts"]["S3ModelArtifacts"]
     artifact = jobs.download_artifact(s3, uri)
     centroids = jobs.centroids_of(artifact, uri, args.clusters, train.feature_dim)
@@ -144,8 +160,23 @@ def _built(
         "training_time_s": described.get("TrainingTimeInSeconds"),
         "billable_time_s": described.get("BillableTimeInSeconds"),
     }
-    built = BuildRequest(centroids, train.sample, source, training, artifact=artifact)
-    return build(built, args.out)
+    return BuildRequest(centroids, train.sample, source, training, artifact=artifact)
+
+
+def _aligned(request: BuildRequest, previous: LoadedModel, arn: str) -> BuildRequest:
+    """The job's centroids renumbered after `previous`, repackaged (artifact=None): the job's own artifact and
+    ARN are recorded beside the alignment, since the served artifact's sha256 is no longer the job's."""
+    assert request.artifact is not None
+    assert request.training is not None
+    alignment = align(request.centroids, previous.centroids)
+    print(f"aligned to {previous.where}:\n{alignment_table(alignment)}")
+    aligned_to = {
+        **alignment.to_manifest(previous.artifact_sha256),
+        "job_arn": arn,
+        "job_artifact_sha256": sha256_hex(request.artifact),
+        "job_model_data_url": request.training["model_data_url"],
+    }
+    return replace(request, centroids=alignment.apply(request.centroids), artifact=None, aligned_to=aligned_to)
 
 
 def _check_options(args: argparse.Namespace) -> None:

@@ -8,6 +8,7 @@ tests/test_train_end_to_end.py.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import tarfile
@@ -29,6 +30,7 @@ from model_build import sagemaker_cli as engine
 from model_build import sagemaker_job as jobs
 from model_build.cli import main
 from model_build.manifest import read_build
+from model_build.packaging import unpack_model
 from model_build.reference import ReferenceSet
 from recordio.codec import decode_rows
 
@@ -319,7 +321,7 @@ REFUSALS: dict[str, tuple[list[str], str, bool]] = {
         ["--instance-type", "ml.t2.medium"], "ml.t2.medium: not a SageMaker training instance type", False
     ),
     "no instances": (["--instances", "0"], "--instances must be at least 1, got 0", False),
-    "align": (["--align-to", "build"], "--align-to applies to the local engines", False),
+    "align to nothing": (["--align-to", "/nonexistent/build"], "--align-to /nonexistent/build: cannot read", False),
     "feature_dim": (["--hyperparameter", "feature_dim=5"], "feature_dim=5: ", True),
     "k beyond rows": (["--clusters", "9000"], "--clusters 9000 is more than the 3000 training rows", True),
 }  # fmt: skip
@@ -453,3 +455,59 @@ def test_the_manifest_of_a_sagemaker_build_is_json_with_no_inertia(fake: Fake, t
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
     assert "inertia" not in manifest
     assert manifest["source"]["kind"] == "sagemaker-training"
+
+
+def test_align_to_renumbers_the_job_centroids_and_records_the_job_artifact(
+    fake: Fake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = blobs(3000)
+    previous = tmp_path / "previous"
+    assert main(["--centroids", str(write_npy(tmp_path / "old.npy", rows[:3])), "--out", str(previous)]) == 0
+    fitted = rows[[2, 0, 1]].copy() + np.float32(0.01)  # the job found the same clusters in another order
+    fake.stack()
+    fake.created()
+    job_artifact_bytes = completed(fake, fitted)
+    out = tmp_path / "aligned"
+
+    code = main(sagemaker_args(write_csv(tmp_path / "rows.csv", rows), out, "--align-to", str(previous)))
+
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    served = ndarray.decode(unpack_model((out / "model.tar.gz").read_bytes(), "x"), "x")[0]
+    np.testing.assert_array_equal(served, fitted[[1, 2, 0]])  # each id is the previous build's
+    manifest = read_build(out).manifest
+    aligned = manifest["aligned_to"]
+    assert aligned["artifact_sha256"] == read_build(previous).manifest["artifact_sha256"]
+    assert aligned["job_artifact_sha256"] == hashlib.sha256(job_artifact_bytes).hexdigest()
+    assert aligned["job_artifact_sha256"] != manifest["artifact_sha256"]  # repackaged: the served bytes differ
+    assert aligned["job_arn"] == manifest["training"]["job_arn"]
+    assert aligned["job_model_data_url"] == manifest["training"]["model_data_url"]
+    assert [c["fitted_index"] for c in aligned["clusters"]] == [1, 2, 0]
+    assert "aligned to --align-to" in printed.out
+
+
+def test_align_to_a_build_of_other_features_is_refused_before_any_job(
+    fake: Fake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    previous = tmp_path / "previous"
+    assert (
+        main(["--centroids", str(write_npy(tmp_path / "old.npy", blobs(3, features=5))), "--out", str(previous)]) == 0
+    )
+    capsys.readouterr()
+    fake.stack()  # no create_training_job queued: the Stubber fails the test if a job starts
+
+    code = main(
+        sagemaker_args(write_csv(tmp_path / "rows.csv", blobs(3000)), tmp_path / "b", "--align-to", str(previous))
+    )
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1, err
+    assert "has 5 features" in err
+    assert not (tmp_path / "b").exists()
+    assert uploaded(fake, "train") == []
+
+
+def write_npy(path: Path, centroids: npt.NDArray[np.float32]) -> Path:
+    np.save(path, centroids.astype(np.float32))
+    return path
