@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from botocore.exceptions import ClientError
 
+from aws_facts.instance_types import has_local_storage
 from aws_facts.kmeans_training import TRAIN_CHANNEL
 from contract.training import JOB_PREFIX
 from model_build import ndarray
@@ -70,7 +71,18 @@ class TrainingRequest:
     tags: dict[str, str] = field(default_factory=dict)
 
     def api_arguments(self, name: str) -> dict[str, Any]:
-        """CreateTrainingJob's arguments, as they would be written by hand."""
+        """CreateTrainingJob's arguments, as they would be written by hand.
+
+        No VolumeKmsKeyId on an instance type with local storage: AWS refuses one there (API ResourceConfig,
+        VolumeKmsKeyId: "You can't request a VolumeKmsKeyId when using an instance type with local storage").
+        """
+        resources: dict[str, Any] = {
+            "InstanceType": self.instance_type,
+            "InstanceCount": self.instance_count,
+            "VolumeSizeInGB": self.volume_gb,
+        }
+        if not has_local_storage(self.instance_type):
+            resources["VolumeKmsKeyId"] = self.key_arn
         return {
             "TrainingJobName": name,
             "AlgorithmSpecification": {"TrainingImage": self.image, "TrainingInputMode": "File"},
@@ -78,12 +90,7 @@ class TrainingRequest:
             "HyperParameters": dict(self.hyperparameters),
             "InputDataConfig": [channel.api_argument() for channel in self.channels],
             "OutputDataConfig": {"S3OutputPath": self.output_uri.rstrip("/"), "KmsKeyId": self.key_arn},
-            "ResourceConfig": {
-                "InstanceType": self.instance_type,
-                "InstanceCount": self.instance_count,
-                "VolumeSizeInGB": self.volume_gb,
-                "VolumeKmsKeyId": self.key_arn,
-            },
+            "ResourceConfig": resources,
             "StoppingCondition": {"MaxRuntimeInSeconds": self.max_runtime_s},
         }
 

@@ -34,6 +34,7 @@ from local_aws.rules import enforced
 from local_aws.training import hyperparameters
 from local_aws.training.readers import content_type_error
 from local_aws.training.worker import TEST, TRAIN, TrainingShare, TrainingSpec, train_instance
+from wire.media_types import CSV, PROTOBUF, media_type
 
 CHANNELS = (TRAIN, TEST)
 WRITE_MODEL = "s3:PutObject"
@@ -86,6 +87,7 @@ class TrainingJobType:
         if volume_key and enforced("training-execution-role"):
             run.authorize_key(CREATE_VOLUME_GRANT, volume_key)
         mode = self.record.algorithm_specification.get("TrainingInputMode") or "File"
+        self._check_pipe_csv(mode)
         return TrainingSpec(self.name, params, content_types, bucket, key, self._output_key(run), mode)
 
     def channels(self) -> list[Channel]:
@@ -164,6 +166,20 @@ class TrainingJobType:
             if refusal:
                 raise JobFailedError(f"ClientError: channel {channel}: {refusal} (caused by ValidationError)")
         return given
+
+    def _check_pipe_csv(self, mode: str) -> None:
+        """k-means "can be trained in File or Pipe mode when using recordIO-wrapped protobuf, but only in File mode
+        for the CSV format" (developer guide "K-Means Algorithm", input/output interface)."""
+        if not enforced("training-pipe-csv"):
+            return
+        for channel in self.record.input_data_config:
+            channel_mode = channel.get("InputMode") or mode
+            content_type = channel.get("ContentType") or ""
+            if channel_mode == "Pipe" and media_type(content_type) == CSV:
+                raise JobFailedError(
+                    f"ClientError: channel {channel['ChannelName']}: the k-means algorithm reads {CSV} in File mode "
+                    f"only, not in Pipe mode; use File mode or {PROTOBUF} (caused by ValidationError)"
+                )
 
     def _output_key(self, run: Run) -> str | None:
         given = self.record.output_data_config.get("KmsKeyId")

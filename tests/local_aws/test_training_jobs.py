@@ -52,7 +52,14 @@ class Training:
     def put(self, key: str, body: bytes, **extra: Any) -> None:
         self.client("s3").put_object(Bucket=self.bucket, Key=key, Body=body, **extra)
 
-    def role(self, *, read: bool = True, write: bool = True, extra: list[dict[str, Any]] | None = None) -> str:
+    def role(
+        self,
+        *,
+        read: bool = True,
+        write: bool = True,
+        list_bucket: bool = True,
+        extra: list[dict[str, Any]] | None = None,
+    ) -> str:
         """An execution role: the image, the logs, and (unless told not to) reading the bucket, writing models/."""
         statements = [
             allow(list(GET_REGISTRY_TOKEN.used), ["*"]),
@@ -61,7 +68,7 @@ class Training:
                 ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                 [f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{GROUP}*"],
             ),
-            allow(["s3:ListBucket"], [f"arn:aws:s3:::{self.bucket}"]),
+            *([allow(["s3:ListBucket"], [f"arn:aws:s3:::{self.bucket}"])] if list_bucket else []),
             *([allow(["s3:GetObject"], [f"arn:aws:s3:::{self.bucket}/data/*"])] if read else []),
             *([allow(["s3:PutObject"], [f"arn:aws:s3:::{self.bucket}/models/*"])] if write else []),
             *(extra or []),
@@ -212,15 +219,36 @@ def test_two_instances_each_train_on_the_objects_dealt_them_by_key(training: Tra
     assert len(training.model_keys(job["TrainingJobName"])) == 1
 
 
+@pytest.fixture(scope="module")
+def protobuf_data(training: Training) -> str:
+    """The same three objects of 1,000 rows each as `data`, as RecordIO-protobuf."""
+    prefix = f"data/{unique('protobuf')}"
+    for index in range(3):
+        training.put(f"{prefix}/part-{index}.rec", encode_rows(blobs(1000, seed=index)))
+    return prefix
+
+
 def test_pipe_mode_streams_the_objects_from_s3_instead_of_copying_them(
-    training: Training, role: str, data: str
+    training: Training, role: str, protobuf_data: str
 ) -> None:
-    job = training.train(role, f"{data}/", {"epochs": "2"}, AlgorithmSpecification={"TrainingInputMode": "Pipe"})
+    pipe = {"TrainingInputMode": "Pipe"}
+
+    job = training.train(role, f"{protobuf_data}/", {"epochs": "2"}, content_type=PROTOBUF,
+                         AlgorithmSpecification=pipe)  # fmt: skip
 
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     lines = training.log_lines(job["TrainingJobName"])["algo-1"]
     assert any(line.startswith("algo-1: 3000 records") for line in lines)
     assert not any("downloaded" in line for line in lines)
+
+
+def test_csv_in_pipe_mode_fails_the_job(training: Training, role: str, data: str) -> None:
+    """Rule training-pipe-csv (developer guide "K-Means Algorithm": CSV in File mode only)."""
+    job = training.train(role, f"{data}/", AlgorithmSpecification={"TrainingInputMode": "Pipe"})
+
+    assert job["TrainingJobStatus"] == "Failed"
+    assert job["FailureReason"].startswith("ClientError: channel train: the k-means algorithm reads text/csv in File")
+    assert job["FailureReason"].endswith("(caused by ValidationError)")
 
 
 REFUSALS: dict[str, tuple[dict[str, str], str]] = {
@@ -262,11 +290,54 @@ def test_missing_required_hyperparameters_are_named(training: Training, role: st
     )
 
 
-def test_an_input_prefix_without_objects_fails_the_job(training: Training, role: str) -> None:
-    job = training.train(role, f"data/{unique('empty')}/")
+def no_objects_message(training: Training, uri: str, role: str) -> str:
+    bucket = uri.removeprefix("s3://").split("/")[0]
+    return (
+        f'No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure that the bucket exists '
+        f'in the selected region (us-east-1), that objects exist under that S3 prefix, and that the role "{role}" '
+        f'has "s3:ListBucket" permissions on bucket "{bucket}".'
+    )
 
-    assert job["TrainingJobStatus"] == "Failed"
-    assert "no objects found under" in job["FailureReason"]
+
+def test_an_input_prefix_without_objects_is_refused_at_create(training: Training, role: str) -> None:
+    """Rule training-input-listed: AWS refuses the call itself, no job is made."""
+    prefix = f"data/{unique('empty')}/"
+    sagemaker = training.client("sagemaker")
+    before = len(sagemaker.list_training_jobs(MaxResults=100)["TrainingJobSummaries"])
+
+    with pytest.raises(ClientError) as refused:
+        training.start(role, prefix)
+
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    uri = f"s3://{training.bucket}/{prefix}"
+    assert refused.value.response["Error"]["Message"] == no_objects_message(training, uri, role)
+    assert len(sagemaker.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]) == before
+
+
+def test_an_input_the_role_may_not_list_is_refused_at_create(training: Training, data: str) -> None:
+    """Rule training-input-listed: objects there, but the role may not s3:ListBucket."""
+    role = training.role(list_bucket=False)
+
+    with pytest.raises(ClientError) as refused:
+        training.start(role, f"{data}/")
+
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    uri = f"s3://{training.bucket}/{data}/"
+    assert refused.value.response["Error"]["Message"] == no_objects_message(training, uri, role)
+
+
+def test_a_volume_key_with_a_local_storage_instance_type_is_refused(training: Training, role: str, data: str) -> None:
+    """Rule kms-local-storage (API ResourceConfig.VolumeKmsKeyId)."""
+    key = training.client("kms").create_key()["KeyMetadata"]["Arn"]
+    resources = {"InstanceType": "ml.g5.xlarge", "VolumeKmsKeyId": key}
+
+    with pytest.raises(ClientError) as refused:
+        training.start(role, f"{data}/", ResourceConfig=resources)
+
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert refused.value.response["Error"]["Message"].startswith(
+        "You can't request a VolumeKmsKeyId when using an instance type with local storage (ml.g5.xlarge)"
+    )
 
 
 def test_another_image_than_the_regions_kmeans_fails_the_job(training: Training, role: str, data: str) -> None:
@@ -338,6 +409,20 @@ def test_a_stopped_job_stops_and_writes_no_model(training: Training, role: str, 
     assert job["TrainingJobStatus"] == "Stopped"
     assert [t["Status"] for t in job["SecondaryStatusTransitions"]][-2:] == ["Stopping", "Stopped"]
     assert training.model_keys(name) == []
+
+
+def test_stopping_a_job_that_has_ended_is_refused(training: Training, role: str, data: str) -> None:
+    """Rule training-stop-terminal (AWS's words: awslabs/benchmark-ai#928)."""
+    job = training.train(role, f"{data}/", {"epochs": "1"})
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+
+    with pytest.raises(ClientError) as refused:
+        training.client("sagemaker").stop_training_job(TrainingJobName=job["TrainingJobName"])
+
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert refused.value.response["Error"]["Message"] == (
+        "The request was rejected because the training job is in status Completed."
+    )
 
 
 def test_an_instance_type_outside_the_apis_training_enum_is_refused(training: Training, role: str, data: str) -> None:

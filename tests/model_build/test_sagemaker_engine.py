@@ -453,3 +453,23 @@ def test_the_manifest_of_a_sagemaker_build_is_json_with_no_inertia(fake: Fake, t
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
     assert "inertia" not in manifest
     assert manifest["source"]["kind"] == "sagemaker-training"
+
+
+def test_no_volume_key_is_sent_for_an_instance_type_with_local_storage() -> None:
+    """API ResourceConfig.VolumeKmsKeyId: not with an instance type that has local storage (its NVMe is
+    encrypted in hardware); the output key is still sent."""
+    channel = jobs.Channel("train", f"s3://{BUCKET}/data/x/", "text/csv;label_size=0")
+    request = jobs.TrainingRequest(IMAGE, ROLE, f"s3://{BUCKET}/models/", KEY, {"k": "3"}, [channel], "ml.g5.xlarge", 1)
+
+    arguments = request.api_arguments("job")
+
+    assert "VolumeKmsKeyId" not in arguments["ResourceConfig"]
+    assert arguments["OutputDataConfig"]["KmsKeyId"] == KEY
+    ebs_only = jobs.TrainingRequest(
+        IMAGE, ROLE, f"s3://{BUCKET}/models/", KEY, {"k": "3"}, [channel], "ml.m5.xlarge", 1
+    )
+    assert ebs_only.api_arguments("job")["ResourceConfig"]["VolumeKmsKeyId"] == KEY
+    p3dn = jobs.TrainingRequest(
+        IMAGE, ROLE, f"s3://{BUCKET}/models/", KEY, {"k": "3"}, [channel], "ml.p3dn.24xlarge", 1
+    )
+    assert "VolumeKmsKeyId" not in p3dn.api_arguments("job")["ResourceConfig"]
