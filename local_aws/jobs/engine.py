@@ -55,7 +55,7 @@ from local_aws.jobs.lifecycle import (
     JobStoppedError,
     Snapshot,
 )
-from local_aws.jobs.logs import InstanceLog, group_arn, group_exists, stream_arn, stream_name
+from local_aws.jobs.logs import InstanceLog, group_exists, group_request_arn, stream_arn, stream_name
 from local_aws.rules import enforced
 
 # (action, resource, condition keys such as s3:prefix) -> None if the job's role may, else why not
@@ -227,7 +227,7 @@ def _may_log(group: str, stream: str, run: Run) -> bool:
     """Whether the job's role may write the stream (creating its group first if there is none)."""
     needed = [("logs:CreateLogStream", stream_arn(group, stream)), ("logs:PutLogEvents", stream_arn(group, stream))]
     if not group_exists(group):
-        needed.append(("logs:CreateLogGroup", group_arn(group)))
+        needed.append(("logs:CreateLogGroup", group_request_arn(group)))
     return all(run.role_check(action, resource, {}) is None for action, resource in needed)
 
 

@@ -339,3 +339,19 @@ def test_a_role_that_may_not_write_logs_runs_its_job_unlogged(s3_server: str) ->
         else []
     )
     assert streams == []
+
+
+def test_a_jobs_role_needs_the_log_group_with_its_trailing_star_to_create_it() -> None:
+    """CloudWatch Logs authorizes CreateLogGroup on `log-group:NAME:log-stream:`: a grant on the bare group ARN
+    (which applies only to tagging) does not cover it, `log-group:NAME:*` does."""
+    from local_aws.jobs.logs import group_arn, group_request_arn
+    from local_aws.strict.iam.policy import AuthorizationRequest, Decision, evaluate
+
+    def grant(resource: str) -> dict[str, Any]:
+        statement = {"Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": resource}
+        return {"Version": "2012-10-17", "Statement": [statement]}
+
+    request = AuthorizationRequest("logs:CreateLogGroup", group_request_arn(TRAINING_JOBS))
+
+    assert evaluate([grant(group_arn(TRAINING_JOBS))], request) == Decision.IMPLICIT_DENY
+    assert evaluate([grant(f"{group_arn(TRAINING_JOBS)}:*")], request) == Decision.ALLOWED
