@@ -79,9 +79,15 @@ def _train(args: argparse.Namespace, requested: dict[str, str], clients: dict[st
     train = _scan(clients["s3"], args.data, args.reference_rows, args.seed)
     test = _scan(clients["s3"], args.test, 1, args.seed) if args.test is not None else None
     hyperparameters = _with_data(requested, train, test, args.clusters)
+    _check_shards(train, args.instances)
     name = jobs.job_name()
     data_prefix = f"{outputs[Output.TRAINING_DATA_URI].rstrip('/')}/{name}"
     train_uri = _placed(clients["s3"], args.data, train, f"{data_prefix}/train", args.instances)
+    if not isinstance(args.data, str):
+        uploaded = len(inputs.list_objects(clients["s3"], train_uri)[1])
+        if uploaded < args.instances:
+            inputs.delete_prefix(clients["s3"], data_prefix)
+            raise BuildError(_too_few_objects(f"{args.data} (uploaded)", uploaded, args.instances))
     channels = [jobs.Channel(TRAIN_CHANNEL, train_uri, train.content_type)]
     if test is not None:
         test_uri = _placed(clients["s3"], args.test, test, f"{data_prefix}/test", 1)
@@ -196,6 +202,22 @@ def _with_data(
             f"--test {test.where}: rows have {test.feature_dim} features, the training rows {train.feature_dim}"
         )
     return {**requested, "feature_dim": str(train.feature_dim)}
+
+
+def _check_shards(train: inputs.Scanned, instances: int) -> None:
+    """ShardedByS3Key deals whole objects: with fewer objects (or rows) than instances, some get no data
+    (API S3DataSource, S3DataDistributionType)."""
+    if instances > train.rows:
+        raise BuildError(f"--instances {instances} is more than the {train.rows} training rows in {train.where}")
+    if train.objects is not None and train.objects < instances:
+        raise BuildError(_too_few_objects(train.where, train.objects, instances))
+
+
+def _too_few_objects(where: str, objects: int, instances: int) -> str:
+    return (
+        f"{where}: {objects} object(s) for --instances {instances}; ShardedByS3Key deals whole objects, so "
+        f"{instances - objects} instance(s) would get no data (use at least one object per instance)"
+    )
 
 
 def _stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:

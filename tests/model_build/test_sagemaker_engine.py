@@ -473,3 +473,105 @@ def test_no_volume_key_is_sent_for_an_instance_type_with_local_storage() -> None
         IMAGE, ROLE, f"s3://{BUCKET}/models/", KEY, {"k": "3"}, [channel], "ml.p3dn.24xlarge", 1
     )
     assert "VolumeKmsKeyId" not in p3dn.api_arguments("job")["ResourceConfig"]
+
+
+@pytest.mark.parametrize("trailing_newline", [True, False])
+def test_a_small_csv_is_cut_by_rows_into_one_object_per_instance(tmp_path: Path, trailing_newline: bool) -> None:
+    """A few hundred bytes still give one object per instance when there are as many rows: ShardedByS3Key
+    deals whole objects, so fewer would leave instances without data."""
+    from model_build.sagemaker_input import _cut_csv
+
+    data = write_csv(tmp_path / "rows.csv", blobs(5))
+    if not trailing_newline:
+        data.write_bytes(data.read_bytes().rstrip(b"\n"))
+    staging = tmp_path / "staging"
+    staging.mkdir()
+
+    parts = [part.read_bytes() for part in _cut_csv(data, 4, staging)]
+
+    assert len(parts) == 4
+    assert b"".join(parts) == data.read_bytes()
+    assert sorted(part.count(b"\n") + (not part.endswith(b"\n")) for part in parts) == [1, 1, 1, 2]
+
+
+def test_small_recordio_and_npy_inputs_give_one_object_per_instance(tmp_path: Path) -> None:
+    from model_build.sagemaker_input import _cut_recordio, _npy_as_recordio
+    from recordio.codec import encode_rows
+
+    rows = blobs(5)
+    (tmp_path / "rows.rec").write_bytes(encode_rows(rows))
+    np.save(tmp_path / "rows.npy", rows)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+
+    records = [decode_rows(p.read_bytes()) for p in _cut_recordio(tmp_path / "rows.rec", 4, tmp_path / "a")]
+    arrays = [decode_rows(p.read_bytes()) for p in _npy_as_recordio(tmp_path / "rows.npy", 4, tmp_path / "b")]
+
+    for parts in (records, arrays):
+        assert sorted(len(part) for part in parts) == [1, 1, 1, 2]
+        np.testing.assert_array_equal(np.concatenate(parts), rows)
+
+
+def test_a_large_csv_is_cut_into_parts_of_equal_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from model_build import sagemaker_input
+
+    monkeypatch.setattr(sagemaker_input, "COPY_BYTES", 1000)  # many blocks: cuts fall inside and across them
+    data = write_csv(tmp_path / "rows.csv", blobs(1003))
+    staging = tmp_path / "staging"
+    staging.mkdir()
+
+    parts = [part.read_bytes() for part in sagemaker_input._cut_csv(data, 4, staging)]
+
+    assert [part.count(b"\n") for part in parts] == [250, 251, 251, 251]
+    assert b"".join(parts) == data.read_bytes()
+
+
+def test_fewer_rows_than_instances_are_refused_before_any_upload(
+    fake: Fake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.stack()
+
+    code = main(sagemaker_args(write_csv(tmp_path / "r.csv", blobs(3)), tmp_path / "b", "--instances", "4",
+                               "--clusters", "2"))  # fmt: skip
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "--instances 4 is more than the 3 training rows" in err
+    assert uploaded(fake, "train") == []
+
+
+def test_an_s3_input_with_fewer_objects_than_instances_is_refused(
+    fake: Fake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.s3.put_object(
+        Bucket=BUCKET, Key="data/one/part-0.csv", Body=write_csv(tmp_path / "p.csv", blobs(300)).read_bytes()
+    )
+    fake.stack()
+
+    code = main(sagemaker_args(f"s3://{BUCKET}/data/one/", tmp_path / "b", "--instances", "2"))
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1
+    assert f"s3://{BUCKET}/data/one/: 1 object(s) for --instances 2; ShardedByS3Key deals whole objects" in err
+    assert not (tmp_path / "b").exists()
+
+
+def test_an_upload_of_fewer_objects_than_instances_is_refused_and_removed(
+    fake: Fake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two files, one of a single row: cut two parts each, they make three objects for four instances."""
+    folder = tmp_path / "rows"
+    folder.mkdir()
+    write_csv(folder / "a.csv", blobs(1))
+    write_csv(folder / "b.csv", blobs(300))
+    fake.stack()
+
+    code = main(sagemaker_args(folder, tmp_path / "b", "--instances", "4"))
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "(uploaded): 3 object(s) for --instances 4" in err
+    assert uploaded(fake, "train") == []
