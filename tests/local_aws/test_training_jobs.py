@@ -90,6 +90,7 @@ class Training:
         content_type: str = CSV_TYPE,
         instances: int = 1,
         required: bool = True,
+        caller: str | None = None,
         **overrides: Any,
     ) -> str:
         name = unique("train")
@@ -110,8 +111,32 @@ class Training:
         }
         for key, value in overrides.items():
             request[key] = {**request[key], **value} if isinstance(value, dict) else value
-        self.client("sagemaker").create_training_job(**request)
+        (self.client_as("sagemaker", caller) if caller else self.client("sagemaker")).create_training_job(**request)
         return name
+
+    def caller(self, statements: list[dict[str, Any]]) -> str:
+        """A role to call CreateTrainingJob as, holding only `statements`."""
+        name = unique("training-caller")
+        iam = self.client("iam")
+        arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+        policy = {"Version": "2012-10-17", "Statement": statements}
+        iam.put_role_policy(RoleName=name, PolicyName="grants", PolicyDocument=json.dumps(policy))
+        return arn
+
+    def client_as(self, service: str, role_arn: str) -> Any:
+        import boto3
+
+        from local_aws.config import RUN_AS_SESSION_NAME
+
+        credentials = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=RUN_AS_SESSION_NAME)
+        keys = credentials["Credentials"]
+        return boto3.session.Session(region_name="us-east-1").client(
+            service,
+            endpoint_url=self.local_aws.config.control_url,
+            aws_access_key_id=keys["AccessKeyId"],
+            aws_secret_access_key=keys["SecretAccessKey"],
+            aws_session_token=keys["SessionToken"],
+        )
 
     def wait(self, name: str) -> dict[str, Any]:
         sagemaker = self.client("sagemaker")
@@ -443,3 +468,17 @@ def test_a_second_job_of_the_same_name_is_refused(training: Training, role: str,
 
     assert refused.value.response["Error"]["Code"] == "ResourceInUse"
     training.wait(name)
+
+
+def test_a_caller_must_be_allowed_to_pass_the_jobs_role(training: Training, role: str, data: str) -> None:
+    """Rule pass-role, for CreateTrainingJob (Service Authorization Reference: dependent action iam:PassRole)."""
+    starter = training.caller([allow(["sagemaker:CreateTrainingJob"], ["*"])])
+
+    with pytest.raises(ClientError) as refused:
+        training.start(role, f"{data}/", caller=starter)
+
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "iam:PassRole" in refused.value.response["Error"]["Message"]
+    passed = {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    passer = training.caller([allow(["sagemaker:CreateTrainingJob"], ["*"]), allow(["iam:PassRole"], [role], passed)])
+    training.wait(training.start(role, f"{data}/", caller=passer))
