@@ -164,8 +164,11 @@ def _check_options(args: argparse.Namespace) -> None:
         raise BuildError(f"--clusters must be at least 1, got {args.clusters}")
     if args.instances < 1:
         raise BuildError(f"--instances must be at least 1, got {args.instances}")
-    if args.max_runtime < 1:
-        raise BuildError(f"--max-runtime must be at least 1 second, got {args.max_runtime}")
+    if not 1 <= args.max_runtime <= jobs.MAX_RUNTIME_S:
+        raise BuildError(
+            f"--max-runtime must be 1 to {jobs.MAX_RUNTIME_S:,} seconds (28 days, SageMaker's maximum), "
+            f"got {args.max_runtime:,}"
+        )
     if args.instance_type not in training_instance_types():
         close = closest_training_types(args.instance_type)
         hint = f"; did you mean {' or '.join(close)}?" if close else f" (e.g. {DEFAULT_INSTANCE_TYPE})"

@@ -29,7 +29,8 @@ from model_build.validation import as_centroids
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 POLL_S = 2.0
 STOP_WAIT_S = 120.0
-DEFAULT_MAX_RUNTIME_S = 86_400
+DEFAULT_MAX_RUNTIME_S = 86_400  # API StoppingCondition.MaxRuntimeInSeconds: "The default value is 1 day."
+MAX_RUNTIME_S = 28 * 86_400  # "The maximum value is 28 days." (the same page; botocore models only the minimum)
 DEFAULT_VOLUME_GB = 30
 
 

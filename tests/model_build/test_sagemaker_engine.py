@@ -319,6 +319,8 @@ REFUSALS: dict[str, tuple[list[str], str, bool]] = {
         ["--instance-type", "ml.t2.medium"], "ml.t2.medium: not a SageMaker training instance type", False
     ),
     "no instances": (["--instances", "0"], "--instances must be at least 1, got 0", False),
+    "runtime beyond 28 days": (["--max-runtime", "2419201"], "--max-runtime must be 1 to 2,419,200 seconds", False),
+    "no runtime": (["--max-runtime", "0"], "--max-runtime must be 1 to 2,419,200 seconds (28 days", False),
     "align": (["--align-to", "build"], "--align-to applies to the local engines", False),
     "feature_dim": (["--hyperparameter", "feature_dim=5"], "feature_dim=5: ", True),
     "k beyond rows": (["--clusters", "9000"], "--clusters 9000 is more than the 3000 training rows", True),
