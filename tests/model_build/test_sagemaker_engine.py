@@ -577,3 +577,36 @@ def test_an_upload_of_fewer_objects_than_instances_is_refused_and_removed(
     assert err.count("\n") == 1
     assert "(uploaded): 3 object(s) for --instances 4" in err
     assert uploaded(fake, "train") == []
+
+
+def test_ctrl_c_on_a_job_that_is_still_stopping_says_so_not_stopped(
+    fake: Fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    interrupts = iter([KeyboardInterrupt()])
+
+    def sleep(_: float) -> None:
+        raised = next(interrupts, None)
+        if raised is not None:
+            raise raised
+
+    monkeypatch.setattr("time.sleep", sleep)
+    monkeypatch.setattr(jobs, "STOP_WAIT_S", 0.0)  # the wait is over at once: the job is still Stopping
+    fake.stack()
+    fake.created()
+    fake.described("InProgress", "Training")
+    fake.sagemaker.add_response("stop_training_job", {}, {"TrainingJobName": ANY})
+    fake.described("Stopping", "Stopping")
+
+    code = main(sagemaker_args(write_csv(tmp_path / "r.csv", blobs(300)), tmp_path / "b"))
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert len(error_lines(err)) == 1
+    assert "interrupted: asked training job kmeans-train-" in err
+    assert "to stop (StopTrainingJob); it is still Stopping after 0 s" in err
+    assert "stopped training job" not in err
+    assert not (tmp_path / "b").exists()
+
+
+def test_the_cli_waits_longer_for_a_stop_than_the_algorithms_sigterm_grace() -> None:
+    assert jobs.STOP_WAIT_S >= 300  # StopTrainingJob: 120 s after SIGTERM, then the job winds down
