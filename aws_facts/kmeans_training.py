@@ -22,6 +22,14 @@ METRICS: Final = ("test:msd", "test:ssd")  # minimised; reported only with a tes
 REQUIRED: Final = ("k", "feature_dim")
 
 
+# What `auto` evaluates to. The guide does not say; a real job's log does (sagemaker-python-sdk#2815, k=8,
+# feature_dim=7): "'extra_center_factor' was set to 'auto', evaluated to 10." ("shrinking 80 centers into 8"),
+# and ten "local kmeans attempt #0..#9" lines for local_lloyd_num_trials=auto. Only that one k was observed:
+# we use the same values for every k.
+AUTO_EXTRA_CENTER_FACTOR: Final = 10
+AUTO_LOCAL_LLOYD_NUM_TRIALS: Final = 10
+
+
 class HyperparameterError(ValueError):
     """A hyperparameter the k-means algorithm would refuse; the message names it and what is allowed."""
 

@@ -31,8 +31,9 @@ def test_defaults_are_the_algorithms_own() -> None:
         1e-4,
     )
     assert (params.half_life_time_size, params.eval_metrics) == (0, ("msd",))
-    assert params.extra_center_factor == 4  # auto
-    assert hyperparameters.parse({**REQUIRED, "k": "10"}).centres_per_instance == 70
+    # auto: what a real job's log shows for k=8 (sagemaker-python-sdk#2815), "evaluated to 10", ten trials
+    assert (params.extra_center_factor, params.local_lloyd_num_trials) == (10, 10)
+    assert hyperparameters.parse({**REQUIRED, "k": "8"}).centres_per_instance == 80  # "shrinking 80 centers into 8"
 
 
 def test_the_sdks_hyperparameters_are_accepted() -> None:
