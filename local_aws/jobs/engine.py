@@ -82,11 +82,11 @@ class Run:
                 f"ClientError: Access Denied: the execution role may not {action} {resource}: {denial}"
             )
 
-    def authorize_key(self, action: str, key_id: str) -> None:
+    def authorize_key(self, action: str, key_id: str, context: Mapping[str, str] | None = None) -> None:
         """`authorize` on a KMS key named in any KeyId form; the account's AWS managed S3 key needs no grant."""
         arn = kms_key_arn(self.s3_endpoint, key_id)
         if arn != AWS_MANAGED_S3_KEY:
-            self.authorize(action, arn)
+            self.authorize(action, arn, context)
 
 
 class JobType(Protocol):

@@ -60,7 +60,8 @@ class TrainingStore(Construct):
                 {"StringLike": {"cloudwatch:namespace": f"{TRAINING_LOG_GROUP}*"}},
             ),
             _allow(grants.USE_TRAINING_KEY, [key.key_arn]),
-            _allow(grants.GRANT_VOLUME_KEY, [key.key_arn]),
+            # Only grants SageMaker creates for the instances' volumes (KMS, "Controlling access to grants").
+            _allow(grants.GRANT_VOLUME_KEY, [key.key_arn], {"Bool": {"kms:GrantIsForAWSResource": "true"}}),
         ]
         role = iam.Role(
             self, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"), description="kmeans-byom training"

@@ -400,6 +400,18 @@ def test_an_output_key_the_role_may_not_use_fails_the_job(training: Training, ro
     assert f"may not kms:GenerateDataKey {key}" in job["FailureReason"]
 
 
+def test_an_output_key_the_role_may_not_encrypt_with_fails_the_job(training: Training, data: str) -> None:
+    """API OutputDataConfig.KmsKeyId: the execution role must include kms:Encrypt."""
+    key = training.client("kms").create_key()["KeyMetadata"]["Arn"]
+    role = training.role(extra=[allow(["kms:GenerateDataKey", "kms:Decrypt"], [key])])
+
+    job = training.train(role, f"{data}/", OutputDataConfig={"KmsKeyId": key})
+
+    assert job["TrainingJobStatus"] == "Failed"
+    assert f"may not kms:Encrypt {key}" in job["FailureReason"]
+    assert training.model_keys(job["TrainingJobName"]) == []
+
+
 def test_a_volume_key_the_role_may_not_grant_on_fails_the_job(training: Training, role: str, data: str) -> None:
     key = training.client("kms").create_key()["KeyMetadata"]["Arn"]
 
@@ -409,9 +421,26 @@ def test_a_volume_key_the_role_may_not_grant_on_fails_the_job(training: Training
     assert f"may not kms:CreateGrant {key}" in job["FailureReason"]
 
 
+@pytest.mark.parametrize("for_aws_resource", ["true", "false"])
+def test_the_volume_grant_is_asked_as_sagemaker_creates_it_for_the_instances(
+    training: Training, data: str, for_aws_resource: str
+) -> None:
+    """SageMaker creates the volume's grant: kms:GrantIsForAWSResource is true (KMS, "Controlling access to grants")."""
+    key = training.client("kms").create_key()["KeyMetadata"]["Arn"]
+    condition = {"Bool": {"kms:GrantIsForAWSResource": for_aws_resource}}
+    role = training.role(extra=[allow(["kms:CreateGrant"], [key], condition)])
+
+    job = training.train(role, f"{data}/", {"epochs": "1"}, ResourceConfig={"VolumeKmsKeyId": key})
+
+    if for_aws_resource == "true":
+        assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    else:
+        assert f"may not kms:CreateGrant {key}" in job["FailureReason"]
+
+
 def test_the_model_is_written_with_the_output_key(training: Training, data: str) -> None:
     key = training.client("kms").create_key()["KeyMetadata"]["Arn"]
-    role = training.role(extra=[allow(["kms:GenerateDataKey", "kms:Decrypt"], [key])])
+    role = training.role(extra=[allow(["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"], [key])])
 
     job = training.train(role, f"{data}/", OutputDataConfig={"KmsKeyId": key})
 
