@@ -5,7 +5,8 @@
 1. `job.prepare(run)`: what every instance needs to know (picklable); a JobFailedError fails the job.
 2. Each of `job.channels()` is listed from S3 (`S3Prefix` or `ManifestFile`), and the job's role must
    be allowed `s3:GetObject` on every object (`role_check`, the IAM policy evaluation of the local AWS);
-   with `job-input-rights`, also `s3:ListBucket` on an `S3Prefix`'s bucket (condition key `s3:prefix`, as
+   with `job-input-rights`, also `s3:GetObject` on a `ManifestFile` itself and `s3:ListBucket` on an `S3Prefix`'s
+   bucket (condition key `s3:prefix`, as
    IAM evaluates a ListObjects request) and `kms:Decrypt` on the key of each SSE-KMS object.
 3. `job.plan(spec, inputs, run)`: one share of the work per worker (`channels.deal` and `channels.shares`
    deal objects by `ShardedByS3Key` or `FullyReplicated`); the type may check more rights here.
@@ -34,6 +35,7 @@ from contract.execution_role import DECRYPT_OBJECTS, LIST_SCORING_INPUT, READ_SC
 from local_aws.config import LocalAwsConfig
 from local_aws.jobs.channels import (
     AWS_MANAGED_S3_KEY,
+    MANIFEST_FILE,
     S3_PREFIX,
     Channel,
     S3Object,
@@ -194,6 +196,10 @@ def _readable(channel: Channel, run: Run) -> list[S3Object]:
         bucket, prefix = split_s3_uri(channel.s3_uri)
         for action in LIST_SCORING_INPUT.used:
             run.authorize(action, f"arn:aws:s3:::{bucket}", {"s3:prefix": prefix})
+    elif channel.data_type == MANIFEST_FILE and rights:
+        bucket, manifest = split_s3_uri(channel.s3_uri)
+        for action in READ_SCORING_INPUT.used:  # SageMaker reads the manifest itself as the role, then its objects
+            run.authorize(action, f"arn:aws:s3:::{bucket}/{manifest}")
     objects = list_objects(s3, channel)
     for item in objects:
         for action in READ_SCORING_INPUT.used:

@@ -355,3 +355,22 @@ def test_a_jobs_role_needs_the_log_group_with_its_trailing_star_to_create_it() -
 
     assert evaluate([grant(group_arn(TRAINING_JOBS))], request) == Decision.IMPLICIT_DENY
     assert evaluate([grant(f"{group_arn(TRAINING_JOBS)}:*")], request) == Decision.ALLOWED
+
+
+@pytest.mark.slow
+def test_the_role_must_be_allowed_to_read_the_manifest_itself(s3_server: str) -> None:
+    """SageMaker reads a ManifestFile as the job's role: s3:GetObject on the manifest, not only on what it lists."""
+    prefix = f"data-{uuid.uuid4().hex[:8]}"
+    put_objects(s3_server, prefix, ["one"])
+    manifest_key = f"{prefix}.manifest"
+    body = json.dumps([{"prefix": f"s3://{BUCKET}/{prefix}/"}, "one"]).encode()
+    client("s3", s3_server).put_object(Bucket=BUCKET, Key=manifest_key, Body=body)
+    channel = Channel("train", f"s3://{BUCKET}/{manifest_key}", MANIFEST_FILE, SHARDED_BY_S3_KEY)
+
+    def all_but_the_manifest(action: str, resource: str, context: Mapping[str, str]) -> str | None:
+        return "no grant" if resource == f"arn:aws:s3:::{BUCKET}/{manifest_key}" else None
+
+    ended = run_to_end(CopyJob(f"job-{uuid.uuid4().hex[:8]}", [channel], 1, BUCKET), all_but_the_manifest)
+
+    assert ended.status == FAILED
+    assert f"may not s3:GetObject arn:aws:s3:::{BUCKET}/{manifest_key}" in ended.failure_reason
