@@ -5,9 +5,9 @@
 1. `job.prepare(run)`: what every instance needs to know (picklable); a JobFailedError fails the job.
 2. Each of `job.channels()` is listed from S3 (`S3Prefix` or `ManifestFile`), and the job's role must
    be allowed `s3:GetObject` on every object (`role_check`, the IAM policy evaluation of the local AWS);
-   with `job-input-rights`, also `s3:GetObject` on a `ManifestFile` itself and `s3:ListBucket` on an `S3Prefix`'s
-   bucket (condition key `s3:prefix`, as
-   IAM evaluates a ListObjects request) and `kms:Decrypt` on the key of each SSE-KMS object.
+   with `job-input-rights`, also `s3:GetObject` on a `ManifestFile` itself, `s3:ListBucket` on an `S3Prefix`'s
+   bucket (condition key `s3:prefix`, as IAM evaluates a ListObjects request) and `kms:Decrypt` on the key of
+   each SSE-KMS object.
 3. `job.plan(spec, inputs, run)`: one share of the work per worker (`channels.deal` and `channels.shares`
    deal objects by `ShardedByS3Key` or `FullyReplicated`); the type may check more rights here.
 4. One worker process per share, spawned, each running `job.worker(instance, spec, share)`; the engine
