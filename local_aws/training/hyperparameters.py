@@ -81,6 +81,8 @@ READERS: dict[str, Callable[[str], Any]] = {
     "local_lloyd_tol": float,
     "eval_metrics": _metrics,
     "force_dense": lambda text: text.lower() == "true",
+    # The algorithm's internal settings (its default-input.json): accepted, with nothing to change here.
+    **{name: str for name in HYPERPARAMETERS if name.startswith("_")},
 }
 assert set(READERS) == KNOWN
 

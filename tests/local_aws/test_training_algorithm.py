@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from aws_facts.kmeans_training import HyperparameterError, validate_hyperparameters
 from local_aws.jobs.lifecycle import JobFailedError
 from local_aws.training import hyperparameters
 from local_aws.training.algorithm import Score, StreamingKMeans, reduce_centres
@@ -197,3 +198,22 @@ def test_a_read_ahead_body_gives_every_byte_in_order_and_its_failure() -> None:
 
     with pytest.raises(ConnectionResetError, match="the connection broke"):
         ReadAhead(Broken()).read(10)
+
+
+def test_the_algorithms_own_default_settings_are_accepted() -> None:
+    """What a real job's log prints as the algorithm's defaults (sagemaker-python-sdk#2815), underscores included."""
+    printed = {
+        "init_method": "random", "mini_batch_size": "5000", "epochs": "1", "extra_center_factor": "auto",
+        "local_lloyd_max_iter": "300", "local_lloyd_tol": "0.0001", "local_lloyd_init_method": "kmeans++",
+        "local_lloyd_num_trials": "auto", "half_life_time_size": "0", "eval_metrics": '["msd"]', "force_dense": "True",
+        "_disable_wait_to_read": "false", "_enable_profiler": "false", "_kvstore": "auto", "_log_level": "info",
+        "_num_gpus": "auto", "_num_kv_servers": "1", "_num_slices": "1", "_tuning_objective_metric": "",
+        "feature_dim": "7", "k": "8",
+    }  # fmt: skip
+
+    params = hyperparameters.parse(printed)
+
+    assert (params.k, params.extra_center_factor) == (8, 10)
+    assert validate_hyperparameters({**printed, "_tuning_objective_metric": "test:msd"})
+    with pytest.raises(HyperparameterError, match="_kvstore='nowhere': must be auto, local"):
+        validate_hyperparameters({**printed, "_kvstore": "nowhere"})
