@@ -11,7 +11,7 @@ import pytest
 from aws_facts.kmeans_training import HyperparameterError, validate_hyperparameters
 from local_aws.jobs.lifecycle import JobFailedError
 from local_aws.training import hyperparameters
-from local_aws.training.algorithm import Score, StreamingKMeans, reduce_centres
+from local_aws.training.algorithm import Score, StreamingKMeans, reduce_centres, reduce_centres_with_msd
 from local_aws.training.readers import BLOCK_BYTES, batches, content_type_error, csv_rows, recordio_rows, rows
 from local_aws.training.worker import ReadAhead
 from recordio.aialgs_data_pb2 import Record
@@ -153,6 +153,13 @@ def test_two_streams_reduce_to_the_true_centres() -> None:
         4000, rel=0.01
     )  # a reassigned centre keeps a small weight
     assert np.linalg.norm(CENTRES[:, None] - centroids[None], axis=2).min(axis=1).max() < 0.3
+    # train msd: the weighted mean squared distance of the merged centres to the centroids, as AWS logs it
+    same, msd = reduce_centres_with_msd(parts, params, seed=0)
+    np.testing.assert_array_equal(same, centroids)
+    merged = np.concatenate([part.centres for part in parts])
+    weights = np.concatenate([part.weights for part in parts])
+    nearest = ((merged[:, None, :] - centroids[None].astype(np.float64)) ** 2).sum(axis=2).min(axis=1)
+    assert msd == pytest.approx(float((nearest * weights).sum() / weights.sum()), rel=1e-3)
 
 
 def test_a_half_life_weighs_recent_rows_more() -> None:

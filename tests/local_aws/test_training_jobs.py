@@ -226,6 +226,11 @@ def test_a_job_trains_the_model_the_project_reads_and_reports_its_lifecycle_and_
     assert metrics["test:ssd"] == pytest.approx(metrics["test:msd"] * 500, rel=1e-6)
     lines = training.log_lines(job["TrainingJobName"])["algo-1"]
     assert f"#quality_metric: host=algo-1, test msd <loss>={metrics['test:msd']}" in lines
+    # As a real job logs its reduction (sagemaker-python-sdk#2815): the centres, then the train msd.
+    assert "shrinking 40 centers into 4" in lines  # auto: 10 x k centres from the one instance
+    train = [line for line in lines if line.startswith("#quality_metric: host=algo-1, train msd <loss>=")]
+    assert len(train) == 1
+    assert float(train[0].rsplit("=", 1)[1]) >= 0
 
 
 def test_two_instances_each_train_on_the_objects_dealt_them_by_key(training: Training, role: str) -> None:
