@@ -137,7 +137,7 @@ _LOCK = threading.Lock()
 
 def start(job: JobType, role_check: RoleCheck) -> JobState:
     """Render the job InProgress and run it in the background."""
-    state = JobState(job.render)
+    state = JobState(job.render, messages=getattr(job, "status_messages", None))  # a type's own words, if any
     folder = Path(tempfile.mkdtemp(prefix="sagemaker-job-"))
     run = Run(job.name, folder, folder / "stop", LocalAwsConfig.from_environment().control_url, role_check)
     with _LOCK:

@@ -19,8 +19,9 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from aws_facts.kmeans_image import KMEANS_ACCOUNTS, KMEANS_REPOSITORY, KMEANS_TAG, registry_domain
 from contract.execution_role import ENCRYPT_OBJECTS, GET_REGISTRY_TOKEN, PULL_IMAGE
@@ -29,7 +30,16 @@ from local_aws.jobs import channels as job_channels
 from local_aws.jobs.channels import AWS_MANAGED_S3_KEY, FULLY_REPLICATED, S3_PREFIX, Channel, S3Object, kms_key_arn
 from local_aws.jobs.engine import Run, Worker, instance_folder
 from local_aws.jobs.instance import LOG_FILE
-from local_aws.jobs.lifecycle import DOWNLOADING, TERMINAL, JobFailedError, Snapshot, now
+from local_aws.jobs.lifecycle import (
+    COMPLETED,
+    DOWNLOADING,
+    STARTING,
+    TERMINAL,
+    UPLOADING,
+    JobFailedError,
+    Snapshot,
+    now,
+)
 from local_aws.jobs.logs import TRAINING_JOBS
 from local_aws.rules import enforced
 from local_aws.training import hyperparameters
@@ -60,6 +70,15 @@ class TrainingJobType:
     """One CreateTrainingJob on moto's record (`FakeTrainingJob`)."""
 
     log_group = TRAINING_JOBS
+    # SecondaryStatusTransitions' StatusMessage as real training jobs show them (DescribeTrainingJob responses
+    # and the SDK's logs quoted in public notebooks; API SecondaryStatusTransition lists the Starting/Training ones).
+    status_messages: ClassVar[Mapping[str, str]] = {
+        STARTING: "Preparing the instances for training",
+        DOWNLOADING: "Downloading input data",
+        "Training": "Training image download completed. Training in progress.",
+        UPLOADING: "Uploading generated training model",
+        COMPLETED: "Training job completed",
+    }
     working_status = "Training"
     keeps_partial_outputs = False
 

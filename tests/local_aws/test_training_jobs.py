@@ -209,6 +209,13 @@ def test_a_job_trains_the_model_the_project_reads_and_reports_its_lifecycle_and_
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     statuses = [transition["Status"] for transition in job["SecondaryStatusTransitions"]]
     assert statuses == ["Starting", "Downloading", "Training", "Uploading", "Completed"]
+    assert [transition["StatusMessage"] for transition in job["SecondaryStatusTransitions"]] == [
+        "Preparing the instances for training",
+        "Downloading input data",
+        "Training image download completed. Training in progress.",
+        "Uploading generated training model",
+        "Training job completed",
+    ]  # AWS's words, as real DescribeTrainingJob responses show them
     assert job["TrainingTimeInSeconds"] >= 1
     assert job["BillableTimeInSeconds"] == job["TrainingTimeInSeconds"]
     artifact = job["ModelArtifacts"]["S3ModelArtifacts"]
