@@ -36,6 +36,11 @@ LOCAL_STORAGE_FAMILIES = frozenset(
 )  # fmt: skip
 
 
+# Training instance types (botocore `TrainingInstanceType`) whose family is no production-variant type but has
+# NVMe instance store: ml.p3dn.24xlarge (EC2 "Instance store specifications": 2 x 900 GB NVMe SSD).
+TRAINING_ONLY_LOCAL_STORAGE_FAMILIES = frozenset({"p3dn"})
+
+
 @cache
 def production_variant_types() -> frozenset[str]:
     """Every instance type a production variant may name, from botocore's SageMaker model."""
@@ -49,7 +54,7 @@ def family(instance_type: str) -> str:
 
 
 def has_local_storage(instance_type: str) -> bool:
-    return family(instance_type) in LOCAL_STORAGE_FAMILIES
+    return family(instance_type) in LOCAL_STORAGE_FAMILIES | TRAINING_ONLY_LOCAL_STORAGE_FAMILIES
 
 
 def closest_types(instance_type: str) -> list[str]:

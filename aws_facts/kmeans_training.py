@@ -22,6 +22,14 @@ METRICS: Final = ("test:msd", "test:ssd")  # minimised; reported only with a tes
 REQUIRED: Final = ("k", "feature_dim")
 
 
+# What `auto` evaluates to. The guide does not say; a real job's log does (sagemaker-python-sdk#2815, k=8,
+# feature_dim=7): "'extra_center_factor' was set to 'auto', evaluated to 10." ("shrinking 80 centers into 8"),
+# and ten "local kmeans attempt #0..#9" lines for local_lloyd_num_trials=auto. Only that one k was observed:
+# we use the same values for every k.
+AUTO_EXTRA_CENTER_FACTOR: Final = 10
+AUTO_LOCAL_LLOYD_NUM_TRIALS: Final = 10
+
+
 class HyperparameterError(ValueError):
     """A hyperparameter the k-means algorithm would refuse; the message names it and what is allowed."""
 
@@ -80,6 +88,21 @@ HYPERPARAMETERS: Final[dict[str, tuple[Callable[[str], bool], str, str | None]]]
     # Not on the page, but in the algorithm's own defaults (its training log prints them) and always sent by the
     # SageMaker Python SDK's KMeans estimator: refusing it would refuse what AWS accepts.
     "force_dense": (_one_of("true", "false", "True", "False"), "true or false", "true"),
+    # The algorithm's internal settings, also in its default-input.json as a real job's log prints it
+    # (sagemaker-python-sdk#2815), with those defaults. Undocumented: the values allowed are the defaults and
+    # what MXNet (which the algorithm runs on) takes for each; the local AWS accepts them and runs unchanged.
+    "_disable_wait_to_read": (_one_of("true", "false", "True", "False"), "true or false", "false"),
+    "_enable_profiler": (_one_of("true", "false", "True", "False"), "true or false", "false"),
+    "_kvstore": (
+        _one_of("auto", "local", "device", "dist_sync", "dist_device_sync", "dist_async"),
+        "auto, local, device, dist_sync, dist_device_sync or dist_async",
+        "auto",
+    ),
+    "_log_level": (_one_of("debug", "info", "warning", "error", "critical"), "a logging level (info, ...)", "info"),
+    "_num_gpus": (lambda text: text == "auto" or _non_negative_int(text), "a non-negative integer or auto", "auto"),
+    "_num_kv_servers": (_positive_int_or_auto, "a positive integer or auto", "1"),
+    "_num_slices": (_positive_int, "a positive integer", "1"),
+    "_tuning_objective_metric": (_one_of("", "test:msd", "test:ssd"), "empty, test:msd or test:ssd", ""),
 }
 
 

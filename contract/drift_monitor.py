@@ -30,9 +30,9 @@ LIST_CAPTURE = Grant("ListCapture", ("s3:ListBucket",))
 LIST_MONITOR_INPUTS = Grant("ListMonitorInputs", ("s3:ListBucket",))
 WRITE_DRIFT_REPORTS = Grant("WriteDriftReports", ("s3:PutObject",))
 PUBLISH_DRIFT_METRICS = Grant("PublishDriftMetrics", ("cloudwatch:PutMetricData",))
-WRITE_PROCESSING_LOGS = Grant(
-    "WriteProcessingLogs", ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
-)
+WRITE_PROCESSING_LOGS = Grant("WriteProcessingLogs", ("logs:CreateLogStream", "logs:PutLogEvents"))
+# A group action: granted on `log-group:NAME:*` (the bare group ARN covers only tagging), apart from the streams.
+CREATE_PROCESSING_LOG_GROUP = Grant("CreateProcessingLogGroup", ("logs:CreateLogGroup",))
 USE_MONITOR_KEY = Grant("UseMonitorKey", ("kms:Decrypt", "kms:GenerateDataKey"))
 PULL_SKLEARN_IMAGE = Grant(
     "PullScikitLearnImage",

@@ -74,6 +74,10 @@ RULES = {
     "training-image": "a training job fails unless its image is the region's built-in k-means image",
     "training-execution-role": "a training job fails unless its role may pull the image, read every input "
     "object, write the model and use the output and volume KMS keys",
+    "training-input-listed": "CreateTrainingJob is refused when an S3Prefix channel has no objects or the role "
+    "may not s3:ListBucket its bucket",
+    "training-pipe-csv": "a k-means training job fails (ClientError) on a CSV channel in Pipe mode",
+    "training-stop-terminal": "StopTrainingJob on a job in a terminal status is refused",
     "training-feature-dim": "a k-means training job fails (ClientError) when rows are not feature_dim wide",
     "processing-jobs-run": "CreateProcessingJob runs the job: inputs downloaded, the container's command run, "
     "outputs uploaded at the end, Completed or Failed with a FailureReason and ExitMessage (moto: Completed at once)",

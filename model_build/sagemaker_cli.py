@@ -94,9 +94,15 @@ def _train(
         )
     test = _scan(clients["s3"], args.test, 1, args.seed) if args.test is not None else None
     hyperparameters = _with_data(requested, train, test, args.clusters)
+    _check_shards(train, args.instances)
     name = jobs.job_name()
     data_prefix = f"{outputs[Output.TRAINING_DATA_URI].rstrip('/')}/{name}"
     train_uri = _placed(clients["s3"], args.data, train, f"{data_prefix}/train", args.instances)
+    if not isinstance(args.data, str):
+        uploaded = len(inputs.list_objects(clients["s3"], train_uri)[1])
+        if uploaded < args.instances:
+            inputs.delete_prefix(clients["s3"], data_prefix)
+            raise BuildError(_too_few_objects(f"{args.data} (uploaded)", uploaded, args.instances))
     channels = [jobs.Channel(TRAIN_CHANNEL, train_uri, train.content_type)]
     if test is not None:
         test_uri = _placed(clients["s3"], args.test, test, f"{data_prefix}/test", 1)
@@ -189,8 +195,11 @@ def _check_options(args: argparse.Namespace) -> None:
         raise BuildError(f"--clusters must be at least 1, got {args.clusters}")
     if args.instances < 1:
         raise BuildError(f"--instances must be at least 1, got {args.instances}")
-    if args.max_runtime < 1:
-        raise BuildError(f"--max-runtime must be at least 1 second, got {args.max_runtime}")
+    if not 1 <= args.max_runtime <= jobs.MAX_RUNTIME_S:
+        raise BuildError(
+            f"--max-runtime must be 1 to {jobs.MAX_RUNTIME_S:,} seconds (28 days, SageMaker's maximum), "
+            f"got {args.max_runtime:,}"
+        )
     if args.instance_type not in training_instance_types():
         close = closest_training_types(args.instance_type)
         hint = f"; did you mean {' or '.join(close)}?" if close else f" (e.g. {DEFAULT_INSTANCE_TYPE})"
@@ -227,6 +236,22 @@ def _with_data(
             f"--test {test.where}: rows have {test.feature_dim} features, the training rows {train.feature_dim}"
         )
     return {**requested, "feature_dim": str(train.feature_dim)}
+
+
+def _check_shards(train: inputs.Scanned, instances: int) -> None:
+    """ShardedByS3Key deals whole objects: with fewer objects (or rows) than instances, some get no data
+    (API S3DataSource, S3DataDistributionType)."""
+    if instances > train.rows:
+        raise BuildError(f"--instances {instances} is more than the {train.rows} training rows in {train.where}")
+    if train.objects is not None and train.objects < instances:
+        raise BuildError(_too_few_objects(train.where, train.objects, instances))
+
+
+def _too_few_objects(where: str, objects: int, instances: int) -> str:
+    return (
+        f"{where}: {objects} object(s) for --instances {instances}; ShardedByS3Key deals whole objects, so "
+        f"{instances - objects} instance(s) would get no data (use at least one object per instance)"
+    )
 
 
 def _stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:

@@ -3,8 +3,9 @@
 The pass over the rows (model_build.chunks, C-speed readers, one chunk in memory) counts them, checks every
 file has the same feature count, and keeps a uniform sample as the reference rows (reservoir sampling over
 chunks). Local files are then uploaded as SageMaker's `ShardedByS3Key` can deal them out: at least one object
-per instance, CSV cut at line ends (the bytes as they were), RecordIO-protobuf cut at record ends, and .npy
-written as RecordIO-protobuf with the project's codec. An `s3://` input is read object by object through a
+per instance (each part as many rows or records as the others, to one), CSV cut at line ends (the bytes as
+they were), RecordIO-protobuf cut at record ends, and .npy written as RecordIO-protobuf with the project's
+codec. An `s3://` input is read object by object through a
 temporary file and used where it is.
 """
 
@@ -70,6 +71,7 @@ class Scanned:
     feature_dim: int
     kind: str  # "csv", "recordio" or "npy"
     sample: npt.NDArray[np.float32]
+    objects: int | None = None  # the S3 objects an s3:// input holds (a local one is cut when uploaded)
 
     @property
     def content_type(self) -> str:
@@ -110,7 +112,7 @@ def scan_s3(s3: Any, uri: str, sample_rows: int, seed: int) -> Scanned:
     if "npy" in kinds:
         raise BuildError(f"{uri}: holds .npy objects; SageMaker's k-means reads CSV or RecordIO-protobuf only")
     sample = reservoir.sample()
-    return Scanned(uri, reservoir.seen, int(sample.shape[1]), kinds.pop(), sample)
+    return Scanned(uri, reservoir.seen, int(sample.shape[1]), kinds.pop(), sample, len(keys))
 
 
 def list_objects(s3: Any, uri: str) -> tuple[str, list[str]]:
@@ -166,73 +168,123 @@ def _parts(file: Path, kind: str, count: int, staging: Path) -> Iterator[Path]:
     if file_format(file) == "npy":
         yield from _npy_as_recordio(file, count, staging)
     elif kind == "csv":
-        yield from _cut(file, count, staging, _csv_units)
+        yield from _cut_csv(file, count, staging)
     else:
-        yield from _cut(file, count, staging, _recordio_units)
+        yield from _cut_recordio(file, count, staging)
 
 
-def _csv_units(stream: IO[bytes], block_bytes: int) -> Iterator[bytes]:
-    """The file in blocks that end at a line end (the last one wherever the file ends)."""
-    carry = b""
-    while block := stream.read(block_bytes):
-        block = carry + block
-        cut = block.rfind(b"\n") + 1
-        carry = block[cut:]
-        if cut:
-            yield block[:cut]
-    if carry:
-        yield carry
+def _bounds(total: int, count: int) -> list[int]:
+    """Where each of at most `count` parts of `total` units ends: as equal as whole units allow, none empty."""
+    return sorted({(index + 1) * total // count for index in range(count)} - {0})
 
 
-def _recordio_units(stream: IO[bytes], _block_bytes: int) -> Iterator[bytes]:
-    from recordio.framing import read_frames
+class _Parts:
+    """Staged part files, one open at a time."""
 
-    yield from read_frames(stream)
+    def __init__(self, file: Path, staging: Path) -> None:
+        self.file, self.staging, self.number = file, staging, 0
+        self.sink: IO[bytes] = open(self._path(), "wb")  # noqa: SIM115 - handed from part to part
+        self.written = 0
+
+    def _path(self) -> Path:
+        return self.staging / f"{self.file.name}.{self.number}"
+
+    def write(self, data: bytes) -> None:
+        self.sink.write(data)
+        self.written += len(data)
+
+    def next(self) -> Path:
+        """Close the current part (returned) and open the next."""
+        self.sink.close()
+        done = self._path()
+        self.number, self.written = self.number + 1, 0
+        self.sink = open(self._path(), "wb")  # noqa: SIM115
+        return done
+
+    def last(self) -> Iterator[Path]:
+        self.sink.close()
+        if self.written:
+            yield self._path()
+        else:
+            self._path().unlink()
 
 
-def _cut(file: Path, count: int, staging: Path, units: Any) -> Iterator[Path]:
-    """At most `count` parts of about equal size, each a whole number of units (lines, records)."""
-    target = max(1, math.ceil(file.stat().st_size / count))
-    number, written = 0, 0
-    part = staging / f"{file.name}.{number}"
-    sink = open(part, "wb")  # noqa: SIM115 - handed from part to part
+def _csv_rows(file: Path) -> int:
+    """Lines in a CSV file (a last line without its line end counts), counted a block at a time at C speed."""
+    rows, last = 0, b"\n"
+    with open(file, "rb") as source:
+        while block := source.read(COPY_BYTES):
+            rows += block.count(b"\n")
+            last = block[-1:]
+    return rows + (last != b"\n")
+
+
+def _cut_csv(file: Path, count: int, staging: Path) -> Iterator[Path]:
+    """At most `count` parts with equal numbers of rows (to one row), cut at line ends, the bytes as they were:
+    a small file still gives one part per instance when it has at least as many rows."""
+    ends = _bounds(_csv_rows(file), count)
+    parts, done, part = _Parts(file, staging), 0, 0  # rows written in earlier blocks; the part being written
     try:
         with open(file, "rb") as source:
-            # Blocks much smaller than a part, so the parts come out about equal.
-            for unit in units(source, min(COPY_BYTES, max(4096, target // 16))):
-                if written >= target:
-                    sink.close()
-                    yield part
-                    number, written = number + 1, 0
-                    part = staging / f"{file.name}.{number}"
-                    sink = open(part, "wb")  # noqa: SIM115
-                sink.write(unit)
-                written += len(unit)
+            while block := source.read(COPY_BYTES):
+                line_ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == ord("\n"))
+                start = 0
+                while part < len(ends) - 1 and ends[part] - done <= len(line_ends):
+                    cut = int(line_ends[ends[part] - done - 1]) + 1
+                    parts.write(block[start:cut])
+                    yield parts.next()
+                    start, part = cut, part + 1
+                parts.write(block[start:])
+                done += len(line_ends)
     finally:
-        sink.close()
-    if written:
-        yield part
+        parts.sink.close()
+    yield from parts.last()
+
+
+def _recordio_records(file: Path) -> int:
+    """Records in a RecordIO file, counted from their headers alone."""
+    from recordio.framing import count_frames
+
+    with open(file, "rb") as source:
+        return count_frames(source)
+
+
+def _cut_recordio(file: Path, count: int, staging: Path) -> Iterator[Path]:
+    """At most `count` parts with equal numbers of records (to one record), each a whole number of records."""
+    from recordio.framing import read_frames
+
+    ends = _bounds(_recordio_records(file), count)
+    parts, seen, part = _Parts(file, staging), 0, 0
+    try:
+        with open(file, "rb") as source:
+            for record in read_frames(source):
+                parts.write(record)
+                seen += 1
+                if part < len(ends) - 1 and seen == ends[part]:
+                    yield parts.next()
+                    part += 1
+    finally:
+        parts.sink.close()
+    yield from parts.last()
 
 
 def _npy_as_recordio(file: Path, count: int, staging: Path) -> Iterator[Path]:
     from recordio.codec import encode_rows
 
     total = int(np.load(file, mmap_mode="r", allow_pickle=False).shape[0])
-    per_part = max(1, math.ceil(total / count))
-    number, written = 0, 0
-    part = staging / f"{file.name}.{number}"
-    sink = open(part, "wb")  # noqa: SIM115
+    ends = _bounds(total, count)
+    parts, seen, part = _Parts(file, staging), 0, 0
     try:
-        for chunk in iter_chunks(file, min(CHUNK_ROWS, per_part)):
-            if written >= per_part:
-                sink.close()
-                yield part
-                number, written = number + 1, 0
-                part = staging / f"{file.name}.{number}"
-                sink = open(part, "wb")  # noqa: SIM115
-            sink.write(encode_rows(chunk))
-            written += len(chunk)
+        for chunk in iter_chunks(file, CHUNK_ROWS):
+            rest = chunk
+            while len(rest):
+                room = (ends[part] if part < len(ends) - 1 else total) - seen
+                taken, rest = rest[:room], rest[room:]
+                parts.write(encode_rows(taken))
+                seen += len(taken)
+                if part < len(ends) - 1 and seen == ends[part]:
+                    yield parts.next()
+                    part += 1
     finally:
-        sink.close()
-    if written:
-        yield part
+        parts.sink.close()
+    yield from parts.last()

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from botocore.exceptions import ClientError
 
+from aws_facts.instance_types import has_local_storage
 from aws_facts.kmeans_training import TRAIN_CHANNEL
 from contract.training import JOB_PREFIX
 from model_build import ndarray
@@ -27,8 +28,11 @@ from model_build.validation import as_centroids
 
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 POLL_S = 2.0
-STOP_WAIT_S = 120.0
-DEFAULT_MAX_RUNTIME_S = 86_400
+# StopTrainingJob gives the algorithm 120 s after SIGTERM before the job ends (API StoppingCondition); then
+# the job still has to wind down: wait longer than that before saying it has not stopped.
+STOP_WAIT_S = 300.0
+DEFAULT_MAX_RUNTIME_S = 86_400  # API StoppingCondition.MaxRuntimeInSeconds: "The default value is 1 day."
+MAX_RUNTIME_S = 28 * 86_400  # "The maximum value is 28 days." (the same page; botocore models only the minimum)
 DEFAULT_VOLUME_GB = 30
 
 
@@ -70,7 +74,18 @@ class TrainingRequest:
     tags: dict[str, str] = field(default_factory=dict)
 
     def api_arguments(self, name: str) -> dict[str, Any]:
-        """CreateTrainingJob's arguments, as they would be written by hand."""
+        """CreateTrainingJob's arguments, as they would be written by hand.
+
+        No VolumeKmsKeyId on an instance type with local storage: AWS refuses one there (API ResourceConfig,
+        VolumeKmsKeyId: "You can't request a VolumeKmsKeyId when using an instance type with local storage").
+        """
+        resources: dict[str, Any] = {
+            "InstanceType": self.instance_type,
+            "InstanceCount": self.instance_count,
+            "VolumeSizeInGB": self.volume_gb,
+        }
+        if not has_local_storage(self.instance_type):
+            resources["VolumeKmsKeyId"] = self.key_arn
         return {
             "TrainingJobName": name,
             "AlgorithmSpecification": {"TrainingImage": self.image, "TrainingInputMode": "File"},
@@ -78,12 +93,7 @@ class TrainingRequest:
             "HyperParameters": dict(self.hyperparameters),
             "InputDataConfig": [channel.api_argument() for channel in self.channels],
             "OutputDataConfig": {"S3OutputPath": self.output_uri.rstrip("/"), "KmsKeyId": self.key_arn},
-            "ResourceConfig": {
-                "InstanceType": self.instance_type,
-                "InstanceCount": self.instance_count,
-                "VolumeSizeInGB": self.volume_gb,
-                "VolumeKmsKeyId": self.key_arn,
-            },
+            "ResourceConfig": resources,
             "StoppingCondition": {"MaxRuntimeInSeconds": self.max_runtime_s},
         }
 
@@ -147,8 +157,20 @@ def wait(
                 return described
             sleep(poll_s)
     except KeyboardInterrupt:
-        stop(sagemaker, name, progress, poll_s=poll_s, sleep=sleep)
-        raise BuildError(f"interrupted: stopped training job {name} (StopTrainingJob); nothing was written") from None
+        status = stop(sagemaker, name, progress, poll_s=poll_s, sleep=sleep)
+        raise BuildError(f"interrupted: {stopped_says(name, status)}; nothing was written") from None
+
+
+def stopped_says(name: str, status: str) -> str:
+    """What became of a job the CLI asked to stop, as its last status says (never "stopped" while Stopping)."""
+    if status == "Stopped":
+        return f"stopped training job {name} (StopTrainingJob)"
+    if status in TERMINAL:
+        return f"training job {name} had already ended ({status}) when it was asked to stop"
+    return (
+        f"asked training job {name} to stop (StopTrainingJob); it is still {status} after {STOP_WAIT_S:.0f} s "
+        "(DescribeTrainingJob to follow it)"
+    )
 
 
 def stop(
@@ -168,15 +190,13 @@ def stop(
         if error.response.get("Error", {}).get("Code") != "ValidationException":
             raise BuildError(f"StopTrainingJob {name} failed: {_aws_says(error)}") from error
     deadline = time.monotonic() + STOP_WAIT_S
-    status = "Stopping"
-    while time.monotonic() < deadline:
+    while True:
         described = sagemaker.describe_training_job(TrainingJobName=name)
         progress.show(described)
-        status = described["TrainingJobStatus"]
-        if status in TERMINAL:
-            break
+        status: str = described["TrainingJobStatus"]
+        if status in TERMINAL or time.monotonic() >= deadline:
+            return status
         sleep(poll_s)
-    return status
 
 
 def final_metrics(described: dict[str, Any]) -> dict[str, float]:

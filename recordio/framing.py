@@ -59,6 +59,20 @@ def read_frames(stream: IO[bytes]) -> Iterator[bytes]:
         offset += _HEADER.size + padded
 
 
+def count_frames(stream: IO[bytes]) -> int:
+    """How many records a seekable stream holds, read from their headers alone (each payload skipped)."""
+    count, offset = 0, 0
+    while header := _read_exactly(stream, _HEADER.size):
+        if len(header) < _HEADER.size:
+            raise FramingError(f"truncated RecordIO header at byte {offset}")
+        magic, word = _HEADER.unpack(header)
+        length = _payload_length(magic, word, offset)
+        offset += _HEADER.size + length + (-length % 4)
+        stream.seek(offset)
+        count += 1
+    return count
+
+
 def _payload_length(magic: int, word: int, offset: int) -> int:
     if magic != RECORDIO_MAGIC:
         raise FramingError(f"bad RecordIO magic {magic:#010x} at byte {offset}")

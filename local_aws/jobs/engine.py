@@ -5,8 +5,9 @@
 1. `job.prepare(run)`: what every instance needs to know (picklable); a JobFailedError fails the job.
 2. Each of `job.channels()` is listed from S3 (`S3Prefix` or `ManifestFile`), and the job's role must
    be allowed `s3:GetObject` on every object (`role_check`, the IAM policy evaluation of the local AWS);
-   with `job-input-rights`, also `s3:ListBucket` on an `S3Prefix`'s bucket (condition key `s3:prefix`, as
-   IAM evaluates a ListObjects request) and `kms:Decrypt` on the key of each SSE-KMS object.
+   with `job-input-rights`, also `s3:GetObject` on a `ManifestFile` itself, `s3:ListBucket` on an `S3Prefix`'s
+   bucket (condition key `s3:prefix`, as IAM evaluates a ListObjects request) and `kms:Decrypt` on the key of
+   each SSE-KMS object.
 3. `job.plan(spec, inputs, run)`: one share of the work per worker (`channels.deal` and `channels.shares`
    deal objects by `ShardedByS3Key` or `FullyReplicated`); the type may check more rights here.
 4. One worker process per share, spawned, each running `job.worker(instance, spec, share)`; the engine
@@ -34,6 +35,7 @@ from contract.execution_role import DECRYPT_OBJECTS, LIST_SCORING_INPUT, READ_SC
 from local_aws.config import LocalAwsConfig
 from local_aws.jobs.channels import (
     AWS_MANAGED_S3_KEY,
+    MANIFEST_FILE,
     S3_PREFIX,
     Channel,
     S3Object,
@@ -55,7 +57,7 @@ from local_aws.jobs.lifecycle import (
     JobStoppedError,
     Snapshot,
 )
-from local_aws.jobs.logs import InstanceLog, group_arn, group_exists, stream_arn, stream_name
+from local_aws.jobs.logs import InstanceLog, group_exists, group_request_arn, stream_arn, stream_name
 from local_aws.rules import enforced
 
 # (action, resource, condition keys such as s3:prefix) -> None if the job's role may, else why not
@@ -82,11 +84,11 @@ class Run:
                 f"ClientError: Access Denied: the execution role may not {action} {resource}: {denial}"
             )
 
-    def authorize_key(self, action: str, key_id: str) -> None:
+    def authorize_key(self, action: str, key_id: str, context: Mapping[str, str] | None = None) -> None:
         """`authorize` on a KMS key named in any KeyId form; the account's AWS managed S3 key needs no grant."""
         arn = kms_key_arn(self.s3_endpoint, key_id)
         if arn != AWS_MANAGED_S3_KEY:
-            self.authorize(action, arn)
+            self.authorize(action, arn, context)
 
 
 class JobType(Protocol):
@@ -135,7 +137,7 @@ _LOCK = threading.Lock()
 
 def start(job: JobType, role_check: RoleCheck) -> JobState:
     """Render the job InProgress and run it in the background."""
-    state = JobState(job.render)
+    state = JobState(job.render, messages=getattr(job, "status_messages", None))  # a type's own words, if any
     folder = Path(tempfile.mkdtemp(prefix="sagemaker-job-"))
     run = Run(job.name, folder, folder / "stop", LocalAwsConfig.from_environment().control_url, role_check)
     with _LOCK:
@@ -194,6 +196,10 @@ def _readable(channel: Channel, run: Run) -> list[S3Object]:
         bucket, prefix = split_s3_uri(channel.s3_uri)
         for action in LIST_SCORING_INPUT.used:
             run.authorize(action, f"arn:aws:s3:::{bucket}", {"s3:prefix": prefix})
+    elif channel.data_type == MANIFEST_FILE and rights:
+        bucket, manifest = split_s3_uri(channel.s3_uri)
+        for action in READ_SCORING_INPUT.used:  # SageMaker reads the manifest itself as the role, then its objects
+            run.authorize(action, f"arn:aws:s3:::{bucket}/{manifest}")
     objects = list_objects(s3, channel)
     for item in objects:
         for action in READ_SCORING_INPUT.used:
@@ -227,7 +233,7 @@ def _may_log(group: str, stream: str, run: Run) -> bool:
     """Whether the job's role may write the stream (creating its group first if there is none)."""
     needed = [("logs:CreateLogStream", stream_arn(group, stream)), ("logs:PutLogEvents", stream_arn(group, stream))]
     if not group_exists(group):
-        needed.append(("logs:CreateLogGroup", group_arn(group)))
+        needed.append(("logs:CreateLogGroup", group_request_arn(group)))
     return all(run.role_check(action, resource, {}) is None for action, resource in needed)
 
 

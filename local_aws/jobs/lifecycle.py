@@ -10,7 +10,7 @@ renders what its own Describe* shows (DescribeTransformJob shows only TransformJ
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -67,11 +67,18 @@ class Snapshot:
 class JobState:
     """The lifecycle of one job; thread-safe; `on_change` is called (under the lock) after every change."""
 
-    def __init__(self, on_change: Callable[[Snapshot], None], message: str = "Preparing the instances") -> None:
+    def __init__(
+        self,
+        on_change: Callable[[Snapshot], None],
+        message: str = "Preparing the instances",
+        messages: Mapping[str, str] | None = None,
+    ) -> None:
+        """`messages`: a job type's own StatusMessage for a secondary status, in place of the generic one."""
         started = now()
         self._lock = threading.Lock()
         self._on_change = on_change
-        first = Transition(STARTING, started, None, message)
+        self._messages = dict(messages or {})
+        first = Transition(STARTING, started, None, self._messages.get(STARTING, message))
         self._snapshot = Snapshot(IN_PROGRESS, STARTING, (first,), "", started, None, stop_requested=False)
         on_change(self._snapshot)
 
@@ -120,7 +127,10 @@ class JobState:
             previous,
             status=status,
             secondary_status=secondary,
-            transitions=(*closed, Transition(secondary, at, at if ended else None, message)),
+            transitions=(
+                *closed,
+                Transition(secondary, at, at if ended else None, self._messages.get(secondary, message)),
+            ),
             failure_reason=failure_reason or previous.failure_reason,
             end_time=at if ended else None,
             stop_requested=previous.stop_requested if stop_requested is None else stop_requested,

@@ -38,6 +38,15 @@ def group_arn(group: str) -> str:
     return f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{group}"
 
 
+def group_request_arn(group: str) -> str:
+    """The resource CloudWatch Logs authorizes a group-level action on (CreateLogGroup, DescribeLogStreams):
+    `log-group:NAME:log-stream:`, as AWS's AccessDenied messages name it. A policy must name the group with
+    its trailing `:*` (or a wildcard) to cover it; the bare group ARN applies only to TagResource,
+    UntagResource and ListTagsForResource (CloudWatch Logs API LogGroup.arn / logGroupArn; "CloudWatch Logs
+    resources and operations")."""
+    return f"{group_arn(group)}:log-stream:"
+
+
 def stream_arn(group: str, stream: str) -> str:
     return f"{group_arn(group)}:log-stream:{stream}"
 

@@ -102,6 +102,15 @@ def reduce_centres(
     parts: Iterable[WeightedCentres], params: KMeansHyperparameters, seed: int
 ) -> npt.NDArray[np.float32]:
     """The instances' weighted centres merged and reduced to k by local Lloyd (best of `local_lloyd_num_trials`)."""
+    return reduce_centres_with_msd(parts, params, seed)[0]
+
+
+def reduce_centres_with_msd(
+    parts: Iterable[WeightedCentres], params: KMeansHyperparameters, seed: int
+) -> tuple[npt.NDArray[np.float32], float]:
+    """`reduce_centres`, and the best trial's weighted mean squared distance of the merged centres to the k
+    centroids: what the algorithm reports as `train msd` after "shrinking N centers into k" (a real job's log,
+    sagemaker-python-sdk#2815: the train msd equals the best of its "local kmeans attempt" lines)."""
     merged = [part for part in parts if len(part.centres)]
     centres = np.concatenate([part.centres for part in merged])
     weights = np.concatenate([part.weights for part in merged])
@@ -117,7 +126,8 @@ def reduce_centres(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # fewer distinct centres than k: some coincide
         lloyd.fit(centres[keep], sample_weight=weights[keep])
-    return np.ascontiguousarray(lloyd.cluster_centers_, dtype=np.float32)
+    msd = float(lloyd.inertia_) / float(weights[keep].sum())
+    return np.ascontiguousarray(lloyd.cluster_centers_, dtype=np.float32), msd
 
 
 @dataclass

@@ -5,24 +5,27 @@ match the algorithm's own `default-input.json` as its training log prints it (sa
 which also carries `force_dense` (the SDK's KMeans estimator always sends `force_dense=True`). The algorithm
 fails the job, not the API call, with a `ClientError: ... (caused by ValidationError)` FailureReason; the words
 for missing required hyperparameters are AWS's own (kubeflow/pipelines#1370), the others follow that form.
-`auto` values are not documented: `extra_center_factor=auto` is ceil(2 log2 k), at least 4 (with
-`init_method=random`, fewer extra centres often leave a cluster uncovered), and
-`local_lloyd_num_trials=auto` is 10 trials; that choice is ours.
+`auto` values are not documented; what they evaluate to is what a real job's log shows
+(`aws_facts.kmeans_training.AUTO_EXTRA_CENTER_FACTOR`, `AUTO_LOCAL_LLOYD_NUM_TRIALS`: 10 and 10, seen for k=8
+only, used for every k).
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aws_facts.kmeans_training import HYPERPARAMETERS, REQUIRED
+from aws_facts.kmeans_training import (
+    AUTO_EXTRA_CENTER_FACTOR,
+    AUTO_LOCAL_LLOYD_NUM_TRIALS,
+    HYPERPARAMETERS,
+    REQUIRED,
+)
 from local_aws.jobs.lifecycle import JobFailedError
 
 AUTO = "auto"
-AUTO_TRIALS = 10
 # Names, what each allows and AWS's defaults have one home, shared with the CLI's check before a job starts.
 DEFAULTS: dict[str, str] = {name: default for name, (_, _, default) in HYPERPARAMETERS.items() if default is not None}
 KNOWN = frozenset(HYPERPARAMETERS)
@@ -78,6 +81,8 @@ READERS: dict[str, Callable[[str], Any]] = {
     "local_lloyd_tol": float,
     "eval_metrics": _metrics,
     "force_dense": lambda text: text.lower() == "true",
+    # The algorithm's internal settings (its default-input.json): accepted, with nothing to change here.
+    **{name: str for name in HYPERPARAMETERS if name.startswith("_")},
 }
 assert set(READERS) == KNOWN
 
@@ -108,11 +113,11 @@ def parse(given: Mapping[str, str] | None) -> KMeansHyperparameters:
         mini_batch_size=values["mini_batch_size"],
         epochs=values["epochs"],
         init_method=values["init_method"],
-        extra_center_factor=factor if factor is not None else max(4, math.ceil(2 * math.log2(max(values["k"], 2)))),
+        extra_center_factor=factor if factor is not None else AUTO_EXTRA_CENTER_FACTOR,
         half_life_time_size=values["half_life_time_size"],
         local_lloyd_init_method=values["local_lloyd_init_method"],
         local_lloyd_max_iter=values["local_lloyd_max_iter"],
-        local_lloyd_num_trials=trials if trials is not None else AUTO_TRIALS,
+        local_lloyd_num_trials=trials if trials is not None else AUTO_LOCAL_LLOYD_NUM_TRIALS,
         local_lloyd_tol=values["local_lloyd_tol"],
         eval_metrics=values["eval_metrics"],
     )

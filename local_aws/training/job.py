@@ -1,16 +1,17 @@
 """The training job type: what CreateTrainingJob adds to the job engine (local_aws.jobs), for built-in k-means.
 
-The image must be the region's k-means image (`aws_facts.kmeans_image`, the table the stack uses): the local
-AWS runs no other container, so any other image (or an AlgorithmName) fails the job, as a training image SageMaker
-cannot run does. The execution role must be allowed to pull it (ECR), to read every input object (the engine),
-to write the model (`s3:PutObject`), `kms:GenerateDataKey` on OutputDataConfig.KmsKeyId (else the account's
-aws/s3 key, API OutputDataConfig) and `kms:CreateGrant` on ResourceConfig.VolumeKmsKeyId (developer guide "How to
-use SageMaker AI execution roles", CreateTrainingJob permissions). Channels `train` (required) and `test`, each
-dealt by its S3DataDistributionType (FullyReplicated when absent, API S3DataSource); one worker process per
-instance (`algo-1`...). Only a Completed job's model is published. DescribeTrainingJob shows the lifecycle with
-SecondaryStatusTransitions, TrainingStartTime (the start of Downloading) and TrainingEndTime, Training- and
-BillableTimeInSeconds (wall-clock seconds, no spot savings), and FinalMetricDataList: the k-means metric
-definitions (`test:msd`, `test:ssd`) applied to the instances' log lines, as SageMaker parses a job's logs.
+The image must be the region's k-means image (`aws_facts.kmeans_image`, the table the stack uses): the local AWS
+runs no other container, so any other image (or an AlgorithmName) fails the job, as a training image SageMaker
+cannot run does. The execution role must be allowed to pull it (ECR), to read every input object (the engine), to
+write the model (`s3:PutObject`), `kms:GenerateDataKey` and `kms:Encrypt` on OutputDataConfig.KmsKeyId (else the
+account's aws/s3 key, which needs neither; API OutputDataConfig) and `kms:CreateGrant` on
+ResourceConfig.VolumeKmsKeyId, asked with `kms:GrantIsForAWSResource` true (developer guide "How to use SageMaker
+AI execution roles", CreateTrainingJob permissions; KMS "Controlling access to grants"). Channels `train`
+(required) and `test`, each dealt by its S3DataDistributionType (FullyReplicated when absent, API S3DataSource);
+one worker process per instance (`algo-1`...). Only a Completed job's model is published. DescribeTrainingJob shows
+the lifecycle with SecondaryStatusTransitions, TrainingStartTime (the start of Downloading) and TrainingEndTime,
+Training- and BillableTimeInSeconds (wall-clock seconds, no spot savings), and FinalMetricDataList: the k-means
+metric definitions (`test:msd`, `test:ssd`) applied to the instances' log lines, as SageMaker parses a job's logs.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from aws_facts.kmeans_image import KMEANS_ACCOUNTS, KMEANS_REPOSITORY, KMEANS_TAG, registry_domain
 from contract.execution_role import ENCRYPT_OBJECTS, GET_REGISTRY_TOKEN, PULL_IMAGE
@@ -28,16 +30,30 @@ from local_aws.jobs import channels as job_channels
 from local_aws.jobs.channels import AWS_MANAGED_S3_KEY, FULLY_REPLICATED, S3_PREFIX, Channel, S3Object, kms_key_arn
 from local_aws.jobs.engine import Run, Worker, instance_folder
 from local_aws.jobs.instance import LOG_FILE
-from local_aws.jobs.lifecycle import DOWNLOADING, TERMINAL, JobFailedError, Snapshot, now
+from local_aws.jobs.lifecycle import (
+    COMPLETED,
+    DOWNLOADING,
+    STARTING,
+    TERMINAL,
+    UPLOADING,
+    JobFailedError,
+    Snapshot,
+    now,
+)
 from local_aws.jobs.logs import TRAINING_JOBS
 from local_aws.rules import enforced
 from local_aws.training import hyperparameters
 from local_aws.training.readers import content_type_error
 from local_aws.training.worker import TEST, TRAIN, TrainingShare, TrainingSpec, train_instance
+from wire.media_types import CSV, PROTOBUF, media_type
 
 CHANNELS = (TRAIN, TEST)
 WRITE_MODEL = "s3:PutObject"
 CREATE_VOLUME_GRANT = "kms:CreateGrant"
+ENCRYPT_WITH_OUTPUT_KEY = "kms:Encrypt"
+# SageMaker, not the role's own code, creates the volume's grant: KMS sets kms:GrantIsForAWSResource (KMS
+# developer guide, "Controlling access to grants").
+FOR_AWS_RESOURCE = {"kms:GrantIsForAWSResource": "true"}
 # What SageMaker reports for built-in k-means (the SDK's documentation of metric definitions shows these regexes).
 METRIC_DEFINITIONS = (
     {"Name": "test:msd", "Regex": r"#quality_metric: host=\S+, test msd <loss>=(\S+)"},
@@ -54,6 +70,15 @@ class TrainingJobType:
     """One CreateTrainingJob on moto's record (`FakeTrainingJob`)."""
 
     log_group = TRAINING_JOBS
+    # SecondaryStatusTransitions' StatusMessage as real training jobs show them (DescribeTrainingJob responses
+    # and the SDK's logs quoted in public notebooks; API SecondaryStatusTransition lists the Starting/Training ones).
+    status_messages: ClassVar[Mapping[str, str]] = {
+        STARTING: "Preparing the instances for training",
+        DOWNLOADING: "Downloading input data",
+        "Training": "Training image download completed. Training in progress.",
+        UPLOADING: "Uploading generated training model",
+        COMPLETED: "Training job completed",
+    }
     working_status = "Training"
     keeps_partial_outputs = False
 
@@ -84,8 +109,9 @@ class TrainingJobType:
         key = "/".join(part for part in (prefix.strip("/"), self.name, "output", "model.tar.gz") if part)
         volume_key = (self.record.resource_config or {}).get("VolumeKmsKeyId")
         if volume_key and enforced("training-execution-role"):
-            run.authorize_key(CREATE_VOLUME_GRANT, volume_key)
+            run.authorize_key(CREATE_VOLUME_GRANT, volume_key, FOR_AWS_RESOURCE)
         mode = self.record.algorithm_specification.get("TrainingInputMode") or "File"
+        self._check_pipe_csv(mode)
         return TrainingSpec(self.name, params, content_types, bucket, key, self._output_key(run), mode)
 
     def channels(self) -> list[Channel]:
@@ -104,6 +130,9 @@ class TrainingJobType:
             run.authorize(WRITE_MODEL, f"arn:aws:s3:::{spec.output_bucket}/{spec.output_key}")
             if spec.output_kms_key_id is not None:
                 run.authorize_key(ENCRYPT_OBJECTS, spec.output_kms_key_id)
+                # API OutputDataConfig.KmsKeyId: "the SageMaker execution role must include permissions to call
+                # kms:Encrypt" for a key ID or alias; asked for every form of a named key (the worse case).
+                run.authorize_key(ENCRYPT_WITH_OUTPUT_KEY, spec.output_kms_key_id)
         count = int(self.record.resource_config["InstanceCount"])
         per_instance = job_channels.shares(inputs, count)
         peers = tuple(str(instance_folder(run, index)) for index in range(count))
@@ -164,6 +193,20 @@ class TrainingJobType:
             if refusal:
                 raise JobFailedError(f"ClientError: channel {channel}: {refusal} (caused by ValidationError)")
         return given
+
+    def _check_pipe_csv(self, mode: str) -> None:
+        """k-means "can be trained in File or Pipe mode when using recordIO-wrapped protobuf, but only in File mode
+        for the CSV format" (developer guide "K-Means Algorithm", input/output interface)."""
+        if not enforced("training-pipe-csv"):
+            return
+        for channel in self.record.input_data_config:
+            channel_mode = channel.get("InputMode") or mode
+            content_type = channel.get("ContentType") or ""
+            if channel_mode == "Pipe" and media_type(content_type) == CSV:
+                raise JobFailedError(
+                    f"ClientError: channel {channel['ChannelName']}: the k-means algorithm reads {CSV} in File mode "
+                    f"only, not in Pipe mode; use File mode or {PROTOBUF} (caused by ValidationError)"
+                )
 
     def _output_key(self, run: Run) -> str | None:
         given = self.record.output_data_config.get("KmsKeyId")

@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 from local_aws.jobs.channels import S3Object
 from local_aws.jobs.instance import Instance
 from local_aws.jobs.lifecycle import JobFailedError, JobStoppedError
-from local_aws.training.algorithm import Score, StreamingKMeans, WeightedCentres, reduce_centres
+from local_aws.training.algorithm import Score, StreamingKMeans, WeightedCentres, reduce_centres_with_msd
 from local_aws.training.hyperparameters import KMeansHyperparameters
 from local_aws.training.readers import BLOCK_BYTES, Source, batches, rows
 from model_build import ndarray
@@ -236,8 +236,9 @@ def _finish(instance: Instance, spec: TrainingSpec, parts: list[WeightedCentres]
             f"ClientError: k ({params.k}) is larger than the number of training records ({records}) "
             "(caused by ValidationError)"
         )
-    centroids = reduce_centres(parts, params, seed=_seed(spec.name, 0))
-    instance.log(f"{instance.host}: reduced {sum(len(p.centres) for p in parts)} centres to k={params.k}")
+    instance.log(f"shrinking {sum(len(p.centres) for p in parts)} centers into {params.k}")  # AWS's words
+    centroids, train_msd = reduce_centres_with_msd(parts, params, seed=_seed(spec.name, 0))
+    instance.log(f"#quality_metric: host={instance.host}, train msd <loss>={train_msd}")
     staged = instance.staging_file(".tar.gz")
     staged.write_bytes(package_model(ndarray.encode([centroids])))
     if test:

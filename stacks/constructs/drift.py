@@ -132,7 +132,10 @@ class ProcessingRole(Construct):
                 ["*"],
                 {"StringEquals": {"cloudwatch:namespace": monitor.METRIC_NAMESPACE}},
             ),
-            _allow(monitor.WRITE_PROCESSING_LOGS, [logs_arn, streams_arn]),
+            # CreateLogGroup needs the group with its trailing `:*` (the bare group ARN covers only tagging;
+            # CloudWatch Logs, "CloudWatch Logs resources and operations"); the streams stay the monitor's own.
+            _allow(monitor.CREATE_PROCESSING_LOG_GROUP, [f"{logs_arn}:*"]),
+            _allow(monitor.WRITE_PROCESSING_LOGS, [streams_arn]),
             _allow(monitor.USE_MONITOR_KEY, [key_arn]),
             _allow(monitor.PULL_SKLEARN_IMAGE, [image_repository_arn]),
             _allow(monitor.GET_REGISTRY_TOKEN, ["*"]),
@@ -145,6 +148,8 @@ class ProcessingRole(Construct):
         reasons = {
             "*": "Only for actions without resource-level permissions: cloudwatch:PutMetricData (conditioned on "
             "the monitor's own namespace) and ecr:GetAuthorizationToken.",
+            f"{logs_arn}:*": "CreateLogGroup alone, on the processing log group (CloudWatch Logs authorizes group "
+            "actions on log-group:NAME:*, never on the bare group ARN).",
             streams_arn: "SageMaker names a processing job's log streams <job name>/<host>-<epoch> at run time; "
             "the grant is limited to the monitor's jobs.",
             capture_objects: "SageMaker's data capture picks date-based keys; the grant reads this endpoint's "

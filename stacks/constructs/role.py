@@ -37,13 +37,15 @@ class ExecutionRole(Construct):
         notify_topic_arns: list[str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        log_streams_arn = f"{log_group_arn}:log-stream:*"
+        # `:*`: DescribeLogStreams is a group action, and only `log-group:NAME:*` covers it (the bare group ARN
+        # applies to tagging alone; CloudWatch Logs, "CloudWatch Logs resources and operations"); it covers the streams.
+        log_streams_arn = f"{log_group_arn}:*"
         statements = [
             _allow(grants.READ_MODEL_ARTIFACT, artifact_object_arns),
             _allow(grants.PULL_IMAGE, [image_repository_arn]),
             # GetAuthorizationToken has no resource-level permissions.
             _allow(grants.GET_REGISTRY_TOKEN, ["*"]),
-            _allow(grants.WRITE_ENDPOINT_LOGS, [log_group_arn, log_streams_arn]),
+            _allow(grants.WRITE_ENDPOINT_LOGS, [log_streams_arn]),
             _allow(grants.USE_ENCRYPTION_KEY, [key_arn]),
             # Blue/green auto-rollback reads its alarms as this role; without it the first update fails.
             _allow(grants.READ_ROLLBACK_ALARMS, rollback_alarm_arns),
@@ -88,8 +90,8 @@ class ExecutionRole(Construct):
         acknowledge_wildcard_resource(
             self.policy,
             log_streams_arn,
-            "SageMaker names one log stream per instance at run time; the grant is limited to the streams "
-            "of this endpoint's own log group.",
+            "SageMaker names one log stream per instance at run time; the grant is this endpoint's own log group "
+            "and its streams (log-group:NAME:*, the form CloudWatch Logs authorizes group and stream actions on).",
         )
         if capture_objects_arn is not None:
             acknowledge_wildcard_resource(

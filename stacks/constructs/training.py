@@ -51,21 +51,24 @@ class TrainingStore(Construct):
             _allow(grants.WRITE_TRAINED_MODELS, [model_objects]),
             _allow(grants.PULL_TRAINING_IMAGE, [image_repository_arn]),
             _allow(grants.GET_TRAINING_REGISTRY_TOKEN, ["*"]),  # no resource-level permissions
-            _allow(grants.WRITE_TRAINING_LOGS, [log_group, f"{log_group}:log-stream:*"]),
+            # `:*`: the group's own actions and its streams; the bare group ARN covers only tagging (CloudWatch
+            # Logs, "CloudWatch Logs resources and operations").
+            _allow(grants.WRITE_TRAINING_LOGS, [f"{log_group}:*"]),
             _allow(
                 grants.PUBLISH_TRAINING_METRICS,
                 ["*"],
                 {"StringLike": {"cloudwatch:namespace": f"{TRAINING_LOG_GROUP}*"}},
             ),
             _allow(grants.USE_TRAINING_KEY, [key.key_arn]),
-            _allow(grants.GRANT_VOLUME_KEY, [key.key_arn]),
+            # Only grants SageMaker creates for the instances' volumes (KMS, "Controlling access to grants").
+            _allow(grants.GRANT_VOLUME_KEY, [key.key_arn], {"Bool": {"kms:GrantIsForAWSResource": "true"}}),
         ]
         role = iam.Role(
             self, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"), description="kmeans-byom training"
         )
         policy = iam.ManagedPolicy(self, "Policy", statements=statements, roles=[role])
         self.role_arn = role.role_arn
-        self._acknowledge(policy, data_objects, model_objects, f"{log_group}:log-stream:*")
+        self._acknowledge(policy, data_objects, model_objects, f"{log_group}:*")
 
     @staticmethod
     def _acknowledge(policy: iam.ManagedPolicy, data_objects: str, model_objects: str, log_streams: str) -> None:
@@ -90,8 +93,8 @@ class TrainingStore(Construct):
         acknowledge_wildcard_resource(
             policy,
             log_streams,
-            "SageMaker names one log stream per training instance at run time; the grant is limited to the streams "
-            "of the training log group.",
+            "SageMaker names one log stream per training instance at run time; the grant is the training log group "
+            "and its streams (log-group:NAME:*, the form CloudWatch Logs authorizes group and stream actions on).",
         )
 
 

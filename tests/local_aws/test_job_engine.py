@@ -339,3 +339,38 @@ def test_a_role_that_may_not_write_logs_runs_its_job_unlogged(s3_server: str) ->
         else []
     )
     assert streams == []
+
+
+def test_a_jobs_role_needs_the_log_group_with_its_trailing_star_to_create_it() -> None:
+    """CloudWatch Logs authorizes CreateLogGroup on `log-group:NAME:log-stream:`: a grant on the bare group ARN
+    (which applies only to tagging) does not cover it, `log-group:NAME:*` does."""
+    from local_aws.jobs.logs import group_arn, group_request_arn
+    from local_aws.strict.iam.policy import AuthorizationRequest, Decision, evaluate
+
+    def grant(resource: str) -> dict[str, Any]:
+        statement = {"Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": resource}
+        return {"Version": "2012-10-17", "Statement": [statement]}
+
+    request = AuthorizationRequest("logs:CreateLogGroup", group_request_arn(TRAINING_JOBS))
+
+    assert evaluate([grant(group_arn(TRAINING_JOBS))], request) == Decision.IMPLICIT_DENY
+    assert evaluate([grant(f"{group_arn(TRAINING_JOBS)}:*")], request) == Decision.ALLOWED
+
+
+@pytest.mark.slow
+def test_the_role_must_be_allowed_to_read_the_manifest_itself(s3_server: str) -> None:
+    """SageMaker reads a ManifestFile as the job's role: s3:GetObject on the manifest, not only on what it lists."""
+    prefix = f"data-{uuid.uuid4().hex[:8]}"
+    put_objects(s3_server, prefix, ["one"])
+    manifest_key = f"{prefix}.manifest"
+    body = json.dumps([{"prefix": f"s3://{BUCKET}/{prefix}/"}, "one"]).encode()
+    client("s3", s3_server).put_object(Bucket=BUCKET, Key=manifest_key, Body=body)
+    channel = Channel("train", f"s3://{BUCKET}/{manifest_key}", MANIFEST_FILE, SHARDED_BY_S3_KEY)
+
+    def all_but_the_manifest(action: str, resource: str, context: Mapping[str, str]) -> str | None:
+        return "no grant" if resource == f"arn:aws:s3:::{BUCKET}/{manifest_key}" else None
+
+    ended = run_to_end(CopyJob(f"job-{uuid.uuid4().hex[:8]}", [channel], 1, BUCKET), all_but_the_manifest)
+
+    assert ended.status == FAILED
+    assert f"may not s3:GetObject arn:aws:s3:::{BUCKET}/{manifest_key}" in ended.failure_reason

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from aws_facts.kmeans_training import HyperparameterError, validate_hyperparameters
 from local_aws.jobs.lifecycle import JobFailedError
 from local_aws.training import hyperparameters
-from local_aws.training.algorithm import Score, StreamingKMeans, reduce_centres
+from local_aws.training.algorithm import Score, StreamingKMeans, reduce_centres, reduce_centres_with_msd
 from local_aws.training.readers import BLOCK_BYTES, batches, content_type_error, csv_rows, recordio_rows, rows
 from local_aws.training.worker import ReadAhead
 from recordio.aialgs_data_pb2 import Record
@@ -31,8 +32,9 @@ def test_defaults_are_the_algorithms_own() -> None:
         1e-4,
     )
     assert (params.half_life_time_size, params.eval_metrics) == (0, ("msd",))
-    assert params.extra_center_factor == 4  # auto
-    assert hyperparameters.parse({**REQUIRED, "k": "10"}).centres_per_instance == 70
+    # auto: what a real job's log shows for k=8 (sagemaker-python-sdk#2815), "evaluated to 10", ten trials
+    assert (params.extra_center_factor, params.local_lloyd_num_trials) == (10, 10)
+    assert hyperparameters.parse({**REQUIRED, "k": "8"}).centres_per_instance == 80  # "shrinking 80 centers into 8"
 
 
 def test_the_sdks_hyperparameters_are_accepted() -> None:
@@ -151,6 +153,13 @@ def test_two_streams_reduce_to_the_true_centres() -> None:
         4000, rel=0.01
     )  # a reassigned centre keeps a small weight
     assert np.linalg.norm(CENTRES[:, None] - centroids[None], axis=2).min(axis=1).max() < 0.3
+    # train msd: the weighted mean squared distance of the merged centres to the centroids, as AWS logs it
+    same, msd = reduce_centres_with_msd(parts, params, seed=0)
+    np.testing.assert_array_equal(same, centroids)
+    merged = np.concatenate([part.centres for part in parts])
+    weights = np.concatenate([part.weights for part in parts])
+    nearest = ((merged[:, None, :] - centroids[None].astype(np.float64)) ** 2).sum(axis=2).min(axis=1)
+    assert msd == pytest.approx(float((nearest * weights).sum() / weights.sum()), rel=1e-3)
 
 
 def test_a_half_life_weighs_recent_rows_more() -> None:
@@ -196,3 +205,22 @@ def test_a_read_ahead_body_gives_every_byte_in_order_and_its_failure() -> None:
 
     with pytest.raises(ConnectionResetError, match="the connection broke"):
         ReadAhead(Broken()).read(10)
+
+
+def test_the_algorithms_own_default_settings_are_accepted() -> None:
+    """What a real job's log prints as the algorithm's defaults (sagemaker-python-sdk#2815), underscores included."""
+    printed = {
+        "init_method": "random", "mini_batch_size": "5000", "epochs": "1", "extra_center_factor": "auto",
+        "local_lloyd_max_iter": "300", "local_lloyd_tol": "0.0001", "local_lloyd_init_method": "kmeans++",
+        "local_lloyd_num_trials": "auto", "half_life_time_size": "0", "eval_metrics": '["msd"]', "force_dense": "True",
+        "_disable_wait_to_read": "false", "_enable_profiler": "false", "_kvstore": "auto", "_log_level": "info",
+        "_num_gpus": "auto", "_num_kv_servers": "1", "_num_slices": "1", "_tuning_objective_metric": "",
+        "feature_dim": "7", "k": "8",
+    }  # fmt: skip
+
+    params = hyperparameters.parse(printed)
+
+    assert (params.k, params.extra_center_factor) == (8, 10)
+    assert validate_hyperparameters({**printed, "_tuning_objective_metric": "test:msd"})
+    with pytest.raises(HyperparameterError, match="_kvstore='nowhere': must be auto, local"):
+        validate_hyperparameters({**printed, "_kvstore": "nowhere"})

@@ -52,7 +52,14 @@ class Training:
     def put(self, key: str, body: bytes, **extra: Any) -> None:
         self.client("s3").put_object(Bucket=self.bucket, Key=key, Body=body, **extra)
 
-    def role(self, *, read: bool = True, write: bool = True, extra: list[dict[str, Any]] | None = None) -> str:
+    def role(
+        self,
+        *,
+        read: bool = True,
+        write: bool = True,
+        list_bucket: bool = True,
+        extra: list[dict[str, Any]] | None = None,
+    ) -> str:
         """An execution role: the image, the logs, and (unless told not to) reading the bucket, writing models/."""
         statements = [
             allow(list(GET_REGISTRY_TOKEN.used), ["*"]),
@@ -61,7 +68,7 @@ class Training:
                 ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                 [f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{GROUP}*"],
             ),
-            allow(["s3:ListBucket"], [f"arn:aws:s3:::{self.bucket}"]),
+            *([allow(["s3:ListBucket"], [f"arn:aws:s3:::{self.bucket}"])] if list_bucket else []),
             *([allow(["s3:GetObject"], [f"arn:aws:s3:::{self.bucket}/data/*"])] if read else []),
             *([allow(["s3:PutObject"], [f"arn:aws:s3:::{self.bucket}/models/*"])] if write else []),
             *(extra or []),
@@ -83,6 +90,7 @@ class Training:
         content_type: str = CSV_TYPE,
         instances: int = 1,
         required: bool = True,
+        caller: str | None = None,
         **overrides: Any,
     ) -> str:
         name = unique("train")
@@ -103,8 +111,32 @@ class Training:
         }
         for key, value in overrides.items():
             request[key] = {**request[key], **value} if isinstance(value, dict) else value
-        self.client("sagemaker").create_training_job(**request)
+        (self.client_as("sagemaker", caller) if caller else self.client("sagemaker")).create_training_job(**request)
         return name
+
+    def caller(self, statements: list[dict[str, Any]]) -> str:
+        """A role to call CreateTrainingJob as, holding only `statements`."""
+        name = unique("training-caller")
+        iam = self.client("iam")
+        arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+        policy = {"Version": "2012-10-17", "Statement": statements}
+        iam.put_role_policy(RoleName=name, PolicyName="grants", PolicyDocument=json.dumps(policy))
+        return arn
+
+    def client_as(self, service: str, role_arn: str) -> Any:
+        import boto3
+
+        from local_aws.config import RUN_AS_SESSION_NAME
+
+        credentials = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=RUN_AS_SESSION_NAME)
+        keys = credentials["Credentials"]
+        return boto3.session.Session(region_name="us-east-1").client(
+            service,
+            endpoint_url=self.local_aws.config.control_url,
+            aws_access_key_id=keys["AccessKeyId"],
+            aws_secret_access_key=keys["SecretAccessKey"],
+            aws_session_token=keys["SessionToken"],
+        )
 
     def wait(self, name: str) -> dict[str, Any]:
         sagemaker = self.client("sagemaker")
@@ -177,6 +209,13 @@ def test_a_job_trains_the_model_the_project_reads_and_reports_its_lifecycle_and_
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     statuses = [transition["Status"] for transition in job["SecondaryStatusTransitions"]]
     assert statuses == ["Starting", "Downloading", "Training", "Uploading", "Completed"]
+    assert [transition["StatusMessage"] for transition in job["SecondaryStatusTransitions"]] == [
+        "Preparing the instances for training",
+        "Downloading input data",
+        "Training image download completed. Training in progress.",
+        "Uploading generated training model",
+        "Training job completed",
+    ]  # AWS's words, as real DescribeTrainingJob responses show them
     assert job["TrainingTimeInSeconds"] >= 1
     assert job["BillableTimeInSeconds"] == job["TrainingTimeInSeconds"]
     artifact = job["ModelArtifacts"]["S3ModelArtifacts"]
@@ -194,6 +233,11 @@ def test_a_job_trains_the_model_the_project_reads_and_reports_its_lifecycle_and_
     assert metrics["test:ssd"] == pytest.approx(metrics["test:msd"] * 500, rel=1e-6)
     lines = training.log_lines(job["TrainingJobName"])["algo-1"]
     assert f"#quality_metric: host=algo-1, test msd <loss>={metrics['test:msd']}" in lines
+    # As a real job logs its reduction (sagemaker-python-sdk#2815): the centres, then the train msd.
+    assert "shrinking 40 centers into 4" in lines  # auto: 10 x k centres from the one instance
+    train = [line for line in lines if line.startswith("#quality_metric: host=algo-1, train msd <loss>=")]
+    assert len(train) == 1
+    assert float(train[0].rsplit("=", 1)[1]) >= 0
 
 
 def test_two_instances_each_train_on_the_objects_dealt_them_by_key(training: Training, role: str) -> None:
@@ -212,15 +256,36 @@ def test_two_instances_each_train_on_the_objects_dealt_them_by_key(training: Tra
     assert len(training.model_keys(job["TrainingJobName"])) == 1
 
 
+@pytest.fixture(scope="module")
+def protobuf_data(training: Training) -> str:
+    """The same three objects of 1,000 rows each as `data`, as RecordIO-protobuf."""
+    prefix = f"data/{unique('protobuf')}"
+    for index in range(3):
+        training.put(f"{prefix}/part-{index}.rec", encode_rows(blobs(1000, seed=index)))
+    return prefix
+
+
 def test_pipe_mode_streams_the_objects_from_s3_instead_of_copying_them(
-    training: Training, role: str, data: str
+    training: Training, role: str, protobuf_data: str
 ) -> None:
-    job = training.train(role, f"{data}/", {"epochs": "2"}, AlgorithmSpecification={"TrainingInputMode": "Pipe"})
+    pipe = {"TrainingInputMode": "Pipe"}
+
+    job = training.train(role, f"{protobuf_data}/", {"epochs": "2"}, content_type=PROTOBUF,
+                         AlgorithmSpecification=pipe)  # fmt: skip
 
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     lines = training.log_lines(job["TrainingJobName"])["algo-1"]
     assert any(line.startswith("algo-1: 3000 records") for line in lines)
     assert not any("downloaded" in line for line in lines)
+
+
+def test_csv_in_pipe_mode_fails_the_job(training: Training, role: str, data: str) -> None:
+    """Rule training-pipe-csv (developer guide "K-Means Algorithm": CSV in File mode only)."""
+    job = training.train(role, f"{data}/", AlgorithmSpecification={"TrainingInputMode": "Pipe"})
+
+    assert job["TrainingJobStatus"] == "Failed"
+    assert job["FailureReason"].startswith("ClientError: channel train: the k-means algorithm reads text/csv in File")
+    assert job["FailureReason"].endswith("(caused by ValidationError)")
 
 
 REFUSALS: dict[str, tuple[dict[str, str], str]] = {
@@ -262,11 +327,54 @@ def test_missing_required_hyperparameters_are_named(training: Training, role: st
     )
 
 
-def test_an_input_prefix_without_objects_fails_the_job(training: Training, role: str) -> None:
-    job = training.train(role, f"data/{unique('empty')}/")
+def no_objects_message(training: Training, uri: str, role: str) -> str:
+    bucket = uri.removeprefix("s3://").split("/")[0]
+    return (
+        f'No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure that the bucket exists '
+        f'in the selected region (us-east-1), that objects exist under that S3 prefix, and that the role "{role}" '
+        f'has "s3:ListBucket" permissions on bucket "{bucket}".'
+    )
 
-    assert job["TrainingJobStatus"] == "Failed"
-    assert "no objects found under" in job["FailureReason"]
+
+def test_an_input_prefix_without_objects_is_refused_at_create(training: Training, role: str) -> None:
+    """Rule training-input-listed: AWS refuses the call itself, no job is made."""
+    prefix = f"data/{unique('empty')}/"
+    sagemaker = training.client("sagemaker")
+    before = len(sagemaker.list_training_jobs(MaxResults=100)["TrainingJobSummaries"])
+
+    with pytest.raises(ClientError) as refused:
+        training.start(role, prefix)
+
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    uri = f"s3://{training.bucket}/{prefix}"
+    assert refused.value.response["Error"]["Message"] == no_objects_message(training, uri, role)
+    assert len(sagemaker.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]) == before
+
+
+def test_an_input_the_role_may_not_list_is_refused_at_create(training: Training, data: str) -> None:
+    """Rule training-input-listed: objects there, but the role may not s3:ListBucket."""
+    role = training.role(list_bucket=False)
+
+    with pytest.raises(ClientError) as refused:
+        training.start(role, f"{data}/")
+
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    uri = f"s3://{training.bucket}/{data}/"
+    assert refused.value.response["Error"]["Message"] == no_objects_message(training, uri, role)
+
+
+def test_a_volume_key_with_a_local_storage_instance_type_is_refused(training: Training, role: str, data: str) -> None:
+    """Rule kms-local-storage (API ResourceConfig.VolumeKmsKeyId)."""
+    key = training.client("kms").create_key()["KeyMetadata"]["Arn"]
+    resources = {"InstanceType": "ml.g5.xlarge", "VolumeKmsKeyId": key}
+
+    with pytest.raises(ClientError) as refused:
+        training.start(role, f"{data}/", ResourceConfig=resources)
+
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert refused.value.response["Error"]["Message"].startswith(
+        "You can't request a VolumeKmsKeyId when using an instance type with local storage (ml.g5.xlarge)"
+    )
 
 
 def test_another_image_than_the_regions_kmeans_fails_the_job(training: Training, role: str, data: str) -> None:
@@ -304,6 +412,18 @@ def test_an_output_key_the_role_may_not_use_fails_the_job(training: Training, ro
     assert f"may not kms:GenerateDataKey {key}" in job["FailureReason"]
 
 
+def test_an_output_key_the_role_may_not_encrypt_with_fails_the_job(training: Training, data: str) -> None:
+    """API OutputDataConfig.KmsKeyId: the execution role must include kms:Encrypt."""
+    key = training.client("kms").create_key()["KeyMetadata"]["Arn"]
+    role = training.role(extra=[allow(["kms:GenerateDataKey", "kms:Decrypt"], [key])])
+
+    job = training.train(role, f"{data}/", OutputDataConfig={"KmsKeyId": key})
+
+    assert job["TrainingJobStatus"] == "Failed"
+    assert f"may not kms:Encrypt {key}" in job["FailureReason"]
+    assert training.model_keys(job["TrainingJobName"]) == []
+
+
 def test_a_volume_key_the_role_may_not_grant_on_fails_the_job(training: Training, role: str, data: str) -> None:
     key = training.client("kms").create_key()["KeyMetadata"]["Arn"]
 
@@ -313,9 +433,26 @@ def test_a_volume_key_the_role_may_not_grant_on_fails_the_job(training: Training
     assert f"may not kms:CreateGrant {key}" in job["FailureReason"]
 
 
+@pytest.mark.parametrize("for_aws_resource", ["true", "false"])
+def test_the_volume_grant_is_asked_as_sagemaker_creates_it_for_the_instances(
+    training: Training, data: str, for_aws_resource: str
+) -> None:
+    """SageMaker creates the volume's grant: kms:GrantIsForAWSResource is true (KMS, "Controlling access to grants")."""
+    key = training.client("kms").create_key()["KeyMetadata"]["Arn"]
+    condition = {"Bool": {"kms:GrantIsForAWSResource": for_aws_resource}}
+    role = training.role(extra=[allow(["kms:CreateGrant"], [key], condition)])
+
+    job = training.train(role, f"{data}/", {"epochs": "1"}, ResourceConfig={"VolumeKmsKeyId": key})
+
+    if for_aws_resource == "true":
+        assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    else:
+        assert f"may not kms:CreateGrant {key}" in job["FailureReason"]
+
+
 def test_the_model_is_written_with_the_output_key(training: Training, data: str) -> None:
     key = training.client("kms").create_key()["KeyMetadata"]["Arn"]
-    role = training.role(extra=[allow(["kms:GenerateDataKey", "kms:Decrypt"], [key])])
+    role = training.role(extra=[allow(["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"], [key])])
 
     job = training.train(role, f"{data}/", OutputDataConfig={"KmsKeyId": key})
 
@@ -340,6 +477,20 @@ def test_a_stopped_job_stops_and_writes_no_model(training: Training, role: str, 
     assert training.model_keys(name) == []
 
 
+def test_stopping_a_job_that_has_ended_is_refused(training: Training, role: str, data: str) -> None:
+    """Rule training-stop-terminal (AWS's words: awslabs/benchmark-ai#928)."""
+    job = training.train(role, f"{data}/", {"epochs": "1"})
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+
+    with pytest.raises(ClientError) as refused:
+        training.client("sagemaker").stop_training_job(TrainingJobName=job["TrainingJobName"])
+
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert refused.value.response["Error"]["Message"] == (
+        "The request was rejected because the training job is in status Completed."
+    )
+
+
 def test_an_instance_type_outside_the_apis_training_enum_is_refused(training: Training, role: str, data: str) -> None:
     resources = {"InstanceType": "ml.inf1.xlarge"}  # a hosting type, not in TrainingInstanceType
 
@@ -358,3 +509,17 @@ def test_a_second_job_of_the_same_name_is_refused(training: Training, role: str,
 
     assert refused.value.response["Error"]["Code"] == "ResourceInUse"
     training.wait(name)
+
+
+def test_a_caller_must_be_allowed_to_pass_the_jobs_role(training: Training, role: str, data: str) -> None:
+    """Rule pass-role, for CreateTrainingJob (Service Authorization Reference: dependent action iam:PassRole)."""
+    starter = training.caller([allow(["sagemaker:CreateTrainingJob"], ["*"])])
+
+    with pytest.raises(ClientError) as refused:
+        training.start(role, f"{data}/", caller=starter)
+
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "iam:PassRole" in refused.value.response["Error"]["Message"]
+    passed = {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    passer = training.caller([allow(["sagemaker:CreateTrainingJob"], ["*"]), allow(["iam:PassRole"], [role], passed)])
+    training.wait(training.start(role, f"{data}/", caller=passer))

@@ -322,6 +322,8 @@ REFUSALS: dict[str, tuple[list[str], str, bool]] = {
     ),
     "no instances": (["--instances", "0"], "--instances must be at least 1, got 0", False),
     "align to nothing": (["--align-to", "/nonexistent/build"], "--align-to /nonexistent/build: cannot read", False),
+    "runtime beyond 28 days": (["--max-runtime", "2419201"], "--max-runtime must be 1 to 2,419,200 seconds", False),
+    "no runtime": (["--max-runtime", "0"], "--max-runtime must be 1 to 2,419,200 seconds (28 days", False),
     "feature_dim": (["--hyperparameter", "feature_dim=5"], "feature_dim=5: ", True),
     "k beyond rows": (["--clusters", "9000"], "--clusters 9000 is more than the 3000 training rows", True),
 }  # fmt: skip
@@ -511,3 +513,158 @@ def test_align_to_a_build_of_other_features_is_refused_before_any_job(
 def write_npy(path: Path, centroids: npt.NDArray[np.float32]) -> Path:
     np.save(path, centroids.astype(np.float32))
     return path
+
+
+def test_no_volume_key_is_sent_for_an_instance_type_with_local_storage() -> None:
+    """API ResourceConfig.VolumeKmsKeyId: not with an instance type that has local storage (its NVMe is
+    encrypted in hardware); the output key is still sent."""
+    channel = jobs.Channel("train", f"s3://{BUCKET}/data/x/", "text/csv;label_size=0")
+    request = jobs.TrainingRequest(IMAGE, ROLE, f"s3://{BUCKET}/models/", KEY, {"k": "3"}, [channel], "ml.g5.xlarge", 1)
+
+    arguments = request.api_arguments("job")
+
+    assert "VolumeKmsKeyId" not in arguments["ResourceConfig"]
+    assert arguments["OutputDataConfig"]["KmsKeyId"] == KEY
+    ebs_only = jobs.TrainingRequest(
+        IMAGE, ROLE, f"s3://{BUCKET}/models/", KEY, {"k": "3"}, [channel], "ml.m5.xlarge", 1
+    )
+    assert ebs_only.api_arguments("job")["ResourceConfig"]["VolumeKmsKeyId"] == KEY
+    p3dn = jobs.TrainingRequest(
+        IMAGE, ROLE, f"s3://{BUCKET}/models/", KEY, {"k": "3"}, [channel], "ml.p3dn.24xlarge", 1
+    )
+    assert "VolumeKmsKeyId" not in p3dn.api_arguments("job")["ResourceConfig"]
+
+
+@pytest.mark.parametrize("trailing_newline", [True, False])
+def test_a_small_csv_is_cut_by_rows_into_one_object_per_instance(tmp_path: Path, trailing_newline: bool) -> None:
+    """A few hundred bytes still give one object per instance when there are as many rows: ShardedByS3Key
+    deals whole objects, so fewer would leave instances without data."""
+    from model_build.sagemaker_input import _cut_csv
+
+    data = write_csv(tmp_path / "rows.csv", blobs(5))
+    if not trailing_newline:
+        data.write_bytes(data.read_bytes().rstrip(b"\n"))
+    staging = tmp_path / "staging"
+    staging.mkdir()
+
+    parts = [part.read_bytes() for part in _cut_csv(data, 4, staging)]
+
+    assert len(parts) == 4
+    assert b"".join(parts) == data.read_bytes()
+    assert sorted(part.count(b"\n") + (not part.endswith(b"\n")) for part in parts) == [1, 1, 1, 2]
+
+
+def test_small_recordio_and_npy_inputs_give_one_object_per_instance(tmp_path: Path) -> None:
+    from model_build.sagemaker_input import _cut_recordio, _npy_as_recordio
+    from recordio.codec import encode_rows
+
+    rows = blobs(5)
+    (tmp_path / "rows.rec").write_bytes(encode_rows(rows))
+    np.save(tmp_path / "rows.npy", rows)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+
+    records = [decode_rows(p.read_bytes()) for p in _cut_recordio(tmp_path / "rows.rec", 4, tmp_path / "a")]
+    arrays = [decode_rows(p.read_bytes()) for p in _npy_as_recordio(tmp_path / "rows.npy", 4, tmp_path / "b")]
+
+    for parts in (records, arrays):
+        assert sorted(len(part) for part in parts) == [1, 1, 1, 2]
+        np.testing.assert_array_equal(np.concatenate(parts), rows)
+
+
+def test_a_large_csv_is_cut_into_parts_of_equal_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from model_build import sagemaker_input
+
+    monkeypatch.setattr(sagemaker_input, "COPY_BYTES", 1000)  # many blocks: cuts fall inside and across them
+    data = write_csv(tmp_path / "rows.csv", blobs(1003))
+    staging = tmp_path / "staging"
+    staging.mkdir()
+
+    parts = [part.read_bytes() for part in sagemaker_input._cut_csv(data, 4, staging)]
+
+    assert [part.count(b"\n") for part in parts] == [250, 251, 251, 251]
+    assert b"".join(parts) == data.read_bytes()
+
+
+def test_fewer_rows_than_instances_are_refused_before_any_upload(
+    fake: Fake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.stack()
+
+    code = main(sagemaker_args(write_csv(tmp_path / "r.csv", blobs(3)), tmp_path / "b", "--instances", "4",
+                               "--clusters", "2"))  # fmt: skip
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "--instances 4 is more than the 3 training rows" in err
+    assert uploaded(fake, "train") == []
+
+
+def test_an_s3_input_with_fewer_objects_than_instances_is_refused(
+    fake: Fake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.s3.put_object(
+        Bucket=BUCKET, Key="data/one/part-0.csv", Body=write_csv(tmp_path / "p.csv", blobs(300)).read_bytes()
+    )
+    fake.stack()
+
+    code = main(sagemaker_args(f"s3://{BUCKET}/data/one/", tmp_path / "b", "--instances", "2"))
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1
+    assert f"s3://{BUCKET}/data/one/: 1 object(s) for --instances 2; ShardedByS3Key deals whole objects" in err
+    assert not (tmp_path / "b").exists()
+
+
+def test_an_upload_of_fewer_objects_than_instances_is_refused_and_removed(
+    fake: Fake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two files, one of a single row: cut two parts each, they make three objects for four instances."""
+    folder = tmp_path / "rows"
+    folder.mkdir()
+    write_csv(folder / "a.csv", blobs(1))
+    write_csv(folder / "b.csv", blobs(300))
+    fake.stack()
+
+    code = main(sagemaker_args(folder, tmp_path / "b", "--instances", "4"))
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "(uploaded): 3 object(s) for --instances 4" in err
+    assert uploaded(fake, "train") == []
+
+
+def test_ctrl_c_on_a_job_that_is_still_stopping_says_so_not_stopped(
+    fake: Fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    interrupts = iter([KeyboardInterrupt()])
+
+    def sleep(_: float) -> None:
+        raised = next(interrupts, None)
+        if raised is not None:
+            raise raised
+
+    monkeypatch.setattr("time.sleep", sleep)
+    monkeypatch.setattr(jobs, "STOP_WAIT_S", 0.0)  # the wait is over at once: the job is still Stopping
+    fake.stack()
+    fake.created()
+    fake.described("InProgress", "Training")
+    fake.sagemaker.add_response("stop_training_job", {}, {"TrainingJobName": ANY})
+    fake.described("Stopping", "Stopping")
+
+    code = main(sagemaker_args(write_csv(tmp_path / "r.csv", blobs(300)), tmp_path / "b"))
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert len(error_lines(err)) == 1
+    assert "interrupted: asked training job kmeans-train-" in err
+    assert "to stop (StopTrainingJob); it is still Stopping after 0 s" in err
+    assert "stopped training job" not in err
+    assert not (tmp_path / "b").exists()
+
+
+def test_the_cli_waits_longer_for_a_stop_than_the_algorithms_sigterm_grace() -> None:
+    assert jobs.STOP_WAIT_S >= 300  # StopTrainingJob: 120 s after SIGTERM, then the job winds down

@@ -99,7 +99,7 @@ def test_the_processing_role_reads_its_inputs_writes_reports_and_puts_only_its_n
     statements = {s["Sid"]: s for s in _policy_of(drift, "ProcessingRole")}
     assert set(statements) == {
         "ReadMonitorInputs", "ListCapture", "ListMonitorInputs", "WriteDriftReports", "PublishDriftMetrics",
-        "WriteProcessingLogs", "UseMonitorKey", "PullScikitLearnImage", "GetRegistryToken",
+        "WriteProcessingLogs", "CreateProcessingLogGroup", "UseMonitorKey", "PullScikitLearnImage", "GetRegistryToken",
     }  # fmt: skip
     assert statements["PublishDriftMetrics"]["Condition"] == {
         "StringEquals": {"cloudwatch:namespace": monitor.METRIC_NAMESPACE}
@@ -111,8 +111,12 @@ def test_the_processing_role_reads_its_inputs_writes_reports_and_puts_only_its_n
     assert reads.count(".zip") == 1
     assert reads.count("/capture/KMeansEndpoint/*") == 1
     assert json.dumps(statements["WriteDriftReports"]["Resource"]).endswith('/drift-reports/KMeansEndpoint/*"]]}')
-    assert statements["WriteProcessingLogs"]["Resource"][1]["Fn::Join"][1][-1].endswith(
+    assert statements["WriteProcessingLogs"]["Resource"]["Fn::Join"][1][-1].endswith(
         ":log-group:/aws/sagemaker/ProcessingJobs:log-stream:kmeans-drift-*"
+    )
+    # CloudWatch Logs: the bare group ARN covers only tagging; CreateLogGroup needs `log-group:NAME:*`.
+    assert statements["CreateProcessingLogGroup"]["Resource"]["Fn::Join"][1][-1].endswith(
+        ":log-group:/aws/sagemaker/ProcessingJobs:*"
     )
     assert "Condition" not in statements["ReadMonitorInputs"]
     assert statements["GetRegistryToken"]["Resource"] == "*"

@@ -59,11 +59,13 @@ def test_the_role_lists_and_reads_data_writes_models_and_nothing_wider(with_shad
     assert json.dumps(read["Resource"]).endswith('"/data/*"]]}')
     assert json.dumps(write["Resource"]).endswith('"/models/*"]]}')
     logs = json.dumps(statements[training.WRITE_TRAINING_LOGS.sid]["Resource"])
-    assert "log-group:/aws/sagemaker/TrainingJobs" in logs
+    assert "log-group:/aws/sagemaker/TrainingJobs:*" in logs  # not the bare group ARN: that one covers tagging only
     assert "Endpoints" not in logs
     assert (
         statements[training.GRANT_VOLUME_KEY.sid]["Resource"] == statements[training.USE_TRAINING_KEY.sid]["Resource"]
     )
+    # Only grants SageMaker creates for the volumes (KMS, "Controlling access to grants").
+    assert statements[training.GRANT_VOLUME_KEY.sid]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
     assert "repository/kmeans" in json.dumps(statements[training.PULL_TRAINING_IMAGE.sid]["Resource"])
 
 

@@ -31,6 +31,7 @@ KNOWN_KEYS = frozenset(
         "aws:sourceaccount",
         "iam:passedtoservice",
         "cloudwatch:namespace",
+        "kms:grantisforawsresource",  # true when SageMaker creates a grant for the job's volume
     }
 )
 
