@@ -30,10 +30,19 @@ LIST_CAPTURE = Grant("ListCapture", ("s3:ListBucket",))
 LIST_MONITOR_INPUTS = Grant("ListMonitorInputs", ("s3:ListBucket",))
 WRITE_DRIFT_REPORTS = Grant("WriteDriftReports", ("s3:PutObject",))
 PUBLISH_DRIFT_METRICS = Grant("PublishDriftMetrics", ("cloudwatch:PutMetricData",))
+# Developer guide "How to use SageMaker AI execution roles", "CreateProcessingJob API: Execution Role Permissions":
+# logs:DescribeLogStreams and kms:Encrypt are in its policy but SageMaker is not known to call them (granted, not
+# used, as contract.execution_role's rows do); a volume KMS key needs kms:CreateGrant ("If you specify a volume KMS
+# key ... add kms:CreateGrant"): SageMaker creates a grant for the instance's volume.
 WRITE_PROCESSING_LOGS = Grant(
-    "WriteProcessingLogs", ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+    "WriteProcessingLogs",
+    ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"),
+    used=("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
 )
-USE_MONITOR_KEY = Grant("UseMonitorKey", ("kms:Decrypt", "kms:GenerateDataKey"))
+USE_MONITOR_KEY = Grant(
+    "UseMonitorKey", ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"), used=("kms:Decrypt", "kms:GenerateDataKey")
+)
+GRANT_VOLUME_KEY = Grant("GrantMonitorVolumeKey", ("kms:CreateGrant",))
 PULL_SKLEARN_IMAGE = Grant(
     "PullScikitLearnImage",
     ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"),

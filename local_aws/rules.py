@@ -78,8 +78,10 @@ RULES = {
     "processing-jobs-run": "CreateProcessingJob runs the job: inputs downloaded, the container's command run, "
     "outputs uploaded at the end, Completed or Failed with a FailureReason and ExitMessage (moto: Completed at once)",
     "processing-image": "the local AWS runs processing jobs on the region's prebuilt scikit-learn image only",
-    "processing-job-role": "a processing job fails unless its role may pull the image, read every input and write "
-    "every output",
+    "processing-job-role": "a processing job fails unless its role may pull the image, read every input, write "
+    "every output and create a grant on its volume KMS key",
+    "processing-paths": "CreateProcessingJob refuses a LocalPath outside /opt/ml/processing/ and a repeated "
+    "InputName or OutputName",
     "pass-role": "CreateProcessingJob and CreateTrainingJob with a role's credentials need iam:PassRole on its "
     "RoleArn (iam:PassedToService sagemaker.amazonaws.com)",
     "schedule-target-role": "a schedule calls its target's API with its role's credentials, so the role's policy "

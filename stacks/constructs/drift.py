@@ -134,6 +134,7 @@ class ProcessingRole(Construct):
             ),
             _allow(monitor.WRITE_PROCESSING_LOGS, [logs_arn, streams_arn]),
             _allow(monitor.USE_MONITOR_KEY, [key_arn]),
+            _allow(monitor.GRANT_VOLUME_KEY, [key_arn]),
             _allow(monitor.PULL_SKLEARN_IMAGE, [image_repository_arn]),
             _allow(monitor.GET_REGISTRY_TOKEN, ["*"]),
         ]

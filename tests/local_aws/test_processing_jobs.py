@@ -200,3 +200,35 @@ def test_a_caller_must_be_allowed_to_pass_the_jobs_role(account: StrictAccount) 
         ]
     )
     account.client_as("sagemaker", passer).create_processing_job(**request(account, role))
+
+
+def test_a_volume_key_needs_a_grant_from_the_role(account: StrictAccount) -> None:
+    key = account.client("kms").create_key()["KeyMetadata"]["Arn"]
+    job = request(account, account.role(job_statements(account.bucket)))
+    job["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] = key
+    described = run(account, job)
+    assert described["ProcessingJobStatus"] == "Failed"
+    assert "kms:CreateGrant" in described["FailureReason"]
+    granted = request(account, account.role([*job_statements(account.bucket), allow(["kms:CreateGrant"], [key])]))
+    granted["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] = key
+    assert run(account, granted)["ProcessingJobStatus"] == "Completed"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda job: job["ProcessingInputs"][1]["S3Input"].update(LocalPath="/tmp/kmeans-byom-escape"),
+        lambda job: job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"].update(LocalPath="/opt/ml/model"),
+        lambda job: job["ProcessingInputs"][1].update(InputName="code"),
+        lambda job: job["ProcessingOutputConfig"]["Outputs"].append(job["ProcessingOutputConfig"]["Outputs"][0]),
+    ],
+    ids=["input-outside", "output-outside", "input-twice", "output-twice"],
+)
+def test_a_local_path_outside_the_processing_folder_is_refused(account: StrictAccount, change: Any) -> None:
+    job = request(account, account.role(job_statements(account.bucket)))
+    change(job)
+    with pytest.raises(ClientError) as raised:
+        account.client("sagemaker").create_processing_job(**job)
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert "/opt/ml/processing/" in raised.value.response["Error"]["Message"] or "unique" in str(raised.value)
+    assert not Path("/tmp/kmeans-byom-escape").exists()

@@ -99,8 +99,11 @@ def test_the_processing_role_reads_its_inputs_writes_reports_and_puts_only_its_n
     statements = {s["Sid"]: s for s in _policy_of(drift, "ProcessingRole")}
     assert set(statements) == {
         "ReadMonitorInputs", "ListCapture", "ListMonitorInputs", "WriteDriftReports", "PublishDriftMetrics",
-        "WriteProcessingLogs", "UseMonitorKey", "PullScikitLearnImage", "GetRegistryToken",
+        "WriteProcessingLogs", "UseMonitorKey", "GrantMonitorVolumeKey", "PullScikitLearnImage", "GetRegistryToken",
     }  # fmt: skip
+    # The volume key is the stack's key: SageMaker creates a grant on it for the instance (kms:CreateGrant).
+    assert statements["GrantMonitorVolumeKey"]["Action"] == "kms:CreateGrant"
+    assert statements["GrantMonitorVolumeKey"]["Resource"] == statements["UseMonitorKey"]["Resource"]
     assert statements["PublishDriftMetrics"]["Condition"] == {
         "StringEquals": {"cloudwatch:namespace": monitor.METRIC_NAMESPACE}
     }
