@@ -17,10 +17,15 @@ from monitoring.settings import Thresholds
 PROCESSING_ROOT: Final = "/opt/ml/processing"
 CODE_PATH: Final = f"{PROCESSING_ROOT}/input/code"
 BASELINE_PATH: Final = f"{PROCESSING_ROOT}/input/baseline"
-CAPTURE_PATH: Final = f"{PROCESSING_ROOT}/input/capture"
+CAPTURE_PATH: Final = f"{PROCESSING_ROOT}/capture"  # the job copies its window's capture here (not an input)
 REPORT_PATH: Final = f"{PROCESSING_ROOT}/output/report"
 
 JOB_NAME_PREFIX: Final = "kmeans-drift-"  # + the scheduler's execution id: one name per attempted run
+# Each run's window ends this long before its scheduled time. SageMaker's data capture buffers records and writes
+# them to S3 in batches (developer guide "Capture data": capture is asynchronous; no delivery delay is
+# documented); 15 minutes is our margin, and records written later still count in the next window only if their
+# inference time is in it, so a record delivered more than the lag late is read by no run (README).
+CAPTURE_LAG_SECONDS: Final = 900
 REPORT_PREFIX: Final = "drift-reports"  # <capture bucket>/drift-reports/<endpoint>/<scheduled time>/
 
 # The processing job's role: read the code, baseline and capture, write the report, publish the figures.

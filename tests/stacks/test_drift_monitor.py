@@ -63,11 +63,14 @@ def test_the_schedule_starts_a_processing_job_named_per_run(drift: Synthesized, 
     assert arguments[arguments.index("--baseline") + 1].startswith(f"{monitor.BASELINE_PATH}/")
     assert [arguments[i + 1] for i, a in enumerate(arguments) if a == "--variant"] == ["AllTraffic", "Shadow"]
     inputs = {item["InputName"]: item["S3Input"] for item in request["ProcessingInputs"]}
+    # The capture is no input (an S3Prefix input would copy the endpoint's whole history each run): the job reads
+    # its window's hour folders from the endpoint's capture folder itself, the window ending the lag early.
     assert {name: item["LocalPath"] for name, item in inputs.items()} == {
         "code": monitor.CODE_PATH, "baseline": monitor.BASELINE_PATH,
-        "capture": monitor.CAPTURE_PATH,
     }  # fmt: skip
-    assert inputs["capture"]["S3Uri"] == "s3://<token>/capture/KMeansEndpoint/"
+    assert arguments[arguments.index("--capture-s3") + 1] == "s3://<token>/capture/KMeansEndpoint/"
+    assert arguments[arguments.index("--capture") + 1] == monitor.CAPTURE_PATH
+    assert arguments[arguments.index("--lag") + 1] == f"{monitor.CAPTURE_LAG_SECONDS}s" == "900s"
     assert request["Environment"]["PYTHONPATH"].startswith(f"{monitor.CODE_PATH}/")
     (output,) = request["ProcessingOutputConfig"]["Outputs"]
     assert output["S3Output"]["S3Uri"] == "s3://<token>/drift-reports/KMeansEndpoint/<aws.scheduler.scheduled-time>/"
