@@ -84,6 +84,8 @@ RULES = {
     "InputName or OutputName",
     "pass-role": "CreateProcessingJob and CreateTrainingJob with a role's credentials need iam:PassRole on its "
     "RoleArn (iam:PassedToService sagemaker.amazonaws.com)",
+    "service-role-trust": "a service acts as a role only if the role's trust policy allows its service principal "
+    "(with aws:SourceAccount, and aws:SourceArn where sent): Scheduler for a schedule, SageMaker for a processing job",
     "schedule-target-role": "a schedule calls its target's API with its role's credentials, so the role's policy "
     "decides",
     "alarm-evaluation": "PutMetricData evaluates the alarms on that metric and moves them between OK, ALARM and "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -232,3 +233,19 @@ def test_a_local_path_outside_the_processing_folder_is_refused(account: StrictAc
     assert raised.value.response["Error"]["Code"] == "ValidationException"
     assert "/opt/ml/processing/" in raised.value.response["Error"]["Message"] or "unique" in str(raised.value)
     assert not Path("/tmp/kmeans-byom-escape").exists()
+
+
+def test_a_role_that_does_not_trust_sagemaker_is_refused_at_create(account: StrictAccount) -> None:
+    iam, name = account.client("iam"), unique("untrusted")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+             "Principal": {"Service": "scheduler.amazonaws.com"}}]}  # fmt: skip
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    policy = {"Version": "2012-10-17", "Statement": job_statements(account.bucket)}
+    iam.put_role_policy(RoleName=name, PolicyName="grants", PolicyDocument=json.dumps(policy))
+    with pytest.raises(ClientError) as raised:
+        account.client("sagemaker").create_processing_job(**request(account, role))
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert raised.value.response["Error"]["Message"] == (
+        f"Could not assume role {role}. Please ensure that the role exists and allows principal "
+        "'sagemaker.amazonaws.com' to assume the role."
+    )
