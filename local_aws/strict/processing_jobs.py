@@ -30,16 +30,6 @@ from local_aws.strict import originals
 from local_aws.strict.iam import service_roles, trust
 
 PROCESSING_ROOT = "/opt/ml/processing/"
-SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
-
-
-def cannot_assume(role_arn: str) -> str:
-    """SageMaker's words when a role's trust policy does not let it assume the role (seen on CreateTransformJob,
-    CreateTrainingJob: ValidationException)."""
-    return (
-        f"Could not assume role {role_arn}. Please ensure that the role exists and allows principal "
-        f"'{SAGEMAKER_PRINCIPAL}' to assume the role."
-    )
 
 
 def create_processing_job(self: SageMakerResponse) -> ActionResult:
@@ -57,8 +47,8 @@ def create_processing_job(self: SageMakerResponse) -> ActionResult:
     if refusal is not None:
         raise ValidationError(message=refusal)
     role_arn = self._get_param("RoleArn")
-    if not trust.service_may_assume(role_arn, SAGEMAKER_PRINCIPAL, {"aws:SourceAccount": ACCOUNT_ID}):
-        raise ValidationError(message=cannot_assume(role_arn))
+    if not trust.service_may_assume(role_arn, trust.SAGEMAKER_PRINCIPAL, {"aws:SourceAccount": ACCOUNT_ID}):
+        raise ValidationError(message=trust.cannot_assume(role_arn))
     job: Any = self.sagemaker_backend.create_processing_job(
         app_specification=app,
         experiment_config=self._get_param("ExperimentConfig"),

@@ -22,7 +22,7 @@ from local_aws.jobs import engine
 from local_aws.jobs.logs import TRAINING_JOBS
 from local_aws.rules import enforced
 from local_aws.strict import originals
-from local_aws.strict.iam import service_roles
+from local_aws.strict.iam import service_roles, trust
 from local_aws.training.job import METRIC_DEFINITIONS, TrainingJobType
 
 
@@ -34,6 +34,10 @@ def create_training_job(self: SageMakerModelBackend, **kwargs: Any) -> FakeTrain
             message="Training job names must be unique within an AWS account and region, and a training job "
             f"with this name already exists ({existing.arn})"
         )
+    if not trust.service_may_assume(
+        kwargs["role_arn"], trust.SAGEMAKER_PRINCIPAL, {"aws:SourceAccount": self.account_id}
+    ):
+        raise ValidationError(message=trust.cannot_assume(kwargs["role_arn"]))
     create = originals.original(SageMakerModelBackend, "create_training_job")
     job: FakeTrainingJob = create(self, **kwargs)
     job.algorithm_specification["MetricDefinitions"] = [dict(definition) for definition in METRIC_DEFINITIONS]

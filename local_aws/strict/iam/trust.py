@@ -19,6 +19,16 @@ from local_aws.strict.iam.policy import AuthorizationRequest, PolicyError, condi
 from local_aws.strict.iam.principals import parsed_document, role_name
 
 ASSUME_ROLE = "sts:AssumeRole"
+SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
+
+
+def cannot_assume(role_arn: str) -> str:
+    """SageMaker's words (ValidationException) when a role's trust policy does not let it assume the role, as
+    CreateTransformJob answers them (and provisioning quotes them)."""
+    return (
+        f"Could not assume role {role_arn}. Please ensure that the role exists and allows principal "
+        f"'{SAGEMAKER_PRINCIPAL}' to assume the role."
+    )
 
 
 def trust_allows(document: Mapping[str, Any], service: str, context: Mapping[str, str]) -> bool:
