@@ -268,6 +268,24 @@ def test_the_figures_go_to_cloudwatch_per_endpoint_and_variant(
     assert (SHARE_PSI, (("EndpointName", ENDPOINT), ("VariantName", "Shadow"))) not in published
 
 
+def test_a_window_with_nothing_to_read_still_publishes_zero_rows(
+    tmp_path: Path, build: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The heartbeat alarm counts RowsAnalysed datapoints: a quiet endpoint is not a broken monitor."""
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        code, report = run(tmp_path, build, "--namespace", NAMESPACE)
+        listed = boto3.client("cloudwatch").list_metrics(Namespace=NAMESPACE)["Metrics"]
+    assert (code, report) == (3, None)
+    assert "no capture files in the window" in capsys.readouterr().err
+    assert [m["MetricName"] for m in listed] == [ROWS]
+
+
 def test_workers_side_by_side_give_the_figures_of_one_reader(tmp_path: Path, build: Path) -> None:
     for minute in range(4):
         traffic = exchanges(build, in_distribution(500, seed=minute)) + exchanges(build, shifted(100, seed=minute))

@@ -129,6 +129,7 @@ def test_each_variant_has_a_drift_and_an_outlier_alarm_that_notify_the_topic(dri
         body["Properties"]
         for body in drift.resources("AWS::CloudWatch::Alarm").values()
         if body["Properties"].get("Namespace") == monitor.METRIC_NAMESPACE
+        and body["Properties"]["MetricName"] != monitor.ROWS_METRIC
     ]
     assert alarms
     seen = {
@@ -179,3 +180,21 @@ def test_the_code_zip_holds_the_monitors_sources_only_and_is_the_same_for_the_sa
 
 def test_the_alarms_fire_where_the_monitor_says_drift() -> None:
     assert (monitor.PSI_ALARM_THRESHOLD, monitor.OUTLIER_SHARE_ALARM_THRESHOLD) == (0.25, 0.05)
+
+
+def test_each_variant_has_a_heartbeat_that_reads_a_missing_run_as_breaching(drift: Synthesized) -> None:
+    heartbeats = [
+        body["Properties"]
+        for body in drift.resources("AWS::CloudWatch::Alarm").values()
+        if body["Properties"].get("MetricName") == monitor.ROWS_METRIC
+    ]
+    variants = sorted({d["Name"]: d["Value"] for d in a["Dimensions"]}[monitor.VARIANT_DIMENSION] for a in heartbeats)
+    assert variants == ["AllTraffic", "Shadow"]
+    for alarm in heartbeats:
+        assert alarm["Namespace"] == monitor.METRIC_NAMESPACE
+        assert (alarm["Statistic"], alarm["Period"], alarm["Threshold"]) == ("SampleCount", 1800, 1)
+        assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (2, 2)
+        assert alarm["ComparisonOperator"] == "LessThanThreshold"
+        assert alarm["TreatMissingData"] == "breaching"
+        assert alarm["AlarmActions"] == [TOPIC_ARN]
+        assert alarm["OKActions"] == [TOPIC_ARN]
