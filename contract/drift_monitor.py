@@ -48,6 +48,10 @@ USE_MONITOR_KEY = Grant(
     "UseMonitorKey", ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"), used=("kms:Decrypt", "kms:GenerateDataKey")
 )
 GRANT_VOLUME_KEY = Grant("GrantMonitorVolumeKey", ("kms:CreateGrant",))
+# AWS says the ECR permissions are "required only if you use your own container" (CreateProcessingJob API:
+# Execution Role Permissions); the prebuilt image may not need them. Kept as the stated worse case: a role without
+# them would fail if SageMaker did pull as the role, and they are scoped to the one repository (the local AWS checks
+# them, as it does for the endpoint's and the training job's images).
 PULL_SKLEARN_IMAGE = Grant(
     "PullScikitLearnImage",
     ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"),

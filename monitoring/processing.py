@@ -1,13 +1,13 @@
 """`python3 -m monitoring.processing`: the drift monitor as a SageMaker Processing job runs it.
 
 The job runs on the region's prebuilt scikit-learn processing image (developer guide, "Run a Processing Job with
-scikit-learn"; the image is built by aws/sagemaker-scikit-learn-container: version 1.2-1 has Python 3.9, numpy
-1.24, pandas 1.5, SciPy 1.9, scikit-learn 1.2, boto3 1.28 and protobuf 3.20, its requirements.txt and
-docker/1.2-1). This entry point and what it imports use only Python 3.9's standard library, numpy and boto3, and the
-project's packages monitoring.layout.CODE_PACKAGES names (pure Python; they may be on PYTHONPATH as a zip):
+scikit-learn"; the image is built by aws/sagemaker-scikit-learn-container: at the time of writing, version 1.2-1
+has Python 3.9, numpy 1.24, pandas 1.5, SciPy 1.9, scikit-learn 1.2, boto3 1.28 and protobuf 3.20, its
+requirements.txt and docker/1.2-1; AWS may rebuild the tag with other patch versions). This entry point and what
+it imports use only Python 3.9's standard library, numpy and boto3, and the project's packages monitoring.layout.CODE_PACKAGES names (pure Python; they may be on PYTHONPATH as a zip):
 
     python3 -m monitoring.processing \\
-        --capture /opt/ml/processing/input/capture      # the capture prefix, or one endpoint's folder
+        --capture /opt/ml/processing/capture            # the capture prefix, or one endpoint's folder
         --baseline /opt/ml/processing/input/baseline    # a folder holding baseline.json, or the file
         --report /opt/ml/processing/output/report       # report.json is written here (all or nothing)
         --endpoint NAME --variant AllTraffic [--variant Shadow ...]

@@ -65,7 +65,7 @@ class DriftAlarms(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             # No run (no traffic captured, or the job did not start) is no evidence of drift.
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=f"kmeans-byom drift: {metric_name} of {endpoint_name}/{variant} over {threshold:g}",
+            alarm_description=f"kmeans-byom drift: {metric_name} of {endpoint_name}/{variant} at or over {threshold:g}",
         )
 
     def _heartbeat(self, endpoint_name: str, variant: str, period_seconds: int) -> cloudwatch.Alarm:
