@@ -4,7 +4,8 @@ The job runs on the region's prebuilt scikit-learn processing image (developer g
 scikit-learn"; the image is built by aws/sagemaker-scikit-learn-container: at the time of writing, version 1.2-1
 has Python 3.9, numpy 1.24, pandas 1.5, SciPy 1.9, scikit-learn 1.2, boto3 1.28 and protobuf 3.20, its
 requirements.txt and docker/1.2-1; AWS may rebuild the tag with other patch versions). This entry point and what
-it imports use only Python 3.9's standard library, numpy and boto3, and the project's packages monitoring.layout.CODE_PACKAGES names (pure Python; they may be on PYTHONPATH as a zip):
+it imports use only Python 3.9's standard library, numpy and boto3, and the project's packages
+monitoring.layout.CODE_PACKAGES names (pure Python; they may be on PYTHONPATH as a zip):
 
     python3 -m monitoring.processing \\
         --capture /opt/ml/processing/capture            # the capture prefix, or one endpoint's folder
