@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     schedule = commands.add_parser("fire-schedule", help="fire an EventBridge Scheduler schedule now, as its role")
     schedule.add_argument("name", help="the schedule's name")
     schedule.add_argument("--group", help="its schedule group (default: default)")
+    schedule.add_argument(
+        "--at",
+        type=_utc_time,
+        help="the scheduled time it fires as (<aws.scheduler.scheduled-time>), ISO 8601 (default: now); "
+        "e.g. a time past the drift monitor's capture lag, to analyse traffic just sent",
+    )
     runtime = commands.add_parser("runtime", help=argparse.SUPPRESS)
     runtime.add_argument("--port", type=int, required=True)
     worker = commands.add_parser("runtime-worker", help=argparse.SUPPRESS)
@@ -157,12 +164,20 @@ def _example_row(build_dir: Path) -> tuple[Path, dict[str, str]]:
     return row_file, expected
 
 
+def _utc_time(text: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time like 2026-12-01T17:00:00Z") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def _fire_schedule(args: argparse.Namespace, config: LocalAwsConfig) -> int:
     """Fire a schedule at once (tests, and people who will not wait an hour); one line either way."""
     from local_aws.scheduler.fire import FireError, fire
 
     try:
-        firing = fire(config.control_url, args.name, args.group)
+        firing = fire(config.control_url, args.name, args.group, args.at)
     except FireError as error:
         raise LocalAwsError(f"fire-schedule {args.name}: {error}") from error
     answer = json.dumps(firing.response)

@@ -82,10 +82,14 @@ RULES = {
     "processing-jobs-run": "CreateProcessingJob runs the job: inputs downloaded, the container's command run, "
     "outputs uploaded at the end, Completed or Failed with a FailureReason and ExitMessage (moto: Completed at once)",
     "processing-image": "the local AWS runs processing jobs on the region's prebuilt scikit-learn image only",
-    "processing-job-role": "a processing job fails unless its role may pull the image, read every input and write "
-    "every output",
+    "processing-job-role": "a processing job fails unless its role may pull the image, read every input, write "
+    "every output and create a grant on its volume KMS key",
+    "processing-paths": "CreateProcessingJob refuses a LocalPath outside /opt/ml/processing/ and a repeated "
+    "InputName or OutputName",
     "pass-role": "CreateProcessingJob and CreateTrainingJob with a role's credentials need iam:PassRole on its "
     "RoleArn (iam:PassedToService sagemaker.amazonaws.com)",
+    "service-role-trust": "a service acts as a role only if the role's trust policy allows its service principal "
+    "(with aws:SourceAccount, and aws:SourceArn where sent): Scheduler for a schedule, SageMaker for a processing job",
     "schedule-target-role": "a schedule calls its target's API with its role's credentials, so the role's policy "
     "decides",
     "alarm-evaluation": "PutMetricData evaluates the alarms on that metric and moves them between OK, ALARM and "

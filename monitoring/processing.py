@@ -1,17 +1,21 @@
 """`python3 -m monitoring.processing`: the drift monitor as a SageMaker Processing job runs it.
 
 The job runs on the region's prebuilt scikit-learn processing image (developer guide, "Run a Processing Job with
-scikit-learn"; the image is built by aws/sagemaker-scikit-learn-container: version 1.2-1 has Python 3.9, numpy
-1.24, pandas 1.5, SciPy 1.9, scikit-learn 1.2, boto3 1.28 and protobuf 3.20, its requirements.txt and
-docker/1.2-1). This entry point and what it imports use only Python 3.9's standard library, numpy and boto3, and the
-project's packages monitoring.layout.CODE_PACKAGES names (pure Python; they may be on PYTHONPATH as a zip):
+scikit-learn"; the image is built by aws/sagemaker-scikit-learn-container: at the time of writing, version 1.2-1
+has Python 3.9, numpy 1.24, pandas 1.5, SciPy 1.9, scikit-learn 1.2, boto3 1.28 and protobuf 3.20, its
+requirements.txt and docker/1.2-1; AWS may rebuild the tag with other patch versions). This entry point and what
+it imports use only Python 3.9's standard library, numpy and boto3, and the project's packages
+monitoring.layout.CODE_PACKAGES names (pure Python; they may be on PYTHONPATH as a zip):
 
     python3 -m monitoring.processing \\
-        --capture /opt/ml/processing/input/capture      # the capture prefix, or one endpoint's folder
+        --capture /opt/ml/processing/capture            # the capture prefix, or one endpoint's folder
         --baseline /opt/ml/processing/input/baseline    # a folder holding baseline.json, or the file
         --report /opt/ml/processing/output/report       # report.json is written here (all or nothing)
         --endpoint NAME --variant AllTraffic [--variant Shadow ...]
         (--end 2026-12-01T17:00:00Z --since 3600s | --start T --end T)
+        [--lag 900s]                                    # the window ends this long before --end (default 0s)
+        [--capture-s3 s3://BUCKET/capture/NAME/]         # first copy the window's hour folders (and the hour
+                                                        # after it, records written late) from here into --capture
         [--namespace kmeans-byom/Drift]                  # PutMetricData per variant (monitoring.metrics)
         [--artifact-sha256 SHA]                         # refuse a baseline of another artifact
         [--psi-drift 0.25 --max-outlier-share 0.05 ...] # thresholds, as `python -m monitoring drift`
@@ -19,12 +23,14 @@ project's packages monitoring.layout.CODE_PACKAGES names (pure Python; they may 
 Exit codes (monitoring.errors): 0 no drift, 1 drift in any variant, 2 usage or a baseline of another model,
 3 nothing to read in the window for every variant, an unreadable capture file (or one of another endpoint), or AWS
 refused PutMetricData. Errors are one line on stderr; no report is written then. A variant with nothing in the
-window is listed in the report's `nothing_in_window` and publishes RowsAnalysed 0 only.
+window is listed in the report's `nothing_in_window` and publishes RowsAnalysed 0 only (also when every variant
+is quiet and the job exits 3: the stack's heartbeat alarm tells a quiet endpoint from a monitor that did not run).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
@@ -40,7 +46,7 @@ from model_build.manifest import BASELINE_FILE_NAME
 from monitoring.analysis import DRIFT, TOO_FEW_ROWS, AnalysisError, LiveStats, drift_report
 from monitoring.errors import ExitCode, MonitorError, NothingInWindowError
 from monitoring.metrics import ENDPOINT_DIMENSION, VARIANT_DIMENSION, metric_values
-from monitoring.options import add_threshold_options, add_window_options, thresholds_from, window_from
+from monitoring.options import add_threshold_options, add_window_options, duration, thresholds_from, window_from
 from monitoring.reading import (
     AnswerBatchReader,
     CaptureFileError,
@@ -55,6 +61,7 @@ from wire.portable import read_json_answers_batch
 
 PROGRAM = "python3 -m monitoring.processing"
 REPORT_FILE_NAME = "report.json"
+LATE_HOURS = 1  # SageMaker files a record under the hour its buffer is written: one written late is in the next
 
 
 def load_baseline(path: Path, expected_sha256: str | None = None) -> dict[str, Any]:
@@ -219,6 +226,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 1, help="processes reading files side by side (default: CPUs)"
     )
+    parser.add_argument(
+        "--capture-s3",
+        help="the endpoint's capture folder in S3 (s3://bucket/capture/<endpoint>/): copy the window's hour folders "
+        "into --capture first, and nothing else",
+    )
+    parser.add_argument(
+        "--lag", type=duration, default=dt.timedelta(0), help="end the window this long before --end (default 0s)"
+    )
     add_window_options(parser)
     add_threshold_options(parser)
     return parser
@@ -229,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        window, thresholds = window_from(args), thresholds_from(args)
+        window, thresholds = window_from(args).shifted(args.lag), thresholds_from(args)
     except ValueError as error:
         parser.error(str(error))
     try:
@@ -241,21 +256,63 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, window: Window, thresholds: Thresholds) -> int:
     baseline = load_baseline(args.baseline, args.artifact_sha256)
+    if args.capture_s3:
+        copy_capture(args.capture_s3, args.capture, args.variant, window)
 
     def one(variant: str) -> dict[str, Any]:
         try:
-            paths = local_paths(args.capture, args.endpoint, variant, window)
+            paths = local_paths(args.capture, args.endpoint, variant, window, late_hours=LATE_HOURS)
         except CaptureFileError as error:
             raise MonitorError(str(error), ExitCode.NOTHING_TO_READ) from error
         return analyse_paths(paths, baseline, window, thresholds, f"{args.endpoint}/{variant}", workers=args.workers)
 
-    reports, quiet = analyse_each(args.variant, one)
+    try:
+        reports, quiet = analyse_each(args.variant, one)
+    except NothingInWindowError:
+        if args.namespace:  # a quiet window is 0 rows, not a silent monitor: the stack's heartbeat alarm counts runs
+            _publish(args.namespace, args.endpoint, {}, dict.fromkeys(args.variant, ""))
+        raise
     document = report_document(args.endpoint, window, reports, quiet)
     if args.namespace:
         _publish(args.namespace, args.endpoint, reports, quiet)
     write_report(args.report, document)
     print_summary(args.endpoint, reports, quiet)
     return int(ExitCode.DRIFT if document["drift"] else ExitCode.NO_DRIFT)
+
+
+def copy_capture(uri: str, folder: Path, variants: list[str], window: Window, s3: Any = None) -> int:
+    """Copy `<uri><variant>/yyyy/mm/dd/hh/` of each variant, for the window's hours and LATE_HOURS after it, into
+    `folder` (same layout); the number of files. Only those prefixes are listed and read: a run reads its window,
+    not the endpoint's history. MonitorError (nothing to read) when S3 refuses."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if not uri.startswith("s3://") or "/" not in uri[5:]:
+        raise MonitorError(f"--capture-s3 {uri!r} is not an s3://bucket/prefix/ URI", ExitCode.USAGE)
+    bucket, _, prefix = uri[5:].partition("/")
+    prefix = prefix.rstrip("/") + "/" if prefix.strip("/") else ""
+    copied = 0
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        if s3 is None:
+            import boto3
+
+            s3 = boto3.client("s3")
+        paginator = s3.get_paginator("list_objects_v2")
+        for variant in variants:
+            for hour in window.capture_folders(LATE_HOURS):
+                below = f"{prefix}{variant}/{hour}/"
+                for page in paginator.paginate(Bucket=bucket, Prefix=below):
+                    for item in page.get("Contents", []):
+                        target = folder / item["Key"][len(prefix) :]
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        s3.download_file(bucket, item["Key"], str(target))
+                        copied += 1
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "error")
+        raise MonitorError(f"cannot read the capture in {uri}: {code}: {error}", ExitCode.NOTHING_TO_READ) from error
+    except BotoCoreError as error:
+        raise MonitorError(f"cannot read the capture in {uri}: {error}", ExitCode.NOTHING_TO_READ) from error
+    return copied
 
 
 def analyse_each(

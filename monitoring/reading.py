@@ -58,6 +58,16 @@ class Window:
             hour += dt.timedelta(hours=1)
         return folders
 
+    def capture_folders(self, late_hours: int = 0) -> list[str]:
+        """`hour_folders` and the `late_hours` folders after the window's end, where records written late land."""
+        folders = self.hour_folders()
+        last = dt.datetime.strptime(folders[-1], "%Y/%m/%d/%H")
+        return folders + [(last + dt.timedelta(hours=1 + index)).strftime("%Y/%m/%d/%H") for index in range(late_hours)]
+
+    def shifted(self, by: dt.timedelta) -> Window:
+        """The same window, `by` earlier."""
+        return Window(self.start - by, self.end - by)
+
     def contains(self, inference_time: str) -> bool:
         """Whether a record's time is in the window; times to the second compare as text with the window's ends
         rounded up to a second (a record of second t is in [start, end) exactly when ceil(start) <= t < ceil(end))."""
@@ -257,14 +267,15 @@ def path_sources(paths: list[Path]) -> Iterator[Source]:
         yield str(path), _lines(path)
 
 
-def local_paths(root: Path, endpoint: str, variant: str, window: Window | None) -> list[Path]:
+def local_paths(root: Path, endpoint: str, variant: str, window: Window | None, *, late_hours: int = 0) -> list[Path]:
     """The capture files under `root` for the endpoint's variant in the window, in key order.
 
     `root` is the capture prefix (holding `<endpoint>/<variant>/yyyy/mm/dd/hh/`), one endpoint's folder (holding
     `<variant>/...`), or one variant's (holding `yyyy/...`: give a wider one to analyse several variants). Files of
-    the endpoint's other variants are passed over; a file of another endpoint is CaptureFileError.
+    the endpoint's other variants are passed over; a file of another endpoint is CaptureFileError. `late_hours`
+    folders after the window's end are read too (records written late; each record is kept by its inference time).
     """
-    hours = set(window.hour_folders()) if window else None
+    hours = set(window.capture_folders(late_hours)) if window else None
     found = []
     for path in sorted(root.rglob(f"*{CAPTURE_SUFFIX}")):
         parts = path.relative_to(root).parts

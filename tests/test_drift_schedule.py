@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,11 @@ def test_a_fired_schedule_runs_the_monitor_whose_figures_raise_the_drift_alarm(
         send_shifted_traffic(local_aws, artifact_dir, endpoint)
         settled_capture(local_aws)
         schedule = stack_resource(local_aws, "AWS::Scheduler::Schedule")
-        fired = local_aws.run(sys.executable, "-m", "local_aws", "fire-schedule", schedule)
+        # Fired as due once the capture lag has passed: the run's window ends the lag before its scheduled time.
+        due = datetime.now(UTC) + timedelta(seconds=monitor.CAPTURE_LAG_SECONDS + 60)
+        fired = local_aws.run(
+            sys.executable, "-m", "local_aws", "fire-schedule", schedule, "--at", due.strftime("%Y-%m-%dT%H:%M:%SZ")
+        )
         assert fired.returncode == 0, fired.stderr
         job = json.loads(fired.stdout.split(" -> ", 1)[1])["ProcessingJobArn"].rsplit("/", 1)[1]
         sagemaker = local_aws.client("sagemaker")

@@ -6,9 +6,10 @@ to the instances. The container runs as `docker run --entrypoint ContainerEntryp
 (developer guide "How Amazon SageMaker Processing Runs Your Processing Container Image"): the job completes when
 every instance exits 0 and fails otherwise. What each instance leaves in an output's `LocalPath` is uploaded
 below its `S3Output.S3Uri` at the end of the job (`S3UploadMode` EndOfJob), SSE-KMS with
-`ProcessingOutputConfig.KmsKeyId`. `/opt/ml/output/message` becomes `ExitMessage`, its first 1 KB, in any
-terminal status; text that is not UTF-8 fails the job with a ClientError (developer guide "Save and Access
-Metadata Information About Your Processing Job").
+`ProcessingOutputConfig.KmsKeyId`; the role must allow `kms:CreateGrant` on `ClusterConfig.VolumeKmsKeyId`
+(developer guide "How to use SageMaker AI execution roles", CreateProcessingJob API: Execution Role Permissions).
+`/opt/ml/output/message` becomes `ExitMessage`, its first 1 KB, in any terminal status; text that is not UTF-8
+fails the job with a ClientError (developer guide "Save and Access Metadata Information About Your Processing Job").
 
 The one liberty: there is no Docker here. Only the region's prebuilt scikit-learn image is accepted, and its
 `python3` is this local AWS's own Python (.venv), run with `/opt/ml/` mapped to the instance's folder in the
@@ -43,6 +44,7 @@ EXIT_MESSAGE_BYTES = 1024
 PYTHON_COMMANDS = ("python", "python3")  # what the scikit-learn image's PATH resolves to its own Python
 ALGORITHM_ERROR = "AlgorithmError: See job logs for more information"
 POLL_S = 0.2
+CREATE_VOLUME_GRANT = "kms:CreateGrant"
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,9 @@ class ProcessingJobType:
             if output.kms_key_id:
                 run.authorize_key(ENCRYPT_OBJECTS, output.kms_key_id)
         _authorize_pull(run, app["ImageUri"])
+        volume_key = ((job.processing_resources or {}).get("ClusterConfig") or {}).get("VolumeKmsKeyId")
+        if volume_key:  # SageMaker creates a grant on it for the instance's volume (CreateProcessingJob permissions)
+            run.authorize_key(CREATE_VOLUME_GRANT, volume_key)
         entrypoint = list(app.get("ContainerEntrypoint") or [])
         if not entrypoint:
             raise JobFailedError("ClientError: the local AWS needs AppSpecification.ContainerEntrypoint")

@@ -96,6 +96,12 @@ class AlarmResource(CloudFormationModel):
 # the state; `breaching`, `notBreaching`). A state change notifies its AlarmActions / OKActions /
 # InsufficientDataActions topics with CloudWatch's JSON message ("Amazon SNS message format" of alarm
 # notifications). Alarms on metric math (Metrics) are left alone.
+RELATIONS = {
+    "GreaterThanThreshold": "greater than",
+    "GreaterThanOrEqualToThreshold": "greater than or equal to",
+    "LessThanThreshold": "less than",
+    "LessThanOrEqualToThreshold": "less than or equal to",
+}
 COMPARE: dict[str, Callable[[float, float], bool]] = {
     "GreaterThanThreshold": lambda value, threshold: value > threshold,
     "GreaterThanOrEqualToThreshold": lambda value, threshold: value >= threshold,
@@ -103,6 +109,7 @@ COMPARE: dict[str, Callable[[float, float], bool]] = {
     "LessThanOrEqualToThreshold": lambda value, threshold: value <= threshold,
 }
 REGION_NAMES = {"us-east-1": "US East (N. Virginia)"}
+EVALUATION_RANGE_MIN = 5
 
 
 def put_metric_data(self: Any, namespace: str, metric_data: list[dict[str, Any]]) -> None:
@@ -125,7 +132,7 @@ def evaluate(backend: Any, alarm: Any, now: float) -> None:
     if state is None or state == alarm.state_value:
         return
     old = alarm.state_value
-    recent = [value for value in values if value is not None]
+    recent = [value for _, value in values if value is not None]
     data = json.dumps(
         {"version": "1.0", "queryDate": _iso(now), "recentDatapoints": recent, "threshold": alarm.threshold}
     )
@@ -139,8 +146,11 @@ def evaluate(backend: Any, alarm: Any, now: float) -> None:
         _notify(alarm, old, now, [arn for arn in actions[state] if ":sns:" in arn])
 
 
-def _period_values(backend: Any, alarm: Any, now: float) -> list[float | None]:
-    """The statistic of each of the alarm's evaluation periods, oldest first; None where there is no data."""
+Point = tuple[float, "float | None"]  # (the period's start, epoch seconds; its statistic or None)
+
+
+def _period_values(backend: Any, alarm: Any, now: float) -> list[Point]:
+    """The statistic of each period of the alarm's evaluation range, oldest first; None where there is no data."""
     wanted = {(d.name, d.value) for d in alarm.dimensions}
     points = [
         (_epoch(datum.timestamp), float(datum.value))
@@ -153,8 +163,17 @@ def _period_values(backend: Any, alarm: Any, now: float) -> list[float | None]:
     buckets: dict[int, list[float]] = {}
     for at, value in points:
         buckets.setdefault(int(at // period), []).append(value)
-    first = last - int(alarm.evaluation_periods) + 1
-    return [_statistic(alarm, buckets.get(index)) for index in range(first, last + 1)]
+    first = last - evaluation_range(int(alarm.evaluation_periods)) + 1
+    return [(float(index * period), _statistic(alarm, buckets.get(index))) for index in range(first, last + 1)]
+
+
+def evaluation_range(evaluation_periods: int) -> int:
+    """How many periods an evaluation retrieves: more than EvaluationPeriods (user guide, "How alarm state is
+    evaluated when data is missing"), how many more is not documented (it depends on the period and the metric's
+    resolution). We take 5, or EvaluationPeriods + 2 when more, as the guide's examples retrieve 5 datapoints for
+    3 evaluation periods: a longer range is the worse case for an alarm that relies on missing data (old
+    datapoints keep deciding longer, TreatMissingData is set aside longer)."""
+    return max(EVALUATION_RANGE_MIN, evaluation_periods + 2)
 
 
 def _statistic(alarm: Any, values: list[float] | None) -> float | None:
@@ -169,13 +188,20 @@ def _statistic(alarm: Any, values: list[float] | None) -> float | None:
     return float(reduce[alarm.statistic](values))
 
 
-def _state(alarm: Any, values: list[float | None]) -> tuple[str | None, str]:
-    """(new state or None to keep it, the reason CloudWatch gives)."""
+def _state(alarm: Any, in_range: list[Point]) -> tuple[str | None, str]:
+    """(new state or None to keep it, the reason CloudWatch gives), from the evaluation range's values.
+
+    When at least EvaluationPeriods datapoints exist in the range, the most recent EvaluationPeriods of them decide
+    and TreatMissingData is not used; else the last EvaluationPeriods periods, missing ones as it says (user
+    guide, "How alarm state is evaluated when data is missing")."""
     treat = alarm.treat_missing_data or "missing"
     compare = COMPARE[alarm.comparison_operator]
+    periods = int(alarm.evaluation_periods)
+    existing = [(at, v) for at, v in in_range if v is not None]
+    values = existing[-periods:] if len(existing) >= periods else in_range[-periods:]
     judged = [
         compare(v, alarm.threshold) if v is not None else {"breaching": True, "notBreaching": False}.get(treat)
-        for v in values
+        for _, v in values
     ]
     counted = [verdict for verdict in judged if verdict is not None]
     if not counted:
@@ -184,13 +210,25 @@ def _state(alarm: Any, values: list[float | None]) -> tuple[str | None, str]:
         return "INSUFFICIENT_DATA", f"Insufficient Data: {len(values)} datapoints were unknown."
     needed = int(alarm.datapoints_to_alarm or alarm.evaluation_periods)
     breaching = sum(1 for verdict in counted if verdict)
-    shown = ", ".join(f"{v:g}" for v in values if v is not None)
-    word = "breaching" if breaching >= needed else "not breaching"
-    reason = (
-        f"Threshold Crossed: {breaching} out of the last {len(values)} datapoints [{shown}] was {word} "
-        f"the threshold ({alarm.threshold:g})."
+    alarming = breaching >= needed
+    shown = ", ".join(f"{v:g} ({_reason_time(at)})" for at, v in reversed(values) if v is not None)
+    relation = RELATIONS[alarm.comparison_operator] if alarming else f"not {RELATIONS[alarm.comparison_operator]}"
+    transition = (
+        f"minimum {needed} datapoint{'s' if needed != 1 else ''} for {alarm.state_value} -> ALARM transition"
+        if alarming
+        else f"minimum {len(values) - needed + 1} datapoint{'s' if len(values) - needed else ''} for ALARM -> OK "
+        "transition"
     )
-    return ("ALARM" if breaching >= needed else "OK"), reason
+    count = breaching if alarming else len(counted) - breaching
+    reason = (
+        f"Threshold Crossed: {count} out of the last {len(values)} datapoints [{shown}] was {relation} "
+        f"the threshold ({alarm.threshold:g}) ({transition})."
+    )
+    return ("ALARM" if alarming else "OK"), reason
+
+
+def _reason_time(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%d/%m/%y %H:%M:%S")
 
 
 def _notify(alarm: Any, old: str, now: float, topics: list[str]) -> None:
@@ -199,6 +237,9 @@ def _notify(alarm: Any, old: str, now: float, topics: list[str]) -> None:
         "AlarmName": alarm.name, "AlarmDescription": alarm.description, "AWSAccountId": alarm.alarm_arn.split(":")[4],
         "NewStateValue": alarm.state_value, "NewStateReason": alarm.state_reason, "StateChangeTime": _iso(now),
         "Region": REGION_NAMES.get(region, region), "AlarmArn": alarm.alarm_arn, "OldStateValue": old,
+        "AlarmConfigurationUpdatedTimestamp": _iso(_epoch(alarm.configuration_updated_timestamp)),
+        "OKActions": list(alarm.ok_actions), "AlarmActions": list(alarm.alarm_actions),
+        "InsufficientDataActions": list(alarm.insufficient_data_actions),
         "Trigger": {
             "MetricName": alarm.metric_name, "Namespace": alarm.namespace, "StatisticType": "Statistic",
             "Statistic": (alarm.statistic or "").upper(), "Unit": alarm.unit,
@@ -206,6 +247,8 @@ def _notify(alarm: Any, old: str, now: float, topics: list[str]) -> None:
             "Period": alarm.period, "EvaluationPeriods": alarm.evaluation_periods,
             "ComparisonOperator": alarm.comparison_operator, "Threshold": alarm.threshold,
             "TreatMissingData": alarm.treat_missing_data or "missing",
+            "DatapointsToAlarm": int(alarm.datapoints_to_alarm or alarm.evaluation_periods),
+            "EvaluateLowSampleCountPercentile": alarm.evaluate_low_sample_count_percentile or "",
         },
     }  # fmt: skip
     subject = f'{alarm.state_value}: "{alarm.name}" in {REGION_NAMES.get(region, region)}'[:100]

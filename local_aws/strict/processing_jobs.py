@@ -21,13 +21,15 @@ from moto.sagemaker.models import FakeProcessingJob, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
 from local_aws import backends
-from local_aws.config import JOB_SESSION_NAME, REGION
+from local_aws.config import ACCOUNT_ID, JOB_SESSION_NAME, REGION
 from local_aws.jobs import engine
 from local_aws.jobs.logs import PROCESSING_JOBS
 from local_aws.processing.job import ProcessingJobType, check_image
 from local_aws.rules import enforced
 from local_aws.strict import originals
-from local_aws.strict.iam import service_roles
+from local_aws.strict.iam import service_roles, trust
+
+PROCESSING_ROOT = "/opt/ml/processing/"
 
 
 def create_processing_job(self: SageMakerResponse) -> ActionResult:
@@ -38,9 +40,15 @@ def create_processing_job(self: SageMakerResponse) -> ActionResult:
     if name in self.sagemaker_backend.processing_jobs:
         raise ResourceInUseException(message=f"Job name must be unique within an AWS Region in an AWS account: {name}")
     app = self._get_param("AppSpecification")
-    refusal = check_image(app.get("ImageUri", ""))
+    refusal = check_image(app.get("ImageUri", "")) or _check_paths(
+        self._get_param("ProcessingInputs") or [],
+        (self._get_param("ProcessingOutputConfig") or {}).get("Outputs") or [],
+    )
     if refusal is not None:
         raise ValidationError(message=refusal)
+    role_arn = self._get_param("RoleArn")
+    if not trust.service_may_assume(role_arn, trust.SAGEMAKER_PRINCIPAL, {"aws:SourceAccount": ACCOUNT_ID}):
+        raise ValidationError(message=trust.cannot_assume(role_arn))
     job: Any = self.sagemaker_backend.create_processing_job(
         app_specification=app,
         experiment_config=self._get_param("ExperimentConfig"),
@@ -61,6 +69,25 @@ def create_processing_job(self: SageMakerResponse) -> ActionResult:
         lambda action, resource, context: _role_may(role, action, resource, context),
     )
     return ActionResult({"ProcessingJobArn": job.arn})
+
+
+def _check_paths(inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> str | None:
+    """Why the inputs' and outputs' names or LocalPaths are refused: each LocalPath "must begin with
+    /opt/ml/processing/" (API ProcessingS3Input.LocalPath, ProcessingS3Output.LocalPath), and names are unique."""
+    if not enforced("processing-paths"):
+        return None
+    for kind, items, source in (("Input", inputs, "S3Input"), ("Output", outputs, "S3Output")):
+        names = [str(item.get(f"{kind}Name")) for item in items]
+        for name in sorted({name for name in names if names.count(name) > 1}):
+            return f"Processing{kind}s must have unique {kind}Names: {name} is used more than once."
+        for item in items:
+            local_path = str((item.get(source) or {}).get("LocalPath") or "")
+            if local_path and not local_path.startswith(PROCESSING_ROOT):
+                return (
+                    f"Processing{kind} {item.get(f'{kind}Name')}: LocalPath {local_path} must begin with "
+                    f"{PROCESSING_ROOT}."
+                )
+    return None
 
 
 def stop_processing_job(self: SageMakerModelBackend, processing_job_name: str) -> None:

@@ -34,7 +34,7 @@ from local_aws.jobs.lifecycle import TERMINAL
 from local_aws.jobs.logs import TRAINING_JOBS
 from local_aws.rules import enforced
 from local_aws.strict import originals
-from local_aws.strict.iam import service_roles
+from local_aws.strict.iam import service_roles, trust
 from local_aws.training.job import METRIC_DEFINITIONS, TrainingJobType
 
 
@@ -46,6 +46,10 @@ def create_training_job(self: SageMakerModelBackend, **kwargs: Any) -> FakeTrain
             message="Training job names must be unique within an AWS account and region, and a training job "
             f"with this name already exists ({existing.arn})"
         )
+    if not trust.service_may_assume(
+        kwargs["role_arn"], trust.SAGEMAKER_PRINCIPAL, {"aws:SourceAccount": self.account_id}
+    ):
+        raise ValidationError(message=trust.cannot_assume(kwargs["role_arn"]))
     _check_volume_key(kwargs.get("resource_config") or {})
     _check_inputs(kwargs["role_arn"], kwargs.get("input_data_config") or [])
     create = originals.original(SageMakerModelBackend, "create_training_job")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Aws, CfnMapping, CfnRule, Fn, Stack
+from aws_cdk import Aws, CfnMapping, CfnRule, Fn, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -137,6 +137,7 @@ class ProcessingRole(Construct):
             _allow(monitor.CREATE_PROCESSING_LOG_GROUP, [f"{logs_arn}:*"]),
             _allow(monitor.WRITE_PROCESSING_LOGS, [streams_arn]),
             _allow(monitor.USE_MONITOR_KEY, [key_arn]),
+            _allow(monitor.GRANT_VOLUME_KEY, [key_arn]),
             _allow(monitor.PULL_SKLEARN_IMAGE, [image_repository_arn]),
             _allow(monitor.GET_REGISTRY_TOKEN, ["*"]),
         ]
@@ -226,7 +227,7 @@ class DriftMonitor(Construct):
         request = _job_request(
             run, image_uri=image.uri, role_arn=processing.role_arn, key_arn=key.key_arn,
             code=(code.s3_object_url, code.s3_object_key), baseline=(baseline.s3_object_url, baseline.s3_object_key),
-            capture_uri=capture.s3_url_for_object(endpoint_capture),
+            capture_uri=f"s3://{capture.bucket_name}/{endpoint_capture}",
             report_uri=capture.s3_url_for_object(f"{report_prefix}{SCHEDULED_TIME}/"),
         )  # fmt: skip
         schedule = scheduler.CfnSchedule(
@@ -270,15 +271,15 @@ def _job_request(
         "AppSpecification": {
             "ImageUri": image_uri,
             "ContainerEntrypoint": [SKLEARN_PYTHON, "-m", run.entry_module],
-            "ContainerArguments": _arguments(run, f"{monitor.BASELINE_PATH}/{baseline_key}"),
+            "ContainerArguments": _arguments(run, f"{monitor.BASELINE_PATH}/{_file_name(baseline_key)}", capture_uri),
         },
         # The code is a zip of pure-Python packages: Python imports straight from it (zipimport), no unpacking.
-        "Environment": {"PYTHONPATH": f"{monitor.CODE_PATH}/{code_key}", "AWS_DEFAULT_REGION": Aws.REGION},
+        "Environment": {"PYTHONPATH": f"{monitor.CODE_PATH}/{_file_name(code_key)}", "AWS_DEFAULT_REGION": Aws.REGION},
         "ProcessingInputs": [
             _input("code", code_url, monitor.CODE_PATH),
             _input("baseline", baseline_url, monitor.BASELINE_PATH),
-            # The endpoint's folder: every variant's capture below it (<variant>/yyyy/mm/dd/hh/).
-            _input("capture", capture_uri, monitor.CAPTURE_PATH),
+            # Not the capture: an S3Prefix input would copy the endpoint's whole history every run; the job reads
+            # only its window's hour folders from --capture-s3 itself (monitoring.processing.copy_capture).
         ],
         "ProcessingOutputConfig": {
             "Outputs": [
@@ -301,11 +302,21 @@ def _job_request(
     }
 
 
-def _arguments(run: MonitorRun, baseline_file: str) -> list[str]:
+def _file_name(key: str) -> str:
+    """Where a File-mode S3Prefix input of one object puts it: LocalPath/<the key's last segment>, whatever prefix
+    the synthesizer gives asset keys (API S3DataSource.S3Uri: the key below the prefix is kept)."""
+    if Token.is_unresolved(key):
+        raise ValueError(f"the asset's object key must be known at synth time, not {key}")
+    return key.rsplit("/", 1)[-1]
+
+
+def _arguments(run: MonitorRun, baseline_file: str, capture_uri: str) -> list[str]:
     arguments = [
-        "--capture", monitor.CAPTURE_PATH, "--baseline", baseline_file, "--report", monitor.REPORT_PATH,
+        "--capture", monitor.CAPTURE_PATH, "--capture-s3", capture_uri,
+        "--baseline", baseline_file, "--report", monitor.REPORT_PATH,
         "--endpoint", run.endpoint_name, "--namespace", monitor.METRIC_NAMESPACE,
-        "--end", SCHEDULED_TIME, "--since", f"{run.window_seconds}s", "--artifact-sha256", run.artifact_sha256,
+        "--end", SCHEDULED_TIME, "--since", f"{run.window_seconds}s", "--lag", f"{monitor.CAPTURE_LAG_SECONDS}s",
+        "--artifact-sha256", run.artifact_sha256,
     ]  # fmt: skip
     for variant in run.variant_names:
         arguments += ["--variant", variant]

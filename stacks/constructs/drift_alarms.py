@@ -32,7 +32,7 @@ class DriftAlarms(Construct):
             self._alarm(endpoint_name, variant, metric, threshold, period_seconds)
             for variant in variant_names
             for metric, threshold in figures.items()
-        ]
+        ] + [self._heartbeat(endpoint_name, variant, period_seconds) for variant in variant_names]
         if topic_arn:
             self._notify(topic_arn)
         else:
@@ -65,7 +65,32 @@ class DriftAlarms(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             # No run (no traffic captured, or the job did not start) is no evidence of drift.
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=f"kmeans-byom drift: {metric_name} of {endpoint_name}/{variant} over {threshold:g}",
+            alarm_description=f"kmeans-byom drift: {metric_name} of {endpoint_name}/{variant} at or over {threshold:g}",
+        )
+
+    def _heartbeat(self, endpoint_name: str, variant: str, period_seconds: int) -> cloudwatch.Alarm:
+        """A broken monitor is silent, and the figures' alarms read silence as no drift: this one reads it as
+        breaching. Every run that analysed its window publishes RowsAnalysed (0 for a quiet one), so fewer than one
+        sample in HEARTBEAT_EVALUATION_PERIODS intervals means the schedule, the job or its rights are broken."""
+        metric = cloudwatch.Metric(
+            namespace=monitor.METRIC_NAMESPACE,
+            metric_name=monitor.ROWS_METRIC,
+            dimensions_map={monitor.ENDPOINT_DIMENSION: endpoint_name, monitor.VARIANT_DIMENSION: variant},
+            statistic="SampleCount",
+            period=Duration.seconds(period_seconds),
+        )
+        periods = monitor.HEARTBEAT_EVALUATION_PERIODS
+        return cloudwatch.Alarm(
+            self,
+            f"{variant}MonitorHeartbeat",
+            metric=metric,
+            threshold=1,
+            evaluation_periods=periods,
+            datapoints_to_alarm=periods,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+            alarm_description=f"kmeans-byom drift monitor of {endpoint_name}/{variant}: no run published "
+            f"{monitor.ROWS_METRIC} in {periods} intervals (schedule, job or rights broken)",
         )
 
     def _notify(self, topic_arn: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -65,7 +66,19 @@ def test_a_breaching_datapoint_moves_the_alarm_to_alarm_and_a_later_good_one_bac
     (raised,) = [m for m in messages(local_aws, queue) if m["AlarmName"] == name]
     assert (raised["OldStateValue"], raised["NewStateValue"]) == ("OK", "ALARM")
     assert raised["Trigger"]["MetricName"] == "ClusterSharePSI"
-    assert "[0.9]" in raised["NewStateReason"]
+    assert re.fullmatch(  # CloudWatch's form of the reason
+        r"Threshold Crossed: 1 out of the last 1 datapoints \[0\.9 \(\d\d/\d\d/\d\d \d\d:\d\d:\d\d\)\] was "
+        r"greater than the threshold \(0\.25\) \(minimum 1 datapoint for OK -> ALARM transition\)\.",
+        raised["NewStateReason"],
+    ), raised["NewStateReason"]
+    trigger = raised["Trigger"]
+    assert (trigger["DatapointsToAlarm"], trigger["EvaluateLowSampleCountPercentile"]) == (1, "")
+    assert (raised["AlarmActions"], raised["OKActions"], raised["InsufficientDataActions"]) == (
+        [topic_arn],
+        [topic_arn],
+        [],
+    )
+    assert raised["AlarmConfigurationUpdatedTimestamp"].endswith("+0000")
 
     put(local_aws, dimensions, 0.05, now + timedelta(seconds=60))  # the next period's figure
     assert state(local_aws, name) == "OK"
@@ -89,3 +102,18 @@ def test_datapoints_to_alarm_and_missing_data_decide_as_cloudwatch_does(
     put(local_aws, ignored_dimensions, 0.3, now)
     put(local_aws, ignored_dimensions, 0.1, now)  # the period's average, 0.2, does not breach
     assert state(local_aws, ignoring) == "OK"
+
+
+def test_existing_datapoints_in_the_evaluation_range_decide_and_missing_data_is_then_not_used(
+    local_aws: RunningLocalAws, topic: tuple[str, str]
+) -> None:
+    """One evaluation period, missing data not breaching: a breaching figure 3 periods old still decides (the
+    evaluation range is longer than EvaluationPeriods); one older than the range does not."""
+    topic_arn, _ = topic
+    now = datetime.now(UTC)
+    recent, recent_dimensions = alarm(local_aws, topic_arn)
+    put(local_aws, recent_dimensions, 0.9, now - timedelta(minutes=3))
+    assert state(local_aws, recent) == "ALARM"
+    old, old_dimensions = alarm(local_aws, topic_arn)
+    put(local_aws, old_dimensions, 0.9, now - timedelta(minutes=6))
+    assert state(local_aws, old) == "OK"

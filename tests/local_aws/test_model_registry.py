@@ -3,6 +3,7 @@ state-change events EventBridge delivers to the targets of matching rules."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterator
@@ -15,12 +16,21 @@ from botocore.exceptions import ClientError
 from local_aws.strict.events import COPIES_VARIABLE
 from model_build.reference import ReferenceSet
 from tests.conftest import RunningLocalAws, started_local_aws
-from tests.local_aws.strict_account import IMAGE, StrictAccount, hosting_statements, unique
+from tests.local_aws.strict_account import IMAGE, TRUST, StrictAccount, hosting_statements, unique
 from tests.registry.packages import create, new_group
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/registry-tests"
 # What the issue's pipeline listens for: decisions on one group; a pending package must not match.
 DECISIONS = ["Approved", "Rejected"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def registry_role(local_aws: RunningLocalAws) -> str:
+    """The models' execution role: SageMaker acts only as a role that trusts it (service-role-trust)."""
+    iam = local_aws.client("iam")
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_role(RoleName=ROLE_ARN.rsplit("/", 1)[-1], AssumeRolePolicyDocument=json.dumps(TRUST))
+    return ROLE_ARN
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +201,51 @@ def test_a_caller_must_be_allowed_to_pass_the_jobs_role(account: StrictAccount) 
         ]
     )
     account.client_as("sagemaker", passer).create_processing_job(**request(account, role))
+
+
+def test_a_volume_key_needs_a_grant_from_the_role(account: StrictAccount) -> None:
+    key = account.client("kms").create_key()["KeyMetadata"]["Arn"]
+    job = request(account, account.role(job_statements(account.bucket)))
+    job["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] = key
+    described = run(account, job)
+    assert described["ProcessingJobStatus"] == "Failed"
+    assert "kms:CreateGrant" in described["FailureReason"]
+    granted = request(account, account.role([*job_statements(account.bucket), allow(["kms:CreateGrant"], [key])]))
+    granted["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] = key
+    assert run(account, granted)["ProcessingJobStatus"] == "Completed"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda job: job["ProcessingInputs"][1]["S3Input"].update(LocalPath="/tmp/kmeans-byom-escape"),
+        lambda job: job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"].update(LocalPath="/opt/ml/model"),
+        lambda job: job["ProcessingInputs"][1].update(InputName="code"),
+        lambda job: job["ProcessingOutputConfig"]["Outputs"].append(job["ProcessingOutputConfig"]["Outputs"][0]),
+    ],
+    ids=["input-outside", "output-outside", "input-twice", "output-twice"],
+)
+def test_a_local_path_outside_the_processing_folder_is_refused(account: StrictAccount, change: Any) -> None:
+    job = request(account, account.role(job_statements(account.bucket)))
+    change(job)
+    with pytest.raises(ClientError) as raised:
+        account.client("sagemaker").create_processing_job(**job)
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert "/opt/ml/processing/" in raised.value.response["Error"]["Message"] or "unique" in str(raised.value)
+    assert not Path("/tmp/kmeans-byom-escape").exists()
+
+
+def test_a_role_that_does_not_trust_sagemaker_is_refused_at_create(account: StrictAccount) -> None:
+    iam, name = account.client("iam"), unique("untrusted")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+             "Principal": {"Service": "scheduler.amazonaws.com"}}]}  # fmt: skip
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    policy = {"Version": "2012-10-17", "Statement": job_statements(account.bucket)}
+    iam.put_role_policy(RoleName=name, PolicyName="grants", PolicyDocument=json.dumps(policy))
+    with pytest.raises(ClientError) as raised:
+        account.client("sagemaker").create_processing_job(**request(account, role))
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert raised.value.response["Error"]["Message"] == (
+        f"Could not assume role {role}. Please ensure that the role exists and allows principal "
+        "'sagemaker.amazonaws.com' to assume the role."
+    )

@@ -14,13 +14,15 @@ import pytest
 from local_aws.scheduler.fire import context_input, universal_target
 from local_aws.scheduler.loop import TICK_S, due
 from tests.conftest import RunningLocalAws
-from tests.local_aws.strict_account import StrictAccount, allow, unique
+from tests.local_aws.strict_account import ACCOUNT, TRUST, StrictAccount, allow, unique
 from tests.local_aws.test_processing_jobs import SCRIPT, job_statements, request
 
-SCHEDULER_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+SCHEDULER_STATEMENT: dict[str, Any] = {
+    "Effect": "Allow",
+    "Principal": {"Service": "scheduler.amazonaws.com"},
+    "Action": "sts:AssumeRole",
 }
+SCHEDULER_TRUST: dict[str, Any] = {"Version": "2012-10-17", "Statement": [SCHEDULER_STATEMENT]}
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +34,11 @@ def account(local_aws: RunningLocalAws, artifact_dir: Path) -> StrictAccount:
     return found
 
 
-def scheduler_role(account: StrictAccount, statements: list[dict[str, Any]]) -> str:
+def scheduler_role(
+    account: StrictAccount, statements: list[dict[str, Any]], trust: dict[str, Any] = SCHEDULER_TRUST
+) -> str:
     iam, name = account.client("iam"), unique("scheduler")
-    arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(SCHEDULER_TRUST))["Role"]["Arn"]
+    arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     document = {"Version": "2012-10-17", "Statement": statements}
     iam.put_role_policy(RoleName=name, PolicyName="grants", PolicyDocument=json.dumps(document))
     return arn
@@ -113,6 +117,56 @@ def test_a_schedule_whose_role_may_not_start_the_job_fails_to_fire_with_access_d
     assert "AccessDeniedException" in fired.stderr
     assert "sagemaker:CreateProcessingJob" in fired.stderr
     assert len(fired.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "trust",
+    [
+        TRUST,  # trusted by SageMaker, not by Scheduler
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    **SCHEDULER_STATEMENT,
+                    "Condition": {"StringEquals": {"aws:SourceAccount": "111122223333"}},
+                }
+            ],
+        },  # another account's schedules
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    **SCHEDULER_STATEMENT,
+                    "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:scheduler:*:*:schedule-group/other"}},
+                }
+            ],
+        },
+    ],
+    ids=["sagemaker-principal", "other-account", "other-group"],
+)
+def test_a_schedule_whose_role_does_not_trust_scheduler_does_not_fire(
+    local_aws: RunningLocalAws, account: StrictAccount, trust: dict[str, Any]
+) -> None:
+    jobs = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:processing-job/*"
+    grants = [allow(["sagemaker:CreateProcessingJob"], [jobs]), allow(["iam:PassRole"], ["*"])]
+    name, _ = schedule(account, scheduler_role(account, grants, trust))
+    fired = fire(local_aws, name)
+    assert fired.returncode == 1, fired.stdout
+    assert "trust policy does not allow the service principal scheduler.amazonaws.com" in fired.stderr
+    assert len(fired.stderr.strip().splitlines()) == 1
+
+
+def test_a_schedule_trusted_for_its_own_account_and_group_fires(
+    local_aws: RunningLocalAws, account: StrictAccount
+) -> None:
+    group = f"arn:aws:scheduler:us-east-1:{ACCOUNT}:schedule-group/default"
+    condition = {"StringEquals": {"aws:SourceAccount": ACCOUNT}, "ArnLike": {"aws:SourceArn": group}}
+    trust = {"Version": "2012-10-17", "Statement": [{**SCHEDULER_STATEMENT, "Condition": condition}]}
+    jobs = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:processing-job/*"
+    grants = [allow(["sagemaker:CreateProcessingJob"], [jobs]), allow(["iam:PassRole"], ["*"])]
+    name, _ = schedule(account, scheduler_role(account, grants, trust))
+    fired = fire(local_aws, name)
+    assert fired.returncode == 0, fired.stderr
 
 
 def test_firing_a_schedule_that_does_not_exist_is_one_line(local_aws: RunningLocalAws) -> None:

@@ -268,6 +268,24 @@ def test_the_figures_go_to_cloudwatch_per_endpoint_and_variant(
     assert (SHARE_PSI, (("EndpointName", ENDPOINT), ("VariantName", "Shadow"))) not in published
 
 
+def test_a_window_with_nothing_to_read_still_publishes_zero_rows(
+    tmp_path: Path, build: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The heartbeat alarm counts RowsAnalysed datapoints: a quiet endpoint is not a broken monitor."""
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        code, report = run(tmp_path, build, "--namespace", NAMESPACE)
+        listed = boto3.client("cloudwatch").list_metrics(Namespace=NAMESPACE)["Metrics"]
+    assert (code, report) == (3, None)
+    assert "no capture files in the window" in capsys.readouterr().err
+    assert [m["MetricName"] for m in listed] == [ROWS]
+
+
 def test_workers_side_by_side_give_the_figures_of_one_reader(tmp_path: Path, build: Path) -> None:
     for minute in range(4):
         traffic = exchanges(build, in_distribution(500, seed=minute)) + exchanges(build, shifted(100, seed=minute))
@@ -282,3 +300,65 @@ def test_workers_side_by_side_give_the_figures_of_one_reader(tmp_path: Path, bui
     assert two["files"] == 4
     for key in ("share_psi", "beyond_p99_share", "verdict", "reasons", "clusters"):
         assert one[key] == two[key], key
+
+
+# --- the scheduled job reads its window from S3, not the endpoint's history ---------------------------------------
+
+
+@mock_aws
+def test_a_run_copies_only_its_windows_hours_and_the_hour_after_and_ends_lag_early(
+    tmp_path: Path, build: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local = tmp_path / "written"
+    # History (hours before), the window's hour, a late record (in the window, filed under the next hour), after.
+    write_capture(local, exchanges(build, shifted(500)), when=WHEN - dt.timedelta(hours=5))
+    write_capture(local, exchanges(build, in_distribution(1000)), when=WHEN)
+    late = write_capture(local, exchanges(build, in_distribution(200)), when=WHEN + dt.timedelta(minutes=29))
+    next_hour = late.parent.parent / f"{int(late.parent.name) + 1:02d}" / late.name
+    next_hour.parent.mkdir(parents=True, exist_ok=True)
+    late.replace(next_hour)
+    write_capture(local, exchanges(build, shifted(500)), when=WHEN + dt.timedelta(hours=3))
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="capture-bucket")
+    listed: list[str] = []
+    s3.meta.events.register(
+        "provide-client-params.s3.ListObjectsV2", lambda params, **_: listed.append(params["Prefix"])
+    )
+    for path in sorted(local.rglob("*.jsonl")):
+        s3.put_object(
+            Bucket="capture-bucket", Key=f"capture/{path.relative_to(local).as_posix()}", Body=path.read_bytes()
+        )
+    monkeypatch.setattr(boto3, "client", lambda *_, **__: s3)  # the job's client: its listings are seen
+
+    # Scheduled at 11:15 for the hour: with the 15-minute lag the window is 10:00 .. 11:00.
+    code = main(
+        ["--capture", str(tmp_path / "capture"), "--capture-s3", f"s3://capture-bucket/capture/{ENDPOINT}/",
+         "--baseline", str(build), "--report", str(tmp_path / "report"), "--endpoint", ENDPOINT, "--variant", VARIANT,
+         "--end", "2026-12-01T11:15:00Z", "--since", "3600s", "--lag", "900s"]
+    )  # fmt: skip
+
+    assert code == 0  # the shifted history and the later hours are not read
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["window"] == {"start": "2026-12-01T10:00:00+00:00", "end": "2026-12-01T11:00:00+00:00"}
+    assert report["variants"][VARIANT]["rows"] == 1200  # the late record's rows counted
+    assert listed == [f"capture/{ENDPOINT}/{VARIANT}/2026/12/01/10/", f"capture/{ENDPOINT}/{VARIANT}/2026/12/01/11/"]
+    copied = sorted(
+        path.relative_to(tmp_path / "capture").parts[1:5] for path in (tmp_path / "capture").rglob("*.jsonl")
+    )
+    assert copied == [("2026", "12", "01", "10"), ("2026", "12", "01", "11")]
+
+
+@mock_aws
+def test_a_capture_s3_uri_that_s3_refuses_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, build: Path
+) -> None:
+    code = main(
+        ["--capture", str(tmp_path / "capture"), "--capture-s3", "s3://no-such-bucket/capture/x/",
+         "--baseline", str(build), "--report", str(tmp_path / "report"), "--endpoint", ENDPOINT, "--variant", VARIANT,
+         *WINDOW]
+    )  # fmt: skip
+    assert code == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "NoSuchBucket" in err
+    assert not (tmp_path / "report").exists()

@@ -63,11 +63,14 @@ def test_the_schedule_starts_a_processing_job_named_per_run(drift: Synthesized, 
     assert arguments[arguments.index("--baseline") + 1].startswith(f"{monitor.BASELINE_PATH}/")
     assert [arguments[i + 1] for i, a in enumerate(arguments) if a == "--variant"] == ["AllTraffic", "Shadow"]
     inputs = {item["InputName"]: item["S3Input"] for item in request["ProcessingInputs"]}
+    # The capture is no input (an S3Prefix input would copy the endpoint's whole history each run): the job reads
+    # its window's hour folders from the endpoint's capture folder itself, the window ending the lag early.
     assert {name: item["LocalPath"] for name, item in inputs.items()} == {
         "code": monitor.CODE_PATH, "baseline": monitor.BASELINE_PATH,
-        "capture": monitor.CAPTURE_PATH,
     }  # fmt: skip
-    assert inputs["capture"]["S3Uri"] == "s3://<token>/capture/KMeansEndpoint/"
+    assert arguments[arguments.index("--capture-s3") + 1] == "s3://<token>/capture/KMeansEndpoint/"
+    assert arguments[arguments.index("--capture") + 1] == monitor.CAPTURE_PATH
+    assert arguments[arguments.index("--lag") + 1] == f"{monitor.CAPTURE_LAG_SECONDS}s" == "900s"
     assert request["Environment"]["PYTHONPATH"].startswith(f"{monitor.CODE_PATH}/")
     (output,) = request["ProcessingOutputConfig"]["Outputs"]
     assert output["S3Output"]["S3Uri"] == "s3://<token>/drift-reports/KMeansEndpoint/<aws.scheduler.scheduled-time>/"
@@ -99,8 +102,12 @@ def test_the_processing_role_reads_its_inputs_writes_reports_and_puts_only_its_n
     statements = {s["Sid"]: s for s in _policy_of(drift, "ProcessingRole")}
     assert set(statements) == {
         "ReadMonitorInputs", "ListCapture", "ListMonitorInputs", "WriteDriftReports", "PublishDriftMetrics",
-        "WriteProcessingLogs", "CreateProcessingLogGroup", "UseMonitorKey", "PullScikitLearnImage", "GetRegistryToken",
+        "WriteProcessingLogs", "CreateProcessingLogGroup", "UseMonitorKey", "GrantMonitorVolumeKey",
+        "PullScikitLearnImage", "GetRegistryToken",
     }  # fmt: skip
+    # The volume key is the stack's key: SageMaker creates a grant on it for the instance (kms:CreateGrant).
+    assert statements["GrantMonitorVolumeKey"]["Action"] == "kms:CreateGrant"
+    assert statements["GrantMonitorVolumeKey"]["Resource"] == statements["UseMonitorKey"]["Resource"]
     assert statements["PublishDriftMetrics"]["Condition"] == {
         "StringEquals": {"cloudwatch:namespace": monitor.METRIC_NAMESPACE}
     }
@@ -127,6 +134,7 @@ def test_each_variant_has_a_drift_and_an_outlier_alarm_that_notify_the_topic(dri
         body["Properties"]
         for body in drift.resources("AWS::CloudWatch::Alarm").values()
         if body["Properties"].get("Namespace") == monitor.METRIC_NAMESPACE
+        and body["Properties"]["MetricName"] != monitor.ROWS_METRIC
     ]
     assert alarms
     seen = {
@@ -177,3 +185,21 @@ def test_the_code_zip_holds_the_monitors_sources_only_and_is_the_same_for_the_sa
 
 def test_the_alarms_fire_where_the_monitor_says_drift() -> None:
     assert (monitor.PSI_ALARM_THRESHOLD, monitor.OUTLIER_SHARE_ALARM_THRESHOLD) == (0.25, 0.05)
+
+
+def test_each_variant_has_a_heartbeat_that_reads_a_missing_run_as_breaching(drift: Synthesized) -> None:
+    heartbeats = [
+        body["Properties"]
+        for body in drift.resources("AWS::CloudWatch::Alarm").values()
+        if body["Properties"].get("MetricName") == monitor.ROWS_METRIC
+    ]
+    variants = sorted({d["Name"]: d["Value"] for d in a["Dimensions"]}[monitor.VARIANT_DIMENSION] for a in heartbeats)
+    assert variants == ["AllTraffic", "Shadow"]
+    for alarm in heartbeats:
+        assert alarm["Namespace"] == monitor.METRIC_NAMESPACE
+        assert (alarm["Statistic"], alarm["Period"], alarm["Threshold"]) == ("SampleCount", 1800, 1)
+        assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (2, 2)
+        assert alarm["ComparisonOperator"] == "LessThanThreshold"
+        assert alarm["TreatMissingData"] == "breaching"
+        assert alarm["AlarmActions"] == [TOPIC_ARN]
+        assert alarm["OKActions"] == [TOPIC_ARN]

@@ -83,7 +83,7 @@ def _applies(statement: Mapping[str, Any], request: AuthorizationRequest) -> boo
     return (
         _element_matches(statement, "Action", request.action, case_sensitive=False)
         and _element_matches(statement, "Resource", request.resource, case_sensitive=True)
-        and all(_condition_holds(op, block, request) for op, block in statement.get("Condition", {}).items())
+        and all(condition_holds(op, block, request) for op, block in statement.get("Condition", {}).items())
     )
 
 
@@ -109,7 +109,7 @@ def _compiled(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
     return re.compile("".join(parts), 0 if case_sensitive else re.IGNORECASE)
 
 
-def _condition_holds(operator: str, block: Mapping[str, Any], request: AuthorizationRequest) -> bool:
+def condition_holds(operator: str, block: Mapping[str, Any], request: AuthorizationRequest) -> bool:
     """Every key of one operator's block must hold (AND); any listed value may match (OR)."""
     qualifier, _, base = operator.rpartition(":")
     if_exists = base.endswith("IfExists")

@@ -41,6 +41,11 @@ def role_documents(role_arn: str) -> list[dict[str, Any]]:
     return documents
 
 
+def parsed_document(document: Any) -> dict[str, Any]:
+    """A policy document as moto keeps it (JSON text, perhaps URL-encoded, or a dict), parsed."""
+    return _parsed(document)
+
+
 def _parsed(document: Any) -> dict[str, Any]:
     if isinstance(document, dict):
         return document

@@ -18,6 +18,7 @@ from moto.sagemaker.models import Model, ModelPackage, SageMakerModelBackend
 
 from local_aws.rules import enforced
 from local_aws.strict import events
+from local_aws.strict.iam import trust
 from local_aws.strict.originals import original
 
 APPROVED: Final = "Approved"
@@ -125,7 +126,13 @@ def create_model(  # noqa: PLR0917  # moto's parameters, by moto's names
 ) -> Model:
     """moto's; a container naming a ModelPackageName must name an Approved package. It is kept as declared
     (DescribeModel shows the package's name, not its image and artifact: AWS does not document that it resolves
-    them, and a caller relying on it would break); what it runs is `backends.served_container`."""
+    them, and a caller relying on it would break); what it runs is `backends.served_container`. A role whose trust
+    policy does not let SageMaker assume it is refused (`service-role-trust`): the endpoint, its asynchronous
+    invocations and transform jobs act as this role."""
+    if not trust.service_may_assume(
+        execution_role_arn, trust.SAGEMAKER_PRINCIPAL, {"aws:SourceAccount": self.account_id}
+    ):
+        raise ValidationError(message=trust.cannot_assume(execution_role_arn))
     model: Model = original(SageMakerModelBackend, "create_model")(
         self,
         model_name=model_name,
