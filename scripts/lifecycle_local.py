@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from botocore.exceptions import ClientError
 
 from contract.clients import aws_clients
+from contract.drift_monitor import CAPTURE_LAG_SECONDS
 from contract.stack import is_missing_stack
 from model_build.manifest import read_build
 
@@ -243,7 +244,10 @@ class Loop:
 
     def fire(self) -> str:
         self.facts["alarm_states_before"] = {n: a["StateValue"] for n, a in self.drift_alarms().items()}
-        _, out = self.run(sys.executable, "-m", "local_aws", "fire-schedule", self.facts["schedule"])
+        # Fired as due once the capture lag has passed: the run's window ends the lag before its scheduled time.
+        due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=CAPTURE_LAG_SECONDS + 60)
+        at = due.strftime("%Y-%m-%dT%H:%M:%SZ")
+        _, out = self.run(sys.executable, "-m", "local_aws", "fire-schedule", self.facts["schedule"], "--at", at)
         job = json.loads(out.split(" -> ", 1)[1])["ProcessingJobArn"].rsplit("/", 1)[1]
         sagemaker = self.clients["sagemaker"]
         status = "InProgress"
