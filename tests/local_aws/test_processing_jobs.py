@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,10 @@ from aws_facts.processing_image import sklearn_image_uri
 from contract.execution_role import GET_REGISTRY_TOKEN, PULL_IMAGE
 from tests.conftest import RunningLocalAws
 from tests.local_aws.strict_account import ACCOUNT, StrictAccount, allow, unique
+
+# Where a LocalPath outside /opt/ml/processing/ would land on this machine if it were let through: a fresh name per
+# run, so a leftover of another run cannot fail this one.
+ESCAPE = Path(tempfile.gettempdir()) / f"kmeans-byom-escape-{uuid.uuid4().hex}"
 
 IMAGE = sklearn_image_uri("us-east-1")
 SCRIPT = b"""
@@ -218,7 +224,7 @@ def test_a_volume_key_needs_a_grant_from_the_role(account: StrictAccount) -> Non
 @pytest.mark.parametrize(
     "change",
     [
-        lambda job: job["ProcessingInputs"][1]["S3Input"].update(LocalPath="/tmp/kmeans-byom-escape"),
+        lambda job: job["ProcessingInputs"][1]["S3Input"].update(LocalPath=str(ESCAPE)),
         lambda job: job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"].update(LocalPath="/opt/ml/model"),
         lambda job: job["ProcessingInputs"][1].update(InputName="code"),
         lambda job: job["ProcessingOutputConfig"]["Outputs"].append(job["ProcessingOutputConfig"]["Outputs"][0]),
@@ -232,7 +238,7 @@ def test_a_local_path_outside_the_processing_folder_is_refused(account: StrictAc
         account.client("sagemaker").create_processing_job(**job)
     assert raised.value.response["Error"]["Code"] == "ValidationException"
     assert "/opt/ml/processing/" in raised.value.response["Error"]["Message"] or "unique" in str(raised.value)
-    assert not Path("/tmp/kmeans-byom-escape").exists()
+    assert not ESCAPE.exists()
 
 
 def test_a_role_that_does_not_trust_sagemaker_is_refused_at_create(account: StrictAccount) -> None:
