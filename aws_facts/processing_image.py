@@ -9,6 +9,8 @@ Miniconda, scikit-learn 1.2.1, pyarrow 14.0.1) and its `requirements.txt` (numpy
 
 from __future__ import annotations
 
+from aws_facts.kmeans_image import registry_domain  # the ECR domain of a partition: one home
+
 SKLEARN_REPOSITORY = "sagemaker-scikit-learn"
 SKLEARN_VERSION = "1.2-1"
 SKLEARN_TAG = f"{SKLEARN_VERSION}-cpu-py3"
@@ -49,17 +51,6 @@ SKLEARN_ACCOUNTS: dict[str, str] = {
     "us-west-1": "746614075791",
     "us-west-2": "246618743249",
 }
-
-
-def registry_domain(region: str) -> str:
-    """The ECR domain of `region`'s partition."""
-    if region.startswith("cn-"):
-        return "amazonaws.com.cn"
-    if region == "us-iso-east-1":
-        return "c2s.ic.gov"
-    if region == "us-isob-east-1":
-        return "sc2s.sgov.gov"
-    return "amazonaws.com"
 
 
 def sklearn_image_uri(region: str) -> str | None:

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from aws_facts.kmeans_image import KMEANS_ACCOUNTS, KMEANS_REPOSITORY, KMEANS_TAG, registry_domain
+from aws_facts.kmeans_image import KMEANS_ACCOUNTS, KMEANS_REPOSITORY, image_uri
 from contract.execution_role import ENCRYPT_OBJECTS, GET_REGISTRY_TOKEN, PULL_IMAGE
 from local_aws.config import REGION
 from local_aws.jobs import channels as job_channels
@@ -63,7 +63,7 @@ METRIC_DEFINITIONS = (
 
 def kmeans_image(region: str = REGION) -> str:
     """The region's built-in k-means image, as the SDK's `image_uris.retrieve("kmeans", region)` names it."""
-    return f"{KMEANS_ACCOUNTS[region]}.dkr.ecr.{region}.{registry_domain(region)}/{KMEANS_REPOSITORY}:{KMEANS_TAG}"
+    return image_uri(region)
 
 
 class TrainingJobType:
