@@ -49,7 +49,7 @@ def read_request(content_type: str | None, body: bytes) -> npt.NDArray[np.float3
 
 
 def read_csv(body: bytes) -> npt.NDArray[np.float32]:
-    """CSV rows, each value to the nearest float64 then float32 (as wire.requests.read_csv)."""
+    """CSV rows, each value to the nearest float64 then float32 (wire.requests reads small bodies with it)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # an empty body warns; make it an error like the rest
