@@ -20,7 +20,7 @@ CDK = npx --no-install cdk $(CDK_APP) -c artifact_dir=$(BUILD_DIR) --output $(CD
 
 PROTO_OUT := recordio/aialgs_data_pb2.py
 
-setup: setup-deploy .venv-mxnet/.installed .venv-checkov/.installed .venv-sagemaker/.installed
+setup: setup-deploy .venv-mxnet/.installed .venv-checkov/.installed .venv-sagemaker/.installed .venv-processing/.installed
 
 # What building, deploying, verifying and the local AWS need (requirements-local-aws.txt: moto and the runtime's
 # server), without the test-only MXNet oracle and checkov venvs.
@@ -324,11 +324,17 @@ bench-drift: setup
 
 # The drift monitor's processing job runs on SageMaker's scikit-learn image 1.2-1: Python 3.9 with its numpy and boto3
 # (requirements-processing.txt). tests/monitoring/test_processing_image.py runs the job's code in this venv.
-PROCESSING_PYTHON ?= python3.9
+# A Python 3.9 on PATH, else pyenv's (its shim refuses versions not selected); none: the test skips, setup says so.
+PROCESSING_PYTHON ?= $(firstword $(shell command -v python3.9 >/dev/null 2>&1 && python3.9 -c 'import sys' 2>/dev/null \
+	&& echo python3.9) $(wildcard $(HOME)/.pyenv/versions/3.9*/bin/python3.9))
 .venv-processing/.installed: requirements-processing.txt
+ifeq ($(strip $(PROCESSING_PYTHON)),)
+	@echo "no Python 3.9 here: the processing image's test (tests/monitoring/test_processing_image.py) will skip"
+else
 	$(PROCESSING_PYTHON) -m venv .venv-processing
 	.venv-processing/bin/python -m pip install $(PIP_FLAGS) -r $<
 	touch $@
+endif
 
 # Training at scale: each benchmark its own target, `bench-train` all of them (a 5 GB CSV, a million rows: minutes).
 .PHONY: bench-train bench-train-streaming bench-train-sagemaker

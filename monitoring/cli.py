@@ -26,7 +26,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from contract.clients import NoRegionError, aws_clients
 from contract.stack import STACK_BASE_NAME, Output, describe_stack, is_missing_stack
-from monitoring.accelerated import read_json_answers_orjson
 from monitoring.errors import ExitCode, MonitorError
 from monitoring.options import add_threshold_options, add_window_options, thresholds_from, window_from
 from monitoring.processing import (
@@ -112,7 +111,7 @@ def run(args: argparse.Namespace, window: Window, thresholds: Thresholds) -> int
         baseline = _baseline_for(baselines, target, variant, args.baseline or [DEFAULT_BASELINE])
         sources = s3_sources(clients["s3"], target, variant, window)
         name = f"{target['endpoint']}/{variant}"
-        return analyse(sources, baseline, window, thresholds, name, json_answers=read_json_answers_orjson)
+        return analyse(sources, baseline, window, thresholds, name)
 
     reports, quiet = analyse_each(variants, one)
     document = report_document(target["endpoint"], window, reports, quiet)

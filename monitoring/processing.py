@@ -2,9 +2,10 @@
 
 The job runs on the region's prebuilt scikit-learn processing image (developer guide, "Run a Processing Job with
 scikit-learn"; the image is built by aws/sagemaker-scikit-learn-container: at the time of writing, version 1.2-1
-has Python 3.9, numpy 1.24, pandas 1.5, SciPy 1.9, scikit-learn 1.2, boto3 1.28 and protobuf 3.20, its
-requirements.txt and docker/1.2-1; AWS may rebuild the tag with other patch versions). This entry point and what
-it imports use only Python 3.9's standard library, numpy and boto3, and the project's packages
+has Python 3.9, numpy 1.24, pandas 1.5, SciPy 1.9, scikit-learn 1.2, boto3 1.28, protobuf 3.20 and pyarrow (10.0.1,
+then 14.0.1), its requirements.txt and docker/1.2-1/base/Dockerfile.cpu; AWS may rebuild the tag with other patch
+versions). This entry point and what it imports use only Python 3.9's standard library, numpy, pyarrow and boto3,
+and the project's packages
 monitoring.layout.CODE_PACKAGES names (pure Python; they may be on PYTHONPATH as a zip):
 
     python3 -m monitoring.processing \\
@@ -48,7 +49,6 @@ from monitoring.errors import ExitCode, MonitorError, NothingInWindowError
 from monitoring.metrics import ENDPOINT_DIMENSION, VARIANT_DIMENSION, metric_values
 from monitoring.options import add_threshold_options, add_window_options, duration, thresholds_from, window_from
 from monitoring.reading import (
-    AnswerBatchReader,
     CaptureFileError,
     Reader,
     Source,
@@ -57,7 +57,6 @@ from monitoring.reading import (
     path_sources,
 )
 from monitoring.settings import Thresholds
-from wire.portable import read_json_answers_batch
 
 PROGRAM = "python3 -m monitoring.processing"
 REPORT_FILE_NAME = "report.json"
@@ -93,13 +92,11 @@ def analyse(
     window: Window | None,
     thresholds: Thresholds,
     name: str,
-    *,
-    json_answers: AnswerBatchReader = read_json_answers_batch,
 ) -> dict[str, Any]:
     """One variant's report from its capture sources; MonitorError when there is nothing to read or it is unreadable."""
     stats = LiveStats(baseline)
     with _explained_errors(name):
-        Reader(stats, window, thresholds.feature_sample_every, json_answers).read(sources)
+        Reader(stats, window, thresholds.feature_sample_every).read(sources)
     return _report(stats, thresholds, name)
 
 
@@ -110,7 +107,6 @@ def analyse_paths(
     thresholds: Thresholds,
     name: str,
     *,
-    json_answers: AnswerBatchReader = read_json_answers_batch,
     workers: int = 1,
 ) -> dict[str, Any]:
     """`analyse` over local files, read by `workers` processes side by side (each a contiguous run of the files,
@@ -118,8 +114,8 @@ def analyse_paths(
     depends on `workers`; everything else is exact and the same for any number."""
     groups = _contiguous_groups(paths, workers)
     if len(groups) < 2:
-        return analyse(path_sources(paths), baseline, window, thresholds, name, json_answers=json_answers)
-    jobs = [(group, baseline, window, thresholds.feature_sample_every, json_answers) for group in groups]
+        return analyse(path_sources(paths), baseline, window, thresholds, name)
+    jobs = [(group, baseline, window, thresholds.feature_sample_every) for group in groups]
     with _explained_errors(name), ProcessPoolExecutor(len(groups)) as pool:
         parts = list(pool.map(_read_group, jobs))
     stats = parts[0]
@@ -128,10 +124,10 @@ def analyse_paths(
     return _report(stats, thresholds, name)
 
 
-def _read_group(job: tuple[list[Path], dict[str, Any], Window | None, int, AnswerBatchReader]) -> LiveStats:
-    paths, baseline, window, sample_every, json_answers = job
+def _read_group(job: tuple[list[Path], dict[str, Any], Window | None, int]) -> LiveStats:
+    paths, baseline, window, sample_every = job
     stats = LiveStats(baseline)
-    Reader(stats, window, sample_every, json_answers).read(path_sources(paths))
+    Reader(stats, window, sample_every).read(path_sources(paths))
     return stats
 
 
@@ -177,7 +173,6 @@ def analyse_folder(
     variant: str,
     window: Window | None,
     thresholds: Thresholds | None = None,
-    json_answers: AnswerBatchReader = read_json_answers_batch,
     workers: int = 1,
 ) -> dict[str, Any]:
     """The report of one variant whose capture files are under `capture` (the benchmark's and the job's path)."""
@@ -187,9 +182,7 @@ def analyse_folder(
     except CaptureFileError as error:
         raise MonitorError(str(error), ExitCode.NOTHING_TO_READ) from error
     name = f"{endpoint}/{variant}"
-    return analyse_paths(
-        paths, baseline, window, thresholds or Thresholds(), name, json_answers=json_answers, workers=workers
-    )
+    return analyse_paths(paths, baseline, window, thresholds or Thresholds(), name, workers=workers)
 
 
 def write_report(folder: Path, document: dict[str, Any]) -> Path:

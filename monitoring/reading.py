@@ -2,12 +2,12 @@
 
 A source is a name and an iterator of lines (a local file, or an S3 object's body); `analyse` reads every line,
 keeps the records whose `inferenceTime` falls in the window, and batches them: the JSON answers of a batch are read
-in one pass (wire.portable.read_json_answers_batch), other answers one by one, and the features of one request in
-`sample_every` (CSV ones joined into one numpy parse). An unreadable line stops the run with CaptureFileError
+in one pass (wire.arrow_readers.read_json_answers_batch), other answers one by one, and the features of one request
+in `sample_every` (CSV ones joined into one Arrow parse). An unreadable line stops the run with CaptureFileError
 naming the file and line: a report never counts rows it did not read.
 
-Imports only the standard library, numpy and the project's numpy-only modules: it runs in SageMaker's scikit-learn
-processing image (monitoring.processing).
+Imports only the standard library, numpy, pyarrow and the project's modules that need no more: it runs in
+SageMaker's scikit-learn processing image (monitoring.processing).
 """
 
 from __future__ import annotations
@@ -15,19 +15,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import numpy.typing as npt
 
 from monitoring.analysis import AnalysisError, LiveStats
 from monitoring.capture import CAPTURE_SUFFIX, CaptureError, CaptureRecord, Payload, read_record
+from wire.arrow_readers import read_csv_arrow, read_json_answers_batch
 from wire.errors import PayloadError, UnsupportedMediaTypeError
 from wire.media_types import CSV, JSON, REQUEST_TYPES, RESPONSE_TYPES, media_type
-from wire.portable import Answers, read_answers, read_csv, read_json_answers_batch, read_request
+from wire.portable import Answers, read_answers, read_csv, read_request
 
 RECORDS_PER_BATCH = 2000
 READ_BUFFER = 4 * 2**20  # a capture line is tens of KB: read in big blocks, not 8 KB ones
@@ -114,24 +114,10 @@ class _Batch:
     records: int = 0
 
 
-AnswerBatchReader = Callable[[list[str], str], Optional[Answers]]  # noqa: UP045 (a runtime alias on Python 3.9)
-
-
 class Reader:
-    """Feeds LiveStats from capture sources; `sample_every`: read the features of one request in that many.
+    """Feeds LiveStats from capture sources; `sample_every`: read the features of one request in that many."""
 
-    `json_answers` reads a batch of JSON answers (escaped as in the line when its second argument is `\\"`); the
-    default needs numpy only, the CLI passes monitoring.accelerated's.
-    """
-
-    def __init__(
-        self,
-        stats: LiveStats,
-        window: Window | None,
-        sample_every: int,
-        json_answers: AnswerBatchReader = read_json_answers_batch,
-    ) -> None:
-        self.json_answers = json_answers
+    def __init__(self, stats: LiveStats, window: Window | None, sample_every: int) -> None:
         self.stats = stats
         self.window = window
         self.sample_every = sample_every
@@ -189,8 +175,8 @@ class Reader:
 
     def _flush(self) -> None:
         batch, self.batch = self.batch, _Batch()
-        escaped = _json_answers(self.json_answers, batch.json_answers, batch.json_places, '\\"')
-        plain = _json_answers(self.json_answers, batch.plain_answers, batch.plain_places, '"')
+        escaped = _json_answers(batch.json_answers, batch.json_places, '\\"')
+        plain = _json_answers(batch.plain_answers, batch.plain_places, '"')
         closest_all = np.concatenate([*batch.closest, escaped[0], plain[0]])
         distances_all = np.concatenate([*batch.distances, escaped[1], plain[1]])
         self.stats.add_answers(closest_all, distances_all)
@@ -217,12 +203,10 @@ def _csv_text(payload: Payload) -> str:
     return _text(payload)
 
 
-def _json_answers(
-    reader: AnswerBatchReader, answers: list[str], places: list[str], quote: str
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+def _json_answers(answers: list[str], places: list[str], quote: str) -> Answers:
     if not answers:
         return np.zeros(0), np.zeros(0)
-    fast = reader(answers, quote)
+    fast = read_json_answers_batch(answers, quote)
     if fast is not None:
         return fast
     parts = []
@@ -239,7 +223,9 @@ def _csv_rows(batch: _Batch) -> list[npt.NDArray[np.float32]]:
     if not batch.csv_requests:
         return []
     try:
-        return [read_csv("\n".join(batch.csv_requests).encode())]
+        joined = read_csv_arrow("\n".join(batch.csv_requests).encode())
+        if not np.isnan(joined).any():  # Arrow reads an empty field as NaN; np.loadtxt below names it instead
+            return [joined]
     except PayloadError:
         pass
     rows = []

@@ -1,16 +1,16 @@
 """Request and answer readers that need only numpy and the standard library, for engines that have nothing else.
 
-The drift monitor runs inside SageMaker's prebuilt scikit-learn processing image, which has Python 3.10+, numpy,
-pandas, SciPy, scikit-learn, boto3 and protobuf 3.20 (aws/sagemaker-scikit-learn-container, requirements.txt), but
-neither orjson nor the project's protobuf gencode (made by protoc for protobuf 7, which refuses an older runtime). So
-these readers decode the container's four request types and four answer types with `json` and numpy, and
+The drift monitor runs inside SageMaker's prebuilt scikit-learn processing image, which has Python 3.9, numpy,
+pandas, SciPy, scikit-learn, pyarrow, boto3 and protobuf 3.20 (aws/sagemaker-scikit-learn-container 1.2-1,
+requirements.txt and its base Dockerfile; aws_facts.processing_image), but neither orjson nor the project's gencode
+(made by protoc for protobuf 7, which refuses an older runtime). So these readers decode the container's four request
+types and four answer types with `json` and numpy, and
 RecordIO-protobuf with a reader of the protobuf wire format for the one message the container speaks
 (aialgs.data.Record, recordio/aialgs_data.proto). tests/wire/test_portable.py reads what wire.requests,
 wire.answers and recordio.codec (the protobuf library itself) write, and compares.
 
-`read_json_answers_batch` reads many JSON answers with one numpy parse (no object per row), the monitor's hot path;
-it checks the layout it relies on and returns None when that fails, so the caller reads those answers one by one
-with `read_answers`.
+The drift monitor reads many JSON answers at once with wire.arrow_readers (pyarrow, which the image also has), and
+these one by one where that reader declines an answer.
 """
 
 from __future__ import annotations
@@ -156,44 +156,6 @@ _ANSWER_READERS: dict[str, Callable[[bytes], tuple[list[float], list[float]]]] =
     JSONLINES: _read_jsonlines_answers,
     CSV: _read_csv_answers,
 }
-
-
-def read_json_answers_batch(bodies: list[str], quote: str = '"') -> Answers | None:
-    """Many JSON answers in the container's layout at once: one numpy parse of all their numbers.
-
-    The container writes `{"predictions": [{"distance_to_cluster": d, "closest_cluster": c}, ...]}` (wire.answers,
-    the k-means docs' example). One translation turns every prediction into a line whose third and fifth
-    `:`-separated fields are d and c, and np.loadtxt reads those two columns; `quote` is `\\"` for answers still
-    escaped inside a capture record's JSON string. Counts of each key in its place check the layout first. Returns
-    None when any answer is laid out otherwise (another key order, spacing or key): read those one by one with
-    `read_answers`, which also says precisely what is wrong.
-    """
-    text = "".join(bodies).encode()
-    q = quote.encode()
-    rows = text.count(b"{" + q + DISTANCE_TO_CLUSTER.encode() + q + b": ")
-    # Each answer one `predictions` key; each prediction the distance first, then the cluster; no other key.
-    layout = (
-        text.count(b"{" + q + b"predictions" + q + b": [") == len(bodies)
-        and text.count(b", " + q + CLOSEST_CLUSTER.encode() + q + b": ") == rows
-        and text.count(b":") == len(bodies) + 2 * rows
-    )
-    if not layout:
-        return None
-    if not rows:
-        return np.zeros(0), np.zeros(0)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            pairs = np.loadtxt(io.BytesIO(text.translate(_PREDICTION_LINES)), delimiter=":", usecols=(2, 4), ndmin=2)
-    except (ValueError, UserWarning):
-        return None
-    if pairs.shape != (rows, 2):
-        return None
-    return pairs[:, 1].copy(), pairs[:, 0].copy()
-
-
-# `{"distance_to_cluster": d, "closest_cluster": c}, {...` -> `{"distance_to_cluster": d: "closest_cluster": c\n: {...`
-_PREDICTION_LINES = bytes.maketrans(b",}]", b":\n\n")
 
 
 # --- RecordIO-protobuf: aialgs.data.Record on the protobuf wire format ----------------------------------------

@@ -115,27 +115,10 @@ read_csv_numpy = portable.read_csv
 
 
 def read_csv_arrow(body: bytes) -> npt.NDArray[np.float32]:
-    """C++ speed with the GIL released, so concurrent requests parse side by side."""
-    import pyarrow as pa  # only the container's side reads big CSV bodies: writers never pay for the import
-    import pyarrow.csv as pa_csv
+    """C++ speed with the GIL released, so concurrent requests parse side by side (wire.arrow_readers)."""
+    from wire import arrow_readers  # only the container's side reads big CSV bodies: writers never import pyarrow
 
-    columns = [str(index) for index in range(_first_row(body).count(b",") + 1)]
-    try:
-        table = pa_csv.read_csv(
-            pa.py_buffer(body),
-            read_options=pa_csv.ReadOptions(column_names=columns),
-            convert_options=pa_csv.ConvertOptions(column_types=dict.fromkeys(columns, pa.float64())),
-        )
-    except pa.ArrowInvalid as error:
-        raise PayloadError(f"malformed CSV: {str(error).splitlines()[0]}") from error
-    rows = np.empty((table.num_rows, len(columns)), dtype=np.float32)
-    for index, column in enumerate(table.columns):
-        rows[:, index] = column.to_numpy()  # an empty field is null, hence NaN, which the runtime refuses
-    return rows
-
-
-def _first_row(body: bytes) -> bytes:
-    return body.lstrip(b"\r\n").split(b"\n", 1)[0]
+    return arrow_readers.read_csv_arrow(body)
 
 
 def read_json(body: bytes) -> npt.NDArray[np.float32]:

@@ -1,9 +1,10 @@
-"""The processing job's code on what SageMaker's scikit-learn image has: Python 3.9, numpy 1.24, boto3, from a zip.
+"""The processing job's code on what SageMaker's scikit-learn image has: Python 3.9, numpy 1.24, pyarrow, boto3.
 
-The image (aws/sagemaker-scikit-learn-container 1.2-1) has neither orjson, pyarrow nor a protobuf runtime the project's
-gencode accepts, so monitoring.processing and everything it imports use the standard library, numpy and boto3 only.
-The last test runs the entry point in `.venv-processing` (Python 3.9 with the image's numpy and boto3 pins,
-requirements-processing.txt) from a zip of monitoring.layout.CODE_PACKAGES, as the job's PYTHONPATH holds them.
+The image (aws/sagemaker-scikit-learn-container 1.2-1) has neither orjson nor a protobuf runtime the project's
+gencode accepts, so monitoring.processing and everything it imports use the standard library, numpy, pyarrow and
+boto3 only. The last test runs the entry point in `.venv-processing` (Python 3.9 with the image's numpy, pyarrow and
+boto3 pins, requirements-processing.txt) from a zip of monitoring.layout.CODE_PACKAGES, as the job's PYTHONPATH
+holds them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from tests.conftest import REPO_ROOT
 from tests.monitoring.traffic import ENDPOINT, VARIANT, exchanges, in_distribution, make_build, shifted, write_capture
 from tests.test_architecture import imported, imported_roots, project_modules
 
-IMAGE_LIBRARIES = {"numpy", "boto3", "botocore"}
+IMAGE_LIBRARIES = {"numpy", "pyarrow", "boto3", "botocore"}
 IMAGE_PYTHON = REPO_ROOT / ".venv-processing" / "bin" / "python"
 
 
@@ -42,7 +43,7 @@ def reachable(entry: str) -> dict[str, Path]:
     return found
 
 
-def test_the_entry_point_imports_only_its_packages_the_standard_library_numpy_and_boto3() -> None:
+def test_the_entry_point_imports_only_its_packages_the_standard_library_and_the_images_libraries() -> None:
     modules = reachable(ENTRY_MODULE)
     third_party = set().union(*(imported_roots(path) for path in modules.values())) - set(sys.stdlib_module_names)
 
@@ -73,7 +74,7 @@ def code_zip(where: Path) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not IMAGE_PYTHON.exists(), reason="make .venv-processing/.installed builds the image's Python")
-def test_the_job_runs_from_a_zip_on_the_images_python_and_numpy(tmp_path: Path) -> None:
+def test_the_job_runs_from_a_zip_on_the_images_python_numpy_and_pyarrow(tmp_path: Path) -> None:
     build = make_build(tmp_path / "build")
     write_capture(tmp_path / "calm", exchanges(build, in_distribution(2000)))
     write_capture(tmp_path / "moved", exchanges(build, shifted(2000)))

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
-import numpy.typing as npt
 import pytest
 
 from recordio.aialgs_data_pb2 import Record
@@ -67,41 +64,6 @@ def test_every_answer_type_reads_as_wire_reads_it(content_type: str) -> None:
 
     assert closest.tolist() == list(expected[0])
     assert np.array_equal(distances.astype(np.float32), np.asarray(expected[1], dtype=np.float32))
-
-
-def answers(count: int, seed: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    rng = np.random.default_rng(seed)
-    return rng.integers(0, 10, count).astype(np.float32), (rng.random(count) * 40).astype(np.float32)
-
-
-def test_the_batch_reader_reads_many_answers_as_the_one_by_one_reader() -> None:
-    bodies = [encode_answers(*answers(count, seed), JSON).decode() for seed, count in enumerate([100, 1, 37])]
-
-    got = portable.read_json_answers_batch(bodies)
-    escaped = portable.read_json_answers_batch([json.dumps(body)[1:-1] for body in bodies], '\\"')
-
-    one_by_one = [portable.read_answers(JSON, body.encode()) for body in bodies]
-    assert got is not None
-    assert escaped is not None
-    for batch in (got, escaped):
-        assert np.array_equal(batch[0], np.concatenate([pair[0] for pair in one_by_one]))
-        assert np.array_equal(batch[1], np.concatenate([pair[1] for pair in one_by_one]))
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        '{"predictions": [{"closest_cluster": 1.0, "distance_to_cluster": 2.0}]}',  # another key order
-        '{"predictions":[{"distance_to_cluster":2.0,"closest_cluster":1.0}]}',  # another spacing
-        '{"predictions": [{"distance_to_cluster": 2.0, "closest_cluster": 1.0, "label": 4}]}',  # another key
-        '{"predictions": [{"distance_to_cluster": 2.0}]}',  # a missing value
-        '{"predictions": []}',  # no rows
-    ],
-)
-def test_the_batch_reader_leaves_any_other_layout_to_the_exact_reader(body: str) -> None:
-    good = encode_answers(*answers(5, 1), JSON).decode()
-
-    assert portable.read_json_answers_batch([good, body]) is None
 
 
 @pytest.mark.parametrize(
