@@ -9,7 +9,7 @@ thin hook in `local_aws.strict` that validates the API request and calls `engine
 - `channels`: `S3Prefix` and `ManifestFile` inputs, dealt `ShardedByS3Key` or `FullyReplicated`.
 - `instance`: what a worker process sees: its index and host, the stop request, its log, its outputs.
 - `logs`: each instance's stream in `/aws/sagemaker/{TransformJobs,TrainingJobs,ProcessingJobs}`.
-- `engine`: `start` and `request_stop`; one spawned worker process per instance; the job's role checked
+- `engine`: `start` and `request_stop`; one worker process per instance (fork server); the job's role checked
   on every object read and written; outputs published only when the job's outcome allows.
 
 To add a job type (training, processing), write a class with:

@@ -10,9 +10,10 @@
    each SSE-KMS object.
 3. `job.plan(spec, inputs, run)`: one share of the work per worker (`channels.deal` and `channels.shares`
    deal objects by `ShardedByS3Key` or `FullyReplicated`); the type may check more rights here.
-4. One worker process per share, spawned, each running `job.worker(instance, spec, share)`; the engine
-   copies each instance's log lines into its CloudWatch stream as they come (if the role may write it,
-   see `logs`); the first failure (in instance order) fails the job, a stop request stops it.
+4. One worker process per share, forked from the fork server (`worker_context`), each running
+   `job.worker(instance, spec, share)`; the engine copies each instance's log lines into its CloudWatch
+   stream as they come (if the role may write it, see `logs`); the first failure (in instance order) fails the
+   job, a stop request stops it.
 5. Outputs the workers committed are published to S3, each allowed `s3:PutObject` by the role (SSE-KMS
    with the key the worker committed it with), only when the job completed, or when the type keeps the
    outputs of the units it finished (batch transform does).
@@ -28,6 +29,8 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from multiprocessing import forkserver
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -218,7 +221,7 @@ def instance_folder(run: Run, index: int) -> Path:
 
 def _instance(job: JobType, run: Run, index: int, count: int) -> Instance:
     folder = instance_folder(run, index)
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)  # a type may have put the instance's input on its volume there already
     return Instance(job.name, index, count, job.host(index), str(folder), str(run.stop_file), run.s3_endpoint)
 
 
@@ -243,8 +246,7 @@ def _work(
     """One spawned worker process per instance; the first failure in instance order decides the outcome."""
     if run.stop_file.exists() or not work:
         return COMPLETED, ""  # nothing to do, or stopped before it began (`_outcome` says Stopped)
-    # Spawned, not forked: forking moto's threaded server could copy a held lock into the child.
-    with ProcessPoolExecutor(max_workers=len(work), mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=len(work), mp_context=worker_context()) as pool:
         futures = [pool.submit(job.worker, instance, spec, share) for instance, share in work]
         while wait(futures, timeout=LOG_INTERVAL).not_done:
             _pump(logs)
@@ -253,6 +255,30 @@ def _work(
     for (status, reason), log in zip(ended, logs, strict=True):
         log.write({COMPLETED: "instance finished", STOPPED: "instance stopped"}.get(status, f"failed: {reason}"))
     return next((outcome for outcome in ended if outcome[0] != COMPLETED), (COMPLETED, ""))
+
+
+# What the job types' workers run; the fork server imports them once, so no worker pays for it (scikit-learn and
+# numpy: 1 to 2 s a worker on a busy machine).
+WORKER_MODULES = ("local_aws.training.worker", "local_aws.transform.engine", "local_aws.processing.job")
+
+
+def worker_context() -> BaseContext:
+    """Workers fork from a fork server that has imported WORKER_MODULES, not from the control plane: forking moto's
+    threaded server could copy a held lock into the child. The server starts with the first job, or with
+    `warm_workers` when the control plane starts."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(WORKER_MODULES))
+    return context
+
+
+def warm_workers() -> None:
+    """Start the fork server now, in the background, so that the first job's workers start as fast as the rest."""
+    threading.Thread(target=_start_fork_server, name="fork-server", daemon=True).start()
+
+
+def _start_fork_server() -> None:
+    worker_context()
+    forkserver.ensure_running()
 
 
 def _pump(logs: list[InstanceLog]) -> None:

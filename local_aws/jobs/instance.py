@@ -1,10 +1,11 @@
 """What a worker process sees of its job: which instance it is, the stop request, its log, its outputs.
 
-A worker runs in its own (spawned) process and talks to the engine through files in its own folder, so
-nothing is shared with the threaded server: `stop` (touched by StopXxxJob), `log.jsonl` (lines the engine
-copies into the instance's CloudWatch log stream), and `outputs/` with `outputs.jsonl` (files the worker
-has finished, published to S3 by the engine when the job's outcome allows). Worker processes import this
-module: it stays free of moto.
+A worker runs in its own process (forked from the fork server, not from the control plane) and talks to the
+engine through files in its own folder, so nothing is shared with the threaded server: `stop` (touched by
+StopXxxJob), `log.jsonl` (lines the engine copies into the instance's CloudWatch log stream), `outputs/` with
+`outputs.jsonl` (files the worker has finished, published to S3 by the engine when the job's outcome allows), and
+`data/` (the instance's volume: File-mode input the platform copied there). Worker processes import this module:
+it stays free of moto.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ from local_aws.jobs.channels import s3_client
 from local_aws.jobs.lifecycle import JobStoppedError
 
 LOG_FILE, OUTPUTS_FILE, OUTPUTS_DIR = "log.jsonl", "outputs.jsonl", "outputs"
+INPUT_DIR = "data"  # the instance's volume: File-mode input, as SageMaker's /opt/ml/input/data/<channel>/
+
+
+def input_path(folder: Path, channel: str, index: int) -> Path:
+    """Where object `index` of the instance's share of a channel lies once the platform has copied it to the
+    instance's volume (File mode; local_aws.jobs.delivery)."""
+    return folder / INPUT_DIR / channel / f"{index:06d}"
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from aws_facts.kmeans_image import KMEANS_ACCOUNTS, KMEANS_REPOSITORY, image_uri
 from contract.execution_role import ENCRYPT_OBJECTS, GET_REGISTRY_TOKEN, PULL_IMAGE
 from local_aws.config import REGION
 from local_aws.jobs import channels as job_channels
+from local_aws.jobs import delivery
 from local_aws.jobs.channels import AWS_MANAGED_S3_KEY, FULLY_REPLICATED, S3_PREFIX, Channel, S3Object, kms_key_arn
 from local_aws.jobs.engine import Run, Worker, instance_folder
 from local_aws.jobs.instance import LOG_FILE
@@ -44,7 +45,7 @@ from local_aws.jobs.logs import TRAINING_JOBS
 from local_aws.rules import enforced
 from local_aws.training import hyperparameters
 from local_aws.training.readers import content_type_error
-from local_aws.training.worker import TEST, TRAIN, TrainingShare, TrainingSpec, train_instance
+from local_aws.training.worker import PIPE, TEST, TRAIN, TrainingShare, TrainingSpec, train_instance
 from wire.media_types import CSV, PROTOBUF, media_type
 
 CHANNELS = (TRAIN, TEST)
@@ -138,9 +139,13 @@ class TrainingJobType:
         peers = tuple(str(instance_folder(run, index)) for index in range(count))
         leader, *others = per_instance
         # Only algo-1 scores the test channel: the others need not download it.
-        return [TrainingShare(leader, peers)] + [
+        shares = [TrainingShare(leader, peers)] + [
             TrainingShare({name: objects for name, objects in share.items() if name != TEST}) for share in others
         ]
+        if spec.input_mode != PIPE:  # File (and FastFile, read as File): on the volumes before the algorithm starts
+            folders = [instance_folder(run, index) for index in range(count)]
+            delivery.deliver([share.objects for share in shares], folders, run.stop_file)
+        return shares
 
     def render(self, state: Snapshot) -> None:
         job = self.record

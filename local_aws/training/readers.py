@@ -13,6 +13,7 @@ the run's first record with protobuf; any other record (sparse, labelled, float6
 from __future__ import annotations
 
 import io
+import mmap
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +35,7 @@ from wire.media_types import CSV, PROTOBUF, media_type
 BLOCK_BYTES = 16 * 1024 * 1024
 HEADER_BYTES = 8
 Rows = npt.NDArray[np.float32]
+Buffer = bytes | mmap.mmap  # an object's bytes: a block of a stream, or a local copy mapped whole
 
 
 def content_type_error(content_type: str) -> str | None:
@@ -137,7 +139,11 @@ def csv_rows(source: Source, where: str) -> Iterator[Rows]:
 
 
 def recordio_rows(source: Source, where: str) -> Iterator[Rows]:
-    """RecordIO-protobuf rows, read a block of the object at a time."""
+    """RecordIO-protobuf rows: a local copy mapped into memory whole (its runs of dense records are sliced from the
+    page cache without a copy), a stream a block at a time."""
+    if isinstance(source, Path):
+        yield from _mapped_rows(source, where)
+        return
     pending = b""
     with _opened(source) as stream:
         while block := stream.read(BLOCK_BYTES):
@@ -152,7 +158,22 @@ def recordio_rows(source: Source, where: str) -> Iterator[Rows]:
         raise JobFailedError(f"ClientError: {where}: a RecordIO record is truncated at the end of the object")
 
 
-def _decode(data: bytes) -> tuple[list[Rows], int]:
+def _mapped_rows(path: Path, where: str) -> Iterator[Rows]:
+    if not path.stat().st_size:
+        return
+    with open(path, "rb") as stream:
+        # The map outlives the file's descriptor and is unmapped once the last row slicing it is gone.
+        data = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        decoded, used = _decode(data)
+    except (FramingError, RecordError, DecodeError) as error:
+        raise JobFailedError(f"ClientError: {where}: not RecordIO-protobuf rows ({error})") from error
+    if used != len(data):
+        raise JobFailedError(f"ClientError: {where}: a RecordIO record is truncated at the end of the object")
+    yield from decoded
+
+
+def _decode(data: Buffer) -> tuple[list[Rows], int]:
     """The rows of every whole record in `data`, and how many bytes they took."""
     decoded: list[Rows] = []
     offset = 0
@@ -170,7 +191,7 @@ def _decode(data: bytes) -> tuple[list[Rows], int]:
     return decoded, offset
 
 
-def _framed_size(data: bytes, offset: int) -> int:
+def _framed_size(data: Buffer, offset: int) -> int:
     magic, word = np.frombuffer(data, dtype="<u4", count=2, offset=offset)
     if magic != RECORDIO_MAGIC or word >> 29:
         raise FramingError(f"bad RecordIO header at byte {offset}")
@@ -178,7 +199,7 @@ def _framed_size(data: bytes, offset: int) -> int:
     return HEADER_BYTES + length + (-length % 4)
 
 
-def _uniform_run(data: bytes, offset: int, size: int) -> Rows | None:
+def _uniform_run(data: Buffer, offset: int, size: int) -> Rows | None:
     """The rows of the records from `offset` that share the first one's layout, or None if it has no dense layout."""
     start = _features_offset(data, offset, size)
     if start is None:
@@ -191,15 +212,16 @@ def _uniform_run(data: bytes, offset: int, size: int) -> Rows | None:
     run = count if same.all() else int(np.argmin(same))
     if run == 0:
         return None  # the first record's own padding is not zero: let protobuf and the framing judge it
-    return records[:run, start : start + 4 * width].copy().view("<f4").reshape(run, width)
+    # A view, copied once when its rows are gathered into a batch (`batches`).
+    return records[:run, start : start + 4 * width].view("<f4")
 
 
-def _payload_end(data: bytes, offset: int) -> int:
+def _payload_end(data: Buffer, offset: int) -> int:
     (word,) = np.frombuffer(data, dtype="<u4", count=1, offset=offset + 4)
     return HEADER_BYTES + int(word)
 
 
-def _features_offset(data: bytes, offset: int, size: int) -> int | None:
+def _features_offset(data: Buffer, offset: int, size: int) -> int | None:
     """Where a dense record's float32 features start within it, if its payload ends with them; else None."""
     end = _payload_end(data, offset)
     record = Record()

@@ -1,7 +1,7 @@
 """What each instance of a k-means training job runs, in its own worker process.
 
-Every instance downloads its share of each channel (File mode: the objects land on the instance's volume, the
-next one downloading while the last is read; in Pipe mode each object streams from S3 every epoch instead),
+Every instance reads its share of each channel (File mode: from its volume, where the platform copied the objects
+before it started, local_aws.jobs.delivery; in Pipe mode each object streams from S3 every epoch instead),
 streams its `train` objects in mini-batches for `epochs` passes, and leaves its weighted centres in its folder.
 `algo-1` then merges everyone's centres, reduces them to k, writes `model.tar.gz` (`model_algo-1`, one float32
 k x feature_dim NDArray, exactly as `model_build` packages a model), scores its `test` objects, and logs
@@ -20,8 +20,8 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from local_aws.jobs.channels import S3Object
-from local_aws.jobs.instance import Instance
+from local_aws.jobs.instance import Instance, input_path
 from local_aws.jobs.lifecycle import JobFailedError, JobStoppedError
 from local_aws.training.algorithm import Score, StreamingKMeans, WeightedCentres, reduce_centres_with_msd
 from local_aws.training.hyperparameters import KMeansHyperparameters
@@ -41,7 +41,6 @@ TRAIN, TEST = "train", "test"
 CENTRES_FILE, DONE_FILE, FAILED_FILE, STOPPED_FILE = "centres.npz", "centres.done", "failed", "stopped"
 PIPE = "Pipe"
 POLL_SECONDS = 0.05
-DOWNLOAD_CHUNK = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -76,29 +75,25 @@ def train_instance(instance: Instance, spec: TrainingSpec, share: TrainingShare)
 
 def _train_instance(instance: Instance, spec: TrainingSpec, share: TrainingShare) -> None:
     folder = Path(instance.folder)
-    downloads = Downloads(instance, share if spec.input_mode != PIPE else TrainingShare({}))
-    sources = downloads.channels if spec.input_mode != PIPE else _pipes(instance, share)
+    sources = _pipes(instance, share) if spec.input_mode == PIPE else _on_volume(instance, share)
     try:
-        try:
-            centres = _stream(instance, spec, sources.get(TRAIN, []))
-        except JobStoppedError:
-            (folder / STOPPED_FILE).touch()
-            raise
-        except JobFailedError as failure:
-            (folder / FAILED_FILE).write_text(str(failure), encoding="utf-8")
-            raise
-        except Exception as error:
-            reason = f"InternalServerError: {type(error).__name__}: {error}"
-            (folder / FAILED_FILE).write_text(reason, encoding="utf-8")
-            raise
-        np.savez(folder / CENTRES_FILE, centres=centres.centres, weights=centres.weights, rows=centres.rows)
-        (folder / DONE_FILE).touch()
-        instance.log(f"#resource_metric: host={instance.host}, peak RSS={peak_rss_mib():.1f} MiB")
-        if instance.index == 0:
-            parts = [_gather(instance, Path(peer)) for peer in share.peers]
-            _finish(instance, spec, parts, sources.get(TEST, []))
-    finally:
-        downloads.close()
+        centres = _stream(instance, spec, sources.get(TRAIN, []))
+    except JobStoppedError:
+        (folder / STOPPED_FILE).touch()
+        raise
+    except JobFailedError as failure:
+        (folder / FAILED_FILE).write_text(str(failure), encoding="utf-8")
+        raise
+    except Exception as error:
+        reason = f"InternalServerError: {type(error).__name__}: {error}"
+        (folder / FAILED_FILE).write_text(reason, encoding="utf-8")
+        raise
+    np.savez(folder / CENTRES_FILE, centres=centres.centres, weights=centres.weights, rows=centres.rows)
+    (folder / DONE_FILE).touch()
+    instance.log(f"#resource_metric: host={instance.host}, peak RSS={peak_rss_mib():.1f} MiB")
+    if instance.index == 0:
+        parts = [_gather(instance, Path(peer)) for peer in share.peers]
+        _finish(instance, spec, parts, sources.get(TEST, []))
 
 
 def peak_rss_mib() -> float:
@@ -114,39 +109,16 @@ def peak_rss_mib() -> float:
 Opener = tuple[Callable[[], Source], str]  # opens an object (its local copy, or its body from S3); its S3 URI
 
 
-class Downloads:
-    """Each channel's objects copied onto the instance's volume (File mode), one after another in the background,
-    so that streaming an object overlaps downloading the next."""
-
-    def __init__(self, instance: Instance, share: TrainingShare) -> None:
-        self._instance = instance
-        self._s3 = instance.s3()
-        self._pool = ThreadPoolExecutor(max_workers=1)
-        self._started, self._bytes, self._left = time.perf_counter(), 0, sum(map(len, share.objects.values()))
-        self.channels: dict[str, list[Opener]] = {}
-        for channel, objects in share.objects.items():
-            target = Path(instance.folder) / "data" / channel
-            target.mkdir(parents=True, exist_ok=True)
-            self.channels[channel] = [
-                (self._pool.submit(self._fetch, item, target / f"{index:06d}").result, f"s3://{item.bucket}/{item.key}")
-                for index, item in enumerate(objects)
-            ]
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def _fetch(self, item: S3Object, path: Path) -> Path:
-        body = self._s3.get_object(Bucket=item.bucket, Key=item.key)["Body"]
-        with open(path, "wb") as copy:  # one streamed GET: ranged parts would each read the whole object
-            while chunk := body.read(DOWNLOAD_CHUNK):
-                self._instance.check_stop()
-                copy.write(chunk)
-        self._bytes += path.stat().st_size
-        self._left -= 1
-        if not self._left:
-            elapsed = time.perf_counter() - self._started
-            self._instance.log(f"{self._instance.host}: downloaded {self._bytes / 1e6:.1f} MB in {elapsed:.1f} s")
-        return path
+def _on_volume(instance: Instance, share: TrainingShare) -> dict[str, list[Opener]]:
+    """File mode: the platform copied every object to the instance's volume before it started (jobs.delivery)."""
+    folder = Path(instance.folder)
+    return {
+        channel: [
+            (partial(input_path, folder, channel, index), f"s3://{item.bucket}/{item.key}")
+            for index, item in enumerate(objects)
+        ]
+        for channel, objects in share.objects.items()
+    }
 
 
 def _pipes(instance: Instance, share: TrainingShare) -> dict[str, list[Opener]]:
