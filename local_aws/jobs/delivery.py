@@ -1,38 +1,53 @@
-"""File mode's download, as the platform does it: each instance's objects copied onto its volume before it starts.
+"""How the platform hands a job's input to its instances: File mode's download, and Pipe mode's FIFOs.
 
-SageMaker downloads a File-mode channel to the instance's storage volume while the job is `Downloading`, before the
-algorithm runs (developer guide "Setting up training jobs to access datasets", File mode). The engine has already
-allowed the role every object (`engine._readable`: `s3:GetObject`, `kms:Decrypt`), so the copy is the platform's
-own transfer, as on AWS, and runs in the local AWS's process straight from moto's store: an object moto keeps in a
-temporary file (every one above its in-memory buffer, 5 MiB by default) is copied by the kernel (`os.sendfile`),
-others from memory. Going through the S3 API instead cost a second process's CPU for every byte (a 3 GB channel
-took longer to move over HTTP than to train on; bench/train_vs_sklearn.py).
+File mode: SageMaker downloads the channel to the instance's ML storage volume while the job is `Downloading`,
+before the algorithm starts (API TrainingJobDefinition.TrainingInputMode; SecondaryStatusTransition
+"Downloading"). Pipe mode: it streams the channel's objects into a named pipe per epoch,
+`/opt/ml/input/data/<channel>_<epoch>`, which the algorithm opens, reads to the end (or closes early), then
+opens the next (developer guide "How Amazon SageMaker AI Runs Your Training Image"); each epoch streams the objects
+again, as the volume is not used.
+
+The engine has already allowed the role every object (`engine._readable`: `s3:GetObject`, `kms:Decrypt`), so the
+transfer is the platform's own and runs in the local AWS's process straight from moto's store: an object moto keeps
+in a temporary file (every one above its in-memory buffer, 5 MiB by default) is moved by the kernel
+(`os.sendfile`, into a file or a pipe), others from memory. Moving them through the S3 API instead cost a second
+process's CPU for every byte (a 3 GB channel took longer to move over HTTP than to train on;
+bench/train_vs_sklearn.py).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import io
 import os
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from local_aws import backends
 from local_aws.jobs.channels import S3Object
-from local_aws.jobs.instance import input_path
+from local_aws.jobs.instance import failed_pipe_path, input_path, pipe_path
 from local_aws.jobs.lifecycle import JobFailedError
 
 SENDFILE_CHUNK = 1 << 30  # os.sendfile moves at most about 2 GiB a call
+PIPE_BYTES = 1 << 20  # the largest pipe buffer an unprivileged process may ask for (/proc/sys/fs/pipe-max-size)
+READER_POLL_SECONDS = 0.005  # how often a pipe's feeder looks for its reader
+
+Share = dict[str, list[S3Object]]  # channel -> one instance's objects of it, in order
 
 
-def deliver(shares: list[dict[str, list[S3Object]]], folders: list[Path], stop_file: Path) -> list[int]:
-    """Copy each instance's objects (channel -> objects) to its volume in its folder (instance.input_path), the
-    instances side by side; the bytes each received. A stop request ends the copying between objects."""
+def deliver(shares: list[Share], folders: list[Path], stop_file: Path) -> list[int]:
+    """File mode: copy each instance's objects to its volume in its folder (instance.input_path), the instances
+    side by side; the bytes each received. A stop request ends the copying between objects."""
     with ThreadPoolExecutor(max_workers=max(1, len(shares))) as pool:
         return list(pool.map(_deliver_one, shares, folders, [stop_file] * len(shares)))
 
 
-def _deliver_one(share: dict[str, list[S3Object]], folder: Path, stop_file: Path) -> int:
+def _deliver_one(share: Share, folder: Path, stop_file: Path) -> int:
     copied = 0
     for channel, objects in share.items():
         for index, item in enumerate(objects):
@@ -40,27 +55,100 @@ def _deliver_one(share: dict[str, list[S3Object]], folder: Path, stop_file: Path
                 return copied
             target = input_path(folder, channel, index)
             target.parent.mkdir(parents=True, exist_ok=True)
-            copied += copy_object(item, target)
+            with open(target, "wb") as copy:
+                copied += send_object(item, copy.fileno())
     return copied
 
 
-def copy_object(item: S3Object, target: Path) -> int:
-    """The object's current bytes into `target`; how many."""
+def feed_pipes(shares: list[Share], folders: list[Path], epochs: dict[str, int], stop_file: Path) -> None:
+    """Pipe mode: feed each instance's FIFOs (instance.pipe_path, `epochs[channel]` of each channel it has objects
+    of) in the background, one thread per instance and channel: each epoch's FIFO is made once the last one has
+    been fed (the first at once) and fed once its reader opens it.
+
+    A feeder ends when its epochs are fed, when the job is asked to stop (after letting a waiting reader in), or
+    when the job's folder is gone (the job ended); an object it cannot send ends the feeding, and
+    instance.failed_pipe_path says why."""
+    for share, folder in zip(shares, folders, strict=True):
+        for channel, objects in share.items():
+            if not objects:
+                continue
+            paths = [pipe_path(folder, channel, epoch) for epoch in range(epochs.get(channel, 1))]
+            paths[0].parent.mkdir(parents=True, exist_ok=True)
+            os.mkfifo(paths[0])
+            threading.Thread(target=_feed, args=(objects, paths, stop_file), daemon=True).start()
+
+
+def _feed(objects: list[S3Object], paths: list[Path], stop_file: Path) -> None:
+    for epoch, path in enumerate(paths):
+        if epoch:  # each epoch's pipe appears once the last one is fed; the algorithm waits for it, as on AWS
+            try:
+                os.mkfifo(path)
+            except FileNotFoundError:
+                return  # the job's folder is gone: it ended
+        writer = _open_when_read(path)
+        if writer is None:
+            return
+        try:
+            if stop_file.exists():
+                return  # the reader sees the pipe end, then the stop request
+            for item in objects:
+                send_object(item, writer)
+        except BrokenPipeError:
+            pass  # the algorithm closed the pipe early, which Pipe mode allows
+        except Exception as error:  # the reader must learn why its pipe ended, whatever the cause
+            reason = str(error) if isinstance(error, JobFailedError) else f"InternalServerError: {error}"
+            failed_pipe_path(path).write_text(reason, encoding="utf-8")
+            return
+        finally:
+            os.close(writer)
+
+
+def _open_when_read(path: Path) -> int | None:
+    """The FIFO opened for writing once its reader has opened it (a reader blocks in open() until then, so it is
+    always let in, even after a stop request); None once the job's folder is gone (the job ended)."""
+    while True:
+        try:
+            writer = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            if error.errno != errno.ENXIO:  # ENXIO: no reader yet
+                raise
+            time.sleep(READER_POLL_SECONDS)
+            continue
+        os.set_blocking(writer, True)
+        with contextlib.suppress(OSError):  # a bigger buffer only saves switches between writer and reader
+            fcntl.fcntl(writer, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        return writer
+
+
+def send_object(item: S3Object, target: int) -> int:
+    """The object's current bytes into the file or pipe `target`; how many."""
     stored = backends.s3().get_object(item.bucket, item.key)
-    if stored is None:  # deleted since the job listed it: the download fails, and with it the job
-        raise JobFailedError(f"ClientError: Data download failed: s3://{item.bucket}/{item.key}: NoSuchKey (404)")
+    if stored is None:  # deleted since the job listed it: the transfer fails, and with it the job
+        raise JobFailedError(
+            f"ClientError: Data download failed:Unable to download object s3://{item.bucket}/{item.key} "
+            "(NoSuchKey: The specified key does not exist.)"
+        )
     descriptor = _stored_file(stored)
     if descriptor is None:
-        return target.write_bytes(stored.value)
-    with stored.lock, open(target, "wb") as copy:  # the lock: as moto's own reads, no write in between
+        return _write_all(target, stored.value)
+    with stored.lock:  # as moto's own reads: no write in between
         size = os.fstat(descriptor).st_size
         offset = 0
         while offset < size:
-            sent = os.sendfile(copy.fileno(), descriptor, offset, min(SENDFILE_CHUNK, size - offset))
+            sent = os.sendfile(target, descriptor, offset, min(SENDFILE_CHUNK, size - offset))
             if not sent:
                 break
             offset += sent
         return offset
+
+
+def _write_all(target: int, data: bytes) -> int:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(target, view) :]
+    return len(data)
 
 
 def _stored_file(stored: Any) -> int | None:

@@ -33,6 +33,17 @@ def input_path(folder: Path, channel: str, index: int) -> Path:
     return folder / INPUT_DIR / channel / f"{index:06d}"
 
 
+def pipe_path(folder: Path, channel: str, epoch: int) -> Path:
+    """The FIFO the platform streams a channel's objects through in one epoch (Pipe mode), as SageMaker names it:
+    `/opt/ml/input/data/<channel>_<epoch>`."""
+    return folder / INPUT_DIR / f"{channel}_{epoch}"
+
+
+def failed_pipe_path(pipe: Path) -> Path:
+    """Where the platform says why it could not stream an epoch's objects through `pipe` (read after its end)."""
+    return pipe.with_name(pipe.name + ".failed")
+
+
 @dataclass(frozen=True)
 class StagedOutput:
     """A finished output file and where it goes once published."""

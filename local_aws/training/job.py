@@ -142,8 +142,11 @@ class TrainingJobType:
         shares = [TrainingShare(leader, peers)] + [
             TrainingShare({name: objects for name, objects in share.items() if name != TEST}) for share in others
         ]
-        if spec.input_mode != PIPE:  # File (and FastFile, read as File): on the volumes before the algorithm starts
-            folders = [instance_folder(run, index) for index in range(count)]
+        folders = [instance_folder(run, index) for index in range(count)]
+        if spec.input_mode == PIPE:  # streamed through each epoch's FIFO while the instances read
+            epochs = {TRAIN: spec.params.epochs, TEST: 1}
+            delivery.feed_pipes([share.objects for share in shares], folders, epochs, run.stop_file)
+        else:  # File (and FastFile, read as File): on the volumes before the algorithm starts
             delivery.deliver([share.objects for share in shares], folders, run.stop_file)
         return shares
 

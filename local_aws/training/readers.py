@@ -62,11 +62,11 @@ class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
-Source = Path | Readable  # a downloaded object (File mode), or an S3 object's body as it streams (Pipe mode)
+Source = Path | Readable  # a file on the instance's volume (File mode), a FIFO (Pipe mode), or any stream
 
 
 def rows(source: Source, content_type: str, feature_dim: int, where: str) -> Iterator[Rows]:
-    """The object (a local copy, or its body streaming from `where`) as arrays of rows, a bounded block at a time."""
+    """The object (a file, or a pipe or stream of it, from `where`) as arrays of rows, a bounded block at a time."""
     reader = csv_rows if media_type(content_type) == CSV else recordio_rows
     for block in reader(source, where):
         if block.shape[1] != feature_dim and enforced("training-feature-dim"):
@@ -139,9 +139,9 @@ def csv_rows(source: Source, where: str) -> Iterator[Rows]:
 
 
 def recordio_rows(source: Source, where: str) -> Iterator[Rows]:
-    """RecordIO-protobuf rows: a local copy mapped into memory whole (its runs of dense records are sliced from the
-    page cache without a copy), a stream a block at a time."""
-    if isinstance(source, Path):
+    """RecordIO-protobuf rows: a file mapped into memory whole (its runs of dense records are sliced from the page
+    cache without a copy), a pipe or stream a block at a time."""
+    if isinstance(source, Path) and source.is_file():  # not a FIFO: Pipe mode's are read as streams
         yield from _mapped_rows(source, where)
         return
     pending = b""

@@ -14,26 +14,23 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import resource
-import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from local_aws.jobs.channels import S3Object
-from local_aws.jobs.instance import Instance, input_path
+from local_aws.jobs.instance import Instance, failed_pipe_path, input_path, pipe_path
 from local_aws.jobs.lifecycle import JobFailedError, JobStoppedError
 from local_aws.training.algorithm import Score, StreamingKMeans, WeightedCentres, reduce_centres_with_msd
 from local_aws.training.hyperparameters import KMeansHyperparameters
-from local_aws.training.readers import BLOCK_BYTES, Source, batches, rows
+from local_aws.training.readers import Rows, Source, batches, rows
 from model_build import ndarray
 from model_build.packaging import package_model
 
@@ -41,6 +38,7 @@ TRAIN, TEST = "train", "test"
 CENTRES_FILE, DONE_FILE, FAILED_FILE, STOPPED_FILE = "centres.npz", "centres.done", "failed", "stopped"
 PIPE = "Pipe"
 POLL_SECONDS = 0.05
+PIPE_POLL_SECONDS = 0.005  # the next epoch's FIFO is made as soon as the last one is fed
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,7 @@ def _train_instance(instance: Instance, spec: TrainingSpec, share: TrainingShare
     folder = Path(instance.folder)
     sources = _pipes(instance, share) if spec.input_mode == PIPE else _on_volume(instance, share)
     try:
-        centres = _stream(instance, spec, sources.get(TRAIN, []))
+        centres = _stream(instance, spec, sources.get(TRAIN, _no_input))
     except JobStoppedError:
         (folder / STOPPED_FILE).touch()
         raise
@@ -93,7 +91,7 @@ def _train_instance(instance: Instance, spec: TrainingSpec, share: TrainingShare
     instance.log(f"#resource_metric: host={instance.host}, peak RSS={peak_rss_mib():.1f} MiB")
     if instance.index == 0:
         parts = [_gather(instance, Path(peer)) for peer in share.peers]
-        _finish(instance, spec, parts, sources.get(TEST, []))
+        _finish(instance, spec, parts, sources.get(TEST, _no_input)(0))
 
 
 def peak_rss_mib() -> float:
@@ -106,73 +104,70 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-Opener = tuple[Callable[[], Source], str]  # opens an object (its local copy, or its body from S3); its S3 URI
+Opener = tuple[Callable[[], Source], str]  # opens an object's bytes (a file on the volume, or a FIFO); where from
+ChannelInput = Callable[[int], list[Opener]]  # epoch -> what to read in it, in order
 
 
-def _on_volume(instance: Instance, share: TrainingShare) -> dict[str, list[Opener]]:
-    """File mode: the platform copied every object to the instance's volume before it started (jobs.delivery)."""
+def _on_volume(instance: Instance, share: TrainingShare) -> dict[str, ChannelInput]:
+    """File mode: the platform copied every object to the instance's volume before it started (jobs.delivery);
+    each epoch reads them again."""
     folder = Path(instance.folder)
-    return {
+    files: dict[str, list[Opener]] = {
         channel: [
             (partial(input_path, folder, channel, index), f"s3://{item.bucket}/{item.key}")
             for index, item in enumerate(objects)
         ]
         for channel, objects in share.objects.items()
     }
+    return {channel: partial(_same_every_epoch, openers) for channel, openers in files.items()}
 
 
-def _pipes(instance: Instance, share: TrainingShare) -> dict[str, list[Opener]]:
-    """Pipe mode: each object's body streams from S3 straight into the algorithm, once per epoch."""
-    s3 = instance.s3()
-
-    def opener(item: S3Object) -> Callable[[], Source]:
-        return lambda: ReadAhead(s3.get_object(Bucket=item.bucket, Key=item.key)["Body"])
-
-    return {
-        channel: [(opener(item), f"s3://{item.bucket}/{item.key}") for item in objects]
-        for channel, objects in share.objects.items()
-    }
+def _same_every_epoch(openers: list[Opener], epoch: int) -> list[Opener]:
+    return openers
 
 
-class ReadAhead:
-    """A streaming body read by a background thread, at most `depth` blocks ahead (bounded memory), so that the
-    network transfer overlaps the algorithm's work on the blocks already read."""
-
-    def __init__(self, body: Any, depth: int = 2) -> None:
-        self._blocks: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=depth)
-        self._buffer = b""
-        self._ended = False
-        threading.Thread(target=self._fill, args=(body,), daemon=True).start()
-
-    def read(self, size: int = -1) -> bytes:
-        while (size < 0 or len(self._buffer) < size) and not self._ended:
-            block = self._blocks.get()
-            if isinstance(block, BaseException):
-                raise block
-            self._ended = not block
-            self._buffer += block
-        taken = self._buffer if size < 0 else self._buffer[:size]
-        self._buffer = self._buffer[len(taken) :]
-        return taken
-
-    def _fill(self, body: Any) -> None:
-        try:
-            while block := body.read(BLOCK_BYTES):
-                self._blocks.put(block)
-            self._blocks.put(b"")
-        except Exception as error:  # handed to the reader, which raises it
-            self._blocks.put(error)
+def _pipes(instance: Instance, share: TrainingShare) -> dict[str, ChannelInput]:
+    """Pipe mode: each epoch, the platform streams the instance's objects of a channel, in order, through that
+    epoch's FIFO (`<channel>_<epoch>`, jobs.delivery)."""
+    return {channel: partial(_pipe, instance, channel) for channel, objects in share.objects.items() if objects}
 
 
-def _stream(instance: Instance, spec: TrainingSpec, train: list[Opener]) -> WeightedCentres:
+def _pipe(instance: Instance, channel: str, epoch: int) -> list[Opener]:
+    path = pipe_path(Path(instance.folder), channel, epoch)
+    return [(partial(_when_made, path, instance.check_stop), f"/opt/ml/input/data/{path.name}")]
+
+
+def _when_made(pipe: Path, check_stop: Callable[[], None]) -> Path:
+    """The epoch's FIFO once the platform has made it ("If the file for a given epoch doesn't exist yet, your code
+    may need to retry until the pipe is created", "How Amazon SageMaker AI Runs Your Training Image")."""
+    while not pipe.exists():
+        check_stop()
+        time.sleep(PIPE_POLL_SECONDS)
+    return pipe
+
+
+def _no_input(epoch: int) -> list[Opener]:
+    return []
+
+
+def _read(
+    source: Source, where: str, content_type: str, spec: TrainingSpec, check: Callable[[], None]
+) -> Iterator[Rows]:
+    """The source's rows in mini-batches; a pipe the platform could not fill fails the job with its reason."""
+    blocks = rows(source, content_type, spec.params.feature_dim, where)
+    yield from batches(blocks, spec.params.mini_batch_size, check)
+    if isinstance(source, Path) and failed_pipe_path(source).exists():
+        raise JobFailedError(failed_pipe_path(source).read_text(encoding="utf-8"))
+
+
+def _stream(instance: Instance, spec: TrainingSpec, train: ChannelInput) -> WeightedCentres:
     params = spec.params
     started = time.perf_counter()
     model = StreamingKMeans(params, seed=_seed(spec.name, instance.index))
     for epoch in range(params.epochs):
         model.start_epoch()
-        for source, where in train:
-            blocks = rows(source(), spec.content_types.get(TRAIN, ""), params.feature_dim, where)
-            for batch in batches(blocks, params.mini_batch_size, instance.check_stop):
+        for source, where in train(epoch):
+            for batch in _read(source(), where, spec.content_types.get(TRAIN, ""), spec, instance.check_stop):
                 model.update(batch)
         model.end_epoch(epoch)
         done = 100 * (epoch + 1) / params.epochs
@@ -224,8 +219,7 @@ def _score(
 ) -> None:
     score = Score()
     for source, where in test:
-        blocks = rows(source(), spec.content_types.get(TEST, ""), spec.params.feature_dim, where)
-        for batch in batches(blocks, spec.params.mini_batch_size, instance.check_stop):
+        for batch in _read(source(), where, spec.content_types.get(TEST, ""), spec, instance.check_stop):
             score.add(batch, centroids)
     values = {"msd": score.msd, "ssd": score.ssd}
     for metric in spec.params.eval_metrics:

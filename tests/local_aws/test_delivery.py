@@ -1,9 +1,14 @@
-"""File mode's download (local_aws.jobs.delivery): each instance's share lands on its volume byte for byte, big
-objects copied by the kernel from the file moto keeps them in, and a stop request ends the copying."""
+"""How the platform hands input to instances (local_aws.jobs.delivery): File mode's share lands on the volume byte
+for byte, Pipe mode's streams through one FIFO per epoch, big objects are moved by the kernel from the file moto
+keeps them in, a stop request ends the transfer, and an object gone since the listing fails it."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import stat
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +20,7 @@ from local_aws import backends
 from local_aws.config import ACCOUNT_ID, REGION
 from local_aws.jobs import delivery
 from local_aws.jobs.channels import S3Object
-from local_aws.jobs.instance import input_path
+from local_aws.jobs.instance import failed_pipe_path, input_path, pipe_path
 from local_aws.jobs.lifecycle import JobFailedError
 
 BIG = 6 * 2**20  # past moto's in-memory buffer (5 MiB by default): kept in a temporary file
@@ -73,5 +78,73 @@ def test_a_stop_request_ends_the_copying(bucket: str, tmp_path: Path) -> None:
 def test_an_object_deleted_since_the_listing_is_not_delivered(bucket: str, tmp_path: Path) -> None:
     boto3.client("s3", region_name=REGION).delete_object(Bucket=bucket, Key="train/small")
 
-    with pytest.raises(JobFailedError, match="ClientError: Data download failed: s3://data/train/small: NoSuchKey"):
-        delivery.copy_object(S3Object(bucket, "train/small", "small"), tmp_path / "copy")
+    with (
+        pytest.raises(JobFailedError, match="Data download failed:Unable to download object s3://data/train/small"),
+        open(tmp_path / "copy", "wb") as copy,
+    ):
+        delivery.send_object(S3Object(bucket, "train/small", "small"), copy.fileno())
+
+
+def read_pipe(path: Path) -> bytes:
+    """An epoch's FIFO read to its end, once it is made (the next one is made when the last is fed)."""
+    deadline = time.monotonic() + 10
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    with open(path, "rb") as pipe:  # blocks until the feeder opens it for writing
+        return pipe.read()
+
+
+def test_pipe_mode_streams_the_share_through_one_fifo_per_epoch(bucket: str, tmp_path: Path) -> None:
+    share = {"train": [S3Object(bucket, "train/big", "big"), S3Object(bucket, "train/small", "small")]}
+    folder = tmp_path / "instance-1"
+
+    delivery.feed_pipes([share], [folder], {"train": 2}, tmp_path / "stop")
+
+    every_object = stored(bucket, "train/big") + stored(bucket, "train/small")
+    assert stat.S_ISFIFO(pipe_path(folder, "train", 0).stat().st_mode)
+    assert read_pipe(pipe_path(folder, "train", 0)) == every_object
+    assert read_pipe(pipe_path(folder, "train", 1)) == every_object
+    assert not pipe_path(folder, "train", 2).exists()
+
+
+def test_an_epoch_closed_early_goes_on_to_the_next(bucket: str, tmp_path: Path) -> None:
+    share = {"train": [S3Object(bucket, "train/big", "big")]}
+    folder = tmp_path / "instance-1"
+    delivery.feed_pipes([share], [folder], {"train": 2}, tmp_path / "stop")
+
+    with open(pipe_path(folder, "train", 0), "rb") as pipe:
+        assert len(pipe.read(1000)) == 1000  # then closed: the algorithm is done with the epoch
+
+    assert read_pipe(pipe_path(folder, "train", 1)) == stored(bucket, "train/big")
+
+
+def test_a_pipe_the_platform_cannot_fill_says_why(bucket: str, tmp_path: Path) -> None:
+    share = {"train": [S3Object(bucket, "train/small", "small")]}
+    folder = tmp_path / "instance-1"
+    boto3.client("s3", region_name=REGION).delete_object(Bucket=bucket, Key="train/small")
+    delivery.feed_pipes([share], [folder], {"train": 1}, tmp_path / "stop")
+
+    assert read_pipe(pipe_path(folder, "train", 0)) == b""
+    assert "NoSuchKey" in failed_pipe_path(pipe_path(folder, "train", 0)).read_text()
+
+
+def test_a_feeder_ends_with_its_job(bucket: str, tmp_path: Path) -> None:
+    folder = tmp_path / "run" / "instance-1"
+    before = threading.active_count()
+    delivery.feed_pipes([{"train": [S3Object(bucket, "train/small", "small")]}], [folder], {"train": 1}, tmp_path / "s")
+    assert threading.active_count() == before + 1
+
+    shutil.rmtree(tmp_path / "run")  # the engine removes the job's folder when the job ends
+
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() == before
+
+
+def test_after_a_stop_request_a_waiting_reader_is_let_in_and_sees_the_end(bucket: str, tmp_path: Path) -> None:
+    folder = tmp_path / "instance-1"
+    (tmp_path / "stop").touch()
+    delivery.feed_pipes([{"train": [S3Object(bucket, "train/big", "big")]}], [folder], {"train": 1}, tmp_path / "stop")
+
+    assert read_pipe(pipe_path(folder, "train", 0)) == b""

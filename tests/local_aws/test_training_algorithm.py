@@ -12,8 +12,7 @@ from aws_facts.kmeans_training import HyperparameterError, validate_hyperparamet
 from local_aws.jobs.lifecycle import JobFailedError
 from local_aws.training import hyperparameters
 from local_aws.training.algorithm import Score, StreamingKMeans, reduce_centres, reduce_centres_with_msd
-from local_aws.training.readers import BLOCK_BYTES, batches, content_type_error, csv_rows, recordio_rows, rows
-from local_aws.training.worker import ReadAhead
+from local_aws.training.readers import batches, content_type_error, csv_rows, recordio_rows, rows
 from recordio.aialgs_data_pb2 import Record
 from recordio.codec import decode_rows, encode_rows
 from recordio.framing import frame
@@ -109,11 +108,13 @@ def test_objects_streaming_from_s3_read_as_their_local_copies(tmp_path: Path) ->
         np.testing.assert_array_equal(np.concatenate(list(rows(body, content_type, FEATURES, name))), copy)
 
 
-def test_a_truncated_recordio_object_fails_the_job(tmp_path: Path) -> None:
+@pytest.mark.parametrize("read_as", ["file", "stream"])
+def test_a_truncated_recordio_object_fails_the_job(tmp_path: Path, read_as: str) -> None:
     (tmp_path / "rows.rec").write_bytes(encode_rows(blobs(10))[:-9])
+    source = tmp_path / "rows.rec" if read_as == "file" else io.BytesIO((tmp_path / "rows.rec").read_bytes())
 
     with pytest.raises(JobFailedError, match=r"ClientError: s3://b/rows\.rec: a RecordIO record is truncated"):
-        list(recordio_rows(tmp_path / "rows.rec", "s3://b/rows.rec"))
+        list(recordio_rows(source, "s3://b/rows.rec"))
 
 
 def test_csv_rows_are_float32_and_checked_against_feature_dim(tmp_path: Path) -> None:
@@ -188,23 +189,6 @@ def test_score_is_the_squared_distance_to_the_nearest_centroid() -> None:
     score.add(np.array([[0.0, 0.0], [3.0, 4.0]], np.float32), np.array([[0.0, 0.0], [3.0, 5.0]], np.float32))
 
     assert (score.ssd, score.msd, score.rows) == (1.0, 0.5, 2)
-
-
-def test_a_read_ahead_body_gives_every_byte_in_order_and_its_failure() -> None:
-    data = np.random.default_rng(0).bytes(3 * BLOCK_BYTES + 12345)
-    ahead = ReadAhead(io.BytesIO(data))
-
-    pieces = [ahead.read(1000), ahead.read(BLOCK_BYTES), ahead.read()]
-
-    assert b"".join(pieces) == data
-    assert ahead.read(10) == b""
-
-    class Broken:
-        def read(self, size: int = -1) -> bytes:
-            raise ConnectionResetError("the connection broke")
-
-    with pytest.raises(ConnectionResetError, match="the connection broke"):
-        ReadAhead(Broken()).read(10)
 
 
 def test_the_algorithms_own_default_settings_are_accepted() -> None:

@@ -461,9 +461,11 @@ def test_the_model_is_written_with_the_output_key(training: Training, data: str)
     assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", key)
 
 
-def test_a_stopped_job_stops_and_writes_no_model(training: Training, role: str, data: str) -> None:
+@pytest.mark.parametrize("mode", ["File", "Pipe"])
+def test_a_stopped_job_stops_and_writes_no_model(training: Training, role: str, protobuf_data: str, mode: str) -> None:
     sagemaker = training.client("sagemaker")
-    name = training.start(role, f"{data}/", {"epochs": "100000", "mini_batch_size": "10"})
+    name = training.start(role, f"{protobuf_data}/", {"epochs": "100000", "mini_batch_size": "10"},
+                          content_type=PROTOBUF, AlgorithmSpecification={"TrainingInputMode": mode})  # fmt: skip
     while sagemaker.describe_training_job(TrainingJobName=name)["SecondaryStatus"] != "Training":
         time.sleep(0.1)
 
