@@ -19,7 +19,6 @@ from werkzeug.wrappers import Request, Response
 
 from local_aws import patches
 from local_aws.config import CONTROL_PORT_VARIABLE
-from local_aws.jobs.engine import warm_workers
 from local_aws.rules import enforced
 from local_aws.scheduler.loop import ScheduleLoop
 from local_aws.strict.front_door import FrontDoor
@@ -65,8 +64,6 @@ def run(argv: list[str]) -> None:
     except patches.PatchError as error:
         print(error, file=sys.stderr)
         raise SystemExit(1) from error
-    # Jobs' workers fork from a server that has already imported what they run: start it while moto starts.
-    warm_workers()
     # Schedules fire on their rate, calling this control plane as their roles.
     ScheduleLoop(f"http://{args.host}:{args.port}").start()
     # AWS's front door first: every request is checked against botocore's model before moto sees it.

@@ -2,7 +2,7 @@
 
 The job runs on the region's prebuilt scikit-learn processing image (developer guide, "Run a Processing Job with
 scikit-learn"; the image is built by aws/sagemaker-scikit-learn-container: at the time of writing, version 1.2-1
-has Python 3.9, numpy 1.24, pandas 1.5, SciPy 1.9, scikit-learn 1.2, boto3 1.28, protobuf 3.20 and pyarrow (10.0.1,
+has Python 3.9, numpy 1.24, pandas 1.1, SciPy 1.8, scikit-learn 1.2, boto3 1.28, protobuf 3.20 and pyarrow (10.0.1,
 then 14.0.1), its requirements.txt and docker/1.2-1/base/Dockerfile.cpu; AWS may rebuild the tag with other patch
 versions). This entry point and what it imports use only Python 3.9's standard library, numpy, pyarrow and boto3,
 and the project's packages

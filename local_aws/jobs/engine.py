@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import shutil
 import tempfile
@@ -145,6 +146,7 @@ def start(job: JobType, role_check: RoleCheck) -> JobState:
     run = Run(job.name, folder, folder / "stop", LocalAwsConfig.from_environment().control_url, role_check)
     with _LOCK:
         _RUNNING[(job.log_group, job.name)] = _Running(state, run.stop_file)
+    warm_workers()  # the first job's: while it prepares, lists and checks its input
     threading.Thread(target=_run, args=(job, state, run), daemon=True).start()
     return state
 
@@ -264,15 +266,16 @@ WORKER_MODULES = ("local_aws.training.worker", "local_aws.transform.engine", "lo
 
 def worker_context() -> BaseContext:
     """Workers fork from a fork server that has imported WORKER_MODULES, not from the control plane: forking moto's
-    threaded server could copy a held lock into the child. The server starts with the first job, or with
-    `warm_workers` when the control plane starts."""
+    threaded server could copy a held lock into the child. The first job starts the server (`warm_workers`): a
+    local AWS that runs no job never pays for the imports."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(WORKER_MODULES))
     return context
 
 
+@functools.cache  # once a process (ensure_running is idempotent too, should two jobs start at once)
 def warm_workers() -> None:
-    """Start the fork server now, in the background, so that the first job's workers start as fast as the rest."""
+    """Start the fork server in the background: the first job's workers then start as fast as the rest."""
     threading.Thread(target=_start_fork_server, name="fork-server", daemon=True).start()
 
 
