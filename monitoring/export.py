@@ -120,7 +120,7 @@ class RowWriter:
 
     def _line(self, raw: bytes, place: str) -> None:
         try:
-            record = read_record(raw.decode())
+            record = read_record(raw)
             if self.window and not self.window.contains(record.inference_time):
                 return
             if record.request is None:

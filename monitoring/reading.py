@@ -102,13 +102,13 @@ def _parse_time(text: str) -> dt.datetime:
 class _Batch:
     """Records waiting to be read together, with where each came from (for an error's message)."""
 
-    json_answers: list[str] = field(default_factory=list)  # still escaped, as they stand in the capture line
+    json_answers: list[bytes] = field(default_factory=list)  # still escaped, as they stand in the capture line
     json_places: list[str] = field(default_factory=list)
-    plain_answers: list[str] = field(default_factory=list)  # decoded (BASE64 ones)
+    plain_answers: list[bytes] = field(default_factory=list)  # the bytes the endpoint sent (BASE64 decoded)
     plain_places: list[str] = field(default_factory=list)
     closest: list[npt.NDArray[np.float64]] = field(default_factory=list)
     distances: list[npt.NDArray[np.float64]] = field(default_factory=list)
-    csv_requests: list[str] = field(default_factory=list)
+    csv_requests: list[bytes] = field(default_factory=list)
     csv_places: list[str] = field(default_factory=list)
     rows: list[npt.NDArray[np.float32]] = field(default_factory=list)
     records: int = 0
@@ -134,7 +134,7 @@ class Reader:
 
     def _line(self, raw: bytes, place: str) -> None:
         try:
-            record = read_record(raw.decode())
+            record = read_record(raw)
             if self.window and not self.window.contains(record.inference_time):
                 return
             self._add(record, place)
@@ -155,7 +155,7 @@ class Reader:
             self.batch.json_answers.append(record.answer.raw())
             self.batch.json_places.append(place)
         elif answer_type == JSON:
-            self.batch.plain_answers.append(_text(record.answer))
+            self.batch.plain_answers.append(record.answer.body())
             self.batch.plain_places.append(place)
         else:
             closest, distances = read_answers(answer_type, record.answer.body())
@@ -168,15 +168,15 @@ class Reader:
 
     def _add_request(self, request: Payload, place: str) -> None:
         if media_type(request.content_type) == CSV:
-            self.batch.csv_requests.append(_csv_text(request))
+            self.batch.csv_requests.append(_csv_bytes(request))
             self.batch.csv_places.append(place)
         else:
             self.batch.rows.append(read_request(request.content_type, request.body()))
 
     def _flush(self) -> None:
         batch, self.batch = self.batch, _Batch()
-        escaped = _json_answers(batch.json_answers, batch.json_places, '\\"')
-        plain = _json_answers(batch.plain_answers, batch.plain_places, '"')
+        escaped = _json_answers(batch.json_answers, batch.json_places, b'\\"')
+        plain = _json_answers(batch.plain_answers, batch.plain_places, b'"')
         closest_all = np.concatenate([*batch.closest, escaped[0], plain[0]])
         distances_all = np.concatenate([*batch.distances, escaped[1], plain[1]])
         self.stats.add_answers(closest_all, distances_all)
@@ -185,25 +185,16 @@ class Reader:
             self.stats.add_features(rows)
 
 
-def _text(payload: Payload) -> str:
-    if payload.encoding != "BASE64":
-        return payload.text()
-    try:
-        return payload.body().decode()
-    except UnicodeDecodeError as error:
-        raise CaptureError(f"BASE64 data that is not text ({error})") from error
-
-
-def _csv_text(payload: Payload) -> str:
-    """A CSV request's text; from the line's escaped form directly when its only escapes are line breaks."""
+def _csv_bytes(payload: Payload) -> bytes:
+    """A CSV request's bytes; from the line's escaped form directly when its only escapes are line breaks."""
     if payload.encoding == "CSV":
-        raw = payload.raw().replace("\\n", "\n")
-        if "\\" not in raw:
+        raw = payload.raw().replace(b"\\n", b"\n")
+        if b"\\" not in raw:
             return raw
-    return _text(payload)
+    return payload.body()
 
 
-def _json_answers(answers: list[str], places: list[str], quote: str) -> Answers:
+def _json_answers(answers: list[bytes], places: list[str], quote: bytes) -> Answers:
     if not answers:
         return np.zeros(0), np.zeros(0)
     fast = read_json_answers_batch(answers, quote)
@@ -211,11 +202,13 @@ def _json_answers(answers: list[str], places: list[str], quote: str) -> Answers:
         return fast
     parts = []
     for text, place in zip(answers, places):  # noqa: B905 (Python 3.9)
-        body = json.loads(f'"{text}"') if quote != '"' else text  # escaped: decode the JSON string first
         try:
-            parts.append(read_answers(JSON, body.encode()))
+            body = json.loads(b'"' + text + b'"').encode() if quote != b'"' else text  # escaped: the string first
+            parts.append(read_answers(JSON, body))
         except PayloadError as error:
             raise CaptureFileError(f"{place}: {error}") from error
+        except ValueError as error:  # escapes that do not decode
+            raise CaptureFileError(f"{place}: an answer that is not a JSON string ({error})") from error
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
@@ -223,7 +216,7 @@ def _csv_rows(batch: _Batch) -> list[npt.NDArray[np.float32]]:
     if not batch.csv_requests:
         return []
     try:
-        joined = read_csv_arrow("\n".join(batch.csv_requests).encode())
+        joined = read_csv_arrow(b"\n".join(batch.csv_requests))
         if not np.isnan(joined).any():  # Arrow reads an empty field as NaN; np.loadtxt below names it instead
             return [joined]
     except PayloadError:
@@ -231,7 +224,7 @@ def _csv_rows(batch: _Batch) -> list[npt.NDArray[np.float32]]:
     rows = []
     for text, place in zip(batch.csv_requests, batch.csv_places):  # noqa: B905 (Python 3.9)
         try:
-            rows.append(read_csv(text.encode()))
+            rows.append(read_csv(text))
         except PayloadError as error:
             raise CaptureFileError(f"{place}: {error}") from error
     if len({block.shape[1] for block in rows}) > 1:

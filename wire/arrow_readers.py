@@ -39,55 +39,56 @@ def _first_row(body: bytes) -> bytes:
     return body.lstrip(b"\r\n").split(b"\n", 1)[0]
 
 
-def read_json_answers_batch(bodies: list[str], quote: str = '"') -> Answers | None:
+def read_json_answers_batch(bodies: list[bytes], quote: bytes = b'"') -> Answers | None:
     """Many JSON answers in the container's layout at once: one Arrow parse of all their numbers, no object per row.
 
     The container writes `{"predictions": [{"distance_to_cluster": d, "closest_cluster": c}, ...]}` (wire.answers,
-    the k-means docs' example). One translation turns every prediction into a line whose third and fifth
-    `:`-separated fields are d and c, and Arrow's CSV reader converts only those two columns; `quote` is `\\"` for
-    answers still escaped inside a capture record's JSON string. Counts of each key in its place check the layout
-    first. Returns None when any answer is laid out otherwise (another key order, spacing or key, a null): read
-    those one by one with wire.portable.read_answers, which also says precisely what is wrong.
+    the k-means docs' example). One translation turns every prediction into a line of five `:`-separated fields,
+    the third d and the fifth c, and Arrow's CSV reader, which refuses a line of any other width, reads them; the
+    other three must be the keys in their places (each answer's first line starts with its `predictions` key, one
+    per answer). `quote` is `\\"` for answers still escaped inside a capture record's JSON string. Returns None when
+    any answer is laid out otherwise (another key order, spacing or key, a null, no predictions): read those one by
+    one with wire.portable.read_answers, which also says precisely what is wrong.
     """
-    text = "".join(bodies).encode()
-    rows = _rows_in_layout(text, len(bodies), quote.encode())
-    if rows is None:
-        return None
-    if not rows:
-        return np.zeros(0), np.zeros(0)
     try:
-        table = pa_csv.read_csv(pa.py_buffer(text.translate(_PREDICTION_LINES)), **_PREDICTION_OPTIONS)
+        table = pa_csv.read_csv(pa.py_buffer(b"".join(bodies).translate(_PREDICTION_LINES)), **_OPTIONS)
     except pa.ArrowInvalid:
         return None
-    if table.num_rows != rows:
+    if not _keys_in_place(table, quote.decode(), len(bodies)):
         return None
     return table.column("closest").to_numpy(), table.column("distance").to_numpy()
 
 
-def _rows_in_layout(text: bytes, answers: int, q: bytes) -> int | None:
-    """The number of predictions when each answer has one `predictions` key and each prediction the distance
-    first, then the cluster, and no other key; None otherwise."""
-    rows = text.count(b"{" + q + DISTANCE_TO_CLUSTER.encode() + q + b": ")
-    layout = (
-        text.count(b"{" + q + b"predictions" + q + b": [") == answers
-        and text.count(b", " + q + CLOSEST_CLUSTER.encode() + q + b": ") == rows
-        and text.count(b":") == answers + 2 * rows
-    )
-    return rows if layout else None
+def _keys_in_place(table: pa.Table, q: str, answers: int) -> bool:
+    """Every line's key fields are the layout's: `predictions` opens each answer once, then each line's distance
+    key (after `[{` on an answer's first line, `{` on the others) and its cluster key."""
+    expected: dict[str, dict[str, int | None]] = {  # field -> its allowed values -> how many (None: any number)
+        "answer": {"": None, f"{{{q}predictions{q}": answers},
+        "distance_key": {f" [{{{q}{DISTANCE_TO_CLUSTER}{q}": answers, f" {{{q}{DISTANCE_TO_CLUSTER}{q}": None},
+        "closest_key": {f" {q}{CLOSEST_CLUSTER}{q}": None},
+    }
+    for name, allowed in expected.items():
+        counts = {row["values"]: row["counts"] for row in table.column(name).value_counts().to_pylist()}
+        if not set(counts) <= set(allowed):
+            return False
+        if any(wanted is not None and counts.get(value, 0) != wanted for value, wanted in allowed.items()):
+            return False
+    return True
 
 
 # `{"distance_to_cluster": d, "closest_cluster": c}, {...` -> `{"distance_to_cluster": d: "closest_cluster": c\n: {...`
 _PREDICTION_LINES = bytes.maketrans(b",}]", b":\n\n")
-_PREDICTION_OPTIONS = {
+_COLUMNS = ["answer", "distance_key", "distance", "closest_key", "closest"]
+_OPTIONS = {
     "read_options": pa_csv.ReadOptions(
-        column_names=["answer", "distance_key", "distance", "closest_key", "closest"],
+        column_names=_COLUMNS,
         use_threads=False,  # the monitor's workers each take a core; Arrow's own threads would only contend
         block_size=16 * 2**20,
     ),
     "parse_options": pa_csv.ParseOptions(delimiter=":", quote_char=False),  # JSON's quotes are plain text here
     "convert_options": pa_csv.ConvertOptions(
-        include_columns=["distance", "closest"],
-        column_types={"distance": pa.float64(), "closest": pa.float64()},
+        column_types={name: pa.float64() if name in ("distance", "closest") else pa.string() for name in _COLUMNS},
         null_values=[],  # `null` or an empty field is not a number: the exact reader says so
+        strings_can_be_null=False,
     ),
 }

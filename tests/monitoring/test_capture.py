@@ -28,7 +28,7 @@ def written() -> dict[str, object]:
     ],
 )
 def test_a_record_reads_the_same_however_its_keys_are_laid_out(line: str) -> None:
-    record = read_record(line)
+    record = read_record(line.encode())
 
     assert record.inference_time == "2026-12-01T10:30:00Z"
     assert record.request is not None
@@ -41,12 +41,12 @@ def test_a_record_reads_the_same_however_its_keys_are_laid_out(line: str) -> Non
 
 def test_base64_data_decodes_to_the_bytes_the_endpoint_saw() -> None:
     config = {**CAPTURE_CONFIG, "CaptureContentTypeHeader": {}}
-    record = read_record(json.dumps(capture_record(config, EXCHANGE, WHEN)))
+    record = read_record(json.dumps(capture_record(config, EXCHANGE, WHEN)).encode())
 
     assert record.request is not None
     assert record.request.encoding == "BASE64"
     assert record.request.body() == b"1,2\n3,4\n"
-    assert record.request.raw() == base64.b64encode(b"1,2\n3,4\n").decode()
+    assert record.request.raw() == base64.b64encode(b"1,2\n3,4\n")
 
 
 @pytest.mark.parametrize(
@@ -62,4 +62,16 @@ def test_base64_data_decodes_to_the_bytes_the_endpoint_saw() -> None:
 )
 def test_anything_else_is_a_capture_error(line: str, words: str) -> None:
     with pytest.raises(CaptureError, match=words):
-        read_record(line)
+        read_record(line.encode())
+
+
+def test_text_outside_ascii_keeps_each_data_string_whole() -> None:
+    """A walked line's spans are found in its text and kept as byte offsets: UTF-8 before them moves them."""
+    exchange = Exchange("e", "v", "text/csv", b"1,2\n", "application/json", b'{"predictions": []}', "id-\u00e9\u6f22")
+    line = json.dumps(dict(reversed(list(capture_record(CAPTURE_CONFIG, exchange, WHEN).items()))), ensure_ascii=False)
+
+    record = read_record(line.encode())
+
+    assert record.request is not None
+    assert record.answer is not None
+    assert (record.request.body(), record.answer.body()) == (b"1,2\n", b'{"predictions": []}')

@@ -17,7 +17,7 @@ from wire import arrow_readers, portable
 from wire.answers import encode_answers
 from wire.media_types import JSON
 
-ESCAPED = '\\"'
+ESCAPED = b'\\"'
 
 
 def answers(count: int, seed: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
@@ -25,16 +25,18 @@ def answers(count: int, seed: int) -> tuple[npt.NDArray[np.float32], npt.NDArray
     return rng.integers(0, 10, count).astype(np.float32), (rng.random(count) * 40).astype(np.float32)
 
 
-def one_by_one(bodies: list[str]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    pairs = [portable.read_answers(JSON, body.encode()) for body in bodies]
+def one_by_one(bodies: list[bytes]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    pairs = [portable.read_answers(JSON, body) for body in bodies]
     return np.concatenate([pair[0] for pair in pairs]), np.concatenate([pair[1] for pair in pairs])
 
 
 def test_the_batch_reader_reads_many_answers_as_the_one_by_one_reader() -> None:
-    bodies = [encode_answers(*answers(count, seed), JSON).decode() for seed, count in enumerate([100, 1, 37])]
+    bodies = [encode_answers(*answers(count, seed), JSON) for seed, count in enumerate([100, 1, 37])]
 
     got = arrow_readers.read_json_answers_batch(bodies)
-    escaped = arrow_readers.read_json_answers_batch([json.dumps(body)[1:-1] for body in bodies], ESCAPED)
+    escaped = arrow_readers.read_json_answers_batch(
+        [json.dumps(body.decode())[1:-1].encode() for body in bodies], ESCAPED
+    )
 
     expected = one_by_one(bodies)
     for batch in (got, escaped):
@@ -51,7 +53,7 @@ def test_every_float32_distance_reads_back_bit_for_bit() -> None:
     distances[~np.isfinite(distances)] = 0.0
     distances[:6] = [0.0, 1e-45, 3.4028235e38, 1.17549435e-38, 7.038531e-26, 20.470615]
     closest = rng.integers(0, 500, distances.size).astype(np.float32)
-    body = encode_answers(closest, distances, JSON).decode()
+    body = encode_answers(closest, distances, JSON)
 
     got = arrow_readers.read_json_answers_batch([body])
 
@@ -75,10 +77,15 @@ def test_every_float32_distance_reads_back_bit_for_bit() -> None:
 def test_the_batch_reader_leaves_any_other_layout_to_the_exact_reader(body: str) -> None:
     good = encode_answers(*answers(5, 1), JSON).decode()
 
-    assert arrow_readers.read_json_answers_batch([good, body]) is None
-    assert (
-        arrow_readers.read_json_answers_batch([good.replace('"', ESCAPED), body.replace('"', ESCAPED)], ESCAPED) is None
-    )
+    assert arrow_readers.read_json_answers_batch([good.encode(), body.encode()]) is None
+    escaped = [text.replace('"', '\\"').encode() for text in (good, body)]
+    assert arrow_readers.read_json_answers_batch(escaped, ESCAPED) is None
+
+
+def test_two_answers_in_one_body_are_left_to_the_exact_reader() -> None:
+    good = encode_answers(*answers(5, 1), JSON)
+
+    assert arrow_readers.read_json_answers_batch([good + good]) is None
 
 
 def test_the_monitor_reports_the_same_with_the_batch_reader_or_one_by_one(
