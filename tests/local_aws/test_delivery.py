@@ -38,7 +38,9 @@ def bucket() -> Iterator[str]:
 
 
 def stored(bucket: str, key: str) -> bytes:
-    return bytes(backends.s3(ACCOUNT_ID, REGION).get_object(bucket, key).value)
+    found = backends.s3(ACCOUNT_ID, REGION).get_object(bucket, key)
+    assert found is not None
+    return bytes(found.value)
 
 
 def test_each_instance_receives_its_share_byte_for_byte(bucket: str, tmp_path: Path) -> None:
