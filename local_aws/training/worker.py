@@ -1,7 +1,7 @@
 """What each instance of a k-means training job runs, in its own worker process.
 
 Every instance reads its share of each channel (File mode: from its volume, where the platform copied the objects
-before it started, local_aws.jobs.delivery; in Pipe mode each object streams from S3 every epoch instead),
+before it started; Pipe mode: from the FIFO the platform feeds them through in each epoch; local_aws.jobs.delivery),
 streams its `train` objects in mini-batches for `epochs` passes, and leaves its weighted centres in its folder.
 `algo-1` then merges everyone's centres, reduces them to k, writes `model.tar.gz` (`model_algo-1`, one float32
 k x feature_dim NDArray, exactly as `model_build` packages a model), scores its `test` objects, and logs

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
+import pkgutil
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -11,6 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
+import local_aws
 from local_aws.config import ACCOUNT_ID, CONTROL_PORT_VARIABLE, DUMMY_KEY_ID, DUMMY_SECRET, REGION
 from local_aws.jobs import engine
 from local_aws.jobs.channels import (
@@ -374,3 +378,22 @@ def test_the_role_must_be_allowed_to_read_the_manifest_itself(s3_server: str) ->
 
     assert ended.status == FAILED
     assert f"may not s3:GetObject arn:aws:s3:::{BUCKET}/{manifest_key}" in ended.failure_reason
+
+
+def job_types() -> list[type]:
+    """Every job type the local AWS has: a class with a `worker` property in a `local_aws.<kind>.job` module."""
+    found = []
+    for package in pkgutil.iter_modules(local_aws.__path__):
+        if package.ispkg and importlib.util.find_spec(f"local_aws.{package.name}.job") is not None:
+            module = importlib.import_module(f"local_aws.{package.name}.job")
+            found += [kind for kind in vars(module).values() if isinstance(getattr(kind, "worker", None), property)]
+    return found
+
+
+def test_the_fork_server_has_imported_what_every_job_types_workers_run() -> None:
+    kinds = job_types()
+
+    assert len(kinds) >= 3
+    for kind in kinds:
+        worker = kind.worker.fget(object.__new__(kind))  # type: ignore[attr-defined]
+        assert worker.__module__ in engine.WORKER_MODULES, f"{kind.__name__}: {worker.__module__}"
