@@ -74,8 +74,8 @@ def read_record(line: bytes) -> CaptureRecord:
     return _in_written_order(line) or _walked(line)
 
 
-_S = r"\s*"
-_NAME = r'"([^"\\]*)"'
+_S = r"[ \t\r\n]*"  # JSON's white space (a bytes pattern's \s would take \x0b and \x0c too)
+_NAME = r'"([^"\\\x00-\x1f]*)"'  # a string with no escape and no control character
 _HEAD = re.compile(
     rf'{_S}\{{{_S}"captureData"{_S}:{_S}\{{{_S}"endpointInput"{_S}:{_S}\{{{_S}"observedContentType"{_S}:{_S}{_NAME}'
     rf'{_S},{_S}"mode"{_S}:{_S}"INPUT"{_S},{_S}"data"{_S}:{_S}"'.encode()
@@ -86,8 +86,9 @@ _MIDDLE = re.compile(
 )
 _TAIL = re.compile(
     rf'"{_S},{_S}"encoding"{_S}:{_S}{_NAME}{_S}\}}{_S}\}}{_S},{_S}"eventMetadata"{_S}:{_S}\{{{_S}"eventId"{_S}:{_S}'
-    rf'"[^"\\]*"{_S},{_S}(?:"inferenceId"{_S}:{_S}"(?:[^"\\]|\\.)*"{_S},{_S})?"inferenceTime"{_S}:{_S}{_NAME}{_S}\}}'
-    rf'{_S},{_S}"eventVersion"{_S}:{_S}"[^"\\]*"{_S}\}}{_S}$'.encode()
+    rf'"[^"\\\x00-\x1f]*"{_S},{_S}(?:"inferenceId"{_S}:{_S}"(?:[^"\\\x00-\x1f]|\\.)*"{_S},{_S})?"inferenceTime"{_S}:{_S}{_NAME}'
+    rf"{_S}\}}"
+    rf'{_S},{_S}"eventVersion"{_S}:{_S}"[^"\\\x00-\x1f]*"{_S}\}}{_S}$'.encode()
 )
 _DATA_END = (b'", "encoding"', b'","encoding"')  # a data string's closing quote, as json.dumps and SageMaker write it
 _ENCODINGS = tuple(encoding.encode() for encoding in ENCODINGS)
@@ -108,6 +109,7 @@ def _in_written_order(line: bytes) -> CaptureRecord | None:
     tail = _TAIL.match(line, answer_end) if answer_end >= 0 else None
     if tail is None or middle.group(1) not in _ENCODINGS or tail.group(1) not in _ENCODINGS:
         return None
+    line[tail.start() :].decode()  # the metadata must be UTF-8 as any JSON text: UnicodeDecodeError otherwise
     names = [text.decode() for text in (head.group(1), middle.group(1), middle.group(2), tail.group(1), tail.group(2))]
     request = Payload(names[0], names[1], line, head.end() - 1, request_end + 1)
     answer = Payload(names[2], names[3], line, middle.end() - 1, tail.start() + 1)
@@ -167,7 +169,10 @@ def _byte_index(line: str, raw: bytes, index: int) -> int:
 def _string(line: str, span: Any, name: str) -> str:
     if not isinstance(span, tuple):
         raise CaptureError(f"{name} is not a string")
-    text, _ = scanstring(line, span[0] + 1, True)
+    try:
+        text, _ = scanstring(line, span[0] + 1, True)
+    except ValueError as error:  # a bad escape or a control character
+        raise CaptureError(f"{name} is not a JSON string ({error})") from error
     return str(text)
 
 

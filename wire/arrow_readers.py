@@ -46,10 +46,16 @@ def read_json_answers_batch(bodies: list[bytes], quote: bytes = b'"') -> Answers
     the k-means docs' example). One translation turns every prediction into a line of five `:`-separated fields,
     the third d and the fifth c, and Arrow's CSV reader, which refuses a line of any other width, reads them; the
     other three must be the keys in their places (each answer's first line starts with its `predictions` key, one
-    per answer). `quote` is `\\"` for answers still escaped inside a capture record's JSON string. Returns None when
-    any answer is laid out otherwise (another key order, spacing or key, a null, no predictions): read those one by
-    one with wire.portable.read_answers, which also says precisely what is wrong.
+    per answer), and each answer must open and close as the layout does. `quote` is `\\"` for answers still escaped
+    inside a capture record's JSON string. Returns None when any answer is laid out otherwise (another key order,
+    spacing or key, a null, no predictions): read those one by one with wire.portable.read_answers, which also says
+    precisely what is wrong. One leniency, as the np.loadtxt reader before it: a number JSON would refuse but Arrow
+    reads (`+1.5`, `.5`, `01`; `nan` and `inf` are then refused as distances by monitoring.analysis) is read as
+    that number; the container never writes one.
     """
+    head = b"{" + quote + b"predictions" + quote + b": [{"
+    if not all(body.startswith(head) and body.endswith(b"}]}") for body in bodies):
+        return None
     try:
         table = pa_csv.read_csv(pa.py_buffer(b"".join(bodies).translate(_PREDICTION_LINES)), **_OPTIONS)
     except pa.ArrowInvalid:

@@ -30,6 +30,7 @@ from typing import Any
 
 from local_aws import backends
 from local_aws.jobs.channels import S3Object
+from local_aws.jobs.engine import JobEnd, Run
 from local_aws.jobs.instance import failed_pipe_path, input_path, pipe_path
 from local_aws.jobs.lifecycle import JobFailedError
 
@@ -60,14 +61,14 @@ def _deliver_one(share: Share, folder: Path, stop_file: Path) -> int:
     return copied
 
 
-def feed_pipes(shares: list[Share], folders: list[Path], epochs: dict[str, int], stop_file: Path) -> None:
+def feed_pipes(shares: list[Share], folders: list[Path], epochs: dict[str, int], run: Run) -> None:
     """Pipe mode: feed each instance's FIFOs (instance.pipe_path, `epochs[channel]` of each channel it has objects
     of) in the background, one thread per instance and channel: each epoch's FIFO is made once the last one has
     been fed (the first at once) and fed once its reader opens it.
 
     A feeder ends when its epochs are fed, when the job is asked to stop (after letting a waiting reader in), or
-    when the job's folder is gone (the job ended); an object it cannot send ends the feeding, and
-    instance.failed_pipe_path says why."""
+    when the job ends (`run.end`: it then makes nothing more in the job's folder); anything it cannot send ends
+    the feeding, and instance.failed_pipe_path says why."""
     for share, folder in zip(shares, folders, strict=True):
         for channel, objects in share.items():
             if not objects:
@@ -75,42 +76,56 @@ def feed_pipes(shares: list[Share], folders: list[Path], epochs: dict[str, int],
             paths = [pipe_path(folder, channel, epoch) for epoch in range(epochs.get(channel, 1))]
             paths[0].parent.mkdir(parents=True, exist_ok=True)
             os.mkfifo(paths[0])
-            threading.Thread(target=_feed, args=(objects, paths, stop_file), daemon=True).start()
+            threading.Thread(target=_feed, args=(objects, paths, run), daemon=True).start()
 
 
-def _feed(objects: list[S3Object], paths: list[Path], stop_file: Path) -> None:
+def _feed(objects: list[S3Object], paths: list[Path], run: Run) -> None:
     for epoch, path in enumerate(paths):
-        if epoch:  # each epoch's pipe appears once the last one is fed; the algorithm waits for it, as on AWS
-            try:
-                os.mkfifo(path)
-            except FileNotFoundError:
-                return  # the job's folder is gone: it ended
-        writer = _open_when_read(path)
+        if epoch and not _made(path, run.end):
+            return
+        try:
+            writer = _open_when_read(path, run.end)
+        except OSError as error:  # the job's folder is going: nobody waits on this pipe
+            _say_why(path, run.end, f"InternalServerError: {error}")
+            return
         if writer is None:
             return
         try:
-            if stop_file.exists():
+            if run.stop_file.exists():
                 return  # the reader sees the pipe end, then the stop request
             for item in objects:
                 send_object(item, writer)
         except BrokenPipeError:
             pass  # the algorithm closed the pipe early, which Pipe mode allows
         except Exception as error:  # the reader must learn why its pipe ended, whatever the cause
-            reason = str(error) if isinstance(error, JobFailedError) else f"InternalServerError: {error}"
-            failed_pipe_path(path).write_text(reason, encoding="utf-8")
+            _say_why(
+                path, run.end, str(error) if isinstance(error, JobFailedError) else f"InternalServerError: {error}"
+            )
             return
         finally:
             os.close(writer)
 
 
-def _open_when_read(path: Path) -> int | None:
+def _made(path: Path, end: JobEnd) -> bool:
+    """Make the next epoch's FIFO, unless the job has ended (its folder is being removed)."""
+    with end.unless_ended() as running:
+        if running:
+            os.mkfifo(path)
+        return running
+
+
+def _say_why(pipe: Path, end: JobEnd, reason: str) -> None:
+    with end.unless_ended() as running:
+        if running:
+            failed_pipe_path(pipe).write_text(reason, encoding="utf-8")
+
+
+def _open_when_read(path: Path, end: JobEnd) -> int | None:
     """The FIFO opened for writing once its reader has opened it (a reader blocks in open() until then, so it is
-    always let in, even after a stop request); None once the job's folder is gone (the job ended)."""
-    while True:
+    always let in, even after a stop request); None once the job has ended. Bounded by the job's life."""
+    while not end.ended:
         try:
             writer = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-        except FileNotFoundError:
-            return None
         except OSError as error:
             if error.errno != errno.ENXIO:  # ENXIO: no reader yet
                 raise
@@ -120,28 +135,53 @@ def _open_when_read(path: Path) -> int | None:
         with contextlib.suppress(OSError):  # a bigger buffer only saves switches between writer and reader
             fcntl.fcntl(writer, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         return writer
+    return None
 
 
 def send_object(item: S3Object, target: int) -> int:
     """The object's current bytes into the file or pipe `target`; how many."""
     stored = backends.s3().get_object(item.bucket, item.key)
     if stored is None:  # deleted since the job listed it: the transfer fails, and with it the job
-        raise JobFailedError(
-            f"ClientError: Data download failed:Unable to download object s3://{item.bucket}/{item.key} "
-            "(NoSuchKey: The specified key does not exist.)"
-        )
-    descriptor = _stored_file(stored)
-    if descriptor is None:
+        raise _download_failed(item)
+    source = _own_copy_of_file(stored, item)
+    if source is None:
         return _write_all(target, stored.value)
-    with stored.lock:  # as moto's own reads: no write in between
-        size = os.fstat(descriptor).st_size
+    try:
+        size = os.fstat(source).st_size
         offset = 0
         while offset < size:
-            sent = os.sendfile(target, descriptor, offset, min(SENDFILE_CHUNK, size - offset))
+            sent = os.sendfile(target, source, offset, min(SENDFILE_CHUNK, size - offset))
             if not sent:
                 break
             offset += sent
         return offset
+    finally:
+        os.close(source)
+
+
+def _own_copy_of_file(stored: Any, item: S3Object) -> int | None:
+    """A descriptor of our own on the temporary file moto keeps the object's bytes in (None while they are in
+    memory), taken under the key's lock as moto's own reads are; moto closes its descriptor when the key is deleted
+    or overwritten (FakeKey.dispose, which marks `disposed` after closing), so a key disposed before or while we
+    took ours fails the transfer. Ours keeps the bytes of the version we took, and no lock is held while they move
+    (a pipe's reader may take its time)."""
+    with stored.lock:
+        if stored.disposed:
+            raise _download_failed(item)
+        descriptor = _stored_file(stored)
+        copy = None if descriptor is None else os.dup(descriptor)
+        if stored.disposed:
+            if copy is not None:
+                os.close(copy)
+            raise _download_failed(item)
+        return copy
+
+
+def _download_failed(item: S3Object) -> JobFailedError:
+    return JobFailedError(
+        f"ClientError: Data download failed:Unable to download object s3://{item.bucket}/{item.key} "
+        "(NoSuchKey: The specified key does not exist.)"
+    )
 
 
 def _write_all(target: int, data: bytes) -> int:

@@ -27,9 +27,10 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from multiprocessing import forkserver
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -70,15 +71,39 @@ Worker = Callable[[Instance, Any, Any], None]  # (instance, spec, share); a modu
 LOG_INTERVAL = 0.5  # seconds between copies of the workers' log lines
 
 
+class JobEnd:
+    """Marked once the job has ended, before its folder is removed: what the platform runs beside the workers
+    (Pipe mode's feeders) makes nothing in the folder after that, and stops."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ended = False
+
+    def mark(self) -> None:
+        with self._lock:
+            self._ended = True
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    @contextmanager
+    def unless_ended(self) -> Iterator[bool]:
+        """Whether the job is still running, the answer holding while the block runs (`mark` waits for it)."""
+        with self._lock:
+            yield not self._ended
+
+
 @dataclass(frozen=True)
 class Run:
-    """What the engine gives a job while it prepares and plans: its folder, stop file, S3, role check."""
+    """What the engine gives a job while it prepares and plans: its folder, stop file, S3, role check, its end."""
 
     name: str
     folder: Path
     stop_file: Path
     s3_endpoint: str
     role_check: RoleCheck
+    end: JobEnd = field(default_factory=JobEnd)
 
     def authorize(self, action: str, resource: str, context: Mapping[str, str] | None = None) -> None:
         """Fail the job, in AWS's words, unless the job's role may do `action` on `resource`."""
@@ -167,6 +192,7 @@ def _run(job: JobType, state: JobState, run: Run) -> None:
     finally:
         with _LOCK:
             _RUNNING.pop((job.log_group, job.name), None)
+        run.end.mark()
         shutil.rmtree(run.folder, ignore_errors=True)
 
 

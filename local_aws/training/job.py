@@ -145,7 +145,7 @@ class TrainingJobType:
         folders = [instance_folder(run, index) for index in range(count)]
         if spec.input_mode == PIPE:  # streamed through each epoch's FIFO while the instances read
             epochs = {TRAIN: spec.params.epochs, TEST: 1}
-            delivery.feed_pipes([share.objects for share in shares], folders, epochs, run.stop_file)
+            delivery.feed_pipes([share.objects for share in shares], folders, epochs, run)
         else:  # File (and FastFile, read as File): on the volumes before the algorithm starts
             delivery.deliver([share.objects for share in shares], folders, run.stop_file)
         return shares

@@ -35,7 +35,7 @@ from wire.media_types import CSV, PROTOBUF, media_type
 BLOCK_BYTES = 16 * 1024 * 1024
 HEADER_BYTES = 8
 Rows = npt.NDArray[np.float32]
-Buffer = bytes | mmap.mmap  # an object's bytes: a block of a stream, or a local copy mapped whole
+Buffer = bytes | memoryview  # an object's bytes: a block of a stream, or a window of a file mapped whole
 
 
 def content_type_error(content_type: str) -> str | None:
@@ -159,18 +159,24 @@ def recordio_rows(source: Source, where: str) -> Iterator[Rows]:
 
 
 def _mapped_rows(path: Path, where: str) -> Iterator[Rows]:
+    """The file mapped into memory, decoded a window of about BLOCK_BYTES at a time (what any window holds beyond
+    its dense runs, and the checks of a run, stay bounded)."""
     if not path.stat().st_size:
         return
     with open(path, "rb") as stream:
         # The map outlives the file's descriptor and is unmapped once the last row slicing it is gone.
-        data = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
-    try:
-        decoded, used = _decode(data)
-    except (FramingError, RecordError, DecodeError) as error:
-        raise JobFailedError(f"ClientError: {where}: not RecordIO-protobuf rows ({error})") from error
-    if used != len(data):
-        raise JobFailedError(f"ClientError: {where}: a RecordIO record is truncated at the end of the object")
-    yield from decoded
+        data = memoryview(mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ))
+    offset = 0
+    while offset < len(data):
+        try:
+            first = _framed_size(data, offset) if len(data) - offset >= HEADER_BYTES else 0
+            decoded, used = _decode(data[offset : offset + max(BLOCK_BYTES, first)])
+        except (FramingError, RecordError, DecodeError) as error:
+            raise JobFailedError(f"ClientError: {where}: not RecordIO-protobuf rows ({error})") from error
+        if not used:
+            raise JobFailedError(f"ClientError: {where}: a RecordIO record is truncated at the end of the object")
+        yield from decoded
+        offset += used
 
 
 def _decode(data: Buffer) -> tuple[list[Rows], int]:
@@ -183,7 +189,7 @@ def _decode(data: Buffer) -> tuple[list[Rows], int]:
             break
         run = _uniform_run(data, offset, size)
         if run is None:
-            decoded.append(decode_rows(data[offset : offset + size]))
+            decoded.append(decode_rows(bytes(data[offset : offset + size])))
             offset += size
         else:
             decoded.append(run)
@@ -225,7 +231,7 @@ def _features_offset(data: Buffer, offset: int, size: int) -> int | None:
     """Where a dense record's float32 features start within it, if its payload ends with them; else None."""
     end = _payload_end(data, offset)
     record = Record()
-    record.ParseFromString(data[offset + HEADER_BYTES : offset + end])
+    record.ParseFromString(bytes(data[offset + HEADER_BYTES : offset + end]))
     if list(record.features) != [FEATURES_KEY] or record.label:
         return None
     value = record.features[FEATURES_KEY]

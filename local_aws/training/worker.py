@@ -153,9 +153,11 @@ def _no_input(epoch: int) -> list[Opener]:
 def _read(
     source: Source, where: str, content_type: str, spec: TrainingSpec, check: Callable[[], None]
 ) -> Iterator[Rows]:
-    """The source's rows in mini-batches; a pipe the platform could not fill fails the job with its reason."""
+    """The source's rows in mini-batches; a pipe the platform could not fill fails the job with its reason, and
+    one it ended for a stop request stops it (`check`: the stop request)."""
     blocks = rows(source, content_type, spec.params.feature_dim, where)
     yield from batches(blocks, spec.params.mini_batch_size, check)
+    check()
     if isinstance(source, Path) and failed_pipe_path(source).exists():
         raise JobFailedError(failed_pipe_path(source).read_text(encoding="utf-8"))
 
@@ -196,6 +198,7 @@ def _gather(instance: Instance, peer: Path) -> WeightedCentres:
 
 
 def _finish(instance: Instance, spec: TrainingSpec, parts: list[WeightedCentres], test: list[Opener]) -> None:
+    instance.check_stop()  # a stop that came while the instances read ends the job Stopped, whatever they read
     params = spec.params
     records = sum(part.rows for part in parts)
     if records < params.k:

@@ -5,7 +5,6 @@ keeps them in, a stop request ends the transfer, and an object gone since the li
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import threading
 import time
@@ -20,6 +19,7 @@ from local_aws import backends
 from local_aws.config import ACCOUNT_ID, REGION
 from local_aws.jobs import delivery
 from local_aws.jobs.channels import S3Object
+from local_aws.jobs.engine import Run
 from local_aws.jobs.instance import failed_pipe_path, input_path, pipe_path
 from local_aws.jobs.lifecycle import JobFailedError
 
@@ -87,6 +87,10 @@ def test_an_object_deleted_since_the_listing_is_not_delivered(bucket: str, tmp_p
         delivery.send_object(S3Object(bucket, "train/small", "small"), copy.fileno())
 
 
+def job_run(tmp_path: Path) -> Run:
+    return Run("job", tmp_path, tmp_path / "stop", "http://localhost:1", lambda action, resource, context: None)
+
+
 def read_pipe(path: Path) -> bytes:
     """An epoch's FIFO read to its end, once it is made (the next one is made when the last is fed)."""
     deadline = time.monotonic() + 10
@@ -100,7 +104,7 @@ def test_pipe_mode_streams_the_share_through_one_fifo_per_epoch(bucket: str, tmp
     share = {"train": [S3Object(bucket, "train/big", "big"), S3Object(bucket, "train/small", "small")]}
     folder = tmp_path / "instance-1"
 
-    delivery.feed_pipes([share], [folder], {"train": 2}, tmp_path / "stop")
+    delivery.feed_pipes([share], [folder], {"train": 2}, job_run(tmp_path))
 
     every_object = stored(bucket, "train/big") + stored(bucket, "train/small")
     assert stat.S_ISFIFO(pipe_path(folder, "train", 0).stat().st_mode)
@@ -112,7 +116,7 @@ def test_pipe_mode_streams_the_share_through_one_fifo_per_epoch(bucket: str, tmp
 def test_an_epoch_closed_early_goes_on_to_the_next(bucket: str, tmp_path: Path) -> None:
     share = {"train": [S3Object(bucket, "train/big", "big")]}
     folder = tmp_path / "instance-1"
-    delivery.feed_pipes([share], [folder], {"train": 2}, tmp_path / "stop")
+    delivery.feed_pipes([share], [folder], {"train": 2}, job_run(tmp_path))
 
     with open(pipe_path(folder, "train", 0), "rb") as pipe:
         assert len(pipe.read(1000)) == 1000  # then closed: the algorithm is done with the epoch
@@ -124,29 +128,49 @@ def test_a_pipe_the_platform_cannot_fill_says_why(bucket: str, tmp_path: Path) -
     share = {"train": [S3Object(bucket, "train/small", "small")]}
     folder = tmp_path / "instance-1"
     boto3.client("s3", region_name=REGION).delete_object(Bucket=bucket, Key="train/small")
-    delivery.feed_pipes([share], [folder], {"train": 1}, tmp_path / "stop")
+    delivery.feed_pipes([share], [folder], {"train": 1}, job_run(tmp_path))
 
     assert read_pipe(pipe_path(folder, "train", 0)) == b""
     assert "NoSuchKey" in failed_pipe_path(pipe_path(folder, "train", 0)).read_text()
 
 
-def test_a_feeder_ends_with_its_job(bucket: str, tmp_path: Path) -> None:
-    folder = tmp_path / "run" / "instance-1"
+def test_a_feeder_ends_with_its_job_and_makes_nothing_after(bucket: str, tmp_path: Path) -> None:
+    run = job_run(tmp_path)
+    folder = tmp_path / "instance-1"
     before = threading.active_count()
-    delivery.feed_pipes([{"train": [S3Object(bucket, "train/small", "small")]}], [folder], {"train": 1}, tmp_path / "s")
+    delivery.feed_pipes([{"train": [S3Object(bucket, "train/small", "small")]}], [folder], {"train": 3}, run)
     assert threading.active_count() == before + 1
+    with open(pipe_path(folder, "train", 0), "rb") as pipe:
+        pipe.read(1)  # closed early, as a failing worker's pipe is: the feeder goes on to the next epoch
 
-    shutil.rmtree(tmp_path / "run")  # the engine removes the job's folder when the job ends
+    run.end.mark()  # as the engine does before it removes the job's folder
 
     deadline = time.monotonic() + 5
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.01)
     assert threading.active_count() == before
+    assert not pipe_path(folder, "train", 2).exists()
+
+
+def test_moving_an_object_holds_no_lock_and_survives_its_overwrite(bucket: str, tmp_path: Path) -> None:
+    """The transfer reads its own descriptor of the version it took: moto may dispose of the key meanwhile."""
+    folder = tmp_path / "instance-1"
+    before = stored(bucket, "train/big")
+    delivery.feed_pipes([{"train": [S3Object(bucket, "train/big", "big")]}], [folder], {"train": 1}, job_run(tmp_path))
+    with open(pipe_path(folder, "train", 0), "rb") as pipe:
+        first = pipe.read(1000)
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.get_object(Bucket=bucket, Key="train/big")["Body"].read()  # not blocked by the transfer
+        s3.put_object(Bucket=bucket, Key="train/big", Body=os.urandom(BIG))  # moto closes the old key's file
+        s3.put_object(Bucket=bucket, Key="test/other", Body=os.urandom(BIG))  # and may reuse its descriptor
+        rest = pipe.read()
+
+    assert first + rest == before
 
 
 def test_after_a_stop_request_a_waiting_reader_is_let_in_and_sees_the_end(bucket: str, tmp_path: Path) -> None:
     folder = tmp_path / "instance-1"
     (tmp_path / "stop").touch()
-    delivery.feed_pipes([{"train": [S3Object(bucket, "train/big", "big")]}], [folder], {"train": 1}, tmp_path / "stop")
+    delivery.feed_pipes([{"train": [S3Object(bucket, "train/big", "big")]}], [folder], {"train": 1}, job_run(tmp_path))
 
     assert read_pipe(pipe_path(folder, "train", 0)) == b""

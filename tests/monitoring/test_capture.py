@@ -75,3 +75,20 @@ def test_text_outside_ascii_keeps_each_data_string_whole() -> None:
     assert record.request is not None
     assert record.answer is not None
     assert (record.request.body(), record.answer.body()) == (b"1,2\n", b'{"predictions": []}')
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        (json.dumps(written()).replace('{"captureData": ', '{"captureData":\x0c', 1).encode(), CaptureError),
+        (json.dumps(written()).replace('"text/csv"', '"text/csv\x01"', 1).encode(), CaptureError),
+        (
+            json.dumps(written()).replace('"eventVersion": "0"', '"eventVersion": "\xff"').encode("latin-1"),
+            UnicodeError,
+        ),
+    ],
+    ids=["white space JSON does not have", "a control character in a name", "metadata that is not UTF-8"],
+)
+def test_what_json_refuses_is_refused_however_the_line_is_laid_out(line: bytes, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        read_record(line)

@@ -82,10 +82,14 @@ def test_the_batch_reader_leaves_any_other_layout_to_the_exact_reader(body: str)
     assert arrow_readers.read_json_answers_batch(escaped, ESCAPED) is None
 
 
-def test_two_answers_in_one_body_are_left_to_the_exact_reader() -> None:
+def test_answers_that_do_not_open_and_close_as_the_layout_are_left_to_the_exact_reader() -> None:
     good = encode_answers(*answers(5, 1), JSON)
+    prediction = b'{"distance_to_cluster": 1.0, "closest_cluster": 2.0}'
+    nested = b'{"predictions": [' + prediction + b", [" + prediction + b"]]}"  # counts balanced by the next one
+    flat = b'{"predictions": ' + prediction + b"}"
 
     assert arrow_readers.read_json_answers_batch([good + good]) is None
+    assert arrow_readers.read_json_answers_batch([nested, flat]) is None
 
 
 def test_the_monitor_reports_the_same_with_the_batch_reader_or_one_by_one(
