@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from local_aws.ports import free_ports
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = REPO_ROOT / ".bench"
 VENV_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
@@ -50,22 +52,6 @@ def run_measured(command: Sequence[str | Path], cwd: Path = REPO_ROOT) -> Measur
 def median_measured(runs: Sequence[Measured]) -> Measured:
     """Median wall time and median peak of repeated runs."""
     return Measured(statistics.median(r.wall_s for r in runs), statistics.median(r.peak_mib for r in runs))
-
-
-def free_port() -> int:
-    return free_ports(1)[0]
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct free ports: every probe stays bound until all are chosen, so no two are the same."""
-    import socket
-    from contextlib import ExitStack
-
-    with ExitStack() as stack:
-        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [int(probe.getsockname()[1]) for probe in probes]
 
 
 class LocalEndpoint:

@@ -32,7 +32,8 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BENCH_DIR, free_ports
+from bench.common import BENCH_DIR
+from local_aws.ports import free_ports
 
 FEATURES, CLUSTERS, BATCH, EPOCHS, INSTANCES = 784, 10, 5000, 1, 2
 ROWS_PER_OBJECT = 50_000

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from local_aws.config import DUMMY_KEY_ID, DUMMY_SECRET, REGION, LocalAwsConfig
+from local_aws.ports import free_ports
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MXNET_PYTHON = REPO_ROOT / ".venv-mxnet" / "bin" / "python"
@@ -50,22 +51,6 @@ def challenger_dir(artifact_dir: Path, tmp_path_factory: pytest.TempPathFactory)
     out = tmp_path_factory.mktemp("challenger")
     assert main(["--max-rows", "400", "--seed", "1", "--align-to", str(artifact_dir), "--out", str(out)]) == 0
     return out
-
-
-def free_port() -> int:
-    return free_ports(1)[0]
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct free ports: every probe stays bound until all are chosen, so no two are the same."""
-    import socket
-    from contextlib import ExitStack
-
-    with ExitStack() as stack:
-        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [int(probe.getsockname()[1]) for probe in probes]
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from local_aws.jobs.channels import (
 )
 from local_aws.jobs.lifecycle import COMPLETED, FAILED, IN_PROGRESS, STOPPED, STOPPING, TERMINAL, JobState, Snapshot
 from local_aws.jobs.logs import TRAINING_JOBS, stream_name
-from tests.conftest import free_port
+from local_aws.ports import free_port
 from tests.local_aws.job_workers import FAILING_SUFFIX, CopyJob
 
 BUCKET = "engine-tests"

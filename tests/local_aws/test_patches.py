@@ -15,8 +15,9 @@ from moto.sagemaker import models as sagemaker_models
 
 from local_aws import patches
 from local_aws.patches import FUNCTION, KINDS, METHOD, MOTO_VERSION, PATCHES, Patch, PatchError
+from local_aws.ports import free_ports
 from local_aws.rules import RULES
-from tests.conftest import REPO_ROOT, free_ports
+from tests.conftest import REPO_ROOT
 
 PACKAGES = ("local_aws", "model_build", "stacks", "verification", "scoring", "teardown", "bench", "scripts", "tests")
 REGISTRY = REPO_ROOT / "local_aws" / "patches.py"

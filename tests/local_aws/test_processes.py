@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from local_aws.config import CONTROL_PORT_VARIABLE, STATE_DIR_VARIABLE, LocalAwsConfig
+from local_aws.ports import free_port, free_ports
 from local_aws.processes import alive, read_pids
-from tests.conftest import REPO_ROOT, RunningLocalAws, free_port, free_ports
+from tests.conftest import REPO_ROOT, RunningLocalAws
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,8 @@ import subprocess
 import sys
 import uuid
 
-from tests.conftest import REPO_ROOT, RunningLocalAws, free_port
+from local_aws.ports import free_port
+from tests.conftest import REPO_ROOT, RunningLocalAws
 
 TEMPLATE = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
 

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from local_aws.ports import free_port
 from teardown.buckets import empty_bucket
-from tests.conftest import REPO_ROOT, RunningLocalAws, free_port
+from tests.conftest import REPO_ROOT, RunningLocalAws
 
 CompletedProcess = subprocess.CompletedProcess[str]
 
